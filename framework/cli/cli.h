@@ -1,0 +1,16 @@
+#ifndef TH_CLI_H
+#define TH_CLI_H
+#include <stdint.h>
+
+int cmd_vm(int argc, char **argv);
+int cmd_kernel(int argc, char **argv);
+int cmd_with_kernel(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_cleanup(int argc, char **argv);
+
+/* "64MiB", "1G", "4096" -> bytes; -1 on error. */
+int64_t cli_parse_size(const char *s);
+/* Exit code for usage errors. */
+#define CLI_USAGE 2
+
+#endif

@@ -1,0 +1,199 @@
+/* cleanup: remove what a crashed harness left in configfs. Our objects are the
+ * backstores named th-* and the loopback LUNs that link to them. A backstore whose
+ * UIO device a live process holds belongs to a running harness and is kept.
+ * A dead harness's LUN has commands nobody will answer, and removing the SCSI
+ * device would wait for them; so cleanup resets the orphaned ring and answers
+ * everything itself while it removes the LUN. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "../device/server.h"
+#include "../kernel/configfs.h"
+#include "../kernel/uio.h"
+#include "cli.h"
+
+#define CFS "/sys/kernel/config/target"
+
+static int removed, failed;
+
+static void rm(const char *path, bool link, bool quiet_if_busy)
+{
+    if ((link ? unlink(path) : rmdir(path)) == 0) {
+        printf("removed %s\n", path);
+        removed++;
+    } else if (!(quiet_if_busy && (errno == ENOTEMPTY || errno == EBUSY)) && errno != ENOENT) {
+        fprintf(stderr, "tcmu-harness cleanup: %s: %s\n", path, strerror(errno));
+        failed++;
+    }
+}
+
+static pid_t holder(const char *uio_dev)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *p;
+    pid_t found = 0;
+    while (proc && !found && (p = readdir(proc))) {
+        pid_t pid = (pid_t)atoi(p->d_name);
+        if (pid <= 0 || pid == getpid()) continue;
+        char fddir[64];
+        snprintf(fddir, sizeof(fddir), "/proc/%d/fd", pid);
+        DIR *fds = opendir(fddir);
+        struct dirent *f;
+        while (fds && !found && (f = readdir(fds))) {
+            char l[PATH_MAX + 300], target[PATH_MAX];
+            snprintf(l, sizeof(l), "%s/%s", fddir, f->d_name);
+            ssize_t n = readlink(l, target, sizeof(target) - 1);
+            if (n > 0) {
+                target[n] = 0;
+                if (!strcmp(target, uio_dev)) found = pid;
+            }
+        }
+        if (fds) closedir(fds);
+    }
+    if (proc) closedir(proc);
+    return found;
+}
+
+static bool uio_name(const char *prefix, char *out, size_t cap)
+{
+    DIR *d = opendir("/sys/class/uio");
+    struct dirent *de;
+    bool ok = false;
+    while (d && !ok && (de = readdir(d))) {
+        char p[PATH_MAX], v[256];
+        snprintf(p, sizeof(p), "/sys/class/uio/%s/name", de->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f) continue;
+        if (fgets(v, sizeof(v), f) && !strncmp(v, prefix, strlen(prefix))) {
+            snprintf(out, cap, "/dev/%s", de->d_name);
+            ok = true;
+        }
+        fclose(f);
+    }
+    if (d) closedir(d);
+    return ok;
+}
+
+static int refuse_all(th_cmd *cmd, void *arg)
+{
+    (void)arg;
+    th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LU_NOT_SUPPORTED);
+    return 0;
+}
+
+/* Removes every loopback LUN linking to core/<hba>/<name>. */
+static void remove_luns(const char *hba, const char *name)
+{
+    char suffix[600];
+    snprintf(suffix, sizeof(suffix), "/core/%s/%s", hba, name);
+    DIR *t = opendir(CFS "/loopback");
+    struct dirent *naa;
+    while (t && (naa = readdir(t))) {
+        if (strncmp(naa->d_name, "naa.", 4)) continue;
+        char lundir[PATH_MAX];
+        snprintf(lundir, sizeof(lundir), CFS "/loopback/%s/tpgt_1/lun", naa->d_name);
+        DIR *l = opendir(lundir);
+        struct dirent *lun;
+        bool touched = false;
+        while (l && (lun = readdir(l))) {
+            if (strncmp(lun->d_name, "lun_", 4)) continue;
+            char link[PATH_MAX * 2], target[PATH_MAX];
+            snprintf(link, sizeof(link), "%s/%s/%s", lundir, lun->d_name, name);
+            ssize_t n = readlink(link, target, sizeof(target) - 1);
+            if (n <= 0) continue;
+            target[n] = 0;
+            size_t tl = strlen(target), sl = strlen(suffix);
+            if (tl < sl || strcmp(target + tl - sl, suffix)) continue;
+            rm(link, true, false);
+            snprintf(link, sizeof(link), "%s/%s", lundir, lun->d_name);
+            rm(link, false, false);
+            touched = true;
+        }
+        if (l) closedir(l);
+        if (touched) {
+            char p[PATH_MAX + 300];
+            snprintf(p, sizeof(p), CFS "/loopback/%s/tpgt_1", naa->d_name);
+            rm(p, false, true);
+            snprintf(p, sizeof(p), CFS "/loopback/%s", naa->d_name);
+            rm(p, false, true);
+        }
+    }
+    if (t) closedir(t);
+}
+
+static void rescue(th_ctx *ctx, const char *hba, const char *name, const char *path)
+{
+    char prefix[600], p[PATH_MAX + 64];
+    snprintf(prefix, sizeof(prefix), "tcm-user/%s/%s/", hba + 5, name);
+    snprintf(p, sizeof(p), "%s/action/reset_ring", path);
+    FILE *f = fopen(p, "w"); /* pending commands end with BUSY; the ring starts clean */
+    if (f) {
+        fputs("1", f);
+        fclose(f);
+    }
+    th_uio uio;
+    th_server server;
+    bool serving = false;
+    if (!th_uio_open(ctx, prefix, 1000, &uio)) {
+        th_device_config cfg;
+        th_device_config_init(&cfg);
+        cfg.handler = refuse_all;
+        serving = !th_server_start(&server, ctx, name, uio.map, uio.size, uio.fd, &cfg);
+        if (!serving) th_uio_close(&uio);
+    }
+    remove_luns(hba, name);
+    if (serving) {
+        th_server_join(&server);
+        th_uio_close(&uio);
+    }
+    rm(path, false, false);
+}
+
+int cmd_cleanup(int argc, char **argv)
+{
+    if (argc > 1) {
+        bool help = !strcmp(argv[1], "--help");
+        fprintf(help ? stdout : stderr,
+                "usage: tcmu-harness cleanup\n  removes loopback LUNs and backstores named th-* "
+                "that no running harness holds\n");
+        return help ? 0 : CLI_USAGE;
+    }
+    if (access(CFS "/core", F_OK)) {
+        printf("nothing to clean: %s does not exist\n", CFS "/core");
+        return 0;
+    }
+    th_ctx *ctx;
+    if (th_ctx_new(&ctx)) return 1;
+    DIR *c = opendir(CFS "/core");
+    struct dirent *h;
+    while (c && (h = readdir(c))) {
+        if (strncmp(h->d_name, "user_", 5)) continue;
+        char hd[PATH_MAX];
+        snprintf(hd, sizeof(hd), CFS "/core/%s", h->d_name);
+        DIR *d = opendir(hd);
+        struct dirent *b;
+        while (d && (b = readdir(d))) {
+            if (strncmp(b->d_name, "th-", 3)) continue;
+            char path[PATH_MAX + 300], prefix[600], dev[PATH_MAX];
+            snprintf(path, sizeof(path), "%s/%s", hd, b->d_name);
+            snprintf(prefix, sizeof(prefix), "tcm-user/%s/%s/", h->d_name + 5, b->d_name);
+            pid_t pid = uio_name(prefix, dev, sizeof(dev)) ? holder(dev) : 0;
+            if (pid) {
+                printf("kept %s (in use by pid %d)\n", path, (int)pid);
+                continue;
+            }
+            rescue(ctx, h->d_name, b->d_name, path);
+        }
+        if (d) closedir(d);
+        rm(hd, false, true);
+    }
+    if (c) closedir(c);
+    th_ctx_free(ctx);
+    printf("cleanup: %d removed, %d failed\n", removed, failed);
+    return failed ? 1 : 0;
+}

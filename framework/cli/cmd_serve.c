@@ -1,0 +1,201 @@
+/* serve: devices from --device specs, served until SIGINT/SIGTERM. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "th/th.h"
+
+static const char serve_usage[] =
+    "usage: tcmu-harness serve [--log-level LEVEL] --device SPEC [--device SPEC...]\n"
+    "  SPEC: comma-separated key=value:\n"
+    "    name=NAME        required; letters, digits, '_', '-', '.'\n"
+    "    type=disk        (tape comes with the SSC emulation)\n"
+    "    size=64MiB       capacity (K/M/G/T, KiB/MiB/...)\n"
+    "    block_size=512   logical block size\n"
+    "    backing=memory   memory, or file:PATH (created if missing)\n"
+    "    workers=N        handler threads (default: 1, commands in ring order)\n"
+    "    lun=N            LUN on the loopback target\n"
+    "    target=naa.X     share a loopback target between devices (16 hex digits)\n"
+    "    external=1       no loopback export (link the backstore to another fabric)\n"
+    "    vendor=, product=, serial=  INQUIRY identity\n"
+    "  LEVEL: error (default), warn, info, debug; logs go to stderr.\n"
+    "Prints one JSON object per device on stdout when all are ready.\n";
+
+typedef struct spec {
+    th_device_config cfg;
+    th_disk_config disk;
+    char name[65], backing[512], target[32], vendor[16], product[32], serial[40];
+} spec;
+
+static int parse_spec(char *text, spec *s)
+{
+    memset(s, 0, sizeof(*s));
+    th_device_config_init(&s->cfg);
+    th_disk_config_init(&s->disk);
+    snprintf(s->backing, sizeof(s->backing), "memory");
+    s->cfg.size = 64ull << 20;
+    char *save = NULL;
+    for (char *kv = strtok_r(text, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            fprintf(stderr, "tcmu-harness serve: '%s' is not key=value\n", kv);
+            return -1;
+        }
+        *eq = 0;
+        const char *k = kv, *v = eq + 1;
+        int64_t n = cli_parse_size(v);
+        if (!strcmp(k, "name")) snprintf(s->name, sizeof(s->name), "%s", v);
+        else if (!strcmp(k, "type") && !strcmp(v, "disk")) s->cfg.type = TH_TYPE_DISK;
+        else if (!strcmp(k, "size") && n > 0) s->cfg.size = (uint64_t)n;
+        else if (!strcmp(k, "block_size") && n > 0) s->cfg.block_size = (uint32_t)n;
+        else if (!strcmp(k, "backing")) snprintf(s->backing, sizeof(s->backing), "%s", v);
+        else if (!strcmp(k, "workers") && n >= 0) s->cfg.workers = (int)n;
+        else if (!strcmp(k, "lun") && n >= 0) s->cfg.lun = (int)n;
+        else if (!strcmp(k, "hba") && n >= 0) s->cfg.hba = (int)n;
+        else if (!strcmp(k, "target")) snprintf(s->target, sizeof(s->target), "%s", v);
+        else if (!strcmp(k, "external")) s->cfg.external_fabric = !strcmp(v, "1") || !strcmp(v, "true");
+        else if (!strcmp(k, "vendor")) snprintf(s->vendor, sizeof(s->vendor), "%s", v);
+        else if (!strcmp(k, "product")) snprintf(s->product, sizeof(s->product), "%s", v);
+        else if (!strcmp(k, "serial")) snprintf(s->serial, sizeof(s->serial), "%s", v);
+        else {
+            fprintf(stderr, "tcmu-harness serve: bad or unknown key '%s=%s'\n", k, v);
+            return -1;
+        }
+    }
+    if (!s->name[0]) {
+        fprintf(stderr, "tcmu-harness serve: a device needs name=\n");
+        return -1;
+    }
+    s->cfg.name = s->name;
+    if (s->target[0]) s->cfg.loop_target = s->target;
+    s->cfg.wwn = th_wwn_from_name(s->name);
+    s->disk.block_size = s->cfg.block_size;
+    s->disk.wwn = s->cfg.wwn;
+    s->disk.vendor = s->vendor[0] ? s->vendor : NULL;
+    s->disk.product = s->product[0] ? s->product : NULL;
+    s->disk.serial = s->serial[0] ? s->serial : NULL;
+    return 0;
+}
+
+static void json_str(const char *key, const char *v, bool *first)
+{
+    printf("%s\"%s\":", *first ? "" : ",", key);
+    *first = false;
+    if (!v) {
+        printf("null");
+        return;
+    }
+    putchar('"');
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            printf("\\%c", *v);
+        else if ((unsigned char)*v < 0x20)
+            printf("\\u%04x", *v);
+        else
+            putchar(*v);
+    }
+    putchar('"');
+}
+
+static th_log_level parse_level(const char *s)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) return (th_log_level)i;
+    return (th_log_level)-1;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option longs[] = {{"device", 1, 0, 'd'}, {"log-level", 1, 0, 'l'},
+                                          {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    spec specs[16];
+    int n = 0, c;
+    th_log_level level = TH_LOG_ERROR;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(serve_usage, stdout);
+            return 0;
+        }
+        if (c == 'l' && (int)(level = parse_level(optarg)) >= 0) continue;
+        if (c != 'd' || n >= 16 || parse_spec(optarg, &specs[n++])) {
+            fputs(serve_usage, stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (!n || optind < argc) {
+        fputs(serve_usage, stderr);
+        return CLI_USAGE;
+    }
+    /* Signals are taken by sigwait below, never by the serving threads. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    th_ctx *ctx;
+    if (th_ctx_new(&ctx)) return 1;
+    th_ctx_set_logger(ctx, th_log_stderr, NULL, level);
+    th_device *devs[16] = {0};
+    th_disk *disks[16] = {0};
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        spec *s = &specs[i];
+        th_backend *be = NULL;
+        if (!strcmp(s->backing, "memory"))
+            rc = th_backend_memory_new(s->cfg.size, &be);
+        else if (!strncmp(s->backing, "file:", 5))
+            rc = th_backend_file_open(s->backing + 5, s->cfg.size, true, &be);
+        else
+            rc = -EINVAL;
+        if (rc) {
+            fprintf(stderr, "tcmu-harness serve: %s: backing '%s': %s\n", s->name, s->backing, strerror(-rc));
+            break;
+        }
+        if ((rc = th_disk_new(&s->disk, be, &disks[i]))) {
+            th_backend_free(be);
+            fprintf(stderr, "tcmu-harness serve: %s: bad disk geometry\n", s->name);
+            break;
+        }
+        s->cfg.handler = th_disk_handle;
+        s->cfg.handler_arg = disks[i];
+        if ((rc = th_device_open(ctx, &s->cfg, &devs[i])))
+            fprintf(stderr, "tcmu-harness serve: %s: %s\n", s->name, th_ctx_errmsg(ctx));
+    }
+    if (!rc) {
+        for (int i = 0; i < n; i++) {
+            bool first = true;
+            char wwn[24], size[24];
+            snprintf(wwn, sizeof(wwn), "naa.%016llx", (unsigned long long)specs[i].cfg.wwn);
+            snprintf(size, sizeof(size), "%llu", (unsigned long long)specs[i].cfg.size);
+            putchar('{');
+            json_str("name", specs[i].name, &first);
+            json_str("type", "disk", &first);
+            json_str("sd", th_device_node(devs[i], TH_NODE_SD), &first);
+            json_str("sg", th_device_node(devs[i], TH_NODE_SG), &first);
+            json_str("address", th_device_scsi_address(devs[i]), &first);
+            json_str("backstore", th_device_backstore_path(devs[i]), &first);
+            json_str("wwn", wwn, &first);
+            printf(",\"size\":%s,\"block_size\":%u}\n", size, specs[i].cfg.block_size);
+        }
+        fflush(stdout);
+        int sig;
+        sigwait(&set, &sig);
+    }
+    int close_rc = 0;
+    for (int i = n - 1; i >= 0; i--) {
+        if (devs[i] && th_device_close(devs[i])) {
+            fprintf(stderr, "tcmu-harness serve: closing %s: %s\n", specs[i].name, th_ctx_errmsg(ctx));
+            close_rc = 1;
+        }
+        th_disk_free(disks[i]);
+    }
+    th_ctx_free(ctx);
+    return rc ? 1 : close_rc;
+}

@@ -1,0 +1,36 @@
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const char usage[] =
+    "usage: tcmu-harness COMMAND [ARGS]\n"
+    "\n"
+    "Throwaway virtual SCSI devices (TCMU) with scripted misbehaviour.\n"
+    "\n"
+    "commands:\n"
+    "  serve --device SPEC...      create devices, print one JSON line per device, serve until\n"
+    "                              SIGINT/SIGTERM, then remove everything\n"
+    "  vm [OPTIONS] -- CMD [ARGS]  run CMD as root in a throwaway QEMU guest with the real\n"
+    "                              target_core_user/tcm_loop; exits with CMD's status\n"
+    "  with-kernel -- CMD [ARGS]   run CMD natively if this kernel has TCMU, else in the VM\n"
+    "  kernel fetch|path           fetch Debian's kernel into the cache / print it\n"
+    "  cleanup                     remove configfs objects a crashed harness left behind\n"
+    "\n"
+    "Run 'tcmu-harness COMMAND --help' for a command's options.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : 0;
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {{"serve", cmd_serve},   {"vm", cmd_vm},           {"with-kernel", cmd_with_kernel},
+                {"kernel", cmd_kernel}, {"cleanup", cmd_cleanup}};
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "tcmu-harness: unknown command '%s'\n\n%s", argv[1], usage);
+    return CLI_USAGE;
+}

@@ -1,0 +1,48 @@
+#ifndef TH_CMD_INTERNAL_H
+#define TH_CMD_INTERNAL_H
+#include <stdatomic.h>
+#include "th/cmd.h"
+
+/* Where a command goes when it is answered. */
+typedef void (*th_cmd_done_fn)(th_cmd *cmd);
+
+struct th_cmd {
+    uint8_t cdb[TH_CDB_MAX];
+    uint16_t cdb_len;
+    uint16_t id;
+    struct iovec *iov; /* data-out: iov[0..out_cnt), data-in: iov[in_first..in_first+in_cnt) */
+    uint32_t iov_cap;
+    uint32_t out_cnt;
+    uint32_t in_first;
+    uint32_t in_cnt;
+    size_t out_len;
+    size_t in_cap;
+
+    uint8_t status;
+    uint8_t uflags; /* extra flags for the ring (UNKNOWN_OP) */
+    uint8_t sense_len;
+    uint8_t sense[TH_SENSE_MAX];
+    bool responded;
+    bool data_in_set;
+    size_t data_in_len;
+    atomic_bool aborted;
+    atomic_bool done;
+
+    th_cmd_done_fn done_fn;
+    void *owner;     /* the server or fake command */
+    void *user;      /* handed to handlers through th_cmd_user() */
+    th_cmd *next;    /* queue and free-list link */
+    uint64_t arrived_ns;
+    /* Fake commands keep their buffer here. */
+    uint8_t *fake_buf;
+    size_t fake_buf_len;
+};
+
+/* Resets the response slots and flags; keeps the iovec array allocation. */
+void th_cmd_reset(th_cmd *cmd);
+/* Grows cmd->iov to hold n iovecs. */
+int th_cmd_reserve_iov(th_cmd *cmd, uint32_t n);
+/* Sums iovec lengths into out_len/in_cap after the source filled them. */
+void th_cmd_finish_iov(th_cmd *cmd);
+
+#endif

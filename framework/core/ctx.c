@@ -1,0 +1,80 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctx_internal.h"
+
+int th_ctx_new(th_ctx **out)
+{
+    th_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx) return -ENOMEM;
+    ctx->log_max = TH_LOG_ERROR;
+    pthread_mutex_init(&ctx->err_lock, NULL);
+    th_ctx_set_paths(ctx, NULL, NULL, NULL);
+    *out = ctx;
+    return 0;
+}
+
+void th_ctx_free(th_ctx *ctx)
+{
+    if (!ctx) return;
+    pthread_mutex_destroy(&ctx->err_lock);
+    free(ctx);
+}
+
+void th_ctx_set_logger(th_ctx *ctx, th_log_fn fn, void *arg, th_log_level max_level)
+{
+    ctx->log_fn = fn;
+    ctx->log_arg = arg;
+    ctx->log_max = max_level;
+}
+
+static int set_path(char *dst, const char *src, const char *dflt)
+{
+    const char *p = src ? src : dflt;
+    if (strlen(p) >= TH_PATH_MAX) return -ENAMETOOLONG;
+    strcpy(dst, p);
+    return 0;
+}
+
+int th_ctx_set_paths(th_ctx *ctx, const char *configfs, const char *sysfs, const char *dev)
+{
+    int rc = set_path(ctx->configfs, configfs, "/sys/kernel/config");
+    if (!rc) rc = set_path(ctx->sysfs, sysfs, "/sys");
+    if (!rc) rc = set_path(ctx->dev, dev, "/dev");
+    return rc;
+}
+
+const char *th_ctx_errmsg(const th_ctx *ctx) { return ctx->err; }
+
+void th_log(const th_ctx *ctx, th_log_level level, const char *msg, ...)
+{
+    if (!ctx || !ctx->log_fn || level > ctx->log_max) return;
+    th_log_field fields[16];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, msg);
+    for (;;) {
+        const char *k = va_arg(ap, const char *);
+        if (!k) break;
+        const char *v = va_arg(ap, const char *);
+        if (n < 16) fields[n++] = (th_log_field){k, v ? v : ""};
+    }
+    va_end(ap);
+    ctx->log_fn(ctx->log_arg, level, msg, fields, n);
+}
+
+int th_fail(th_ctx *ctx, int err, const char *fmt, ...)
+{
+    char buf[TH_ERR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&ctx->err_lock);
+    memcpy(ctx->err, buf, sizeof(buf));
+    pthread_mutex_unlock(&ctx->err_lock);
+    th_log(ctx, TH_LOG_ERROR, buf, "errno", strerror(-err), NULL);
+    return err;
+}

@@ -1,0 +1,25 @@
+#ifndef TH_CTX_INTERNAL_H
+#define TH_CTX_INTERNAL_H
+#include <pthread.h>
+#include "th/ctx.h"
+
+#define TH_PATH_MAX 512
+#define TH_ERR_MAX 512
+
+struct th_ctx {
+    th_log_fn log_fn;
+    void *log_arg;
+    th_log_level log_max;
+    char configfs[TH_PATH_MAX];
+    char sysfs[TH_PATH_MAX];
+    char dev[TH_PATH_MAX];
+    pthread_mutex_t err_lock;
+    char err[TH_ERR_MAX];
+};
+
+/* fields: key, value pairs ending with NULL. */
+void th_log(const th_ctx *ctx, th_log_level level, const char *msg, ...);
+/* Formats into ctx->err, logs it at error level, and returns err (a negative errno). */
+int th_fail(th_ctx *ctx, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,253 @@
+/* Device lifecycle: backstore, ring, export, teardown; one path for the real kernel
+ * and the fake kernel. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../kernel/configfs.h"
+#include "../kernel/loopback.h"
+#include "../kernel/uio.h"
+#include "server.h"
+#include "th/disk.h"
+#include "th/fake_kernel.h"
+
+#define NAME_PREFIX "th-"
+
+struct th_device {
+    th_ctx *ctx;
+    th_device_config cfg;
+    char name[72];      /* configfs name: "th-" + user name */
+    char user_name[65];
+    char backstore[TH_PATH_MAX];
+    char target[40];
+    char loop_target[40];
+    th_objects objects;
+    th_uio uio;
+    th_server server;
+    bool serving;
+    th_nodes nodes;
+    char err[TH_ERR_MAX];
+};
+
+static const char *const tmr_names[] = {"UNKNOWN",       "ABORT_TASK",        "ABORT_TASK_SET",
+                                        "CLEAR_ACA",     "CLEAR_TASK_SET",    "LUN_RESET",
+                                        "TARGET_WARM_RESET", "TARGET_COLD_RESET"};
+
+const char *th_tmr_name(uint8_t type)
+{
+    if (type < 8) return tmr_names[type];
+    return type == 128 ? "LUN_RESET_PRO" : "UNKNOWN";
+}
+
+void th_device_config_init(th_device_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->hba = 1;
+    cfg->block_size = 512;
+    cfg->max_data_area_mb = 8;
+    cfg->node_timeout_ms = 10000;
+}
+
+static int check_config(th_ctx *ctx, const th_device_config *c)
+{
+    if (!c->name || !*c->name || strlen(c->name) > 64)
+        return th_fail(ctx, -EINVAL, "device name must be 1 to 64 characters");
+    for (const char *p = c->name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.'))
+            return th_fail(ctx, -EINVAL, "device name '%s': only letters, digits, '_', '-', '.'",
+                           c->name);
+    if (!c->handler) return th_fail(ctx, -EINVAL, "%s: no handler", c->name);
+    uint32_t bs = c->block_size;
+    if (bs < 512 || bs > 65536 || (bs & (bs - 1)))
+        return th_fail(ctx, -EINVAL, "%s: block size %u is not a power of two in 512..65536",
+                       c->name, bs);
+    if (!c->size || c->size % bs)
+        return th_fail(ctx, -EINVAL, "%s: size %llu is not a positive multiple of %u", c->name,
+                       (unsigned long long)c->size, bs);
+    if (c->hba < 0 || c->lun < 0 || c->lun > 255 || c->workers < 0 || c->workers > 64)
+        return th_fail(ctx, -EINVAL, "%s: hba, lun (0..255) or workers (0..64) out of range",
+                       c->name);
+    if (c->loop_target && (strncmp(c->loop_target, "naa.", 4) || strlen(c->loop_target) != 20))
+        return th_fail(ctx, -EINVAL, "%s: loop_target must be naa. and 16 hex digits", c->name);
+    return 0;
+}
+
+static int create_backstore(th_device *d)
+{
+    th_ctx *ctx = d->ctx;
+    const th_device_config *c = &d->cfg;
+    char p[TH_PATH_MAX], v[128];
+    snprintf(p, sizeof(p), "%s/target/core", ctx->configfs);
+    if (!th_path_exists(p))
+        return th_fail(ctx, -ENODEV,
+                       "%s is missing: this kernel has no configfs target core loaded "
+                       "(modprobe target_core_user tcm_loop, or run inside 'tcmu-harness vm')",
+                       p);
+    snprintf(p, sizeof(p), "%s/target/core/user_%d", ctx->configfs, c->hba);
+    int rc = th_cfs_mkdir(ctx, &d->objects, p, true, NULL);
+    if (rc) return rc;
+    snprintf(d->backstore, sizeof(d->backstore), "%s/%s", p, d->name);
+    if ((rc = th_cfs_mkdir(ctx, &d->objects, d->backstore, false, NULL))) return rc;
+    struct {
+        const char *file, *fmt;
+        long long val;
+        bool when;
+    } sets[] = {
+        {"control", "dev_size=%lld", (long long)c->size, true},
+        {"control", "hw_block_size=%lld", c->block_size, true},
+        {"control", "max_data_area_mb=%lld", c->max_data_area_mb, c->max_data_area_mb > 0},
+        {"control", "hw_max_sectors=%lld", c->hw_max_sectors, c->hw_max_sectors > 0},
+        /* Never wait for a netlink daemon: there is none. */
+        {"control", "nl_reply_supported=%lld", -1, true},
+        {"attrib/cmd_time_out", "%lld", c->cmd_time_out, c->cmd_time_out > 0},
+        {"attrib/tmr_notification", "%lld", 1, true},
+    };
+    snprintf(v, sizeof(v), "dev_config=th/%s", c->name);
+    snprintf(p, sizeof(p), "%s/control", d->backstore);
+    if ((rc = th_cfs_write(ctx, p, v))) return rc;
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+        if (!sets[i].when) continue;
+        snprintf(p, sizeof(p), "%s/%s", d->backstore, sets[i].file);
+        snprintf(v, sizeof(v), sets[i].fmt, sets[i].val);
+        if ((rc = th_cfs_write(ctx, p, v))) return rc;
+    }
+    snprintf(p, sizeof(p), "%s/wwn/vpd_unit_serial", d->backstore);
+    snprintf(v, sizeof(v), "%016llx", (unsigned long long)c->wwn);
+    th_cfs_write(ctx, p, v); /* cosmetic (LIO's own view); the handler answers VPD */
+    snprintf(p, sizeof(p), "%s/enable", d->backstore);
+    return th_cfs_write(ctx, p, "1");
+}
+
+static int open_kernel(th_device *d, void **map, size_t *size, int *fd)
+{
+    int rc = create_backstore(d);
+    if (rc) return rc;
+    char prefix[160];
+    snprintf(prefix, sizeof(prefix), "tcm-user/%d/%s/", d->cfg.hba, d->name);
+    if ((rc = th_uio_open(d->ctx, prefix, 5000, &d->uio))) return rc;
+    *map = d->uio.map;
+    *size = d->uio.size;
+    *fd = d->uio.fd;
+    return 0;
+}
+
+static int export_loopback(th_device *d)
+{
+    const th_device_config *c = &d->cfg;
+    if (c->loop_target)
+        snprintf(d->target, sizeof(d->target), "%s", c->loop_target);
+    else
+        snprintf(d->target, sizeof(d->target), "naa.%016llx", (unsigned long long)c->wwn);
+    char nexus[40];
+    /* Any other WWN names the initiator side. */
+    snprintf(nexus, sizeof(nexus), "naa.%016llx", (unsigned long long)(c->wwn ^ 0x0f0f0f0f0f0f0f0full));
+    int rc = th_loop_export(d->ctx, &d->objects, d->target, nexus, c->lun, d->backstore, d->name);
+    if (rc) return rc;
+    rc = th_loop_find_nodes(d->ctx, d->target, c->lun, c->type, c->node_timeout_ms, &d->nodes);
+    if (!rc)
+        th_log(d->ctx, TH_LOG_INFO, "device ready", "device", d->user_name, "address",
+               d->nodes.address, "sg", d->nodes.path[TH_NODE_SG], NULL);
+    return rc;
+}
+
+static void teardown(th_device *d, int *first)
+{
+    /* The LUN goes first while commands are still served: the SCSI device's removal
+     * sends SYNCHRONIZE CACHE and such, and they must be answered. */
+    while (d->objects.n > 0 && strstr(d->objects.items[d->objects.n - 1].path, "/loopback/")) {
+        th_objects one = {.n = 1};
+        one.items[0] = d->objects.items[--d->objects.n];
+        int rc = th_cfs_undo(d->ctx, &one);
+        if (rc && !*first) *first = rc;
+    }
+    if (d->serving) {
+        th_server_join(&d->server);
+        d->serving = false;
+    }
+    th_uio_close(&d->uio);
+    int rc = th_cfs_undo(d->ctx, &d->objects);
+    if (rc && !*first) *first = rc;
+}
+
+int th_device_open(th_ctx *ctx, const th_device_config *cfg, th_device **out)
+{
+    *out = NULL;
+    int rc = check_config(ctx, cfg);
+    if (rc) return rc;
+    th_device *d = calloc(1, sizeof(*d));
+    if (!d) return th_fail(ctx, -ENOMEM, "out of memory");
+    d->ctx = ctx;
+    d->cfg = *cfg;
+    d->uio.fd = -1;
+    snprintf(d->user_name, sizeof(d->user_name), "%s", cfg->name);
+    snprintf(d->name, sizeof(d->name), NAME_PREFIX "%s", cfg->name);
+    d->cfg.name = d->user_name;
+    d->cfg.loop_target = NULL;
+    if (cfg->loop_target) {
+        snprintf(d->loop_target, sizeof(d->loop_target), "%s", cfg->loop_target);
+        d->cfg.loop_target = d->loop_target;
+    }
+    if (!d->cfg.wwn) d->cfg.wwn = th_wwn_from_name(cfg->name);
+    if (d->cfg.node_timeout_ms <= 0) d->cfg.node_timeout_ms = 10000;
+
+    void *map;
+    size_t size;
+    int fd;
+    if (cfg->fake_kernel) {
+        th_fk_mapping(cfg->fake_kernel, &map, &size, &fd);
+        rc = 0;
+    } else {
+        rc = open_kernel(d, &map, &size, &fd);
+    }
+    if (!rc) {
+        rc = th_server_start(&d->server, ctx, d->user_name, map, size, fd, &d->cfg);
+        d->serving = rc == 0;
+    }
+    if (!rc && !cfg->fake_kernel && !cfg->external_fabric) rc = export_loopback(d);
+    if (rc) {
+        char msg[TH_ERR_MAX];
+        snprintf(msg, sizeof(msg), "%s", ctx->err);
+        int ignored = 0;
+        teardown(d, &ignored);
+        /* The first failure is the one worth reporting, not a teardown echo. */
+        th_fail(ctx, rc, "%s", msg);
+        free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+void th_device_stop(th_device *d)
+{
+    if (d && d->serving) th_server_request_stop(&d->server);
+}
+
+int th_device_close(th_device *d)
+{
+    if (!d) return 0;
+    int first = 0;
+    teardown(d, &first);
+    if (first) snprintf(d->err, sizeof(d->err), "%s", d->ctx->err);
+    free(d);
+    return first;
+}
+
+const char *th_device_name(const th_device *d) { return d->user_name; }
+const char *th_device_backstore_path(const th_device *d) { return d->backstore; }
+
+const char *th_device_node(const th_device *d, th_node node)
+{
+    if ((unsigned)node >= TH_NODE_COUNT || !d->nodes.path[node][0]) return NULL;
+    return d->nodes.path[node];
+}
+
+const char *th_device_scsi_address(const th_device *d)
+{
+    return d->nodes.address[0] ? d->nodes.address : NULL;
+}
+
+const char *th_device_errmsg(const th_device *d) { return d->err; }
+uint64_t th_device_cmds_served(const th_device *d) { return atomic_load(&d->server.served); }
+uint64_t th_device_kicks(const th_device *d) { return atomic_load(&d->server.kicks); }

@@ -1,0 +1,282 @@
+#include <errno.h>
+#include "../kernel/tcmu_uapi.h"
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include "server.h"
+
+/* The server whose batch the current thread is working through; completions made
+ * inside a batch are kicked once at its end, others at once. */
+static _Thread_local th_server *tls_batch;
+
+static void flush_kick(th_server *s)
+{
+    if (atomic_exchange(&s->unkicked, 0)) {
+        th_ring_kick(&s->ring);
+        atomic_fetch_add(&s->kicks, 1);
+    }
+}
+
+static void release(th_server *s, th_cmd *cmd)
+{
+    pthread_mutex_lock(&s->qlock);
+    if (s->inflight[cmd->id] == cmd) {
+        s->inflight[cmd->id] = NULL;
+        s->n_inflight--;
+    }
+    cmd->next = s->free_list;
+    s->free_list = cmd;
+    pthread_cond_broadcast(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
+}
+
+static void server_done(th_cmd *cmd)
+{
+    th_server *s = cmd->owner;
+    th_ring_complete(&s->ring, cmd);
+    atomic_fetch_add(&s->served, 1);
+    atomic_fetch_add(&s->unkicked, 1);
+    release(s, cmd);
+    if (tls_batch != s) flush_kick(s);
+}
+
+static th_cmd *get_cmd(th_server *s)
+{
+    pthread_mutex_lock(&s->qlock);
+    th_cmd *cmd = s->free_list;
+    if (cmd) s->free_list = cmd->next;
+    pthread_mutex_unlock(&s->qlock);
+    if (!cmd) cmd = calloc(1, sizeof(*cmd));
+    if (!cmd) return NULL;
+    th_cmd_reset(cmd);
+    cmd->owner = s;
+    cmd->user = s->user;
+    cmd->done_fn = server_done;
+    return cmd;
+}
+
+static void run_handler(th_server *s, th_cmd *cmd)
+{
+    int rc = s->fn(cmd, s->arg);
+    if (rc != TH_CMD_DEFERRED) th_cmd_complete(cmd);
+}
+
+static void handle_tmr(th_server *s)
+{
+    th_ring_tmr *t = &s->tmr;
+    pthread_mutex_lock(&s->qlock);
+    for (uint32_t i = 0; i < t->n; i++) {
+        th_cmd *c = s->inflight[t->ids[i]];
+        if (c) atomic_store(&c->aborted, true);
+    }
+    pthread_mutex_unlock(&s->qlock);
+    char type[8], n[12];
+    snprintf(type, sizeof(type), "%u", t->type);
+    snprintf(n, sizeof(n), "%u", t->n);
+    th_log(s->ctx, TH_LOG_INFO, "task management request", "device", s->name, "type",
+           th_tmr_name(t->type), "commands", n, NULL);
+    if (s->on_tmr) s->on_tmr(s->tmr_arg, t->type, t->ids, t->n);
+}
+
+/* Reads everything queued; false once the ring is broken. */
+static bool drain(th_server *s)
+{
+    for (;;) {
+        th_cmd *cmd = get_cmd(s);
+        if (!cmd) {
+            th_log(s->ctx, TH_LOG_ERROR, "out of memory for a command", "device", s->name, NULL);
+            return true; /* the entry stays queued; the next wakeup retries */
+        }
+        th_entry_kind k = th_ring_next(&s->ring, cmd, &s->tmr);
+        if (k != TH_ENTRY_CMD) {
+            if (k == TH_ENTRY_BAD_CMD || k == TH_ENTRY_UNKNOWN) {
+                char id[8];
+                snprintf(id, sizeof(id), "%u", cmd->id);
+                th_log(s->ctx, TH_LOG_ERROR,
+                       k == TH_ENTRY_BAD_CMD ? "ring entry points outside the mapping; failed"
+                                             : "unknown ring entry op; answered UNKNOWN_OP",
+                       "device", s->name, "cmd_id", id, NULL);
+                cmd->cdb_len = 0;
+                cmd->in_cap = cmd->out_len = 0;
+                if (k == TH_ENTRY_UNKNOWN) cmd->uflags = TCMU_UFLAG_UNKNOWN_OP;
+                th_cmd_check(cmd, TH_KEY_HARDWARE_ERROR, TH_ASC_INTERNAL_TARGET_FAILURE);
+                th_cmd_complete(cmd);
+                continue;
+            }
+            release(s, cmd);
+            if (k == TH_ENTRY_TMR) {
+                handle_tmr(s);
+                continue;
+            }
+            if (k == TH_ENTRY_BROKEN) {
+                atomic_store(&s->broken, true);
+                th_log(s->ctx, TH_LOG_ERROR, s->ring.err, "device", s->name, NULL);
+                return false;
+            }
+            return true; /* TH_ENTRY_NONE */
+        }
+        pthread_mutex_lock(&s->qlock);
+        if (!s->inflight[cmd->id]) s->n_inflight++;
+        s->inflight[cmd->id] = cmd;
+        if (s->n_workers) {
+            if (s->qtail)
+                s->qtail->next = cmd;
+            else
+                s->qhead = cmd;
+            s->qtail = cmd;
+            pthread_cond_signal(&s->qcond);
+        }
+        pthread_mutex_unlock(&s->qlock);
+        if (!s->n_workers) run_handler(s, cmd);
+    }
+}
+
+static void *poll_main(void *arg)
+{
+    th_server *s = arg;
+    bool ok = true;
+    tls_batch = s;
+    for (;;) {
+        struct pollfd p[2] = {{s->ring.fd, POLLIN, 0}, {s->stop_fd, POLLIN, 0}};
+        /* A broken ring is not read again; only a stop ends the wait. */
+        int rc = poll(ok ? p : p + 1, ok ? 2 : 1, -1);
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc < 0 || (p[1].revents & POLLIN)) break;
+        if (ok && (p[0].revents & POLLIN)) {
+            uint32_t ev;
+            if (read(s->ring.fd, &ev, sizeof(ev)) < 0 && errno != EAGAIN && errno != EINTR) break;
+            ok = drain(s);
+            flush_kick(s);
+        }
+    }
+    tls_batch = NULL;
+    return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    th_server *s = arg;
+    tls_batch = s;
+    pthread_mutex_lock(&s->qlock);
+    for (;;) {
+        while (!s->qhead && !s->stopping) pthread_cond_wait(&s->qcond, &s->qlock);
+        th_cmd *cmd = s->qhead;
+        if (!cmd) break; /* stopping with an empty queue: everything queued was served */
+        s->qhead = cmd->next;
+        if (!s->qhead) s->qtail = NULL;
+        pthread_mutex_unlock(&s->qlock);
+        run_handler(s, cmd);
+        pthread_mutex_lock(&s->qlock);
+        /* Judged after this completion: another worker may have flushed before it. */
+        if (!s->qhead) {
+            pthread_mutex_unlock(&s->qlock);
+            flush_kick(s);
+            pthread_mutex_lock(&s->qlock);
+        }
+    }
+    pthread_mutex_unlock(&s->qlock);
+    flush_kick(s);
+    tls_batch = NULL;
+    return NULL;
+}
+
+int th_server_start(th_server *s, th_ctx *ctx, const char *name, void *map, size_t size, int fd,
+                    const th_device_config *cfg)
+{
+    memset(s, 0, sizeof(*s));
+    s->ctx = ctx;
+    s->name = name;
+    s->fn = cfg->handler;
+    s->arg = cfg->handler_arg;
+    s->user = cfg->handler_arg;
+    s->on_tmr = cfg->on_tmr;
+    s->tmr_arg = cfg->tmr_arg;
+    s->n_workers = cfg->workers > 1 ? cfg->workers : 0;
+    s->stop_fd = -1;
+    pthread_mutex_init(&s->qlock, NULL);
+    pthread_cond_init(&s->qcond, NULL);
+    int rc = th_ring_init(&s->ring, map, size, fd);
+    if (rc) return th_fail(ctx, rc, "%s: %s", name, s->ring.err);
+    if (!(s->ring.flags & TCMU_MAILBOX_FLAG_CAP_READ_LEN))
+        th_log(ctx, TH_LOG_WARN, "kernel lacks READ_LEN: short reads are reported as full", "device",
+               name, NULL);
+    s->inflight = calloc(65536, sizeof(th_cmd *));
+    s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!s->inflight || s->stop_fd < 0) {
+        th_server_join(s);
+        return th_fail(ctx, -ENOMEM, "%s: cannot allocate the server", name);
+    }
+    if (s->n_workers) {
+        s->workers = calloc((size_t)s->n_workers, sizeof(pthread_t));
+        for (int i = 0; s->workers && i < s->n_workers; i++) {
+            if (pthread_create(&s->workers[i], NULL, worker_main, s)) {
+                s->n_workers = i;
+                th_server_join(s);
+                return th_fail(ctx, -EAGAIN, "%s: cannot start worker threads", name);
+            }
+        }
+    }
+    if (pthread_create(&s->poll_thread, NULL, poll_main, s)) {
+        th_server_join(s);
+        return th_fail(ctx, -EAGAIN, "%s: cannot start the serving thread", name);
+    }
+    s->started = true;
+    return 0;
+}
+
+void th_server_request_stop(th_server *s)
+{
+    uint64_t one = 1;
+    if (s->stop_fd >= 0) {
+        ssize_t n = write(s->stop_fd, &one, sizeof(one));
+        (void)n;
+    }
+}
+
+void th_server_join(th_server *s)
+{
+    if (s->started) {
+        th_server_request_stop(s);
+        pthread_join(s->poll_thread, NULL);
+        s->started = false;
+    }
+    pthread_mutex_lock(&s->qlock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
+    for (int i = 0; s->workers && i < s->n_workers; i++) pthread_join(s->workers[i], NULL);
+    free(s->workers);
+    s->workers = NULL;
+    /* Deferred commands nobody answered: fail them so the kernel is not left waiting. */
+    for (size_t id = 0; s->inflight && id < 65536; id++) {
+        pthread_mutex_lock(&s->qlock);
+        th_cmd *c = s->inflight[id];
+        pthread_mutex_unlock(&s->qlock);
+        if (!c) continue;
+        if (!atomic_load(&c->done)) {
+            c->responded = false;
+            th_sense sense = th_sense_make(TH_KEY_ABORTED_COMMAND, TH_ASC_NONE);
+            th_cmd_check_condition(c, &sense);
+            th_cmd_complete(c);
+        } else {
+            release(s, c);
+        }
+    }
+    flush_kick(s);
+    while (s->free_list) {
+        th_cmd *c = s->free_list;
+        s->free_list = c->next;
+        free(c->iov);
+        free(c);
+    }
+    free(s->inflight);
+    s->inflight = NULL;
+    if (s->stop_fd >= 0) close(s->stop_fd);
+    s->stop_fd = -1;
+    th_ring_destroy(&s->ring);
+    pthread_cond_destroy(&s->qcond);
+    pthread_mutex_destroy(&s->qlock);
+}

@@ -1,0 +1,31 @@
+/* CDB builders for the common commands; each fills buf (at least 16 bytes, 32 for
+ * variable length) and returns the CDB length. */
+#ifndef TH_CDB_H
+#define TH_CDB_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+size_t th_cdb_tur(uint8_t *buf);
+size_t th_cdb_inquiry(uint8_t *buf, bool evpd, uint8_t page, uint16_t alloc);
+size_t th_cdb_request_sense(uint8_t *buf, bool desc, uint8_t alloc);
+size_t th_cdb_read_capacity10(uint8_t *buf);
+size_t th_cdb_read_capacity16(uint8_t *buf, uint32_t alloc);
+size_t th_cdb_mode_sense6(uint8_t *buf, bool dbd, uint8_t pc, uint8_t page, uint8_t alloc);
+size_t th_cdb_mode_sense10(uint8_t *buf, bool dbd, uint8_t pc, uint8_t page, uint16_t alloc);
+size_t th_cdb_mode_select6(uint8_t *buf, bool pf, bool sp, uint8_t len);
+size_t th_cdb_mode_select10(uint8_t *buf, bool pf, bool sp, uint16_t len);
+/* READ/WRITE: size 6, 10, 12 or 16 picks the form; returns 0 if the values do not fit. */
+size_t th_cdb_read(uint8_t *buf, int size, uint64_t lba, uint32_t blocks);
+size_t th_cdb_write(uint8_t *buf, int size, uint64_t lba, uint32_t blocks);
+size_t th_cdb_verify(uint8_t *buf, int size, uint64_t lba, uint32_t blocks, uint8_t bytchk);
+size_t th_cdb_sync_cache(uint8_t *buf, int size, uint64_t lba, uint32_t blocks);
+size_t th_cdb_write_same(uint8_t *buf, int size, uint64_t lba, uint32_t blocks, bool unmap);
+size_t th_cdb_unmap(uint8_t *buf, uint16_t param_len);
+size_t th_cdb_compare_and_write(uint8_t *buf, uint64_t lba, uint8_t blocks);
+size_t th_cdb_start_stop(uint8_t *buf, bool start, bool loej);
+size_t th_cdb_prevent_allow(uint8_t *buf, uint8_t prevent);
+size_t th_cdb_report_opcodes(uint8_t *buf, uint8_t options, uint8_t op, uint16_t sa,
+                             uint32_t alloc);
+
+#endif

@@ -1,0 +1,75 @@
+/* A TCMU device: configfs backstore, UIO ring, loopback export, teardown. */
+#ifndef TH_DEVICE_H
+#define TH_DEVICE_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "th/cmd.h"
+#include "th/ctx.h"
+
+typedef enum { TH_TYPE_DISK = 0x00, TH_TYPE_TAPE = 0x01 } th_dev_type;
+typedef enum { TH_NODE_SD, TH_NODE_SG, TH_NODE_ST, TH_NODE_NST, TH_NODE_COUNT } th_node;
+
+/* Task management types as the ring carries them. */
+enum {
+    TH_TMR_ABORT_TASK = 1,
+    TH_TMR_ABORT_TASK_SET = 2,
+    TH_TMR_CLEAR_ACA = 3,
+    TH_TMR_CLEAR_TASK_SET = 4,
+    TH_TMR_LUN_RESET = 5,
+    TH_TMR_TARGET_WARM_RESET = 6,
+    TH_TMR_TARGET_COLD_RESET = 7,
+};
+const char *th_tmr_name(uint8_t type);
+
+/* Called from the serving thread when a TMR entry arrives, after the listed commands
+ * that are still in flight were marked aborted. */
+typedef void (*th_tmr_fn)(void *arg, uint8_t tmr_type, const uint16_t *ids, uint32_t n);
+
+struct th_fake_kernel;
+
+typedef struct th_device_config {
+    const char *name;        /* volume name: [A-Za-z0-9_.-], at most 64 */
+    int hba;                 /* configfs core/user_<hba> */
+    int lun;                 /* LUN on the loopback target */
+    uint64_t wwn;            /* NAA 3 identifier; 0: derived from name */
+    const char *loop_target; /* "naa.<16 hex>" to share a target between devices; NULL: own */
+    th_dev_type type;
+    uint64_t size;
+    uint32_t block_size;
+    th_handler_fn handler;
+    void *handler_arg;
+    int workers;           /* 0 or 1: commands in ring order on one thread; N: N workers */
+    int cmd_time_out;      /* seconds; 0 keeps the kernel default */
+    int max_data_area_mb;  /* default 8: throwaway devices need little */
+    int hw_max_sectors;    /* 0 keeps the kernel default */
+    bool external_fabric;  /* no loopback export: link th_device_backstore_path() yourself */
+    int node_timeout_ms;   /* how long to wait for /dev nodes; default 10000 */
+    th_tmr_fn on_tmr;
+    void *tmr_arg;
+    /* Serve this fake kernel's ring instead of the real kernel (unit tests, benchmarks). */
+    struct th_fake_kernel *fake_kernel;
+} th_device_config;
+
+typedef struct th_device th_device;
+
+void th_device_config_init(th_device_config *cfg);
+/* Creates everything and starts serving. On failure nothing is left behind, the
+ * return value is a negative errno and th_ctx_errmsg(ctx) says what failed. */
+int th_device_open(th_ctx *ctx, const th_device_config *cfg, th_device **out);
+/* Stops serving: in-flight commands are completed or failed. Async-signal-safe. */
+void th_device_stop(th_device *dev);
+/* Stops, then removes every kernel object open created. Returns 0 or the first error. */
+int th_device_close(th_device *dev);
+
+const char *th_device_name(const th_device *dev);
+const char *th_device_backstore_path(const th_device *dev);
+/* "/dev/sda" and so on, or NULL when the device has no such node. */
+const char *th_device_node(const th_device *dev, th_node node);
+/* "H:C:T:L" of the loopback SCSI device, or NULL. */
+const char *th_device_scsi_address(const th_device *dev);
+const char *th_device_errmsg(const th_device *dev);
+/* Counters (for tests and benchmarks). */
+uint64_t th_device_cmds_served(const th_device *dev);
+uint64_t th_device_kicks(const th_device *dev);
+
+#endif

@@ -1,0 +1,37 @@
+/* The SBC disk emulation; its handler can be the device handler or a delegate. */
+#ifndef TH_DISK_H
+#define TH_DISK_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "th/backend.h"
+#include "th/cmd.h"
+
+typedef struct th_disk_config {
+    uint32_t block_size; /* 512 .. 65536, a power of two */
+    uint64_t blocks;     /* 0: backend size / block size */
+    const char *vendor;  /* 8 chars max */
+    const char *product; /* 16 */
+    const char *revision; /* 4 */
+    const char *serial;  /* VPD 80; NULL: from the WWN */
+    uint64_t wwn;        /* NAA 3 designator in VPD 83 */
+    bool read_only;
+    bool write_cache;    /* WCE in the caching page */
+} th_disk_config;
+
+typedef struct th_disk th_disk;
+
+void th_disk_config_init(th_disk_config *cfg);
+/* Takes ownership of be. */
+int th_disk_new(const th_disk_config *cfg, th_backend *be, th_disk **out);
+void th_disk_free(th_disk *disk);
+/* The handler: th_disk_handle(cmd, disk). */
+int th_disk_handle(th_cmd *cmd, void *disk);
+uint64_t th_disk_blocks(const th_disk *disk);
+/* Changes the reported capacity (the backend must be large enough). */
+int th_disk_set_blocks(th_disk *disk, uint64_t blocks);
+const char *th_disk_op_name(uint8_t opcode, uint16_t sa);
+
+/* Derives a NAA 3 (locally assigned) identifier from a name. */
+uint64_t th_wwn_from_name(const char *name);
+
+#endif

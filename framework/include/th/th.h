@@ -1,0 +1,14 @@
+/* tcmu-harness: everything. */
+#ifndef TH_TH_H
+#define TH_TH_H
+#include "th/backend.h"
+#include "th/cdb.h"
+#include "th/cmd.h"
+#include "th/ctx.h"
+#include "th/device.h"
+#include "th/disk.h"
+#include "th/fake.h"
+#include "th/fake_kernel.h"
+#include "th/log.h"
+#include "th/sense.h"
+#endif

@@ -1,0 +1,97 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "configfs.h"
+
+bool th_path_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+int th_cfs_write(th_ctx *ctx, const char *path, const char *value)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return th_fail(ctx, -errno, "open %s: %s", path, strerror(errno));
+    size_t len = strlen(value);
+    ssize_t n = write(fd, value, len);
+    int e = n < 0 ? errno : 0;
+    close(fd);
+    if (n < 0) return th_fail(ctx, -e, "write '%s' to %s: %s", value, path, strerror(e));
+    if ((size_t)n != len) return th_fail(ctx, -EIO, "short write of '%s' to %s", value, path);
+    th_log(ctx, TH_LOG_DEBUG, "configfs write", "path", path, "value", value, NULL);
+    return 0;
+}
+
+int th_cfs_read(th_ctx *ctx, const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return th_fail(ctx, -errno, "open %s: %s", path, strerror(errno));
+    ssize_t n = read(fd, buf, cap - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0) return th_fail(ctx, -e, "read %s: %s", path, strerror(e));
+    buf[n] = 0;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = 0;
+    return 0;
+}
+
+static void record(th_objects *o, th_undo_kind kind, const char *path)
+{
+    if (o->n >= TH_UNDO_MAX) return;
+    o->items[o->n].kind = kind;
+    snprintf(o->items[o->n].path, TH_PATH_MAX, "%s", path);
+    o->n++;
+}
+
+int th_cfs_mkdir(th_ctx *ctx, th_objects *o, const char *path, bool shared, bool *existed)
+{
+    if (existed) *existed = false;
+    if (mkdir(path, 0755) == 0) {
+        th_log(ctx, TH_LOG_DEBUG, "created", "path", path, NULL);
+        record(o, shared ? TH_UNDO_RMDIR_IF_EMPTY : TH_UNDO_RMDIR, path);
+        return 0;
+    }
+    int e = errno;
+    if (e == EEXIST && shared) {
+        if (existed) *existed = true;
+        /* Shared parents (user_<hba>, a loopback target) go when their last user does. */
+        record(o, TH_UNDO_RMDIR_IF_EMPTY, path);
+        return 0;
+    }
+    if (e == EEXIST)
+        return th_fail(ctx, -e, "%s already exists (left by a crashed run? try 'tcmu-harness cleanup')",
+                       path);
+    return th_fail(ctx, -e, "mkdir %s: %s", path, strerror(e));
+}
+
+int th_cfs_symlink(th_ctx *ctx, th_objects *o, const char *target, const char *path)
+{
+    if (symlink(target, path))
+        return th_fail(ctx, -errno, "link %s -> %s: %s", path, target, strerror(errno));
+    th_log(ctx, TH_LOG_DEBUG, "created", "path", path, NULL);
+    record(o, TH_UNDO_UNLINK, path);
+    return 0;
+}
+
+int th_cfs_undo(th_ctx *ctx, th_objects *o)
+{
+    int first = 0;
+    while (o->n > 0) {
+        th_undo *u = &o->items[--o->n];
+        int rc = u->kind == TH_UNDO_UNLINK ? unlink(u->path) : rmdir(u->path);
+        int e = errno;
+        if (rc == 0) {
+            th_log(ctx, TH_LOG_DEBUG, "removed", "path", u->path, NULL);
+            continue;
+        }
+        if (u->kind == TH_UNDO_RMDIR_IF_EMPTY && (e == ENOTEMPTY || e == EBUSY || e == ENOENT))
+            continue;
+        int err = th_fail(ctx, -e, "remove %s: %s", u->path, strerror(e));
+        if (!first) first = err;
+    }
+    return first;
+}

@@ -1,0 +1,118 @@
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "loopback.h"
+
+int th_loop_export(th_ctx *ctx, th_objects *o, const char *target, const char *nexus, int lun,
+                   const char *backstore, const char *link_name)
+{
+    char p[TH_PATH_MAX], tpg[TH_PATH_MAX];
+    snprintf(p, sizeof(p), "%s/target/loopback", ctx->configfs);
+    /* LIO registers a fabric when its folder is made; it is shared, never removed. */
+    if (!th_path_exists(p) && mkdir(p, 0755) && errno != EEXIST)
+        return th_fail(ctx, -errno, "mkdir %s: %s (is tcm_loop loaded?)", p, strerror(errno));
+    snprintf(p, sizeof(p), "%s/target/loopback/%s", ctx->configfs, target);
+    int rc = th_cfs_mkdir(ctx, o, p, true, NULL);
+    if (rc) return rc;
+    snprintf(tpg, sizeof(tpg), "%s/tpgt_1", p);
+    rc = th_cfs_mkdir(ctx, o, tpg, true, NULL);
+    if (rc) return rc;
+    /* The nexus must exist before the LUN, or no SCSI device is created. */
+    char cur[128] = "";
+    snprintf(p, sizeof(p), "%s/nexus", tpg);
+    FILE *f = fopen(p, "r"); /* reading fails with ENODEV until a nexus exists */
+    if (f) {
+        if (!fgets(cur, sizeof(cur), f)) cur[0] = 0;
+        fclose(f);
+    }
+    if (strncmp(cur, "naa.", 4) && (rc = th_cfs_write(ctx, p, nexus))) return rc;
+    snprintf(p, sizeof(p), "%s/lun/lun_%d", tpg, lun);
+    if ((rc = th_cfs_mkdir(ctx, o, p, false, NULL))) return rc;
+    char link[TH_PATH_MAX + 80];
+    snprintf(link, sizeof(link), "%s/%s", p, link_name);
+    return th_cfs_symlink(ctx, o, backstore, link);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* First entry of dir whose name starts with prefix (and is not a mode variant). */
+static bool first_entry(const char *dir, const char *prefix, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    struct dirent *de;
+    bool found = false;
+    size_t pl = strlen(prefix);
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, pl)) continue;
+        const char *rest = de->d_name + pl;
+        if (!*rest) continue;
+        /* "st0", not its mode variants "st0a"/"st0l"/"st0m" (sd names are letters). */
+        bool tape = !strcmp(prefix, "st") || !strcmp(prefix, "nst");
+        bool digits = true;
+        for (const char *c = rest; *c; c++) digits &= *c >= '0' && *c <= '9';
+        if (tape && !digits) continue;
+        snprintf(out, cap, "%s", de->d_name);
+        found = true;
+        break;
+    }
+    closedir(d);
+    return found;
+}
+
+int th_loop_find_nodes(th_ctx *ctx, const char *target, int lun, th_dev_type type, int timeout_ms,
+                       th_nodes *n)
+{
+    memset(n, 0, sizeof(*n));
+    char p[TH_PATH_MAX], addr[32] = "";
+    snprintf(p, sizeof(p), "%s/target/loopback/%s/tpgt_1/address", ctx->configfs, target);
+    int rc = th_cfs_read(ctx, p, addr, sizeof(addr));
+    if (rc) return rc;
+    snprintf(n->address, sizeof(n->address), "%s:%d", addr, lun);
+    char sdev[TH_PATH_MAX + 40];
+    snprintf(sdev, sizeof(sdev), "%s/bus/scsi/devices/%s", ctx->sysfs, n->address);
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        char dir[TH_PATH_MAX + 80], name[64];
+        bool done = true;
+        struct {
+            th_node node;
+            const char *sub, *prefix;
+            bool want;
+        } wants[] = {
+            {TH_NODE_SG, "scsi_generic", "sg", true},
+            {TH_NODE_SD, "block", "sd", type == TH_TYPE_DISK},
+            {TH_NODE_ST, "scsi_tape", "st", type == TH_TYPE_TAPE},
+            {TH_NODE_NST, "scsi_tape", "nst", type == TH_TYPE_TAPE},
+        };
+        for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
+            if (!wants[i].want || n->path[wants[i].node][0]) continue;
+            snprintf(dir, sizeof(dir), "%s/%s", sdev, wants[i].sub);
+            char dev[TH_PATH_MAX + 64];
+            if (first_entry(dir, wants[i].prefix, name, sizeof(name))) {
+                snprintf(dev, sizeof(dev), "%s/%s", ctx->dev, name);
+                if (th_path_exists(dev)) {
+                    snprintf(n->path[wants[i].node], sizeof(n->path[0]), "%s", dev);
+                    continue;
+                }
+            }
+            done = false;
+        }
+        if (done) return 0;
+        if (now_ms() > deadline)
+            return th_fail(ctx, -ETIMEDOUT,
+                           "SCSI device %s did not get its /dev nodes within %d ms (does the handler "
+                           "answer INQUIRY?)",
+                           n->address, timeout_ms);
+        usleep(10000);
+    }
+}

@@ -1,0 +1,93 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include "configfs.h"
+#include "uio.h"
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int find(th_ctx *ctx, const char *prefix, char *name, size_t cap)
+{
+    char dir[TH_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/class/uio", ctx->sysfs);
+    DIR *d = opendir(dir);
+    if (!d) return -ENOENT;
+    struct dirent *de;
+    int rc = -ENOENT;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "uio", 3)) continue;
+        char path[TH_PATH_MAX + 300], val[256];
+        snprintf(path, sizeof(path), "%s/%s/name", dir, de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        bool match = fgets(val, sizeof(val), f) && !strncmp(val, prefix, strlen(prefix));
+        fclose(f);
+        if (match) {
+            snprintf(name, cap, "%s", de->d_name);
+            rc = 0;
+            break;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+int th_uio_open(th_ctx *ctx, const char *prefix, int timeout_ms, th_uio *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->fd = -1;
+    char name[64] = "";
+    long long deadline = now_ms() + timeout_ms;
+    /* The uio device and its /dev node appear asynchronously after enable. */
+    for (;;) {
+        if (!name[0]) find(ctx, prefix, name, sizeof(name));
+        if (name[0]) {
+            snprintf(u->dev, sizeof(u->dev), "%s/%s", ctx->dev, name);
+            u->fd = open(u->dev, O_RDWR | O_CLOEXEC);
+            if (u->fd >= 0) break;
+        }
+        if (now_ms() > deadline) {
+            if (!name[0])
+                return th_fail(ctx, -ENODEV, "no UIO device named %s* appeared in %s/class/uio",
+                               prefix, ctx->sysfs);
+            return th_fail(ctx, -errno, "open %s: %s", u->dev, strerror(errno));
+        }
+        usleep(5000);
+    }
+    char path[TH_PATH_MAX + 64], val[64];
+    snprintf(path, sizeof(path), "%s/class/uio/%s/maps/map0/size", ctx->sysfs, name);
+    int rc = th_cfs_read(ctx, path, val, sizeof(val));
+    if (rc) {
+        th_uio_close(u);
+        return rc;
+    }
+    u->size = (size_t)strtoull(val, NULL, 0);
+    u->map = mmap(NULL, u->size, PROT_READ | PROT_WRITE, MAP_SHARED, u->fd, 0);
+    if (u->map == MAP_FAILED) {
+        int e = errno;
+        u->map = NULL;
+        th_uio_close(u);
+        return th_fail(ctx, -e, "mmap %s (%zu bytes): %s", u->dev, u->size, strerror(e));
+    }
+    th_log(ctx, TH_LOG_DEBUG, "mapped", "uio", u->dev, "size", val, NULL);
+    return 0;
+}
+
+void th_uio_close(th_uio *u)
+{
+    if (u->map) munmap(u->map, u->size);
+    if (u->fd >= 0) close(u->fd);
+    u->map = NULL;
+    u->fd = -1;
+}

@@ -1,0 +1,191 @@
+/* Debian's own kernel, unpacked (never installed) into the cache and reused. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "vm.h"
+
+void th_cache_dir(char *buf, size_t cap)
+{
+    const char *c = getenv("TCMU_HARNESS_CACHE");
+    if (c && *c) {
+        snprintf(buf, cap, "%s", c);
+        return;
+    }
+    const char *x = getenv("XDG_CACHE_HOME");
+    if (x && *x) {
+        snprintf(buf, cap, "%s/tcmu-harness", x);
+        return;
+    }
+    const char *h = getenv("HOME");
+    snprintf(buf, cap, "%s/.cache/tcmu-harness", h && *h ? h : "/root");
+}
+
+static int mkdirs(const char *path)
+{
+    char p[1024];
+    snprintf(p, sizeof(p), "%s", path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0755) && errno != EEXIST) return -errno;
+        *s = '/';
+    }
+    return mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+/* The package linux-image-amd64 depends on, e.g. linux-image-6.1.0-56-amd64. */
+static int current_package(char *out, size_t cap)
+{
+    FILE *p = popen("apt-cache depends linux-image-amd64 2>/dev/null", "r");
+    if (!p) return -1;
+    char line[512];
+    int rc = -1;
+    while (fgets(line, sizeof(line), p)) {
+        char *d = strstr(line, "Depends: linux-image-");
+        if (!d) continue;
+        d += strlen("Depends: ");
+        d[strcspn(d, " \n<>")] = 0;
+        snprintf(out, cap, "%s", d);
+        rc = 0;
+        break;
+    }
+    pclose(p);
+    return rc;
+}
+
+/* Fills k from an unpacked package folder; 0 if complete. */
+static int from_dir(th_kernel *k, const char *dir)
+{
+    char p[1100];
+    snprintf(p, sizeof(p), "%s/.complete", dir);
+    if (access(p, F_OK)) return -1;
+    snprintf(p, sizeof(p), "%s/lib/modules", dir);
+    DIR *d = opendir(p);
+    if (!d) return -1;
+    struct dirent *de;
+    k->version[0] = 0;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.') snprintf(k->version, sizeof(k->version), "%s", de->d_name);
+    closedir(d);
+    if (!k->version[0]) return -1;
+    snprintf(k->modules, sizeof(k->modules), "%s/lib/modules/%s", dir, k->version);
+    snprintf(k->vmlinuz, sizeof(k->vmlinuz), "%s/boot/vmlinuz-%s", dir, k->version);
+    return access(k->vmlinuz, R_OK) ? -1 : 0;
+}
+
+static int newest_cached(th_kernel *k, const char *kdir)
+{
+    DIR *d = opendir(kdir);
+    if (!d) return -1;
+    struct dirent *de;
+    char best[256] = "";
+    while ((de = readdir(d)))
+        if (!strncmp(de->d_name, "linux-image-", 12) && !strchr(de->d_name, '~') &&
+            strcmp(de->d_name, best) > 0)
+            snprintf(best, sizeof(best), "%s", de->d_name);
+    closedir(d);
+    if (!best[0]) return -1;
+    char p[1100];
+    snprintf(p, sizeof(p), "%s/%s", kdir, best);
+    return from_dir(k, p);
+}
+
+static int fetch(const char *pkg, const char *final, bool quiet)
+{
+    char tmp[1100], deb[1400];
+    snprintf(tmp, sizeof(tmp), "%s~partial", final);
+    char *rm[] = {"rm", "-rf", tmp, NULL};
+    th_run(rm, NULL, true);
+    if (mkdirs(tmp)) return -1;
+    if (!quiet) fprintf(stderr, "tcmu-harness: downloading %s (apt-get download)...\n", pkg);
+    char *dl[] = {"apt-get", "download", "-q", (char *)pkg, NULL};
+    if (th_run(dl, tmp, quiet)) {
+        fprintf(stderr, "tcmu-harness: apt-get download %s failed\n", pkg);
+        return -1;
+    }
+    DIR *d = opendir(tmp);
+    struct dirent *de;
+    deb[0] = 0;
+    while (d && (de = readdir(d)))
+        if (strstr(de->d_name, ".deb")) snprintf(deb, sizeof(deb), "%s/%s", tmp, de->d_name);
+    if (d) closedir(d);
+    if (!deb[0]) return -1;
+    if (!quiet) fprintf(stderr, "tcmu-harness: unpacking %s...\n", pkg);
+    char *x[] = {"dpkg", "-x", deb, tmp, NULL};
+    if (th_run(x, NULL, quiet)) return -1;
+    unlink(deb);
+    th_kernel k;
+    char mods[1200];
+    snprintf(mods, sizeof(mods), "%s/lib/modules", tmp);
+    d = opendir(mods);
+    k.version[0] = 0;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.') snprintf(k.version, sizeof(k.version), "%s", de->d_name);
+    if (d) closedir(d);
+    if (!k.version[0]) return -1;
+    /* The package ships no modules.dep: depmod makes it, as installing would. */
+    char *dm[] = {"depmod", "-b", tmp, k.version, NULL};
+    if (th_run(dm, NULL, quiet)) {
+        fprintf(stderr, "tcmu-harness: depmod failed (is kmod installed?)\n");
+        return -1;
+    }
+    char marker[1200];
+    snprintf(marker, sizeof(marker), "%s/.complete", tmp);
+    FILE *f = fopen(marker, "w");
+    if (!f) return -1;
+    fclose(f);
+    char *rmf[] = {"rm", "-rf", (char *)final, NULL};
+    th_run(rmf, NULL, true);
+    return rename(tmp, final) ? -1 : 0;
+}
+
+int th_kernel_get(th_kernel *k, bool do_fetch, bool quiet)
+{
+    char cache[900], kdir[1000], dir[1300], pkg[256];
+    th_cache_dir(cache, sizeof(cache));
+    snprintf(kdir, sizeof(kdir), "%s/kernels", cache);
+    if (current_package(pkg, sizeof(pkg))) {
+        /* No package lists (offline, or apt-get update never ran): use what is cached. */
+        if (!newest_cached(k, kdir)) return 0;
+        fprintf(stderr,
+                "tcmu-harness: no kernel found. apt-cache cannot resolve linux-image-amd64 and %s "
+                "holds none.\n  Run: apt-get update && tcmu-harness kernel fetch\n"
+                "  or pass --kernel BZIMAGE --modules /lib/modules/VERSION\n",
+                kdir);
+        return -1;
+    }
+    snprintf(dir, sizeof(dir), "%s/%s", kdir, pkg);
+    if (!from_dir(k, dir)) return 0;
+    if (!do_fetch) return -1;
+    if (mkdirs(kdir) || fetch(pkg, dir, quiet) || from_dir(k, dir)) {
+        fprintf(stderr, "tcmu-harness: could not fetch %s into %s\n  Run: apt-get update && "
+                        "tcmu-harness kernel fetch\n", pkg, dir);
+        return -1;
+    }
+    if (!quiet) fprintf(stderr, "tcmu-harness: kernel %s ready in %s\n", k->version, dir);
+    return 0;
+}
+
+int th_kernel_custom(th_kernel *k, const char *vmlinuz, const char *modules)
+{
+    if (access(vmlinuz, R_OK)) {
+        fprintf(stderr, "tcmu-harness: cannot read kernel %s\n", vmlinuz);
+        return -1;
+    }
+    char dep[1100];
+    snprintf(dep, sizeof(dep), "%s/modules.dep", modules);
+    if (access(dep, R_OK)) {
+        fprintf(stderr, "tcmu-harness: %s is missing: pass --modules /path/lib/modules/VERSION "
+                        "(after depmod)\n", dep);
+        return -1;
+    }
+    snprintf(k->vmlinuz, sizeof(k->vmlinuz), "%s", vmlinuz);
+    snprintf(k->modules, sizeof(k->modules), "%s", modules);
+    const char *base = strrchr(modules, '/');
+    snprintf(k->version, sizeof(k->version), "%s", base && base[1] ? base + 1 : modules);
+    return 0;
+}

@@ -1,0 +1,249 @@
+/* One throwaway guest per call: build the initramfs, boot QEMU, forward the
+ * command's stdout/stderr, carry its exit status back, remove every trace. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "init_script.h"
+#include "vm.h"
+
+extern char **environ;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A dynamically linked busybox cannot run from the initramfs. */
+static bool is_static_elf(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    Elf64_Ehdr eh;
+    bool ok = fread(&eh, sizeof(eh), 1, f) == 1 && !memcmp(eh.e_ident, ELFMAG, SELFMAG);
+    for (int i = 0; ok && i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        if (fseek(f, (long)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize), SEEK_SET) ||
+            fread(&ph, sizeof(ph), 1, f) != 1 || ph.p_type == PT_INTERP)
+            ok = false;
+    }
+    fclose(f);
+    return ok;
+}
+
+static int build_initrd(const char *work, const th_kernel *k, const char *share)
+{
+    static const char *const boot_mods[] = {"virtio_pci", "9pnet_virtio", "9p", "overlay"};
+    char mods[32][256], err[512], p[PATH_MAX], init[PATH_MAX];
+    int n = th_modules_resolve(k->modules, boot_mods, 4, mods, 32, err, sizeof(err));
+    if (n < 0) {
+        fprintf(stderr, "tcmu-harness vm: %s\n", err);
+        return -1;
+    }
+    const char *bb = "/bin/busybox";
+    if (!is_static_elf(bb)) {
+        fprintf(stderr, "tcmu-harness vm: %s is missing or not static: apt-get install busybox-static\n", bb);
+        return -1;
+    }
+    snprintf(init, sizeof(init), "%s/init.sh", work);
+    if (th_write_init(init, k->version, share)) return -1;
+    snprintf(p, sizeof(p), "%s/initrd.cpio", work);
+    th_cpio *c = th_cpio_open(p);
+    if (!c) return -1;
+    int rc = th_cpio_dir(c, "bin") | th_cpio_dir(c, "modules") | th_cpio_copy(c, "bin/busybox", bb, 0755) |
+             th_cpio_copy(c, "init", init, 0755);
+    char order[4096] = "";
+    for (int i = 0; i < n && !rc; i++) {
+        const char *base = strrchr(mods[i], '/');
+        base = base ? base + 1 : mods[i];
+        char src[1400], dst[300];
+        snprintf(src, sizeof(src), "%s/%s", k->modules, mods[i]);
+        snprintf(dst, sizeof(dst), "modules/%s", base);
+        rc = th_cpio_copy(c, dst, src, 0644);
+        if (rc) fprintf(stderr, "tcmu-harness vm: cannot read %s (compressed modules are not supported)\n", src);
+        strncat(order, base, sizeof(order) - strlen(order) - 2);
+        strcat(order, "\n");
+    }
+    if (!rc) rc = th_cpio_file(c, "modules/order", order, strlen(order), 0644);
+    return th_cpio_close(c) || rc ? -1 : 0;
+}
+
+static void forward(int from, int to, bool *open_)
+{
+    char buf[65536];
+    ssize_t n = read(from, buf, sizeof(buf));
+    if (n <= 0) {
+        *open_ = false;
+        return;
+    }
+    for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(to, buf + off, (size_t)(n - off));
+        if (w <= 0) break;
+        off += w;
+    }
+}
+
+static void print_console_tail(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    if (!f) return;
+    char lines[20][256];
+    int n = 0;
+    char line[256];
+    bool panic = false;
+    while (fgets(line, sizeof(line), f)) {
+        panic |= strstr(line, "Kernel panic") != NULL;
+        snprintf(lines[n % 20], sizeof(lines[0]), "%s", line);
+        n++;
+    }
+    fclose(f);
+    if (panic) fprintf(stderr, "tcmu-harness vm: the guest kernel panicked\n");
+    fprintf(stderr, "tcmu-harness vm: last lines of the guest console:\n");
+    for (int i = n > 20 ? n - 20 : 0; i < n; i++) fprintf(stderr, "  | %s", lines[i % 20]);
+}
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig) { got_signal = sig; }
+
+int th_vm_run(const th_vm_opts *o)
+{
+    th_kernel k;
+    if (o->kernel ? th_kernel_custom(&k, o->kernel, o->modules ? o->modules : "")
+                  : th_kernel_get(&k, true, o->quiet))
+        return 125;
+    char cwd[PATH_MAX], share[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd))) return 125;
+    if (!realpath(o->share ? o->share : cwd, share)) {
+        fprintf(stderr, "tcmu-harness vm: cannot share %s: %s\n", o->share, strerror(errno));
+        return 125;
+    }
+    const char *tmp = getenv("TMPDIR");
+    char work[PATH_MAX];
+    snprintf(work, sizeof(work), "%s/th-vm-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(work)) {
+        fprintf(stderr, "tcmu-harness vm: mkdtemp: %s\n", strerror(errno));
+        return 125;
+    }
+    int result = 125;
+    char p[PATH_MAX + 64], console[PATH_MAX + 64], rcfile[PATH_MAX + 64], ready[PATH_MAX + 64];
+    snprintf(console, sizeof(console), "%s/console.log", work);
+    snprintf(rcfile, sizeof(rcfile), "%s/rc", work);
+    snprintf(ready, sizeof(ready), "%s/ready", work);
+    snprintf(p, sizeof(p), "%s/job.sh", work);
+    if (build_initrd(work, &k, share) || th_write_job(p, cwd, o->argv, environ)) goto out;
+
+    char mem[32], cpus[16], a_host[128], a_work[PATH_MAX + 128], a_share[PATH_MAX + 128],
+        a_mods[PATH_MAX + 128], a_con[PATH_MAX + 64], initrd[PATH_MAX + 64], accel[32];
+    snprintf(mem, sizeof(mem), "%d", o->mem_mb > 0 ? o->mem_mb : 1024);
+    snprintf(cpus, sizeof(cpus), "%d", o->cpus > 0 ? o->cpus : 2);
+    snprintf(a_host, sizeof(a_host), "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap");
+    snprintf(a_work, sizeof(a_work), "local,path=%s,mount_tag=work,security_model=none,multidevs=remap", work);
+    snprintf(a_share, sizeof(a_share), "local,path=%s,mount_tag=share,security_model=none,multidevs=remap", share);
+    snprintf(a_mods, sizeof(a_mods), "local,path=%s,mount_tag=mods,security_model=none,readonly=on,multidevs=remap", k.modules);
+    snprintf(a_con, sizeof(a_con), "file:%s", console);
+    snprintf(initrd, sizeof(initrd), "%s/initrd.cpio", work);
+    snprintf(accel, sizeof(accel), "%s", o->accel ? o->accel : "tcg");
+    if (strchr(share, ',') || strchr(work, ',') || strchr(k.modules, ',')) {
+        fprintf(stderr, "tcmu-harness vm: paths with ',' cannot be shared with QEMU\n");
+        goto out;
+    }
+    char *argv[] = {"qemu-system-x86_64", "-nodefaults", "-no-user-config", "-machine", "q35",
+                    "-accel", accel, "-cpu", "max", "-m", mem, "-smp", cpus, "-display", "none",
+                    "-no-reboot", "-kernel", k.vmlinuz, "-initrd", initrd, "-append",
+                    "console=ttyS0 panic=-1 quiet loglevel=4", "-virtfs", a_host, "-virtfs", a_work,
+                    "-virtfs", a_share, "-virtfs", a_mods, "-serial", a_con,
+                    "-chardev", "file,id=out,path=/proc/self/fd/3", "-serial", "chardev:out",
+                    "-chardev", "file,id=err,path=/proc/self/fd/4", "-serial", "chardev:err", NULL};
+    int out_p[2], err_p[2];
+    if (pipe(out_p) || pipe(err_p)) goto out;
+    if (!o->quiet)
+        fprintf(stderr, "tcmu-harness: booting %s in QEMU (%s, %s CPUs, %s MiB)...\n", k.version,
+                accel, cpus, mem);
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, 0);
+        dup2(out_p[1], 3);
+        dup2(err_p[1], 4);
+        for (int fd = 5; fd < 1024; fd++) close(fd);
+        execvp(argv[0], argv);
+        fprintf(stderr, "tcmu-harness vm: cannot run %s: %s (apt-get install qemu-system-x86)\n",
+                argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(out_p[1]);
+    close(err_p[1]);
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    bool out_open = true, err_open = true, announced = false, exited = false, timed_out = false;
+    int status = 0;
+    while (out_open || err_open || !exited) {
+        struct pollfd fds[2] = {{out_open ? out_p[0] : -1, POLLIN, 0}, {err_open ? err_p[0] : -1, POLLIN, 0}};
+        poll(fds, 2, 100);
+        if (fds[0].revents) forward(out_p[0], 1, &out_open);
+        if (fds[1].revents) forward(err_p[0], 2, &err_open);
+        if (!announced && !access(ready, F_OK)) {
+            announced = true;
+            if (!o->quiet) fprintf(stderr, "tcmu-harness: guest ready after %.1f s\n", now_s() - t0);
+        }
+        if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = true;
+        if (!exited && ((o->timeout_s > 0 && now_s() - t0 > o->timeout_s) || got_signal)) {
+            timed_out = !got_signal;
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            exited = true;
+        }
+        if (exited && !out_open && !err_open) break;
+        if (exited) { /* drain what is left, without waiting for writers that are gone */
+            if (out_open) forward(out_p[0], 1, &out_open);
+            if (err_open) forward(err_p[0], 2, &err_open);
+        }
+    }
+    close(out_p[0]);
+    close(err_p[0]);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    FILE *rf = fopen(rcfile, "r");
+    int rc = -1;
+    if (rf) {
+        if (fscanf(rf, "%d", &rc) != 1) rc = -1;
+        fclose(rf);
+    }
+    if (timed_out) {
+        fprintf(stderr, "tcmu-harness vm: timed out after %d s; the guest was killed\n", o->timeout_s);
+        print_console_tail(console);
+        result = 124;
+    } else if (got_signal) {
+        fprintf(stderr, "tcmu-harness vm: interrupted; the guest was killed\n");
+        result = 128 + got_signal;
+    } else if (rc < 0) {
+        fprintf(stderr, "tcmu-harness vm: the guest stopped before the command finished (QEMU exit %d)\n",
+                WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        print_console_tail(console);
+        result = 125;
+    } else {
+        result = rc;
+        if (!o->quiet) fprintf(stderr, "tcmu-harness: guest done in %.1f s, exit status %d\n", now_s() - t0, rc);
+    }
+out:
+    if (o->keep_log) {
+        char *cp[] = {"cp", console, (char *)o->keep_log, NULL};
+        if (!access(console, F_OK)) th_run(cp, NULL, false);
+    }
+    char *rm[] = {"rm", "-rf", work, NULL};
+    th_run(rm, NULL, true);
+    return result;
+}
