@@ -18,6 +18,7 @@ static const char serve_usage[] =
     "    backing=memory   memory, or file:PATH (created if missing)\n"
     "    workers=N        handler threads (default: 1, commands in ring order)\n"
     "    lun=N            LUN on the loopback target\n"
+    "    spin=N           polls for more work before sleeping (default 5000, 0: never)\n"
     "    target=naa.X     share a loopback target between devices (16 hex digits)\n"
     "    external=1       no loopback export (link the backstore to another fabric)\n"
     "    vendor=, product=, serial=  INQUIRY identity\n"
@@ -47,19 +48,34 @@ static int parse_spec(char *text, spec *s)
         *eq = 0;
         const char *k = kv, *v = eq + 1;
         int64_t n = cli_parse_size(v);
-        if (!strcmp(k, "name")) snprintf(s->name, sizeof(s->name), "%s", v);
-        else if (!strcmp(k, "type") && !strcmp(v, "disk")) s->cfg.type = TH_TYPE_DISK;
-        else if (!strcmp(k, "size") && n > 0) s->cfg.size = (uint64_t)n;
-        else if (!strcmp(k, "block_size") && n > 0) s->cfg.block_size = (uint32_t)n;
-        else if (!strcmp(k, "backing")) snprintf(s->backing, sizeof(s->backing), "%s", v);
-        else if (!strcmp(k, "workers") && n >= 0) s->cfg.workers = (int)n;
-        else if (!strcmp(k, "lun") && n >= 0) s->cfg.lun = (int)n;
-        else if (!strcmp(k, "hba") && n >= 0) s->cfg.hba = (int)n;
-        else if (!strcmp(k, "target")) snprintf(s->target, sizeof(s->target), "%s", v);
-        else if (!strcmp(k, "external")) s->cfg.external_fabric = !strcmp(v, "1") || !strcmp(v, "true");
-        else if (!strcmp(k, "vendor")) snprintf(s->vendor, sizeof(s->vendor), "%s", v);
-        else if (!strcmp(k, "product")) snprintf(s->product, sizeof(s->product), "%s", v);
-        else if (!strcmp(k, "serial")) snprintf(s->serial, sizeof(s->serial), "%s", v);
+        if (!strcmp(k, "name"))
+            snprintf(s->name, sizeof(s->name), "%s", v);
+        else if (!strcmp(k, "type") && !strcmp(v, "disk"))
+            s->cfg.type = TH_TYPE_DISK;
+        else if (!strcmp(k, "size") && n > 0)
+            s->cfg.size = (uint64_t)n;
+        else if (!strcmp(k, "block_size") && n > 0)
+            s->cfg.block_size = (uint32_t)n;
+        else if (!strcmp(k, "backing"))
+            snprintf(s->backing, sizeof(s->backing), "%s", v);
+        else if (!strcmp(k, "workers") && n >= 0)
+            s->cfg.workers = (int)n;
+        else if (!strcmp(k, "lun") && n >= 0)
+            s->cfg.lun = (int)n;
+        else if (!strcmp(k, "spin") && n >= 0)
+            s->cfg.spin_polls = (int)n;
+        else if (!strcmp(k, "hba") && n >= 0)
+            s->cfg.hba = (int)n;
+        else if (!strcmp(k, "target"))
+            snprintf(s->target, sizeof(s->target), "%s", v);
+        else if (!strcmp(k, "external"))
+            s->cfg.external_fabric = !strcmp(v, "1") || !strcmp(v, "true");
+        else if (!strcmp(k, "vendor"))
+            snprintf(s->vendor, sizeof(s->vendor), "%s", v);
+        else if (!strcmp(k, "product"))
+            snprintf(s->product, sizeof(s->product), "%s", v);
+        else if (!strcmp(k, "serial"))
+            snprintf(s->serial, sizeof(s->serial), "%s", v);
         else {
             fprintf(stderr, "tcmu-harness serve: bad or unknown key '%s=%s'\n", k, v);
             return -1;
@@ -110,8 +126,8 @@ static th_log_level parse_level(const char *s)
 
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option longs[] = {{"device", 1, 0, 'd'}, {"log-level", 1, 0, 'l'},
-                                          {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"device", 1, 0, 'd'}, {"log-level", 1, 0, 'l'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     spec specs[16];
     int n = 0, c;
     th_log_level level = TH_LOG_ERROR;
@@ -155,7 +171,8 @@ int cmd_serve(int argc, char **argv)
         else
             rc = -EINVAL;
         if (rc) {
-            fprintf(stderr, "tcmu-harness serve: %s: backing '%s': %s\n", s->name, s->backing, strerror(-rc));
+            fprintf(stderr, "tcmu-harness serve: %s: backing '%s': %s\n", s->name, s->backing,
+                    strerror(-rc));
             break;
         }
         if ((rc = th_disk_new(&s->disk, be, &disks[i]))) {
@@ -191,7 +208,8 @@ int cmd_serve(int argc, char **argv)
     int close_rc = 0;
     for (int i = n - 1; i >= 0; i--) {
         if (devs[i] && th_device_close(devs[i])) {
-            fprintf(stderr, "tcmu-harness serve: closing %s: %s\n", specs[i].name, th_ctx_errmsg(ctx));
+            fprintf(stderr, "tcmu-harness serve: closing %s: %s\n", specs[i].name,
+                    th_ctx_errmsg(ctx));
             close_rc = 1;
         }
         th_disk_free(disks[i]);

@@ -21,28 +21,56 @@ static const char vm_usage[] =
 
 static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
 {
-    static const struct option longs[] = {
-        {"kernel", 1, 0, 'k'}, {"modules", 1, 0, 'M'}, {"share", 1, 0, 's'},
-        {"mem", 1, 0, 'm'},    {"cpus", 1, 0, 'c'},    {"timeout", 1, 0, 't'},
-        {"keep-log", 1, 0, 'l'}, {"accel", 1, 0, 'a'}, {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+    static const struct option longs[] = {{"kernel", 1, 0, 'k'},
+                                          {"modules", 1, 0, 'M'},
+                                          {"share", 1, 0, 's'},
+                                          {"mem", 1, 0, 'm'},
+                                          {"cpus", 1, 0, 'c'},
+                                          {"timeout", 1, 0, 't'},
+                                          {"keep-log", 1, 0, 'l'},
+                                          {"accel", 1, 0, 'a'},
+                                          {"quiet", 0, 0, 'q'},
+                                          {"help", 0, 0, 'h'},
+                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof(*o));
     o->timeout_s = 1800;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+qh", longs, NULL)) != -1) {
         switch (c) {
-        case 'k': o->kernel = optarg; break;
-        case 'M': o->modules = optarg; break;
-        case 's': o->share = optarg; break;
-        case 'm': o->mem_mb = atoi(optarg); break;
-        case 'c': o->cpus = atoi(optarg); break;
-        case 't': o->timeout_s = atoi(optarg); break;
-        case 'l': o->keep_log = optarg; break;
-        case 'a': o->accel = optarg; break;
-        case 'q': o->quiet = true; break;
-        case 'h': fputs(vm_usage, stdout); exit(0);
-        default: fputs(vm_usage, stderr); return CLI_USAGE;
+        case 'k':
+            o->kernel = optarg;
+            break;
+        case 'M':
+            o->modules = optarg;
+            break;
+        case 's':
+            o->share = optarg;
+            break;
+        case 'm':
+            o->mem_mb = atoi(optarg);
+            break;
+        case 'c':
+            o->cpus = atoi(optarg);
+            break;
+        case 't':
+            o->timeout_s = atoi(optarg);
+            break;
+        case 'l':
+            o->keep_log = optarg;
+            break;
+        case 'a':
+            o->accel = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            fputs(vm_usage, stdout);
+            exit(0);
+        default:
+            fputs(vm_usage, stderr);
+            return CLI_USAGE;
         }
     }
     if ((o->kernel == NULL) != (o->modules == NULL)) {
@@ -92,7 +120,8 @@ int cmd_kernel(int argc, char **argv)
     }
     th_kernel k;
     if (th_kernel_get(&k, !strcmp(argv[1], "fetch"), false)) {
-        if (strcmp(argv[1], "fetch")) fprintf(stderr, "tcmu-harness: no kernel cached; run 'tcmu-harness kernel fetch'\n");
+        if (strcmp(argv[1], "fetch"))
+            fprintf(stderr, "tcmu-harness: no kernel cached; run 'tcmu-harness kernel fetch'\n");
         return 1;
     }
     printf("%s\n%s\n", k.vmlinuz, k.modules);

@@ -27,8 +27,11 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"serve", cmd_serve},   {"vm", cmd_vm},           {"with-kernel", cmd_with_kernel},
-                {"kernel", cmd_kernel}, {"cleanup", cmd_cleanup}};
+    } cmds[] = {{"serve", cmd_serve},
+                {"vm", cmd_vm},
+                {"with-kernel", cmd_with_kernel},
+                {"kernel", cmd_kernel},
+                {"cleanup", cmd_cleanup}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "tcmu-harness: unknown command '%s'\n\n%s", argv[1], usage);

@@ -11,9 +11,9 @@ int64_t cli_parse_size(const char *s)
     static const struct {
         const char *suffix;
         int shift;
-    } units[] = {{"", 0},    {"B", 0},   {"K", 10},  {"KiB", 10}, {"M", 20}, {"MiB", 20},
-                 {"G", 30},  {"GiB", 30}, {"T", 40}, {"TiB", 40}, {"k", 10}, {"KB", 10},
-                 {"MB", 20}, {"GB", 30}, {"TB", 40}};
+    } units[] = {{"", 0},     {"B", 0},   {"K", 10},   {"KiB", 10}, {"M", 20},
+                 {"MiB", 20}, {"G", 30},  {"GiB", 30}, {"T", 40},   {"TiB", 40},
+                 {"k", 10},   {"KB", 10}, {"MB", 20},  {"GB", 30},  {"TB", 40}};
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (strcmp(end, units[i].suffix)) continue;
         if (v > (unsigned long long)INT64_MAX >> units[i].shift) return -1;

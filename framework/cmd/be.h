@@ -3,8 +3,14 @@
 #define TH_BE_H
 #include <stdint.h>
 
-static inline uint16_t th_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t th_be24(const uint8_t *p) { return (uint32_t)p[0] << 16 | p[1] << 8 | p[2]; }
+static inline uint16_t th_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t th_be24(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 16 | p[1] << 8 | p[2];
+}
 static inline uint32_t th_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

@@ -5,7 +5,11 @@
 
 #define CLEAR(n) memset(buf, 0, n)
 
-size_t th_cdb_tur(uint8_t *buf) { CLEAR(6); return 6; }
+size_t th_cdb_tur(uint8_t *buf)
+{
+    CLEAR(6);
+    return 6;
+}
 
 size_t th_cdb_inquiry(uint8_t *buf, bool evpd, uint8_t page, uint16_t alloc)
 {
@@ -26,7 +30,12 @@ size_t th_cdb_request_sense(uint8_t *buf, bool desc, uint8_t alloc)
     return 6;
 }
 
-size_t th_cdb_read_capacity10(uint8_t *buf) { CLEAR(10); buf[0] = 0x25; return 10; }
+size_t th_cdb_read_capacity10(uint8_t *buf)
+{
+    CLEAR(10);
+    buf[0] = 0x25;
+    return 10;
+}
 
 size_t th_cdb_read_capacity16(uint8_t *buf, uint32_t alloc)
 {
@@ -177,8 +186,7 @@ size_t th_cdb_prevent_allow(uint8_t *buf, uint8_t prevent)
     return 6;
 }
 
-size_t th_cdb_report_opcodes(uint8_t *buf, uint8_t options, uint8_t op, uint16_t sa,
-                             uint32_t alloc)
+size_t th_cdb_report_opcodes(uint8_t *buf, uint8_t options, uint8_t op, uint16_t sa, uint32_t alloc)
 {
     CLEAR(12);
     buf[0] = 0xa3;

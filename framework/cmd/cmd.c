@@ -34,14 +34,38 @@ void th_cmd_finish_iov(th_cmd *cmd)
     for (uint32_t i = 0; i < cmd->in_cnt; i++) cmd->in_cap += cmd->iov[cmd->in_first + i].iov_len;
 }
 
-const uint8_t *th_cmd_cdb(const th_cmd *cmd) { return cmd->cdb; }
-size_t th_cmd_cdb_len(const th_cmd *cmd) { return cmd->cdb_len; }
-uint8_t th_cmd_opcode(const th_cmd *cmd) { return cmd->cdb[0]; }
-uint16_t th_cmd_id(const th_cmd *cmd) { return cmd->id; }
-bool th_cmd_is_aborted(const th_cmd *cmd) { return atomic_load(&((th_cmd *)cmd)->aborted); }
-void *th_cmd_user(const th_cmd *cmd) { return cmd->user; }
-size_t th_cmd_data_out_len(const th_cmd *cmd) { return cmd->out_len; }
-size_t th_cmd_data_in_cap(const th_cmd *cmd) { return cmd->in_cap; }
+const uint8_t *th_cmd_cdb(const th_cmd *cmd)
+{
+    return cmd->cdb;
+}
+size_t th_cmd_cdb_len(const th_cmd *cmd)
+{
+    return cmd->cdb_len;
+}
+uint8_t th_cmd_opcode(const th_cmd *cmd)
+{
+    return cmd->cdb[0];
+}
+uint16_t th_cmd_id(const th_cmd *cmd)
+{
+    return cmd->id;
+}
+bool th_cmd_is_aborted(const th_cmd *cmd)
+{
+    return atomic_load(&((th_cmd *)cmd)->aborted);
+}
+void *th_cmd_user(const th_cmd *cmd)
+{
+    return cmd->user;
+}
+size_t th_cmd_data_out_len(const th_cmd *cmd)
+{
+    return cmd->out_len;
+}
+size_t th_cmd_data_in_cap(const th_cmd *cmd)
+{
+    return cmd->in_cap;
+}
 
 /* Copies between a flat buffer and an iovec range, starting at byte off of the range. */
 static size_t iov_copy(const struct iovec *iov, uint32_t cnt, size_t off, void *buf, size_t len,
@@ -105,7 +129,10 @@ void th_cmd_status(th_cmd *cmd, uint8_t status)
     cmd->responded = true;
 }
 
-void th_cmd_ok(th_cmd *cmd) { th_cmd_status(cmd, TH_STATUS_GOOD); }
+void th_cmd_ok(th_cmd *cmd)
+{
+    th_cmd_status(cmd, TH_STATUS_GOOD);
+}
 
 void th_cmd_check_condition(th_cmd *cmd, const th_sense *sense)
 {
@@ -137,7 +164,10 @@ void th_cmd_not_handled(th_cmd *cmd)
     th_cmd_check_condition(cmd, &s);
 }
 
-uint8_t th_cmd_get_status(const th_cmd *cmd) { return cmd->status; }
+uint8_t th_cmd_get_status(const th_cmd *cmd)
+{
+    return cmd->status;
+}
 
 const uint8_t *th_cmd_get_sense(const th_cmd *cmd, size_t *len)
 {
@@ -150,7 +180,10 @@ size_t th_cmd_get_data_in_len(const th_cmd *cmd)
     return cmd->data_in_set ? cmd->data_in_len : 0;
 }
 
-bool th_cmd_has_response(const th_cmd *cmd) { return cmd->responded; }
+bool th_cmd_has_response(const th_cmd *cmd)
+{
+    return cmd->responded;
+}
 
 void th_cmd_complete(th_cmd *cmd)
 {

@@ -29,9 +29,9 @@ struct th_cmd {
     atomic_bool done;
 
     th_cmd_done_fn done_fn;
-    void *owner;     /* the server or fake command */
-    void *user;      /* handed to handlers through th_cmd_user() */
-    th_cmd *next;    /* queue and free-list link */
+    void *owner;  /* the server or fake command */
+    void *user;   /* handed to handlers through th_cmd_user() */
+    th_cmd *next; /* queue and free-list link */
     uint64_t arrived_ns;
     /* Fake commands keep their buffer here. */
     uint8_t *fake_buf;

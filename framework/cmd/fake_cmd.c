@@ -5,7 +5,10 @@
 #include "cmd_internal.h"
 #include "th/fake.h"
 
-static void fake_done(th_cmd *cmd) { (void)cmd; }
+static void fake_done(th_cmd *cmd)
+{
+    (void)cmd;
+}
 
 th_cmd *th_fake_cmd_new(const uint8_t *cdb, size_t cdb_len, const void *data_out, size_t out_len,
                         size_t data_in_cap)
@@ -70,8 +73,14 @@ int th_fake_cmd_run(th_cmd *cmd, th_handler_fn fn, void *arg)
     return rc;
 }
 
-void th_fake_cmd_abort(th_cmd *cmd) { atomic_store(&cmd->aborted, true); }
-bool th_fake_cmd_done(const th_cmd *cmd) { return atomic_load(&((th_cmd *)cmd)->done); }
+void th_fake_cmd_abort(th_cmd *cmd)
+{
+    atomic_store(&cmd->aborted, true);
+}
+bool th_fake_cmd_done(const th_cmd *cmd)
+{
+    return atomic_load(&((th_cmd *)cmd)->done);
+}
 
 const uint8_t *th_fake_data_in(const th_cmd *cmd, size_t *len)
 {
@@ -79,7 +88,10 @@ const uint8_t *th_fake_data_in(const th_cmd *cmd, size_t *len)
     return cmd->fake_buf + cmd->out_len;
 }
 
-size_t th_fake_residual(const th_cmd *cmd) { return cmd->in_cap - th_cmd_get_data_in_len(cmd); }
+size_t th_fake_residual(const th_cmd *cmd)
+{
+    return cmd->in_cap - th_cmd_get_data_in_len(cmd);
+}
 
 int th_fake_sense(const th_cmd *cmd, th_sense *out)
 {

@@ -16,9 +16,8 @@ th_sense th_sense_make(uint8_t key, uint16_t asc_ascq)
 
 th_sense th_sense_invalid_field(bool in_cdb, uint16_t byte, int bit)
 {
-    th_sense s = th_sense_make(TH_KEY_ILLEGAL_REQUEST,
-                               in_cdb ? TH_ASC_INVALID_FIELD_IN_CDB
-                                      : TH_ASC_INVALID_FIELD_IN_PARAM_LIST);
+    th_sense s = th_sense_make(TH_KEY_ILLEGAL_REQUEST, in_cdb ? TH_ASC_INVALID_FIELD_IN_CDB
+                                                              : TH_ASC_INVALID_FIELD_IN_PARAM_LIST);
     s.sks_valid = true;
     s.sks[0] = (uint8_t)((in_cdb ? 0x40 : 0) | (bit >= 0 ? 0x08 | (bit & 7) : 0));
     th_put_be16(s.sks + 1, byte);

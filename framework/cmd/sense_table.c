@@ -4,10 +4,10 @@
 #include "sense_table.h"
 
 static const char *const key_names[16] = {
-    "NO_SENSE",        "RECOVERED_ERROR", "NOT_READY",       "MEDIUM_ERROR",
-    "HARDWARE_ERROR",  "ILLEGAL_REQUEST", "UNIT_ATTENTION",  "DATA_PROTECT",
-    "BLANK_CHECK",     "VENDOR_SPECIFIC", "COPY_ABORTED",    "ABORTED_COMMAND",
-    "EQUAL",           "VOLUME_OVERFLOW", "MISCOMPARE",      "COMPLETED",
+    "NO_SENSE",       "RECOVERED_ERROR", "NOT_READY",      "MEDIUM_ERROR",
+    "HARDWARE_ERROR", "ILLEGAL_REQUEST", "UNIT_ATTENTION", "DATA_PROTECT",
+    "BLANK_CHECK",    "VENDOR_SPECIFIC", "COPY_ABORTED",   "ABORTED_COMMAND",
+    "EQUAL",          "VOLUME_OVERFLOW", "MISCOMPARE",     "COMPLETED",
 };
 
 const th_asc_entry th_asc_table[] = {
@@ -81,7 +81,10 @@ const th_asc_entry th_asc_table[] = {
 };
 const size_t th_asc_table_len = sizeof(th_asc_table) / sizeof(th_asc_table[0]);
 
-const char *th_sense_key_name(uint8_t key) { return key < 16 ? key_names[key] : "?"; }
+const char *th_sense_key_name(uint8_t key)
+{
+    return key < 16 ? key_names[key] : "?";
+}
 
 static int name_eq(const char *table, const char *name)
 {

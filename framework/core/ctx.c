@@ -46,7 +46,10 @@ int th_ctx_set_paths(th_ctx *ctx, const char *configfs, const char *sysfs, const
     return rc;
 }
 
-const char *th_ctx_errmsg(const th_ctx *ctx) { return ctx->err; }
+const char *th_ctx_errmsg(const th_ctx *ctx)
+{
+    return ctx->err;
+}
 
 void th_log(const th_ctx *ctx, th_log_level level, const char *msg, ...)
 {

@@ -4,7 +4,7 @@
 #include "th/ctx.h"
 
 #define TH_PATH_MAX 512
-#define TH_ERR_MAX 512
+#define TH_ERR_MAX  512
 
 struct th_ctx {
     th_log_fn log_fn;

@@ -16,7 +16,7 @@
 struct th_device {
     th_ctx *ctx;
     th_device_config cfg;
-    char name[72];      /* configfs name: "th-" + user name */
+    char name[72]; /* configfs name: "th-" + user name */
     char user_name[65];
     char backstore[TH_PATH_MAX];
     char target[40];
@@ -29,8 +29,8 @@ struct th_device {
     char err[TH_ERR_MAX];
 };
 
-static const char *const tmr_names[] = {"UNKNOWN",       "ABORT_TASK",        "ABORT_TASK_SET",
-                                        "CLEAR_ACA",     "CLEAR_TASK_SET",    "LUN_RESET",
+static const char *const tmr_names[] = {"UNKNOWN",           "ABORT_TASK",       "ABORT_TASK_SET",
+                                        "CLEAR_ACA",         "CLEAR_TASK_SET",   "LUN_RESET",
                                         "TARGET_WARM_RESET", "TARGET_COLD_RESET"};
 
 const char *th_tmr_name(uint8_t type)
@@ -46,6 +46,7 @@ void th_device_config_init(th_device_config *cfg)
     cfg->block_size = 512;
     cfg->max_data_area_mb = 8;
     cfg->node_timeout_ms = 10000;
+    cfg->spin_polls = 5000;
 }
 
 static int check_config(th_ctx *ctx, const th_device_config *c)
@@ -141,7 +142,8 @@ static int export_loopback(th_device *d)
         snprintf(d->target, sizeof(d->target), "naa.%016llx", (unsigned long long)c->wwn);
     char nexus[40];
     /* Any other WWN names the initiator side. */
-    snprintf(nexus, sizeof(nexus), "naa.%016llx", (unsigned long long)(c->wwn ^ 0x0f0f0f0f0f0f0f0full));
+    snprintf(nexus, sizeof(nexus), "naa.%016llx",
+             (unsigned long long)(c->wwn ^ 0x0f0f0f0f0f0f0f0full));
     int rc = th_loop_export(d->ctx, &d->objects, d->target, nexus, c->lun, d->backstore, d->name);
     if (rc) return rc;
     rc = th_loop_find_nodes(d->ctx, d->target, c->lun, c->type, c->node_timeout_ms, &d->nodes);
@@ -234,8 +236,14 @@ int th_device_close(th_device *d)
     return first;
 }
 
-const char *th_device_name(const th_device *d) { return d->user_name; }
-const char *th_device_backstore_path(const th_device *d) { return d->backstore; }
+const char *th_device_name(const th_device *d)
+{
+    return d->user_name;
+}
+const char *th_device_backstore_path(const th_device *d)
+{
+    return d->backstore;
+}
 
 const char *th_device_node(const th_device *d, th_node node)
 {
@@ -248,6 +256,15 @@ const char *th_device_scsi_address(const th_device *d)
     return d->nodes.address[0] ? d->nodes.address : NULL;
 }
 
-const char *th_device_errmsg(const th_device *d) { return d->err; }
-uint64_t th_device_cmds_served(const th_device *d) { return atomic_load(&d->server.served); }
-uint64_t th_device_kicks(const th_device *d) { return atomic_load(&d->server.kicks); }
+const char *th_device_errmsg(const th_device *d)
+{
+    return d->err;
+}
+uint64_t th_device_cmds_served(const th_device *d)
+{
+    return atomic_load(&d->server.served);
+}
+uint64_t th_device_kicks(const th_device *d)
+{
+    return atomic_load(&d->server.kicks);
+}

@@ -20,6 +20,7 @@ typedef struct th_server {
     pthread_t poll_thread;
     bool started;
     int n_workers;
+    int spin;
     pthread_t *workers;
     pthread_mutex_t qlock; /* queue, free list, in-flight table */
     pthread_cond_t qcond;

@@ -40,7 +40,10 @@ static int file_write(th_backend *be, const void *buf, uint64_t off, size_t len)
     return 0;
 }
 
-static int file_flush(th_backend *be) { return fdatasync(((file_backend *)be)->fd) ? -errno : 0; }
+static int file_flush(th_backend *be)
+{
+    return fdatasync(((file_backend *)be)->fd) ? -errno : 0;
+}
 
 static int file_discard(th_backend *be, uint64_t off, uint64_t len)
 {

@@ -31,13 +31,13 @@ static size_t disk_vpd(void *arg, uint8_t page, uint8_t *b, size_t cap)
     switch (page) {
     case 0xb0: /* block limits */
         b[3] = 0x3c;
-        b[4] = 0x01;                       /* WSNZ */
-        b[5] = 128;                        /* maximum COMPARE AND WRITE length */
-        th_put_be16(b + 6, 1);             /* optimal transfer length granularity */
-        th_put_be32(b + 20, 0x400000);     /* maximum unmap LBA count */
-        th_put_be32(b + 24, 64);           /* maximum unmap block descriptors */
-        th_put_be32(b + 28, 1);            /* optimal unmap granularity */
-        th_put_be64(b + 36, 0x400000);     /* maximum WRITE SAME length */
+        b[4] = 0x01;                   /* WSNZ */
+        b[5] = 128;                    /* maximum COMPARE AND WRITE length */
+        th_put_be16(b + 6, 1);         /* optimal transfer length granularity */
+        th_put_be32(b + 20, 0x400000); /* maximum unmap LBA count */
+        th_put_be32(b + 24, 64);       /* maximum unmap block descriptors */
+        th_put_be32(b + 28, 1);        /* optimal unmap granularity */
+        th_put_be64(b + 36, 0x400000); /* maximum WRITE SAME length */
         return 64;
     case 0xb1: /* block device characteristics */
         b[3] = 0x3c;

@@ -4,8 +4,8 @@
 #include "../cmd/be.h"
 #include "disk_internal.h"
 
-#define CHUNK (1u << 20)
-#define MAX_WS_BLOCKS 0x400000u
+#define CHUNK          (1u << 20)
+#define MAX_WS_BLOCKS  0x400000u
 #define MAX_CAW_BLOCKS 128u
 
 /* Walks the iovecs straight into or out of the backend: no bounce buffer. */
@@ -103,7 +103,8 @@ static long long compare(th_disk *d, th_cmd *cmd, uint64_t lba, uint64_t n, bool
         }
         size_t got = 0;
         if (pattern) {
-            for (size_t k = 0; k < len; k += bs) got += th_cmd_data_out_read(cmd, out_off, want + k, bs);
+            for (size_t k = 0; k < len; k += bs)
+                got += th_cmd_data_out_read(cmd, out_off, want + k, bs);
         } else {
             got = th_cmd_data_out_read(cmd, out_off + done, want, len);
         }

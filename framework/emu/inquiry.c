@@ -16,7 +16,8 @@ void th_identity_init(th_identity *id, uint8_t type, const char *vendor, const c
     id->type = type;
     id->wwn = wwn;
     copy_padded(id->vendor, sizeof(id->vendor), vendor, "TCMUHARN");
-    copy_padded(id->product, sizeof(id->product), product, type == 1 ? "VIRTUAL TAPE" : "VIRTUAL DISK");
+    copy_padded(id->product, sizeof(id->product), product,
+                type == 1 ? "VIRTUAL TAPE" : "VIRTUAL DISK");
     copy_padded(id->revision, sizeof(id->revision), revision, "0001");
     if (serial && *serial)
         snprintf(id->serial, sizeof(id->serial), "%s", serial);

@@ -63,8 +63,8 @@ int th_cfs_mkdir(th_ctx *ctx, th_objects *o, const char *path, bool shared, bool
         return 0;
     }
     if (e == EEXIST)
-        return th_fail(ctx, -e, "%s already exists (left by a crashed run? try 'tcmu-harness cleanup')",
-                       path);
+        return th_fail(
+            ctx, -e, "%s already exists (left by a crashed run? try 'tcmu-harness cleanup')", path);
     return th_fail(ctx, -e, "mkdir %s: %s", path, strerror(e));
 }
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include "th/fake_kernel.h"
 
-#define BLOCK 4096u
+#define BLOCK     4096u
 #define ENTRY_HDR 48u
 
 typedef struct fk_cmd {
@@ -39,8 +39,8 @@ struct th_fake_kernel {
     size_t outstanding;
     uint64_t kicks;
     uint64_t kicks_unreaped; /* like the kernel, completions are reaped only after a kick */
-    int sk[2]; /* [0] kernel side, [1] device side */
-    uint8_t **reaped; /* data-in copies handed out by the last reap */
+    int sk[2];               /* [0] kernel side, [1] device side */
+    uint8_t **reaped;        /* data-in copies handed out by the last reap */
     size_t n_reaped;
     char err[256];
 };
@@ -60,7 +60,8 @@ int th_fk_new(th_fake_kernel **out, size_t cmdr_size, size_t data_size, uint16_t
     fk->block_used = calloc(fk->nblocks, 1);
     fk->cmds = calloc(65536, sizeof(fk_cmd));
     fk->memfd = memfd_create("th-fake-kernel", MFD_CLOEXEC);
-    if (!fk->block_used || !fk->cmds || fk->memfd < 0 || ftruncate(fk->memfd, (off_t)fk->map_size) ||
+    if (!fk->block_used || !fk->cmds || fk->memfd < 0 ||
+        ftruncate(fk->memfd, (off_t)fk->map_size) ||
         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fk->sk)) {
         th_fk_free(fk);
         return -ENOMEM;
@@ -114,12 +115,30 @@ void th_fk_mapping(th_fake_kernel *fk, void **map, size_t *size, int *fd)
     *fd = fk->sk[1];
 }
 
-size_t th_fk_head(const th_fake_kernel *fk) { return fk->head; }
-size_t th_fk_cmdr_size(const th_fake_kernel *fk) { return fk->cmdr_size; }
-size_t th_fk_cmdr_off(const th_fake_kernel *fk) { return fk->cmdr_off; }
-size_t th_fk_outstanding(const th_fake_kernel *fk) { return fk->outstanding; }
-uint64_t th_fk_kicks(const th_fake_kernel *fk) { return fk->kicks; }
-const char *th_fk_errmsg(const th_fake_kernel *fk) { return fk->err; }
+size_t th_fk_head(const th_fake_kernel *fk)
+{
+    return fk->head;
+}
+size_t th_fk_cmdr_size(const th_fake_kernel *fk)
+{
+    return fk->cmdr_size;
+}
+size_t th_fk_cmdr_off(const th_fake_kernel *fk)
+{
+    return fk->cmdr_off;
+}
+size_t th_fk_outstanding(const th_fake_kernel *fk)
+{
+    return fk->outstanding;
+}
+uint64_t th_fk_kicks(const th_fake_kernel *fk)
+{
+    return fk->kicks;
+}
+const char *th_fk_errmsg(const th_fake_kernel *fk)
+{
+    return fk->err;
+}
 
 static uint32_t ring_free(const th_fake_kernel *fk)
 {
@@ -220,7 +239,8 @@ int th_fk_queue_cmd(th_fake_kernel *fk, const uint8_t *cdb, size_t cdb_len, cons
     memcpy(fk->map + e->req.cdb_off, cdb, cdb_len);
     size_t done = 0;
     for (uint32_t i = 0; i < n && out_len; i++) {
-        memcpy(fk->map + (uintptr_t)iov[i].iov_base, (const uint8_t *)data_out + done, iov[i].iov_len);
+        memcpy(fk->map + (uintptr_t)iov[i].iov_base, (const uint8_t *)data_out + done,
+               iov[i].iov_len);
         done += iov[i].iov_len;
     }
     c->used = true;
@@ -305,7 +325,8 @@ int th_fk_reap(th_fake_kernel *fk, th_fk_completion *out, size_t max, int timeou
         while (fk->last_cleaned != tail && got < max) {
             struct tcmu_cmd_entry *e = (void *)(fk->map + fk->cmdr_off + fk->last_cleaned);
             uint32_t len = tcmu_hdr_get_len(e->hdr.len_op);
-            if (len < 8 || len > fk->cmdr_size - fk->last_cleaned) return broken(fk, "entry length", len);
+            if (len < 8 || len > fk->cmdr_size - fk->last_cleaned)
+                return broken(fk, "entry length", len);
             uint8_t op = tcmu_hdr_get_op(e->hdr.len_op);
             if (op != TCMU_OP_PAD && op != TCMU_OP_TMR) {
                 fk_cmd *c = &fk->cmds[e->hdr.cmd_id];
@@ -328,7 +349,8 @@ int th_fk_reap(th_fake_kernel *fk, th_fk_completion *out, size_t max, int timeou
                 fk->reaped[fk->n_reaped++] = r->data_in;
                 for (uint32_t i = 0, done = 0; i < c->nblocks && done < n; i++) {
                     size_t l = n - done < BLOCK ? n - done : BLOCK;
-                    memcpy(r->data_in + done, fk->map + fk->data_off + (size_t)c->blocks[i] * BLOCK, l);
+                    memcpy(r->data_in + done, fk->map + fk->data_off + (size_t)c->blocks[i] * BLOCK,
+                           l);
                     done += (uint32_t)l;
                 }
                 r->data_in_len = n;
@@ -339,7 +361,8 @@ int th_fk_reap(th_fake_kernel *fk, th_fk_completion *out, size_t max, int timeou
             }
             fk->last_cleaned = (fk->last_cleaned + len) % fk->cmdr_size;
         }
-        if (fk->last_cleaned != tail) fk->kicks_unreaped = 1; /* out of room in out[]: more to come */
+        if (fk->last_cleaned != tail)
+            fk->kicks_unreaped = 1; /* out of room in out[]: more to come */
         if (got || timeout_ms <= 0) return (int)got;
     }
 }

@@ -109,10 +109,11 @@ int th_loop_find_nodes(th_ctx *ctx, const char *target, int lun, th_dev_type typ
         }
         if (done) return 0;
         if (now_ms() > deadline)
-            return th_fail(ctx, -ETIMEDOUT,
-                           "SCSI device %s did not get its /dev nodes within %d ms (does the handler "
-                           "answer INQUIRY?)",
-                           n->address, timeout_ms);
+            return th_fail(
+                ctx, -ETIMEDOUT,
+                "SCSI device %s did not get its /dev nodes within %d ms (does the handler "
+                "answer INQUIRY?)",
+                n->address, timeout_ms);
         usleep(10000);
     }
 }

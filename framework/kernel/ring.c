@@ -49,7 +49,10 @@ int th_ring_init(th_ring *r, void *map, size_t size, int fd)
     return 0;
 }
 
-void th_ring_destroy(th_ring *r) { pthread_mutex_destroy(&r->lock); }
+void th_ring_destroy(th_ring *r)
+{
+    pthread_mutex_destroy(&r->lock);
+}
 
 static bool in_map(const th_ring *r, uint64_t off, uint64_t len, uint64_t lo)
 {
@@ -101,7 +104,8 @@ th_entry_kind th_ring_next(th_ring *r, th_cmd *cmd, th_ring_tmr *tmr)
     for (;;) {
         uint32_t head = __atomic_load_n(&r->mb->cmd_head, __ATOMIC_ACQUIRE);
         uint32_t at = __atomic_load_n(&r->seen, __ATOMIC_RELAXED);
-        if (head >= r->cmdr_size || head % 8) return broken(r, "cmd_head out of the ring", head, head);
+        if (head >= r->cmdr_size || head % 8)
+            return broken(r, "cmd_head out of the ring", head, head);
         if (at == head) return TH_ENTRY_NONE;
         const struct tcmu_cmd_entry *e = (const void *)(r->cmdr + at);
         uint32_t len = tcmu_hdr_get_len(e->hdr.len_op);
@@ -116,7 +120,8 @@ th_entry_kind th_ring_next(th_ring *r, th_cmd *cmd, th_ring_tmr *tmr)
         case TCMU_OP_CMD:
             cmd->id = e->hdr.cmd_id;
             /* The kernel sizes every command entry to hold a whole response. */
-            kind = len < sizeof(struct tcmu_cmd_entry) ? TH_ENTRY_BAD_CMD : parse_cmd(r, e, len, cmd);
+            kind =
+                len < sizeof(struct tcmu_cmd_entry) ? TH_ENTRY_BAD_CMD : parse_cmd(r, e, len, cmd);
             break;
         case TCMU_OP_TMR: {
             const struct tcmu_tmr_entry *t = (const void *)e;
@@ -182,7 +187,8 @@ void th_ring_complete(th_ring *r, const th_cmd *cmd)
     }
     /* Never write past the entry, even one the kernel would not have made this short. */
     size_t room = len > offsetof(struct tcmu_cmd_entry, rsp.sense_buffer)
-                      ? len - offsetof(struct tcmu_cmd_entry, rsp.sense_buffer) : 0;
+                      ? len - offsetof(struct tcmu_cmd_entry, rsp.sense_buffer)
+                      : 0;
     if (room > TCMU_SENSE_BUFFERSIZE) room = TCMU_SENSE_BUFFERSIZE;
     memset(e->rsp.sense_buffer, 0, room);
     if (cmd->status == TH_STATUS_CHECK_CONDITION)

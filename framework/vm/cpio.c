@@ -48,7 +48,10 @@ static int entry(th_cpio *c, const char *name, unsigned mode, const void *data, 
     return ferror(c->f) ? -EIO : 0;
 }
 
-int th_cpio_dir(th_cpio *c, const char *name) { return entry(c, name, S_IFDIR | 0755, NULL, 0); }
+int th_cpio_dir(th_cpio *c, const char *name)
+{
+    return entry(c, name, S_IFDIR | 0755, NULL, 0);
+}
 
 int th_cpio_file(th_cpio *c, const char *name, const void *data, size_t len, unsigned mode)
 {

@@ -78,10 +78,9 @@ int th_write_job(const char *path, const char *cwd, char *const *argv, char **en
     if (!f) return -1;
     fputs("exec </dev/null\n"
           "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
-          "{ modprobe -a configfs target_core_mod target_core_user tcm_loop sd_mod sg st &&\n"
-          "  { grep -q ' /sys/kernel/config ' /proc/mounts ||"
-          " mount -t configfs configfs /sys/kernel/config; }; } >/dev/ttyS0 2>&1 ||\n"
-          "  echo 'tcmu-harness guest: loading the target modules failed' >/dev/ttyS2\n"
+          "{ grep -q ' /sys/kernel/config ' /proc/mounts ||"
+          " mount -t configfs configfs /sys/kernel/config; } >/dev/ttyS0 2>&1 ||\n"
+          "  echo 'tcmu-harness guest: mounting configfs failed' >/dev/ttyS2\n"
           ": > /th-work/ready\n",
           f);
     for (char **e = env; e && *e; e++) {

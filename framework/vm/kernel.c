@@ -57,6 +57,41 @@ static int current_package(char *out, size_t cap)
     return rc;
 }
 
+/* The bzImage's payload, decompressed once into an ELF vmlinux that QEMU boots through
+ * PVH: no real-mode setup and no XZ decompression under TCG (about 5 s less per boot).
+ * Only for kernels built with CONFIG_PVH and an XZ payload; others boot the bzImage. */
+static bool pvh_capable(const char *dir, const char *version)
+{
+    char p[1200], line[256];
+    snprintf(p, sizeof(p), "%s/boot/config-%s", dir, version);
+    FILE *f = fopen(p, "r");
+    bool yes = false;
+    while (f && !yes && fgets(line, sizeof(line), f)) yes = !strcmp(line, "CONFIG_PVH=y\n");
+    if (f) fclose(f);
+    return yes;
+}
+
+static int extract_pvh(const char *bzimage, const char *out)
+{
+    FILE *f = fopen(bzimage, "rb");
+    if (!f) return -1;
+    static const unsigned char magic[6] = {0xfd, '7', 'z', 'X', 'Z', 0x00};
+    unsigned char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    const unsigned char *m = memmem(buf, n, magic, sizeof(magic));
+    if (!m) return -1;
+    char tmp[1300], cmd[3000];
+    snprintf(tmp, sizeof(tmp), "%s~", out);
+    snprintf(cmd, sizeof(cmd), "tail -c +%ld '%s' | xz -dc --single-stream > '%s'",
+             (long)(m - buf) + 1, bzimage, tmp);
+    if (system(cmd) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return rename(tmp, out);
+}
+
 /* Fills k from an unpacked package folder; 0 if complete. */
 static int from_dir(th_kernel *k, const char *dir)
 {
@@ -74,7 +109,12 @@ static int from_dir(th_kernel *k, const char *dir)
     if (!k->version[0]) return -1;
     snprintf(k->modules, sizeof(k->modules), "%s/lib/modules/%s", dir, k->version);
     snprintf(k->vmlinuz, sizeof(k->vmlinuz), "%s/boot/vmlinuz-%s", dir, k->version);
-    return access(k->vmlinuz, R_OK) ? -1 : 0;
+    if (access(k->vmlinuz, R_OK)) return -1;
+    char pvh[1200];
+    snprintf(pvh, sizeof(pvh), "%s/boot/vmlinux-%s.pvh", dir, k->version);
+    if (pvh_capable(dir, k->version) && (!access(pvh, R_OK) || !extract_pvh(k->vmlinuz, pvh)))
+        snprintf(k->vmlinuz, sizeof(k->vmlinuz), "%s", pvh);
+    return 0;
 }
 
 static int newest_cached(th_kernel *k, const char *kdir)
@@ -138,7 +178,7 @@ static int fetch(const char *pkg, const char *final, bool quiet)
     FILE *f = fopen(marker, "w");
     if (!f) return -1;
     fclose(f);
-    char *rmf[] = {"rm", "-rf", (char *)final, NULL};
+    char *rmf[] = {"rm", "-rf", (char *) final, NULL};
     th_run(rmf, NULL, true);
     return rename(tmp, final) ? -1 : 0;
 }
@@ -162,8 +202,10 @@ int th_kernel_get(th_kernel *k, bool do_fetch, bool quiet)
     if (!from_dir(k, dir)) return 0;
     if (!do_fetch) return -1;
     if (mkdirs(kdir) || fetch(pkg, dir, quiet) || from_dir(k, dir)) {
-        fprintf(stderr, "tcmu-harness: could not fetch %s into %s\n  Run: apt-get update && "
-                        "tcmu-harness kernel fetch\n", pkg, dir);
+        fprintf(stderr,
+                "tcmu-harness: could not fetch %s into %s\n  Run: apt-get update && "
+                "tcmu-harness kernel fetch\n",
+                pkg, dir);
         return -1;
     }
     if (!quiet) fprintf(stderr, "tcmu-harness: kernel %s ready in %s\n", k->version, dir);
@@ -179,8 +221,10 @@ int th_kernel_custom(th_kernel *k, const char *vmlinuz, const char *modules)
     char dep[1100];
     snprintf(dep, sizeof(dep), "%s/modules.dep", modules);
     if (access(dep, R_OK)) {
-        fprintf(stderr, "tcmu-harness: %s is missing: pass --modules /path/lib/modules/VERSION "
-                        "(after depmod)\n", dep);
+        fprintf(stderr,
+                "tcmu-harness: %s is missing: pass --modules /path/lib/modules/VERSION "
+                "(after depmod)\n",
+                dep);
         return -1;
     }
     snprintf(k->vmlinuz, sizeof(k->vmlinuz), "%s", vmlinuz);

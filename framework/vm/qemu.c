@@ -44,16 +44,23 @@ static bool is_static_elf(const char *path)
 
 static int build_initrd(const char *work, const th_kernel *k, const char *share)
 {
-    static const char *const boot_mods[] = {"virtio_pci", "9pnet_virtio", "9p", "overlay"};
-    char mods[32][256], err[512], p[PATH_MAX], init[PATH_MAX];
-    int n = th_modules_resolve(k->modules, boot_mods, 4, mods, 32, err, sizeof(err));
+    /* Everything the harness needs, inserted from the initramfs: loading them with
+     * modprobe over 9p costs seconds under TCG. */
+    static const char *const boot_mods[] = {
+        "virtio_pci",       "9pnet_virtio", "9p",     "overlay", "configfs",
+        "target_core_user", "tcm_loop",     "sd_mod", "sg",      "st"};
+    char mods[64][256], err[512], p[PATH_MAX], init[PATH_MAX];
+    int n = th_modules_resolve(k->modules, boot_mods, sizeof(boot_mods) / sizeof(boot_mods[0]),
+                               mods, 64, err, sizeof(err));
     if (n < 0) {
         fprintf(stderr, "tcmu-harness vm: %s\n", err);
         return -1;
     }
     const char *bb = "/bin/busybox";
     if (!is_static_elf(bb)) {
-        fprintf(stderr, "tcmu-harness vm: %s is missing or not static: apt-get install busybox-static\n", bb);
+        fprintf(stderr,
+                "tcmu-harness vm: %s is missing or not static: apt-get install busybox-static\n",
+                bb);
         return -1;
     }
     snprintf(init, sizeof(init), "%s/init.sh", work);
@@ -61,8 +68,8 @@ static int build_initrd(const char *work, const th_kernel *k, const char *share)
     snprintf(p, sizeof(p), "%s/initrd.cpio", work);
     th_cpio *c = th_cpio_open(p);
     if (!c) return -1;
-    int rc = th_cpio_dir(c, "bin") | th_cpio_dir(c, "modules") | th_cpio_copy(c, "bin/busybox", bb, 0755) |
-             th_cpio_copy(c, "init", init, 0755);
+    int rc = th_cpio_dir(c, "bin") | th_cpio_dir(c, "modules") |
+             th_cpio_copy(c, "bin/busybox", bb, 0755) | th_cpio_copy(c, "init", init, 0755);
     char order[4096] = "";
     for (int i = 0; i < n && !rc; i++) {
         const char *base = strrchr(mods[i], '/');
@@ -71,7 +78,10 @@ static int build_initrd(const char *work, const th_kernel *k, const char *share)
         snprintf(src, sizeof(src), "%s/%s", k->modules, mods[i]);
         snprintf(dst, sizeof(dst), "modules/%s", base);
         rc = th_cpio_copy(c, dst, src, 0644);
-        if (rc) fprintf(stderr, "tcmu-harness vm: cannot read %s (compressed modules are not supported)\n", src);
+        if (rc)
+            fprintf(stderr,
+                    "tcmu-harness vm: cannot read %s (compressed modules are not supported)\n",
+                    src);
         strncat(order, base, sizeof(order) - strlen(order) - 2);
         strcat(order, "\n");
     }
@@ -114,7 +124,10 @@ static void print_console_tail(const char *log)
 }
 
 static volatile sig_atomic_t got_signal;
-static void on_signal(int sig) { got_signal = sig; }
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
 
 int th_vm_run(const th_vm_opts *o)
 {
@@ -147,10 +160,15 @@ int th_vm_run(const th_vm_opts *o)
         a_mods[PATH_MAX + 128], a_con[PATH_MAX + 64], initrd[PATH_MAX + 64], accel[32];
     snprintf(mem, sizeof(mem), "%d", o->mem_mb > 0 ? o->mem_mb : 1024);
     snprintf(cpus, sizeof(cpus), "%d", o->cpus > 0 ? o->cpus : 2);
-    snprintf(a_host, sizeof(a_host), "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap");
-    snprintf(a_work, sizeof(a_work), "local,path=%s,mount_tag=work,security_model=none,multidevs=remap", work);
-    snprintf(a_share, sizeof(a_share), "local,path=%s,mount_tag=share,security_model=none,multidevs=remap", share);
-    snprintf(a_mods, sizeof(a_mods), "local,path=%s,mount_tag=mods,security_model=none,readonly=on,multidevs=remap", k.modules);
+    snprintf(a_host, sizeof(a_host),
+             "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap");
+    snprintf(a_work, sizeof(a_work),
+             "local,path=%s,mount_tag=work,security_model=none,multidevs=remap", work);
+    snprintf(a_share, sizeof(a_share),
+             "local,path=%s,mount_tag=share,security_model=none,multidevs=remap", share);
+    snprintf(a_mods, sizeof(a_mods),
+             "local,path=%s,mount_tag=mods,security_model=none,readonly=on,multidevs=remap",
+             k.modules);
     snprintf(a_con, sizeof(a_con), "file:%s", console);
     snprintf(initrd, sizeof(initrd), "%s/initrd.cpio", work);
     snprintf(accel, sizeof(accel), "%s", o->accel ? o->accel : "tcg");
@@ -158,13 +176,47 @@ int th_vm_run(const th_vm_opts *o)
         fprintf(stderr, "tcmu-harness vm: paths with ',' cannot be shared with QEMU\n");
         goto out;
     }
-    char *argv[] = {"qemu-system-x86_64", "-nodefaults", "-no-user-config", "-machine", "q35",
-                    "-accel", accel, "-cpu", "max", "-m", mem, "-smp", cpus, "-display", "none",
-                    "-no-reboot", "-kernel", k.vmlinuz, "-initrd", initrd, "-append",
-                    "console=ttyS0 panic=-1 quiet loglevel=4", "-virtfs", a_host, "-virtfs", a_work,
-                    "-virtfs", a_share, "-virtfs", a_mods, "-serial", a_con,
-                    "-chardev", "file,id=out,path=/proc/self/fd/3", "-serial", "chardev:out",
-                    "-chardev", "file,id=err,path=/proc/self/fd/4", "-serial", "chardev:err", NULL};
+    char *argv[] = {"qemu-system-x86_64",
+                    "-nodefaults",
+                    "-no-user-config",
+                    "-machine",
+                    "q35",
+                    "-accel",
+                    accel,
+                    "-cpu",
+                    "max",
+                    "-m",
+                    mem,
+                    "-smp",
+                    cpus,
+                    "-display",
+                    "none",
+                    "-no-reboot",
+                    "-kernel",
+                    k.vmlinuz,
+                    "-initrd",
+                    initrd,
+                    "-append",
+                    "console=ttyS0 panic=-1 quiet loglevel=4",
+                    "-virtfs",
+                    a_host,
+                    "-virtfs",
+                    a_work,
+                    "-virtfs",
+                    a_share,
+                    "-virtfs",
+                    a_mods,
+                    "-serial",
+                    a_con,
+                    "-chardev",
+                    "file,id=out,path=/proc/self/fd/3",
+                    "-serial",
+                    "chardev:out",
+                    "-chardev",
+                    "file,id=err,path=/proc/self/fd/4",
+                    "-serial",
+                    "chardev:err",
+                    NULL};
     int out_p[2], err_p[2];
     if (pipe(out_p) || pipe(err_p)) goto out;
     if (!o->quiet)
@@ -191,13 +243,15 @@ int th_vm_run(const th_vm_opts *o)
     bool out_open = true, err_open = true, announced = false, exited = false, timed_out = false;
     int status = 0;
     while (out_open || err_open || !exited) {
-        struct pollfd fds[2] = {{out_open ? out_p[0] : -1, POLLIN, 0}, {err_open ? err_p[0] : -1, POLLIN, 0}};
+        struct pollfd fds[2] = {{out_open ? out_p[0] : -1, POLLIN, 0},
+                                {err_open ? err_p[0] : -1, POLLIN, 0}};
         poll(fds, 2, 100);
         if (fds[0].revents) forward(out_p[0], 1, &out_open);
         if (fds[1].revents) forward(err_p[0], 2, &err_open);
         if (!announced && !access(ready, F_OK)) {
             announced = true;
-            if (!o->quiet) fprintf(stderr, "tcmu-harness: guest ready after %.1f s\n", now_s() - t0);
+            if (!o->quiet)
+                fprintf(stderr, "tcmu-harness: guest ready after %.1f s\n", now_s() - t0);
         }
         if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = true;
         if (!exited && ((o->timeout_s > 0 && now_s() - t0 > o->timeout_s) || got_signal)) {
@@ -223,20 +277,24 @@ int th_vm_run(const th_vm_opts *o)
         fclose(rf);
     }
     if (timed_out) {
-        fprintf(stderr, "tcmu-harness vm: timed out after %d s; the guest was killed\n", o->timeout_s);
+        fprintf(stderr, "tcmu-harness vm: timed out after %d s; the guest was killed\n",
+                o->timeout_s);
         print_console_tail(console);
         result = 124;
     } else if (got_signal) {
         fprintf(stderr, "tcmu-harness vm: interrupted; the guest was killed\n");
         result = 128 + got_signal;
     } else if (rc < 0) {
-        fprintf(stderr, "tcmu-harness vm: the guest stopped before the command finished (QEMU exit %d)\n",
+        fprintf(stderr,
+                "tcmu-harness vm: the guest stopped before the command finished (QEMU exit %d)\n",
                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         print_console_tail(console);
         result = 125;
     } else {
         result = rc;
-        if (!o->quiet) fprintf(stderr, "tcmu-harness: guest done in %.1f s, exit status %d\n", now_s() - t0, rc);
+        if (!o->quiet)
+            fprintf(stderr, "tcmu-harness: guest done in %.1f s, exit status %d\n", now_s() - t0,
+                    rc);
     }
 out:
     if (o->keep_log) {

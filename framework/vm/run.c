@@ -40,7 +40,8 @@ static bool dir_exists(const char *p)
 
 bool th_native_available(char *why, size_t cap)
 {
-    if (dir_exists("/sys/kernel/config/target/core") && dir_exists("/sys/kernel/config/target/loopback")) {
+    if (dir_exists("/sys/kernel/config/target/core") &&
+        dir_exists("/sys/kernel/config/target/loopback")) {
         snprintf(why, cap, "configfs target core and tcm_loop are loaded");
         return true;
     }
@@ -60,7 +61,8 @@ bool th_native_available(char *why, size_t cap)
 
 int th_native_prepare(void)
 {
-    char *mp[] = {"modprobe", "-a", "configfs", "target_core_user", "tcm_loop", "sd_mod", "sg", "st", NULL};
+    char *mp[] = {"modprobe", "-a", "configfs", "target_core_user", "tcm_loop", "sd_mod",
+                  "sg",       "st", NULL};
     if (th_run(mp, NULL, false)) return -1;
     if (!dir_exists("/sys/kernel/config/target")) {
         char *m[] = {"mount", "-t", "configfs", "configfs", "/sys/kernel/config", NULL};

@@ -11,11 +11,11 @@ typedef struct th_kernel {
 } th_kernel;
 
 typedef struct th_vm_opts {
-    const char *kernel;  /* --kernel: a bzImage; NULL: Debian's, from the cache */
-    const char *modules; /* --modules: its lib/modules/<version> */
-    const char *share;   /* shared read-write at the same path; default: cwd */
+    const char *kernel;   /* --kernel: a bzImage; NULL: Debian's, from the cache */
+    const char *modules;  /* --modules: its lib/modules/<version> */
+    const char *share;    /* shared read-write at the same path; default: cwd */
     const char *keep_log; /* copy the guest console here */
-    const char *accel;   /* "tcg" (default) or "kvm" */
+    const char *accel;    /* "tcg" (default) or "kvm" */
     int mem_mb;
     int cpus;
     int timeout_s;

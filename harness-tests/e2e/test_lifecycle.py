@@ -1,6 +1,8 @@
 """Creation and removal: nothing left behind, and the kernel still works after."""
+import glob
 import os
 import subprocess
+import time
 
 from conftest import TH, Server, our_objects, run
 
@@ -49,3 +51,37 @@ def test_cleanup_keeps_devices_of_a_running_harness():
         run("sg_inq", s["alive0"]["sg"], check=True)
     finally:
         assert s.stop() == 0
+
+
+def test_external_fabric_leaves_the_export_to_the_caller():
+    s = Server("name=ext0,size=8MiB,external=1")
+    dev = s["ext0"]
+    assert dev["sd"] is None and dev["sg"] is None
+    backstore = dev["backstore"]
+    assert os.path.isdir(backstore)
+    # Export it by hand, as an external fabric would.
+    tpg = "/sys/kernel/config/target/loopback/naa.5001405000000e01/tpgt_1"
+    os.makedirs(tpg, exist_ok=True)
+    with open(tpg + "/nexus", "w") as f:
+        f.write("naa.5001405000000e02")
+    os.mkdir(tpg + "/lun/lun_0")
+    os.symlink(backstore, tpg + "/lun/lun_0/ext0")
+    try:
+        with open(tpg + "/address") as f:
+            addr = f.read().strip() + ":0"
+        sg = None
+        for _ in range(200):
+            g = glob.glob(f"/sys/bus/scsi/devices/{addr}/scsi_generic/sg*")
+            if g and os.path.exists("/dev/" + os.path.basename(g[0])):
+                sg = "/dev/" + os.path.basename(g[0])
+                break
+            time.sleep(0.05)
+        assert sg, "no sg node for the hand-made export"
+        assert "TCMUHARN" in run("sg_inq", sg, check=True).stdout
+    finally:
+        os.unlink(tpg + "/lun/lun_0/ext0")
+        os.rmdir(tpg + "/lun/lun_0")
+        os.rmdir(tpg)
+        os.rmdir(os.path.dirname(tpg))
+    assert s.stop() == 0
+    assert not os.path.exists(backstore)

@@ -31,7 +31,8 @@ static inline th_cmd *disk_cmd(th_disk *d, const uint8_t *cdb, size_t len, const
     return c;
 }
 
-static inline void disk_write(th_disk *d, uint64_t lba, const void *buf, uint32_t blocks, uint32_t bs)
+static inline void disk_write(th_disk *d, uint64_t lba, const void *buf, uint32_t blocks,
+                              uint32_t bs)
 {
     uint8_t cdb[16];
     size_t n = th_cdb_write(cdb, 16, lba, blocks);

@@ -2,8 +2,14 @@
 #include "helpers.h"
 
 static th_disk *d;
-static void setup(void) { d = test_disk(2048, 512); }
-static void teardown(void) { th_disk_free(d); }
+static void setup(void)
+{
+    d = test_disk(2048, 512);
+}
+static void teardown(void)
+{
+    th_disk_free(d);
+}
 TestSuite(disk_inquiry, .init = setup, .fini = teardown);
 
 static th_cmd *inquiry(bool evpd, uint8_t page, uint16_t alloc)

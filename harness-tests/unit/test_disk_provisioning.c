@@ -4,8 +4,14 @@
 #include "helpers.h"
 
 static th_disk *d;
-static void setup(void) { d = test_disk(4096, 512); }
-static void teardown(void) { th_disk_free(d); }
+static void setup(void)
+{
+    d = test_disk(4096, 512);
+}
+static void teardown(void)
+{
+    th_disk_free(d);
+}
 TestSuite(disk_prov, .init = setup, .fini = teardown);
 
 Test(disk_prov, write_same_repeats_the_block)

@@ -2,8 +2,14 @@
 #include "helpers.h"
 
 static th_disk *d;
-static void setup(void) { d = test_disk(1024, 512); }
-static void teardown(void) { th_disk_free(d); }
+static void setup(void)
+{
+    d = test_disk(1024, 512);
+}
+static void teardown(void)
+{
+    th_disk_free(d);
+}
 TestSuite(disk_rw, .init = setup, .fini = teardown);
 
 Test(disk_rw, every_size_round_trips)

@@ -9,7 +9,10 @@ static void setup(void)
     fill_pattern(media, sizeof(media), 21);
     disk_write(d, 50, media, 4, 512);
 }
-static void teardown(void) { th_disk_free(d); }
+static void teardown(void)
+{
+    th_disk_free(d);
+}
 TestSuite(disk_verify, .init = setup, .fini = teardown);
 
 static th_cmd *verify(uint8_t bytchk, const void *data, size_t len, uint32_t blocks)

@@ -2,6 +2,7 @@
  * kernel path, minus configfs. */
 #include "kernel/tcmu_uapi.h"
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 #include "helpers.h"
 
@@ -187,7 +188,8 @@ Test(ring, out_of_order_completion_across_a_wrap)
         int inversions = 0;
         for (int i = 0; i + 1 < 8; i++) {
             int a = 0, b = 0;
-            for (int k = 0; k < 8; k++) a = ids[k] == order[i] ? k : a, b = ids[k] == order[i + 1] ? k : b;
+            for (int k = 0; k < 8; k++)
+                a = ids[k] == order[i] ? k : a, b = ids[k] == order[i + 1] ? k : b;
             inversions += a > b;
         }
         cr_assert_gt(inversions, 0, "completions came back in ring order");
@@ -274,10 +276,10 @@ Test(ring, malformed_entries_are_failed_and_the_ring_goes_on)
 {
     rig r;
     rig_up(&r, 4096, 0, NULL, NULL, ALL_CAPS);
-    queue_bad_cmd(&r, 900, true, 0, 0);        /* CDB outside the mapping */
+    queue_bad_cmd(&r, 900, true, 0, 0);           /* CDB outside the mapping */
     queue_bad_cmd(&r, 901, false, 1ull << 40, 1); /* iovec outside */
-    queue_bad_cmd(&r, 902, false, 0, 1000);    /* more iovecs than the entry holds */
-    queue_bad_cmd(&r, 903, false, 64, 1);      /* iovec into the ring itself */
+    queue_bad_cmd(&r, 902, false, 0, 1000);       /* more iovecs than the entry holds */
+    queue_bad_cmd(&r, 903, false, 64, 1);         /* iovec into the ring itself */
     uint8_t small[64] = {0};
     struct tcmu_cmd_entry_hdr *h = (void *)small;
     h->len_op = 64 | TCMU_OP_CMD; /* too short to hold a response */
@@ -334,9 +336,15 @@ static void corrupt_length_case(uint32_t len_field)
     rig_down(&r); /* stops and tears down even though the ring is broken */
 }
 
-Test(ring, a_zero_entry_length_stops_reading_without_crashing) { corrupt_length_case(0); }
+Test(ring, a_zero_entry_length_stops_reading_without_crashing)
+{
+    corrupt_length_case(0);
+}
 
-Test(ring, an_entry_running_past_the_ring_end_stops_reading) { corrupt_length_case(8192); }
+Test(ring, an_entry_running_past_the_ring_end_stops_reading)
+{
+    corrupt_length_case(8192);
+}
 
 static int short_read_with_sense(th_cmd *cmd, void *arg)
 {
@@ -480,4 +488,78 @@ Test(ring, workers_never_lose_the_kick_for_their_last_completion)
         cr_assert_eq(reap_n(&r, c, 32), 32, "round %d", round);
     }
     rig_down(&r);
+}
+
+/* Data-out reversed into the data-in buffer. */
+static int reverse_bidi(th_cmd *cmd, void *arg)
+{
+    (void)arg;
+    uint8_t buf[512], out[512];
+    size_t n = th_cmd_data_out_read(cmd, 0, buf, sizeof(buf));
+    for (size_t i = 0; i < n; i++) out[i] = buf[n - 1 - i];
+    th_cmd_data_in_write(cmd, 0, out, n);
+    th_cmd_ok(cmd);
+    return 0;
+}
+
+Test(ring, bidi_commands_keep_data_out_and_data_in_apart)
+{
+    rig r;
+    rig_up(&r, 4096, 0, reverse_bidi, NULL, ALL_CAPS);
+    void *map;
+    size_t size;
+    int fd;
+    th_fk_mapping(r.fk, &map, &size, &fd);
+    size_t out_off = size - 8192, in_off = size - 4096; /* two blocks of the data area */
+    uint8_t *m = map;
+    for (int i = 0; i < 512; i++) m[out_off + i] = (uint8_t)i;
+    memset(m + in_off, 0, 512);
+    uint8_t e[160] = {0};
+    struct tcmu_cmd_entry *ent = (void *)e;
+    ent->hdr.len_op = 160 | TCMU_OP_CMD;
+    ent->hdr.cmd_id = 321;
+    ent->req.iov_cnt = 1;
+    ent->req.iov_bidi_cnt = 1;
+    ent->req.cdb_off = th_fk_cmdr_off(r.fk) + th_fk_head(r.fk) + 144;
+    struct iovec iov[2] = {{(void *)(uintptr_t)out_off, 512}, {(void *)(uintptr_t)in_off, 512}};
+    memcpy(e + 48, iov, sizeof(iov));
+    e[144] = 0x53; /* XDWRITEREAD(10), a BIDI command */
+    cr_assert_eq(th_fk_queue_raw(r.fk, e, sizeof(e)), 0);
+    th_fk_notify(r.fk);
+    th_fk_completion c;
+    cr_assert_eq(reap_n(&r, &c, 1), 1);
+    cr_assert_eq(c.cmd_id, 321);
+    cr_assert_eq(c.status, 0);
+    for (int i = 0; i < 512; i++) cr_assert_eq(m[in_off + i], (uint8_t)(511 - i), "byte %d", i);
+    cr_assert_eq(m[out_off + 5], 5, "data-out untouched");
+    rig_down(&r);
+}
+
+static th_device *signal_dev;
+static void on_usr1(int sig)
+{
+    (void)sig;
+    th_device_stop(signal_dev);
+}
+
+Test(ring, stop_from_a_signal_handler_then_close)
+{
+    holder h = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    h.disk = test_disk(2048, 512);
+    rig r;
+    rig_up(&r, 4096, 0, hold, &h, ALL_CAPS);
+    uint16_t id = queue_read(&r, 0, 1);
+    th_fk_notify(r.fk);
+    for (int i = 0; i < 500 && !h.n; i++) usleep(1000);
+    signal_dev = r.dev;
+    signal(SIGUSR1, on_usr1);
+    raise(SIGUSR1);
+    cr_assert_eq(th_device_close(r.dev), 0);
+    th_fk_completion c;
+    cr_assert_eq(th_fk_reap(r.fk, &c, 1, 200), 1, "the held command is failed, not abandoned");
+    cr_assert_eq(c.cmd_id, id);
+    th_fk_free(r.fk);
+    th_disk_free(r.disk);
+    th_disk_free(h.disk);
+    th_ctx_free(r.ctx);
 }

@@ -38,12 +38,15 @@ typedef struct th_device_config {
     uint32_t block_size;
     th_handler_fn handler;
     void *handler_arg;
-    int workers;           /* 0 or 1: commands in ring order on one thread; N: N workers */
-    int cmd_time_out;      /* seconds; 0 keeps the kernel default */
-    int max_data_area_mb;  /* default 8: throwaway devices need little */
-    int hw_max_sectors;    /* 0 keeps the kernel default */
-    bool external_fabric;  /* no loopback export: link th_device_backstore_path() yourself */
-    int node_timeout_ms;   /* how long to wait for /dev nodes; default 10000 */
+    int workers;          /* 0 or 1: commands in ring order on one thread; N: N workers */
+    int cmd_time_out;     /* seconds; 0 keeps the kernel default */
+    int max_data_area_mb; /* default 8: throwaway devices need little */
+    int hw_max_sectors;   /* 0 keeps the kernel default */
+    bool external_fabric; /* no loopback export: link th_device_backstore_path() yourself */
+    int node_timeout_ms;  /* how long to wait for /dev nodes; default 10000 */
+    /* After a batch, look for more work this many times before sleeping on the UIO
+     * fd (a wakeup costs more than a short spin); 0 disables. Default 5000. */
+    int spin_polls;
     th_tmr_fn on_tmr;
     void *tmr_arg;
     /* Serve this fake kernel's ring instead of the real kernel (unit tests, benchmarks). */

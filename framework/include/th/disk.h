@@ -7,15 +7,15 @@
 #include "th/cmd.h"
 
 typedef struct th_disk_config {
-    uint32_t block_size; /* 512 .. 65536, a power of two */
-    uint64_t blocks;     /* 0: backend size / block size */
-    const char *vendor;  /* 8 chars max */
-    const char *product; /* 16 */
+    uint32_t block_size;  /* 512 .. 65536, a power of two */
+    uint64_t blocks;      /* 0: backend size / block size */
+    const char *vendor;   /* 8 chars max */
+    const char *product;  /* 16 */
     const char *revision; /* 4 */
-    const char *serial;  /* VPD 80; NULL: from the WWN */
-    uint64_t wwn;        /* NAA 3 designator in VPD 83 */
+    const char *serial;   /* VPD 80; NULL: from the WWN */
+    uint64_t wwn;         /* NAA 3 designator in VPD 83 */
     bool read_only;
-    bool write_cache;    /* WCE in the caching page */
+    bool write_cache; /* WCE in the caching page */
 } th_disk_config;
 
 typedef struct th_disk th_disk;

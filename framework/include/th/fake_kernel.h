@@ -14,7 +14,7 @@ typedef struct th_fk_completion {
     uint8_t uflags;
     uint32_t read_len;
     uint8_t sense[96];
-    uint8_t *data_in; /* owned by the fake kernel until the next reap */
+    uint8_t *data_in;    /* owned by the fake kernel until the next reap */
     size_t data_in_len;  /* after READ_LEN was applied */
     size_t transfer_len; /* what the command asked for */
 } th_fk_completion;

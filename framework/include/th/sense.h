@@ -78,7 +78,7 @@ size_t th_sense_encode(const th_sense *s, uint8_t *buf, size_t cap);
 /* Returns 0, or -EINVAL for bytes that are not sense data. */
 int th_sense_decode(const uint8_t *buf, size_t len, th_sense *out);
 
-const char *th_sense_key_name(uint8_t key); /* "MEDIUM_ERROR" */
+const char *th_sense_key_name(uint8_t key);   /* "MEDIUM_ERROR" */
 int th_sense_key_from_name(const char *name); /* -1 if unknown; case-insensitive, '-'/' ' = '_' */
 const char *th_sense_asc_text(uint8_t asc, uint8_t ascq); /* NULL if not in the table */
 /* "MEDIUM ERROR, 11/00 unrecovered read error, info=100" into buf. */

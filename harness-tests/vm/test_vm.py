@@ -1,0 +1,86 @@
+"""The VM runner seen from the host: each test boots one throwaway guest."""
+import glob
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TH = str(ROOT / "build" / "tcmu-harness")
+
+
+def vm(*args, timeout=300, cwd=None):
+    return subprocess.run([TH, "vm", "-q", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+@pytest.fixture
+def leftovers():
+    before = set(glob.glob("/tmp/th-vm-*"))
+    yield
+    assert set(glob.glob("/tmp/th-vm-*")) - before == set(), "work folder left on the host"
+
+
+def test_exit_status_streams_share_and_read_only_host(tmp_path, leftovers):
+    probe = f"/etc/th-probe-{os.getpid()}"
+    p = vm("--share", str(tmp_path), "--", "sh", "-c",
+           f"echo to-stdout; echo to-stderr >&2; touch {probe}; echo back > {tmp_path}/f; "
+           "uname -r; exit 7", cwd=tmp_path)
+    assert p.returncode == 7, p.stderr
+    assert p.stdout.splitlines()[0] == "to-stdout"
+    assert "to-stderr" in p.stderr and "to-stderr" not in p.stdout
+    assert (tmp_path / "f").read_text() == "back\n"
+    assert not os.path.exists(probe), "the guest wrote through to the host root"
+
+
+def test_the_command_runs_in_the_current_directory(tmp_path, leftovers):
+    p = vm("--", "pwd", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == str(tmp_path)
+
+
+def test_lsscsi_in_a_fresh_guest_lists_no_devices(leftovers):
+    p = vm("--", "lsscsi")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == ""
+
+
+def test_a_hung_command_is_killed_at_the_timeout(leftovers):
+    p = vm("--timeout", "30", "--", "sleep", "600", timeout=120)
+    assert p.returncode == 124
+    assert "timed out after 30 s" in p.stderr
+
+
+def test_a_kernel_panic_ends_with_a_clear_error(leftovers, tmp_path):
+    log = tmp_path / "console.log"
+    p = vm("--keep-log", str(log), "--", "sh", "-c", "echo c > /proc/sysrq-trigger; sleep 600",
+           timeout=120)
+    assert p.returncode == 125, p.stderr
+    assert "panicked" in p.stderr
+    assert "Kernel panic" in log.read_text(errors="replace")
+
+
+def test_a_user_supplied_kernel_and_modules(leftovers):
+    paths = subprocess.run([TH, "kernel", "path"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    version = os.path.basename(paths[1])
+    p = vm("--kernel", paths[0], "--modules", paths[1], "--mem", "768", "--cpus", "1", "--",
+           "sh", "-c", "uname -r; nproc; ls /sys/kernel/config/target")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.split()
+    assert out[0] == version and out[1] == "1" and "core" in out
+
+
+def test_usage_errors_exit_2():
+    assert subprocess.run([TH, "vm"], capture_output=True).returncode == 2
+    assert subprocess.run([TH, "vm", "--kernel", "/x", "--", "true"],
+                          capture_output=True).returncode == 2
+    assert subprocess.run([TH, "bogus"], capture_output=True).returncode == 2
+
+
+def test_a_missing_custom_kernel_is_a_clear_error():
+    p = subprocess.run([TH, "vm", "--kernel", "/nonexistent", "--modules", "/nonexistent",
+                        "--", "true"], capture_output=True, text=True)
+    assert p.returncode == 125
+    assert "cannot read kernel /nonexistent" in p.stderr
