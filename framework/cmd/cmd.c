@@ -14,6 +14,9 @@ void th_cmd_reset(th_cmd *cmd)
     atomic_store(&cmd->aborted, false);
     atomic_store(&cmd->done, false);
     cmd->next = NULL;
+    cmd->observer = NULL;
+    cmd->observer_arg = NULL;
+    cmd->rule = -1;
 }
 
 int th_cmd_reserve_iov(th_cmd *cmd, uint32_t n)
@@ -191,5 +194,6 @@ void th_cmd_complete(th_cmd *cmd)
     /* Exactly once, even if a stop and a late handler race to complete it. */
     if (!atomic_compare_exchange_strong(&cmd->done, &expected, true)) return;
     if (!cmd->responded) th_cmd_check(cmd, TH_KEY_HARDWARE_ERROR, TH_ASC_INTERNAL_TARGET_FAILURE);
+    if (cmd->observer) cmd->observer(cmd, cmd->observer_arg);
     if (cmd->done_fn) cmd->done_fn(cmd);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "th/criterion.h"
 #include "th/th.h"
 
@@ -52,6 +53,13 @@ static inline void disk_read(th_disk *d, uint64_t lba, void *buf, uint32_t block
     cr_assert_eq(got, (size_t)blocks * bs);
     memcpy(buf, data, got);
     th_fake_cmd_free(c);
+}
+
+static inline uint64_t th_now_ns_for_tests(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static inline void fill_pattern(uint8_t *buf, size_t len, unsigned seed)

@@ -10,5 +10,6 @@
 #include "th/fake.h"
 #include "th/fake_kernel.h"
 #include "th/log.h"
+#include "th/rules.h"
 #include "th/sense.h"
 #endif

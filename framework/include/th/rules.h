@@ -1,0 +1,93 @@
+/* Response tables: per-device rules that match commands and answer with scripted
+ * faults, wrapped around any handler (an emulation or your own). First match wins. */
+#ifndef TH_RULES_H
+#define TH_RULES_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "th/cmd.h"
+
+/* Where INFORMATION comes from. */
+typedef enum {
+    TH_INFO_NONE,    /* not valid */
+    TH_INFO_FIXED,   /* rule.action.sense.info */
+    TH_INFO_LBA,     /* the command's first LBA */
+    TH_INFO_RESIDUE, /* bytes (or blocks for block commands) not transferred */
+} th_info_from;
+
+typedef enum { TH_SHORT_NONE, TH_SHORT_BYTES, TH_SHORT_BLOCKS, TH_SHORT_FRACTION } th_short_kind;
+
+typedef struct th_rule_match {
+    int op;       /* -1: any opcode */
+    int sa;       /* -1: any service action */
+    bool lba_set; /* the command's [lba, lba+blocks) overlaps [lba_lo, lba_hi] */
+    uint64_t lba_lo, lba_hi;
+    bool len_set; /* transfer length (blocks) in [len_lo, len_hi] */
+    uint32_t len_lo, len_hi;
+    uint8_t cdb[16], cdb_mask[16]; /* (cdb[i] & mask[i]) == bytes[i] for i < cdb_n */
+    size_t cdb_n;
+    uint64_t nth;       /* only the nth command that matches the rest (1-based); 0: any */
+    uint64_t every;     /* only every nth */
+    uint64_t after;     /* only after this many */
+    double probability; /* 0 or 1: always; else chance per command, from seed */
+    uint64_t seed;
+    char state[32]; /* only while the device is in this state ("" any) */
+} th_rule_match;
+
+typedef struct th_rule_action {
+    bool sense_set;
+    th_sense sense;
+    th_info_from info_from;
+    int status; /* >= 0: status only (BUSY, TASK SET FULL, ...) */
+    bool pass;  /* let the wrapped handler answer (then short/corrupt/sense apply) */
+    th_short_kind short_kind;
+    double short_value;
+    uint32_t delay_ms; /* answer this much later */
+    bool hang;         /* never answer (until aborted, then TASK ABORTED) */
+    bool queue_ua;     /* queue ua_sense for the next command */
+    th_sense ua_sense;
+    uint32_t corrupt_bytes; /* flip this many data-in bytes (positions from the seed) */
+    uint64_t corrupt_seed;
+    char set_state[32];
+} th_rule_action;
+
+typedef struct th_rule {
+    char name[64];
+    th_rule_match match;
+    th_rule_action action;
+    uint64_t times;       /* 0: unlimited; then the rule is spent */
+    char until_state[32]; /* inactive once the device was ever in this state */
+    char after_state[32]; /* inactive until the device was in this state */
+} th_rule;
+
+void th_rule_init(th_rule *r); /* match anything, pass through */
+
+typedef struct th_rules th_rules;
+
+/* op_name: names opcodes for the trace (may be NULL). */
+typedef const char *(*th_op_name_fn)(uint8_t op, uint16_t sa);
+
+int th_rules_new(th_rules **out, const char *device, th_handler_fn inner, void *inner_arg,
+                 uint32_t block_size, th_op_name_fn op_name);
+void th_rules_free(th_rules *r);
+/* Appends (or inserts at index, -1 for the end); returns the rule's index or -errno. */
+int th_rules_add(th_rules *r, const th_rule *rule, int index);
+int th_rules_remove(th_rules *r, const char *name);
+void th_rules_clear(th_rules *r);
+size_t th_rules_count(const th_rules *r);
+/* How often rule i fired. */
+uint64_t th_rules_fired(const th_rules *r, size_t i);
+void th_rules_queue_ua(th_rules *r, const th_sense *ua);
+int th_rules_set_state(th_rules *r, const char *state);
+const char *th_rules_state(const th_rules *r, char *buf, size_t cap);
+/* Called with the device's TMRs: hung commands listed there are answered TASK ABORTED. */
+void th_rules_on_tmr(void *rules, uint8_t type, const uint16_t *ids, uint32_t n);
+/* Every command and TMR as JSON lines (NULL: none). The caller keeps f open. */
+void th_rules_set_trace(th_rules *r, FILE *f, double t0);
+/* Answers every delayed and hung command now (before closing the device). */
+void th_rules_release_all(th_rules *r);
+
+/* The handler: th_rules_handle(cmd, rules). */
+int th_rules_handle(th_cmd *cmd, void *rules);
+
+#endif

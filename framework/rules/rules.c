@@ -1,0 +1,304 @@
+/* Matching and answering: the response table in front of a handler. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rules_internal.h"
+
+void th_rule_init(th_rule *rule)
+{
+    memset(rule, 0, sizeof(*rule));
+    rule->match.op = -1;
+    rule->match.sa = -1;
+    rule->action.status = -1;
+    rule->action.pass = true;
+}
+
+int th_rules_new(th_rules **out, const char *device, th_handler_fn inner, void *inner_arg,
+                 uint32_t block_size, th_op_name_fn op_name)
+{
+    th_rules *r = calloc(1, sizeof(*r));
+    if (!r) return -ENOMEM;
+    snprintf(r->device, sizeof(r->device), "%s", device ? device : "");
+    r->inner = inner;
+    r->inner_arg = inner_arg;
+    r->block_size = block_size ? block_size : 512;
+    r->op_name = op_name;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_init(&r->trace_lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    *out = r;
+    return 0;
+}
+
+void th_rules_free(th_rules *r)
+{
+    if (!r) return;
+    th_rules_release_all(r);
+    pthread_mutex_destroy(&r->lock);
+    pthread_mutex_destroy(&r->trace_lock);
+    pthread_cond_destroy(&r->cond);
+    free(r->rules);
+    free(r);
+}
+
+int th_rules_add(th_rules *r, const th_rule *rule, int index)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        rule_slot *s = realloc(r->rules, cap * sizeof(*s));
+        if (!s) {
+            pthread_mutex_unlock(&r->lock);
+            return -ENOMEM;
+        }
+        r->rules = s;
+        r->cap = cap;
+    }
+    size_t at = index < 0 || (size_t)index > r->n ? r->n : (size_t)index;
+    memmove(r->rules + at + 1, r->rules + at, (r->n - at) * sizeof(*r->rules));
+    memset(&r->rules[at], 0, sizeof(r->rules[at]));
+    r->rules[at].r = *rule;
+    r->rules[at].rng = rule->match.seed ? rule->match.seed : 0x9e3779b97f4a7c15ull;
+    r->n++;
+    pthread_mutex_unlock(&r->lock);
+    return (int)at;
+}
+
+int th_rules_remove(th_rules *r, const char *name)
+{
+    int rc = -ENOENT;
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->n; i++) {
+        if (strcmp(r->rules[i].r.name, name)) continue;
+        memmove(r->rules + i, r->rules + i + 1, (r->n - i - 1) * sizeof(*r->rules));
+        r->n--;
+        rc = 0;
+        break;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+void th_rules_clear(th_rules *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->n = 0;
+    pthread_mutex_unlock(&r->lock);
+}
+
+size_t th_rules_count(const th_rules *r)
+{
+    return r->n;
+}
+
+uint64_t th_rules_fired(const th_rules *r, size_t i)
+{
+    return i < r->n ? r->rules[i].fired : 0;
+}
+
+void th_rules_queue_ua(th_rules *r, const th_sense *ua)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->n_ua < TH_UA_MAX) r->ua[r->n_ua++] = *ua;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static bool state_seen(const th_rules *r, const char *s)
+{
+    for (int i = 0; i < r->n_seen_states; i++)
+        if (!strcmp(r->seen_states[i], s)) return true;
+    return false;
+}
+
+static void set_state_locked(th_rules *r, const char *s)
+{
+    snprintf(r->state, sizeof(r->state), "%s", s);
+    if (!state_seen(r, s) && r->n_seen_states < TH_STATES_MAX)
+        snprintf(r->seen_states[r->n_seen_states++], sizeof(r->seen_states[0]), "%s", s);
+}
+
+int th_rules_set_state(th_rules *r, const char *state)
+{
+    if (strlen(state) >= sizeof(r->state)) return -EINVAL;
+    pthread_mutex_lock(&r->lock);
+    set_state_locked(r, state);
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+const char *th_rules_state(const th_rules *r, char *buf, size_t cap)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+    snprintf(buf, cap, "%s", r->state);
+    pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+    return buf;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static bool static_match(const th_rules *r, const th_rule *rule, th_cmd *cmd)
+{
+    const th_rule_match *m = &rule->match;
+    const uint8_t *cdb = th_cmd_cdb(cmd);
+    if (m->op >= 0 && cdb[0] != m->op) return false;
+    if (m->sa >= 0 && th_cmd_service_action(cmd) != m->sa) return false;
+    if (m->lba_set) {
+        uint64_t lba = th_cmd_lba(cmd), n = th_cmd_xfer_len(cmd);
+        uint64_t last = n ? lba + n - 1 : lba;
+        if (last < m->lba_lo || lba > m->lba_hi) return false;
+    }
+    if (m->len_set) {
+        uint32_t n = th_cmd_xfer_len(cmd);
+        if (n < m->len_lo || n > m->len_hi) return false;
+    }
+    for (size_t i = 0; i < m->cdb_n && i < 16; i++) {
+        if (i >= th_cmd_cdb_len(cmd)) return false;
+        if ((cdb[i] & m->cdb_mask[i]) != (m->cdb[i] & m->cdb_mask[i])) return false;
+    }
+    if (m->state[0] && strcmp(m->state, r->state)) return false;
+    if (rule->until_state[0] && state_seen(r, rule->until_state)) return false;
+    if (rule->after_state[0] && !state_seen(r, rule->after_state)) return false;
+    return true;
+}
+
+/* First rule that fires for cmd, with its counters advanced; -1 if none. */
+static int pick_locked(th_rules *r, th_cmd *cmd)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        rule_slot *s = &r->rules[i];
+        if (s->r.times && s->fired >= s->r.times) continue;
+        if (!static_match(r, &s->r, cmd)) continue;
+        uint64_t k = ++s->seen;
+        const th_rule_match *m = &s->r.match;
+        if (m->nth && k != m->nth) continue;
+        if (m->every && k % m->every) continue;
+        if (m->after && k <= m->after) continue;
+        if (m->probability > 0 && m->probability < 1 &&
+            (double)(xorshift(&s->rng) >> 11) / (double)(1ull << 53) >= m->probability)
+            continue;
+        s->fired++;
+        return (int)i;
+    }
+    return -1;
+}
+
+static bool ua_exempt(uint8_t op)
+{
+    return op == 0x12 || op == 0x03 || op == 0xa0; /* INQUIRY, REQUEST SENSE, REPORT LUNS */
+}
+
+static uint64_t derive_info(const th_rules *r, const th_rule *rule, th_cmd *cmd)
+{
+    switch (rule->action.info_from) {
+    case TH_INFO_LBA: {
+        uint64_t lba = th_cmd_lba(cmd);
+        if (rule->match.lba_set && rule->match.lba_lo > lba) lba = rule->match.lba_lo;
+        return lba;
+    }
+    case TH_INFO_RESIDUE: {
+        size_t want = th_cmd_data_in_cap(cmd) ? th_cmd_data_in_cap(cmd) : th_cmd_data_out_len(cmd);
+        size_t got = th_cmd_get_data_in_len(cmd);
+        size_t bytes = want > got ? want - got : 0;
+        return th_cmd_xfer_len(cmd) ? bytes / r->block_size : bytes;
+    }
+    default:
+        return rule->action.sense.info;
+    }
+}
+
+static void apply_short(const th_rules *r, const th_rule_action *a, th_cmd *cmd)
+{
+    size_t have = th_cmd_get_data_in_len(cmd), n = have;
+    switch (a->short_kind) {
+    case TH_SHORT_BYTES:
+        n = (size_t)a->short_value;
+        break;
+    case TH_SHORT_BLOCKS:
+        n = (size_t)a->short_value * r->block_size;
+        break;
+    case TH_SHORT_FRACTION:
+        n = (size_t)((double)th_cmd_data_in_cap(cmd) * a->short_value);
+        n -= n % r->block_size;
+        break;
+    default:
+        return;
+    }
+    th_cmd_set_data_in_len(cmd, n < have ? n : have);
+}
+
+static void apply_corrupt(const th_rule_action *a, th_cmd *cmd, uint64_t salt)
+{
+    size_t len = th_cmd_get_data_in_len(cmd);
+    if (!len) return;
+    uint64_t s = (a->corrupt_seed ? a->corrupt_seed : 0x1234567u) ^ (salt * 0x9e3779b97f4a7c15ull);
+    for (uint32_t i = 0; i < a->corrupt_bytes; i++) {
+        size_t pos = (size_t)(xorshift(&s) % len);
+        uint8_t b;
+        const struct iovec *iov;
+        size_t cnt = th_cmd_data_in_iov(cmd, &iov), off = pos;
+        for (size_t k = 0; k < cnt; k++) {
+            if (off < iov[k].iov_len) {
+                b = ((uint8_t *)iov[k].iov_base)[off];
+                ((uint8_t *)iov[k].iov_base)[off] = (uint8_t)~b;
+                break;
+            }
+            off -= iov[k].iov_len;
+        }
+    }
+}
+
+int th_rules_handle(th_cmd *cmd, void *arg)
+{
+    th_rules *r = arg;
+    cmd->observer = th_rules_trace_cmd;
+    cmd->observer_arg = r;
+    pthread_mutex_lock(&r->lock);
+    if (r->n_ua && !ua_exempt(th_cmd_opcode(cmd))) {
+        th_sense ua = r->ua[0];
+        memmove(r->ua, r->ua + 1, (size_t)(--r->n_ua) * sizeof(ua));
+        pthread_mutex_unlock(&r->lock);
+        th_cmd_check_condition(cmd, &ua);
+        cmd->rule = -2; /* the queued unit attention */
+        return 0;
+    }
+    int i = pick_locked(r, cmd);
+    if (i < 0) {
+        pthread_mutex_unlock(&r->lock);
+        return r->inner(cmd, r->inner_arg);
+    }
+    th_rule rule = r->rules[i].r;
+    uint64_t fired = r->rules[i].fired;
+    if (rule.action.set_state[0]) set_state_locked(r, rule.action.set_state);
+    if (rule.action.queue_ua && r->n_ua < TH_UA_MAX) r->ua[r->n_ua++] = rule.action.ua_sense;
+    pthread_mutex_unlock(&r->lock);
+    cmd->rule = i;
+    const th_rule_action *a = &rule.action;
+    if (a->hang) return th_rules_defer(r, cmd, 0) ? 0 : TH_CMD_DEFERRED;
+    if (a->status >= 0) {
+        th_cmd_status(cmd, (uint8_t)a->status);
+    } else {
+        bool run_inner = a->pass || a->short_kind != TH_SHORT_NONE || a->corrupt_bytes;
+        if (run_inner && r->inner(cmd, r->inner_arg) == TH_CMD_DEFERRED) return TH_CMD_DEFERRED;
+        if (a->short_kind != TH_SHORT_NONE) apply_short(r, a, cmd);
+        if (a->corrupt_bytes) apply_corrupt(a, cmd, fired);
+        if (a->sense_set) {
+            th_sense s = a->sense;
+            s.info_valid = a->info_from != TH_INFO_NONE;
+            if (s.info_valid) s.info = derive_info(r, &rule, cmd);
+            th_cmd_check_condition(cmd, &s);
+        }
+        if (!run_inner && !a->sense_set) r->inner(cmd, r->inner_arg);
+    }
+    if (a->delay_ms) {
+        if (!th_rules_defer(r, cmd, th_now_ns() + (uint64_t)a->delay_ms * 1000000u))
+            return TH_CMD_DEFERRED;
+    }
+    return 0;
+}
