@@ -7,6 +7,9 @@ int cmd_kernel(int argc, char **argv);
 int cmd_with_kernel(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_cleanup(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* "64MiB", "1G", "4096" -> bytes; -1 on error. */
 int64_t cli_parse_size(const char *s);

@@ -8,6 +8,11 @@ static const char usage[] =
     "Throwaway virtual SCSI devices (TCMU) with scripted misbehaviour.\n"
     "\n"
     "commands:\n"
+    "  run [--junit FILE] [--trace DIR] [--shard K/N] SCENARIO...\n"
+    "                              run scenarios on the real kernel (natively or in the VM)\n"
+    "  validate SCENARIO...        check scenario files (FILE:LINE:COL errors, exit 2)\n"
+    "  exec SCENARIO --device NAME --cdb HEX [--data-out HEX|@FILE] [--alloc N]\n"
+    "                              dry-run synthetic commands through emulation and rules\n"
     "  serve --device SPEC...      create devices, print one JSON line per device, serve until\n"
     "                              SIGINT/SIGTERM, then remove everything\n"
     "  vm [OPTIONS] -- CMD [ARGS]  run CMD as root in a throwaway QEMU guest with the real\n"
@@ -31,7 +36,10 @@ int main(int argc, char **argv)
                 {"vm", cmd_vm},
                 {"with-kernel", cmd_with_kernel},
                 {"kernel", cmd_kernel},
-                {"cleanup", cmd_cleanup}};
+                {"cleanup", cmd_cleanup},
+                {"validate", cmd_validate},
+                {"exec", cmd_exec},
+                {"run", cmd_run}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "tcmu-harness: unknown command '%s'\n\n%s", argv[1], usage);

@@ -64,7 +64,7 @@ void th_rules_trace_cmd(th_cmd *cmd, void *arg)
     if (r->trace) {
         fprintf(r->trace,
                 "{\"t\":%.6f,\"device\":\"%s\",\"id\":%u,\"op\":\"%s\",\"cdb\":\"%s\"%s,"
-                "\"status\":%u,\"sense\":%s,\"data_in\":%zu,\"data_out\":%zu,\"rule\":%s,"
+                "\"status\":%u,\"sense\":%s,\"data_in\":%zu,\"buffer\":%zu,\"rule\":%s,"
                 "\"aborted\":%s}\n",
                 now_s() - r->t0, r->device, th_cmd_id(cmd), name, hex, lba, th_cmd_get_status(cmd),
                 sense, th_cmd_get_data_in_len(cmd), th_cmd_data_out_len(cmd), rule,

@@ -1,0 +1,316 @@
+/* validate, exec and run: the scenario commands. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "../scenario/scenario.h"
+#include "../vm/vm.h"
+#include "cli.h"
+#include "th/th.h"
+
+int cmd_validate(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help")) {
+        fprintf(argc < 2 ? stderr : stdout, "usage: tcmu-harness validate SCENARIO...\n"
+                "  checks scenario files without a kernel; errors as FILE:LINE:COL: message\n");
+        return argc < 2 ? CLI_USAGE : 0;
+    }
+    int bad = 0;
+    scenario *sc = malloc(sizeof(*sc));
+    for (int i = 1; i < argc; i++) {
+        if (sc_load(argv[i], sc, stderr)) {
+            bad++;
+            continue;
+        }
+        printf("%s: ok (%s)\n", argv[i], sc->name);
+        sc_free(sc);
+    }
+    free(sc);
+    return bad ? CLI_USAGE : 0;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "28 00 0000..." -> bytes; -1 on a bad digit. */
+static long parse_hex(const char *s, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    while (*s) {
+        if (*s == ' ' || *s == ':') {
+            s++;
+            continue;
+        }
+        int a = hexval(s[0]), b = s[1] ? hexval(s[1]) : -1;
+        if (a < 0 || b < 0 || n >= cap) return -1;
+        out[n++] = (uint8_t)(a << 4 | b);
+        s += 2;
+    }
+    return (long)n;
+}
+
+static void print_hex(const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) printf("%02x", b[i]);
+}
+
+int cmd_exec(int argc, char **argv)
+{
+    static const struct option longs[] = {{"device", 1, 0, 'd'}, {"cdb", 1, 0, 'c'},
+                                          {"data-out", 1, 0, 'o'}, {"alloc", 1, 0, 'a'},
+                                          {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *device = NULL, *cdbs[64], *outs[64] = {0};
+    long allocs[64];
+    int n = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        if (c == 'd') device = optarg;
+        else if (c == 'c' && n < 64) cdbs[n] = optarg, allocs[n] = -1, outs[n] = NULL, n++;
+        else if (c == 'o' && n) outs[n - 1] = optarg;
+        else if (c == 'a' && n) allocs[n - 1] = atol(optarg);
+        else {
+            fprintf(c == 'h' ? stdout : stderr,
+                    "usage: tcmu-harness exec SCENARIO --device NAME --cdb HEX [--data-out HEX|@FILE]"
+                    " [--alloc N] [--cdb ...]\n  runs synthetic commands through the device's "
+                    "emulation and rules (no kernel); prints one JSON object per command\n");
+            return c == 'h' ? 0 : CLI_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !device || !n) {
+        fprintf(stderr, "tcmu-harness exec: needs SCENARIO, --device and at least one --cdb\n");
+        return CLI_USAGE;
+    }
+    scenario *sc = malloc(sizeof(*sc));
+    if (sc_load(argv[optind], sc, stderr)) {
+        free(sc);
+        return CLI_USAGE;
+    }
+    const sc_device *dc = NULL;
+    for (int i = 0; i < sc->n_devices; i++)
+        if (!strcmp(sc->devices[i].name, device)) dc = &sc->devices[i];
+    if (!dc) {
+        fprintf(stderr, "tcmu-harness exec: %s has no device '%s'\n", argv[optind], device);
+        sc_free(sc);
+        free(sc);
+        return CLI_USAGE;
+    }
+    th_backend *be;
+    th_disk_config cfg;
+    th_disk *disk;
+    th_rules *rules;
+    th_disk_config_init(&cfg);
+    cfg.block_size = dc->block_size;
+    cfg.wwn = th_wwn_from_name(dc->name);
+    if (th_backend_memory_new(dc->size, &be) || th_disk_new(&cfg, be, &disk)) return 1;
+    th_rules_new(&rules, dc->name, th_disk_handle, disk, dc->block_size, sc_op_name);
+    for (int i = 0; i < sc->n_rules; i++)
+        if (!strcmp(sc->rules[i].device, device)) th_rules_add(rules, &sc->rules[i].rule, -1);
+    int rc = 0;
+    static uint8_t out[1 << 20];
+    for (int i = 0; i < n && !rc; i++) {
+        uint8_t cdb[TH_CDB_MAX];
+        long cl = parse_hex(cdbs[i], cdb, sizeof(cdb)), ol = 0;
+        if (cl <= 0) {
+            fprintf(stderr, "tcmu-harness exec: --cdb '%s' is not hex bytes\n", cdbs[i]);
+            rc = CLI_USAGE;
+            break;
+        }
+        if (outs[i] && outs[i][0] == '@') {
+            FILE *f = fopen(outs[i] + 1, "rb");
+            ol = f ? (long)fread(out, 1, sizeof(out), f) : -1;
+            if (f) fclose(f);
+        } else if (outs[i]) {
+            ol = parse_hex(outs[i], out, sizeof(out));
+        }
+        if (ol < 0) {
+            fprintf(stderr, "tcmu-harness exec: bad --data-out '%s'\n", outs[i]);
+            rc = CLI_USAGE;
+            break;
+        }
+        size_t alloc = allocs[i] >= 0 ? (size_t)allocs[i] : (ol ? 0 : 4096);
+        if (allocs[i] < 0 && (cdb[0] == 0x08 || cdb[0] == 0x28 || cdb[0] == 0x88 || cdb[0] == 0xa8)) {
+            th_cmd *probe = th_fake_cmd_new(cdb, (size_t)cl, NULL, 0, 0);
+            alloc = (size_t)th_cmd_xfer_len(probe) * dc->block_size;
+            th_fake_cmd_free(probe);
+        }
+        th_cmd *cmd = th_fake_cmd_new(cdb, (size_t)cl, ol ? out : NULL, (size_t)ol, alloc);
+        if (!cmd) {
+            fprintf(stderr, "tcmu-harness exec: cannot build the command\n");
+            rc = 1;
+            break;
+        }
+        bool deferred = th_fake_cmd_run(cmd, th_rules_handle, rules) == TH_CMD_DEFERRED;
+        for (int w = 0; deferred && w < 6000 && !th_fake_cmd_done(cmd); w++) usleep(1000);
+        bool hung = !th_fake_cmd_done(cmd);
+        if (hung) th_rules_release_all(rules); /* answers it, so it can be freed */
+        printf("{\"cdb\":\"");
+        print_hex(cdb, (size_t)cl);
+        if (hung) {
+            printf("\",\"hung\":true}\n");
+        } else {
+            th_sense s;
+            printf("\",\"status\":%u,\"sense\":", th_cmd_get_status(cmd));
+            if (!th_fake_sense(cmd, &s)) {
+                char text[256];
+                th_sense_format(&s, text, sizeof(text));
+                printf("{\"key\":\"%s\",\"asc\":%u,\"ascq\":%u,\"info\":", th_sense_key_name(s.key), s.asc, s.ascq);
+                if (s.info_valid) printf("%llu", (unsigned long long)s.info);
+                else printf("null");
+                printf(",\"fm\":%s,\"eom\":%s,\"ili\":%s,\"text\":\"%s\"}", s.filemark ? "true" : "false",
+                       s.eom ? "true" : "false", s.ili ? "true" : "false", text);
+            } else {
+                printf("null");
+            }
+            size_t dl;
+            const uint8_t *d = th_fake_data_in(cmd, &dl);
+            printf(",\"data_in\":\"");
+            print_hex(d, dl);
+            printf("\",\"residual\":%zu}\n", th_fake_residual(cmd));
+        }
+        th_fake_cmd_free(cmd);
+    }
+    th_rules_free(rules);
+    th_disk_free(disk);
+    sc_free(sc);
+    free(sc);
+    return rc;
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t') fputc(*s, f);
+        }
+    }
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option longs[] = {{"junit", 1, 0, 'j'}, {"trace", 1, 0, 't'},
+                                          {"shard", 1, 0, 's'}, {"in-vm", 0, 0, 'v'},
+                                          {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *junit = NULL, *trace_dir = NULL;
+    int shard_k = 1, shard_n = 1, c;
+    bool in_vm = false;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        if (c == 'j') junit = optarg;
+        else if (c == 't') trace_dir = optarg;
+        else if (c == 'v') in_vm = true;
+        else if (c == 's' && sscanf(optarg, "%d/%d", &shard_k, &shard_n) == 2 && shard_k >= 1 &&
+                 shard_k <= shard_n) continue;
+        else {
+            fprintf(c == 'h' ? stdout : stderr,
+                    "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--shard K/N] SCENARIO...\n"
+                    "  runs scenarios on the real kernel (natively, else in a throwaway VM);\n"
+                    "  exit 0 only if every scenario passed\n");
+            return c == 'h' ? 0 : CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "tcmu-harness run: no scenario given\n");
+        return CLI_USAGE;
+    }
+    /* Every file is checked before any kernel work. */
+    scenario *sc = malloc(sizeof(*sc));
+    int bad = 0;
+    for (int i = optind; i < argc; i++) {
+        if (sc_load(argv[i], sc, stderr)) bad++;
+        else sc_free(sc);
+    }
+    if (bad) {
+        free(sc);
+        return CLI_USAGE;
+    }
+    char why[256];
+    if (!in_vm && !th_native_available(why, sizeof(why))) {
+        fprintf(stderr, "tcmu-harness: using a VM (%s)\n", why);
+        char self[PATH_MAX];
+        ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (l <= 0) return 125;
+        self[l] = 0;
+        char **args = calloc((size_t)argc + 3, sizeof(char *));
+        args[0] = self;
+        args[1] = "run";
+        args[2] = "--in-vm";
+        for (int i = 1; i < argc; i++) args[i + 2] = argv[i];
+        th_vm_opts o = {.argv = args, .timeout_s = 3600, .quiet = false};
+        int rc = th_vm_run(&o);
+        free(args);
+        free(sc);
+        return rc;
+    }
+    if (!in_vm && th_native_prepare()) {
+        fprintf(stderr, "tcmu-harness: loading the target modules failed\n");
+        return 125;
+    }
+    FILE *jf = junit ? fopen(junit, "w") : NULL;
+    if (junit && !jf) {
+        perror(junit);
+        return CLI_USAGE;
+    }
+    int passed = 0, failed = 0, idx = 0;
+    double total = 0;
+    char *cases = NULL;
+    size_t cases_len = 0;
+    FILE *cf = open_memstream(&cases, &cases_len);
+    for (int i = optind; i < argc; i++, idx++) {
+        if (idx % shard_n != shard_k - 1) continue;
+        if (sc_load(argv[i], sc, stderr)) continue;
+        char tpath[PATH_MAX] = "";
+        if (trace_dir) {
+            const char *base = strrchr(argv[i], '/');
+            base = base ? base + 1 : argv[i];
+            snprintf(tpath, sizeof(tpath), "%s/%.*s.jsonl", trace_dir,
+                     (int)(strcspn(base, ".")), base);
+        }
+        printf("RUN  %s (%s)\n", sc->name, argv[i]);
+        fflush(stdout);
+        sc_result res;
+        sc_run(sc, tpath[0] ? tpath : NULL, &res, stdout);
+        total += res.seconds;
+        if (res.passed) {
+            passed++;
+            printf("PASS %s (%.1f s)\n", sc->name, res.seconds);
+        } else {
+            failed++;
+            printf("FAIL %s (%.1f s): %s\n", sc->name, res.seconds, res.message);
+        }
+        fflush(stdout);
+        fprintf(cf, "  <testcase classname=\"scenarios\" name=\"");
+        xml_escape(cf, sc->name);
+        fprintf(cf, "\" file=\"");
+        xml_escape(cf, argv[i]);
+        fprintf(cf, "\" time=\"%.3f\">", res.seconds);
+        if (!res.passed) {
+            fprintf(cf, "<failure message=\"scenario failed\">");
+            xml_escape(cf, res.message);
+            fprintf(cf, "</failure>");
+        }
+        fprintf(cf, "</testcase>\n");
+        sc_free(sc);
+    }
+    fclose(cf);
+    if (jf) {
+        fprintf(jf, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites><testsuite "
+                    "name=\"tcmu-harness scenarios\" tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n%s"
+                    "</testsuite></testsuites>\n",
+                passed + failed, failed, total, cases ? cases : "");
+        fclose(jf);
+    }
+    free(cases);
+    free(sc);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed || !passed ? 1 : 0;
+}

@@ -1,0 +1,86 @@
+/* Scenario files: devices, rules, steps and trace expectations, from YAML. */
+#ifndef TH_SCENARIO_H
+#define TH_SCENARIO_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "th/rules.h"
+
+#define SC_MAX 64
+
+typedef struct sc_device {
+    char name[65];
+    char type[8]; /* disk */
+    uint64_t size;
+    uint32_t block_size;
+    char backing[512]; /* memory | file:PATH */
+    char vendor[9], product[17], revision[5], serial[33];
+    int workers;
+} sc_device;
+
+typedef struct sc_rule {
+    char device[65];
+    th_rule rule;
+} sc_rule;
+
+typedef enum { SC_RUN, SC_ADD_RULE, SC_REMOVE_RULE, SC_QUEUE_UA, SC_SET_STATE, SC_SLEEP } sc_kind;
+
+typedef struct sc_step {
+    sc_kind kind;
+    int line;
+    char *run;            /* SC_RUN */
+    bool expect_exit_set;
+    int expect_exit;
+    char *expect_stdout;  /* extended regex */
+    char *expect_stderr;
+    int timeout_s;
+    sc_rule rule;         /* SC_ADD_RULE */
+    char device[65];
+    char name[64];        /* SC_REMOVE_RULE, SC_SET_STATE */
+    th_sense ua;          /* SC_QUEUE_UA */
+    int sleep_ms;
+} sc_step;
+
+typedef struct sc_trace_expect {
+    int line;
+    char device[65];
+    char op[40];   /* name, "" any */
+    char tmr[24];  /* a TMR type instead of a command */
+    bool lba_set;
+    uint64_t lba;
+    int status;    /* -1 any */
+    char rule[64];
+    long count, min, max; /* -1 unset */
+} sc_trace_expect;
+
+typedef struct scenario {
+    char file[512];
+    char name[256];
+    sc_device devices[SC_MAX];
+    int n_devices;
+    sc_rule rules[SC_MAX];
+    int n_rules;
+    sc_step steps[SC_MAX];
+    int n_steps;
+    sc_trace_expect expects[SC_MAX];
+    int n_expects;
+} scenario;
+
+/* Parses; on errors prints "FILE:LINE:COL: message" lines to err and returns -1. */
+int sc_load(const char *path, scenario *sc, FILE *err);
+void sc_free(scenario *sc);
+/* Turns the rule of a device into a th_rule-ready handler chain name lookup. */
+int sc_op_from_name(const char *name, int *op, int *sa);
+const char *sc_op_name(uint8_t op, uint16_t sa);
+
+#endif
+
+typedef struct sc_result {
+    bool passed;
+    double seconds;
+    char message[8192];
+} sc_result;
+
+/* Runs a scenario on the real kernel (this process must be able to create devices).
+ * trace_path: where the JSON-lines trace goes (NULL: a temporary file). */
+int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log);
