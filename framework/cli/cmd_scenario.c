@@ -1,5 +1,6 @@
 /* validate, exec and run: the scenario commands. */
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 int cmd_validate(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help")) {
-        fprintf(argc < 2 ? stderr : stdout, "usage: tcmu-harness validate SCENARIO...\n"
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: tcmu-harness validate SCENARIO...\n"
                 "  checks scenario files without a kernel; errors as FILE:LINE:COL: message\n");
         return argc < 2 ? CLI_USAGE : 0;
     }
@@ -33,8 +35,10 @@ int cmd_validate(int argc, char **argv)
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* "28 00 0000..." -> bytes; -1 on a bad digit. */
@@ -61,23 +65,28 @@ static void print_hex(const uint8_t *b, size_t n)
 
 int cmd_exec(int argc, char **argv)
 {
-    static const struct option longs[] = {{"device", 1, 0, 'd'}, {"cdb", 1, 0, 'c'},
+    static const struct option longs[] = {{"device", 1, 0, 'd'},   {"cdb", 1, 0, 'c'},
                                           {"data-out", 1, 0, 'o'}, {"alloc", 1, 0, 'a'},
-                                          {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                          {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
     const char *device = NULL, *cdbs[64], *outs[64] = {0};
     long allocs[64];
     int n = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        if (c == 'd') device = optarg;
-        else if (c == 'c' && n < 64) cdbs[n] = optarg, allocs[n] = -1, outs[n] = NULL, n++;
-        else if (c == 'o' && n) outs[n - 1] = optarg;
-        else if (c == 'a' && n) allocs[n - 1] = atol(optarg);
+        if (c == 'd')
+            device = optarg;
+        else if (c == 'c' && n < 64)
+            cdbs[n] = optarg, allocs[n] = -1, outs[n] = NULL, n++;
+        else if (c == 'o' && n)
+            outs[n - 1] = optarg;
+        else if (c == 'a' && n)
+            allocs[n - 1] = atol(optarg);
         else {
-            fprintf(c == 'h' ? stdout : stderr,
-                    "usage: tcmu-harness exec SCENARIO --device NAME --cdb HEX [--data-out HEX|@FILE]"
-                    " [--alloc N] [--cdb ...]\n  runs synthetic commands through the device's "
-                    "emulation and rules (no kernel); prints one JSON object per command\n");
+            fprintf(
+                c == 'h' ? stdout : stderr,
+                "usage: tcmu-harness exec SCENARIO --device NAME --cdb HEX [--data-out HEX|@FILE]"
+                " [--alloc N] [--cdb ...]\n  runs synthetic commands through the device's "
+                "emulation and rules (no kernel); prints one JSON object per command\n");
             return c == 'h' ? 0 : CLI_USAGE;
         }
     }
@@ -133,7 +142,8 @@ int cmd_exec(int argc, char **argv)
             break;
         }
         size_t alloc = allocs[i] >= 0 ? (size_t)allocs[i] : (ol ? 0 : 4096);
-        if (allocs[i] < 0 && (cdb[0] == 0x08 || cdb[0] == 0x28 || cdb[0] == 0x88 || cdb[0] == 0xa8)) {
+        if (allocs[i] < 0 &&
+            (cdb[0] == 0x08 || cdb[0] == 0x28 || cdb[0] == 0x88 || cdb[0] == 0xa8)) {
             th_cmd *probe = th_fake_cmd_new(cdb, (size_t)cl, NULL, 0, 0);
             alloc = (size_t)th_cmd_xfer_len(probe) * dc->block_size;
             th_fake_cmd_free(probe);
@@ -158,11 +168,15 @@ int cmd_exec(int argc, char **argv)
             if (!th_fake_sense(cmd, &s)) {
                 char text[256];
                 th_sense_format(&s, text, sizeof(text));
-                printf("{\"key\":\"%s\",\"asc\":%u,\"ascq\":%u,\"info\":", th_sense_key_name(s.key), s.asc, s.ascq);
-                if (s.info_valid) printf("%llu", (unsigned long long)s.info);
-                else printf("null");
-                printf(",\"fm\":%s,\"eom\":%s,\"ili\":%s,\"text\":\"%s\"}", s.filemark ? "true" : "false",
-                       s.eom ? "true" : "false", s.ili ? "true" : "false", text);
+                printf("{\"key\":\"%s\",\"asc\":%u,\"ascq\":%u,\"info\":", th_sense_key_name(s.key),
+                       s.asc, s.ascq);
+                if (s.info_valid)
+                    printf("%llu", (unsigned long long)s.info);
+                else
+                    printf("null");
+                printf(",\"fm\":%s,\"eom\":%s,\"ili\":%s,\"text\":\"%s\"}",
+                       s.filemark ? "true" : "false", s.eom ? "true" : "false",
+                       s.ili ? "true" : "false", text);
             } else {
                 printf("null");
             }
@@ -185,36 +199,56 @@ static void xml_escape(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
         default:
             if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t') fputc(*s, f);
         }
     }
 }
 
+static volatile int interrupted;
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
 int cmd_run(int argc, char **argv)
 {
     static const struct option longs[] = {{"junit", 1, 0, 'j'}, {"trace", 1, 0, 't'},
                                           {"shard", 1, 0, 's'}, {"in-vm", 0, 0, 'v'},
-                                          {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                          {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     const char *junit = NULL, *trace_dir = NULL;
     int shard_k = 1, shard_n = 1, c;
     bool in_vm = false;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        if (c == 'j') junit = optarg;
-        else if (c == 't') trace_dir = optarg;
-        else if (c == 'v') in_vm = true;
+        if (c == 'j')
+            junit = optarg;
+        else if (c == 't')
+            trace_dir = optarg;
+        else if (c == 'v')
+            in_vm = true;
         else if (c == 's' && sscanf(optarg, "%d/%d", &shard_k, &shard_n) == 2 && shard_k >= 1 &&
-                 shard_k <= shard_n) continue;
+                 shard_k <= shard_n)
+            continue;
         else {
-            fprintf(c == 'h' ? stdout : stderr,
-                    "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--shard K/N] SCENARIO...\n"
-                    "  runs scenarios on the real kernel (natively, else in a throwaway VM);\n"
-                    "  exit 0 only if every scenario passed\n");
+            fprintf(
+                c == 'h' ? stdout : stderr,
+                "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--shard K/N] SCENARIO...\n"
+                "  runs scenarios on the real kernel (natively, else in a throwaway VM);\n"
+                "  exit 0 only if every scenario passed\n");
             return c == 'h' ? 0 : CLI_USAGE;
         }
     }
@@ -226,8 +260,10 @@ int cmd_run(int argc, char **argv)
     scenario *sc = malloc(sizeof(*sc));
     int bad = 0;
     for (int i = optind; i < argc; i++) {
-        if (sc_load(argv[i], sc, stderr)) bad++;
-        else sc_free(sc);
+        if (sc_load(argv[i], sc, stderr))
+            bad++;
+        else
+            sc_free(sc);
     }
     if (bad) {
         free(sc);
@@ -255,6 +291,11 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "tcmu-harness: loading the target modules failed\n");
         return 125;
     }
+    /* A signal ends the current step and the run; devices are always torn down. */
+    struct sigaction sa = {.sa_handler = on_interrupt};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     FILE *jf = junit ? fopen(junit, "w") : NULL;
     if (junit && !jf) {
         perror(junit);
@@ -265,20 +306,20 @@ int cmd_run(int argc, char **argv)
     char *cases = NULL;
     size_t cases_len = 0;
     FILE *cf = open_memstream(&cases, &cases_len);
-    for (int i = optind; i < argc; i++, idx++) {
+    for (int i = optind; i < argc && !interrupted; i++, idx++) {
         if (idx % shard_n != shard_k - 1) continue;
         if (sc_load(argv[i], sc, stderr)) continue;
         char tpath[PATH_MAX] = "";
         if (trace_dir) {
             const char *base = strrchr(argv[i], '/');
             base = base ? base + 1 : argv[i];
-            snprintf(tpath, sizeof(tpath), "%s/%.*s.jsonl", trace_dir,
-                     (int)(strcspn(base, ".")), base);
+            snprintf(tpath, sizeof(tpath), "%s/%.*s.jsonl", trace_dir, (int)(strcspn(base, ".")),
+                     base);
         }
         printf("RUN  %s (%s)\n", sc->name, argv[i]);
         fflush(stdout);
         sc_result res;
-        sc_run(sc, tpath[0] ? tpath : NULL, &res, stdout);
+        sc_run(sc, tpath[0] ? tpath : NULL, &res, stdout, &interrupted);
         total += res.seconds;
         if (res.passed) {
             passed++;
@@ -303,14 +344,15 @@ int cmd_run(int argc, char **argv)
     }
     fclose(cf);
     if (jf) {
-        fprintf(jf, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites><testsuite "
-                    "name=\"tcmu-harness scenarios\" tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n%s"
-                    "</testsuite></testsuites>\n",
+        fprintf(jf,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites><testsuite "
+                "name=\"tcmu-harness scenarios\" tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n%s"
+                "</testsuite></testsuites>\n",
                 passed + failed, failed, total, cases ? cases : "");
         fclose(jf);
     }
     free(cases);
     free(sc);
     printf("%d passed, %d failed\n", passed, failed);
-    return failed || !passed ? 1 : 0;
+    return interrupted ? 130 : failed || !passed ? 1 : 0;
 }

@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../scenario/scenario.h"
 #include "cli.h"
 #include "th/th.h"
 
 static const char serve_usage[] =
-    "usage: tcmu-harness serve [--log-level LEVEL] --device SPEC [--device SPEC...]\n"
+    "usage: tcmu-harness serve [--trace FILE] SCENARIO\n"
+    "       tcmu-harness serve [--log-level LEVEL] --device SPEC [--device SPEC...]\n"
+    "  With SCENARIO: its devices and rules (steps are not run); the trace goes to FILE.\n"
     "  SPEC: comma-separated key=value:\n"
     "    name=NAME        required; letters, digits, '_', '-', '.'\n"
     "    type=disk        (tape comes with the SSC emulation)\n"
@@ -126,8 +129,12 @@ static th_log_level parse_level(const char *s)
 
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"device", 1, 0, 'd'}, {"log-level", 1, 0, 'l'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option longs[] = {{"device", 1, 0, 'd'},
+                                          {"log-level", 1, 0, 'l'},
+                                          {"trace", 1, 0, 't'},
+                                          {"help", 0, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    const char *trace = NULL;
     spec specs[16];
     int n = 0, c;
     th_log_level level = TH_LOG_ERROR;
@@ -138,12 +145,17 @@ int cmd_serve(int argc, char **argv)
             return 0;
         }
         if (c == 'l' && (int)(level = parse_level(optarg)) >= 0) continue;
+        if (c == 't') {
+            trace = optarg;
+            continue;
+        }
         if (c != 'd' || n >= 16 || parse_spec(optarg, &specs[n++])) {
             fputs(serve_usage, stderr);
             return CLI_USAGE;
         }
     }
-    if (!n || optind < argc) {
+    bool from_scenario = !n && optind == argc - 1;
+    if ((!n && !from_scenario) || (n && optind < argc)) {
         fputs(serve_usage, stderr);
         return CLI_USAGE;
     }
@@ -155,6 +167,17 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+    if (from_scenario) {
+        scenario *sc = malloc(sizeof(*sc));
+        if (!sc || sc_load(argv[optind], sc, stderr)) {
+            free(sc);
+            return CLI_USAGE;
+        }
+        int rc = sc_serve(sc, trace, stdout, &set);
+        sc_free(sc);
+        free(sc);
+        return rc;
+    }
     th_ctx *ctx;
     if (th_ctx_new(&ctx)) return 1;
     th_ctx_set_logger(ctx, th_log_stderr, NULL, level);

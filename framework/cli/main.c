@@ -32,14 +32,9 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"serve", cmd_serve},
-                {"vm", cmd_vm},
-                {"with-kernel", cmd_with_kernel},
-                {"kernel", cmd_kernel},
-                {"cleanup", cmd_cleanup},
-                {"validate", cmd_validate},
-                {"exec", cmd_exec},
-                {"run", cmd_run}};
+    } cmds[] = {{"serve", cmd_serve},   {"vm", cmd_vm},           {"with-kernel", cmd_with_kernel},
+                {"kernel", cmd_kernel}, {"cleanup", cmd_cleanup}, {"validate", cmd_validate},
+                {"exec", cmd_exec},     {"run", cmd_run}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "tcmu-harness: unknown command '%s'\n\n%s", argv[1], usage);

@@ -32,7 +32,7 @@ struct th_cmd {
     /* Sees the response just before it leaves (traces); reset for every command. */
     void (*observer)(th_cmd *cmd, void *arg);
     void *observer_arg;
-    int rule; /* which rule answered, -1 none */
+    int rule;     /* which rule answered, -1 none */
     void *owner;  /* the server or fake command */
     void *user;   /* handed to handlers through th_cmd_user() */
     th_cmd *next; /* queue and free-list link */

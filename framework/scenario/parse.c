@@ -33,13 +33,17 @@ int sc_op_from_name(const char *name, int *op, int *sa)
     return -1;
 }
 
-const char *sc_op_name(uint8_t op, uint16_t sa) { return th_disk_op_name(op, sa); }
+const char *sc_op_name(uint8_t op, uint16_t sa)
+{
+    return th_disk_op_name(op, sa);
+}
 
 static const struct {
     const char *name;
     uint8_t status;
-} statuses[] = {{"GOOD", 0x00},          {"CHECK_CONDITION", 0x02}, {"BUSY", 0x08},
-                {"RESERVATION_CONFLICT", 0x18}, {"TASK_SET_FULL", 0x28}, {"ACA_ACTIVE", 0x30},
+} statuses[] = {{"GOOD", 0x00},          {"CHECK_CONDITION", 0x02},
+                {"BUSY", 0x08},          {"RESERVATION_CONFLICT", 0x18},
+                {"TASK_SET_FULL", 0x28}, {"ACA_ACTIVE", 0x30},
                 {"TASK_ABORTED", 0x40}};
 
 static bool parse_status(yt *t, yaml_node_t *v, int *out)
@@ -74,8 +78,10 @@ static void sense_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
     if (!strcmp(key, "key")) {
         const char *s = yt_str(t, v);
         int kv = s ? th_sense_key_from_name(s) : -1;
-        if (kv < 0 && s && yt_int(t, v, 0, 15, &n)) kv = (int)n;
-        else if (kv < 0 && s) yt_error(t, v, "'%s' is not a sense key (like MEDIUM_ERROR)", s);
+        if (kv < 0 && s && yt_int(t, v, 0, 15, &n))
+            kv = (int)n;
+        else if (kv < 0 && s)
+            yt_error(t, v, "'%s' is not a sense key (like MEDIUM_ERROR)", s);
         if (kv >= 0) c->s->key = (uint8_t)kv, c->key_set = true;
     } else if (!strcmp(key, "asc")) {
         if (yt_int(t, v, 0, 255, &n)) c->s->asc = (uint8_t)n;
@@ -83,8 +89,10 @@ static void sense_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
         if (yt_int(t, v, 0, 255, &n)) c->s->ascq = (uint8_t)n;
     } else if (!strcmp(key, "info")) {
         const char *s = yt_str(t, v);
-        if (s && c->from && !strcmp(s, "lba")) *c->from = TH_INFO_LBA;
-        else if (s && c->from && !strcmp(s, "residue")) *c->from = TH_INFO_RESIDUE;
+        if (s && c->from && !strcmp(s, "lba"))
+            *c->from = TH_INFO_LBA;
+        else if (s && c->from && !strcmp(s, "residue"))
+            *c->from = TH_INFO_RESIDUE;
         else if (s && yt_u64(t, v, &c->s->info)) {
             if (c->from) *c->from = TH_INFO_FIXED;
             c->s->info_valid = true;
@@ -145,8 +153,12 @@ static void match_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
             uint8_t byte = 0, mask = 0;
             for (int h = 0; h < 2; h++) {
                 char c = s[h];
-                int nib = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-                if (nib >= 0) byte |= (uint8_t)(nib << (4 - 4 * h)), mask |= (uint8_t)(0xf << (4 - 4 * h));
+                int nib = c >= '0' && c <= '9'   ? c - '0'
+                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                 : -1;
+                if (nib >= 0)
+                    byte |= (uint8_t)(nib << (4 - 4 * h)), mask |= (uint8_t)(0xf << (4 - 4 * h));
                 else if (c != '?' && c != 'x' && c != 'X') {
                     yt_error(t, v, "cdb: '%c' is not a hex digit or ?", c);
                     return;
@@ -187,7 +199,8 @@ static void respond_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v,
         if (parse_status(t, v, &a->status)) a->pass = false;
     } else if (!strcmp(key, "short")) {
         /* short: { bytes: N } | { blocks: N } | { fraction: 0.5 } */
-        if (v->type != YAML_MAPPING_NODE || v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1) {
+        if (v->type != YAML_MAPPING_NODE ||
+            v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1) {
             yt_error(t, v, "short takes one of bytes, blocks or fraction");
             return;
         }
@@ -195,8 +208,10 @@ static void respond_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v,
         yaml_node_t *sv = yaml_document_get_node(&t->doc, v->data.mapping.pairs.start->value);
         const char *kind = yt_str(t, sk);
         if (!kind) return;
-        if (!strcmp(kind, "bytes") && yt_int(t, sv, 0, INT32_MAX, &n)) a->short_kind = TH_SHORT_BYTES, a->short_value = (double)n;
-        else if (!strcmp(kind, "blocks") && yt_int(t, sv, 0, INT32_MAX, &n)) a->short_kind = TH_SHORT_BLOCKS, a->short_value = (double)n;
+        if (!strcmp(kind, "bytes") && yt_int(t, sv, 0, INT32_MAX, &n))
+            a->short_kind = TH_SHORT_BYTES, a->short_value = (double)n;
+        else if (!strcmp(kind, "blocks") && yt_int(t, sv, 0, INT32_MAX, &n))
+            a->short_kind = TH_SHORT_BLOCKS, a->short_value = (double)n;
         else if (!strcmp(kind, "fraction")) {
             if (yt_double(t, sv, 0, 1, &a->short_value)) a->short_kind = TH_SHORT_FRACTION;
         } else if (strcmp(kind, "bytes") && strcmp(kind, "blocks"))
@@ -212,13 +227,17 @@ static void respond_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v,
         uint64_t seed = 0;
         long long bytes = 1;
         if (v->type == YAML_MAPPING_NODE) {
-            for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+            for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
+                 p++) {
                 yaml_node_t *ck = yaml_document_get_node(&t->doc, p->key);
                 yaml_node_t *cv = yaml_document_get_node(&t->doc, p->value);
                 const char *ckey = yt_str(t, ck);
-                if (ckey && !strcmp(ckey, "bytes")) yt_int(t, cv, 1, 1 << 20, &bytes);
-                else if (ckey && !strcmp(ckey, "seed")) yt_u64(t, cv, &seed);
-                else if (ckey) yt_error(t, ck, "unknown key '%s' in corrupt", ckey);
+                if (ckey && !strcmp(ckey, "bytes"))
+                    yt_int(t, cv, 1, 1 << 20, &bytes);
+                else if (ckey && !strcmp(ckey, "seed"))
+                    yt_u64(t, cv, &seed);
+                else if (ckey)
+                    yt_error(t, ck, "unknown key '%s' in corrupt", ckey);
             }
         } else {
             yt_error(t, v, "corrupt takes { bytes: N, seed: S }");
@@ -248,7 +267,8 @@ static void rule_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
     if (!strcmp(key, "device")) {
         c->device_set = yt_copy(t, v, c->r->device, sizeof(c->r->device));
         bool known = false;
-        for (int i = 0; i < c->sc->n_devices; i++) known |= !strcmp(c->sc->devices[i].name, c->r->device);
+        for (int i = 0; i < c->sc->n_devices; i++)
+            known |= !strcmp(c->sc->devices[i].name, c->r->device);
         if (c->device_set && !known) yt_error(t, v, "no device named '%s'", c->r->device);
     } else if (!strcmp(key, "name")) {
         yt_copy(t, v, r->name, sizeof(r->name));
@@ -283,8 +303,10 @@ static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
     if (!strcmp(key, "name")) {
         if (yt_copy(t, v, d->name, sizeof(d->name)))
             for (const char *p = d->name; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.", *p)) {
-                    yt_error(t, v, "device name '%s': only letters, digits, '_', '-', '.'", d->name);
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.",
+                            *p)) {
+                    yt_error(t, v, "device name '%s': only letters, digits, '_', '-', '.'",
+                             d->name);
                     break;
                 }
     } else if (!strcmp(key, "type")) {
@@ -342,11 +364,18 @@ typedef struct step_ctx {
 static void ua_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     step_ctx *c = arg;
-    if (!strcmp(key, "device")) yt_copy(t, v, c->s->device, sizeof(c->s->device));
-    else if (!strcmp(key, "state")) yt_copy(t, v, c->s->name, sizeof(c->s->name));
-    else if (!strcmp(key, "name")) yt_copy(t, v, c->s->name, sizeof(c->s->name));
-    else if (!strcmp(key, "sense")) parse_sense(t, v, &c->s->ua, NULL);
-    else UNKNOWN(t, k, "a device action");
+    if (!strcmp(key, "device"))
+        yt_copy(t, v, c->s->device, sizeof(c->s->device));
+    else if (!strcmp(key, "size") && c->s->kind == SC_SET_CAPACITY)
+        yt_size(t, v, &c->s->size);
+    else if (!strcmp(key, "state"))
+        yt_copy(t, v, c->s->name, sizeof(c->s->name));
+    else if (!strcmp(key, "name"))
+        yt_copy(t, v, c->s->name, sizeof(c->s->name));
+    else if (!strcmp(key, "sense"))
+        parse_sense(t, v, &c->s->ua, NULL);
+    else
+        UNKNOWN(t, k, "a device action");
 }
 
 static void step_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -362,8 +391,17 @@ static void step_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
     } else if (!strcmp(key, "add_rule")) {
         parse_rule(t, c->sc, v, &s->rule);
         s->kind = SC_ADD_RULE;
-    } else if (!strcmp(key, "remove_rule") || !strcmp(key, "queue_ua") || !strcmp(key, "set_state")) {
-        s->kind = key[0] == 'r' ? SC_REMOVE_RULE : key[0] == 'q' ? SC_QUEUE_UA : SC_SET_STATE;
+    } else if (!strcmp(key, "remove_rule") || !strcmp(key, "queue_ua") ||
+               !strcmp(key, "set_state") || !strcmp(key, "set_capacity") ||
+               !strcmp(key, "offline") || !strcmp(key, "online")) {
+        static const struct {
+            const char *name;
+            sc_kind kind;
+        } kinds[] = {{"remove_rule", SC_REMOVE_RULE}, {"queue_ua", SC_QUEUE_UA},
+                     {"set_state", SC_SET_STATE},     {"set_capacity", SC_SET_CAPACITY},
+                     {"offline", SC_OFFLINE},         {"online", SC_ONLINE}};
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+            if (!strcmp(key, kinds[i].name)) s->kind = kinds[i].kind;
         yt_map(t, v, ua_pair, c, key);
     } else if (!strcmp(key, "sleep_ms")) {
         if (yt_int(t, v, 0, 600000, &n)) s->sleep_ms = (int)n, s->kind = SC_SLEEP;
@@ -377,24 +415,33 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
     sc_trace_expect *e = arg;
     long long n;
     int st;
-    if (!strcmp(key, "device")) yt_copy(t, v, e->device, sizeof(e->device));
+    if (!strcmp(key, "device"))
+        yt_copy(t, v, e->device, sizeof(e->device));
     else if (!strcmp(key, "op")) {
         int op, sa;
         if (yt_copy(t, v, e->op, sizeof(e->op)) && sc_op_from_name(e->op, &op, &sa))
             yt_error(t, v, "'%s' is not an opcode name", e->op);
         else if (e->op[0] && sc_op_name((uint8_t)op, sa < 0 ? 0 : (uint16_t)sa))
-            snprintf(e->op, sizeof(e->op), "%s", sc_op_name((uint8_t)op, sa < 0 ? 0 : (uint16_t)sa));
+            snprintf(e->op, sizeof(e->op), "%s",
+                     sc_op_name((uint8_t)op, sa < 0 ? 0 : (uint16_t)sa));
         else
             snprintf(e->op, sizeof(e->op), "0x%02X", op);
-    } else if (!strcmp(key, "tmr")) yt_copy(t, v, e->tmr, sizeof(e->tmr));
-    else if (!strcmp(key, "lba")) e->lba_set = yt_u64(t, v, &e->lba);
+    } else if (!strcmp(key, "tmr"))
+        yt_copy(t, v, e->tmr, sizeof(e->tmr));
+    else if (!strcmp(key, "lba"))
+        e->lba_set = yt_u64(t, v, &e->lba);
     else if (!strcmp(key, "status")) {
         if (parse_status(t, v, &st)) e->status = st;
-    } else if (!strcmp(key, "rule")) yt_copy(t, v, e->rule, sizeof(e->rule));
-    else if (!strcmp(key, "count")) { if (yt_int(t, v, 0, INT32_MAX, &n)) e->count = (long)n; }
-    else if (!strcmp(key, "min")) { if (yt_int(t, v, 0, INT32_MAX, &n)) e->min = (long)n; }
-    else if (!strcmp(key, "max")) { if (yt_int(t, v, 0, INT32_MAX, &n)) e->max = (long)n; }
-    else UNKNOWN(t, k, "expect_trace");
+    } else if (!strcmp(key, "rule"))
+        yt_copy(t, v, e->rule, sizeof(e->rule));
+    else if (!strcmp(key, "count")) {
+        if (yt_int(t, v, 0, INT32_MAX, &n)) e->count = (long)n;
+    } else if (!strcmp(key, "min")) {
+        if (yt_int(t, v, 0, INT32_MAX, &n)) e->min = (long)n;
+    } else if (!strcmp(key, "max")) {
+        if (yt_int(t, v, 0, INT32_MAX, &n)) e->max = (long)n;
+    } else
+        UNKNOWN(t, k, "expect_trace");
 }
 
 static void parse_list(yt *t, yaml_node_t *v, const char *what, int max,
@@ -445,10 +492,14 @@ static void each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
     step_ctx c = {sc, s, n};
     s->kind = (sc_kind)-1;
     if (!yt_map(t, n, step_pair, &c, "a step")) return;
-    if ((int)s->kind < 0) yt_error(t, n, "a step needs run, add_rule, remove_rule, queue_ua, set_state or sleep_ms");
+    if ((int)s->kind < 0)
+        yt_error(t, n,
+                 "a step needs run, add_rule, remove_rule, queue_ua, set_state, set_capacity, "
+                 "offline, online or sleep_ms");
     if (s->kind != SC_RUN && (s->expect_exit_set || s->expect_stdout || s->expect_stderr))
         yt_error(t, n, "expect goes with run");
-    if (s->kind >= SC_REMOVE_RULE && s->kind <= SC_SET_STATE) {
+    if (s->kind == SC_SET_CAPACITY && !s->size) yt_error(t, n, "set_capacity needs a size");
+    if (s->kind >= SC_REMOVE_RULE && s->kind <= SC_ONLINE) {
         bool known = false;
         for (int k = 0; k < sc->n_devices; k++) known |= !strcmp(sc->devices[k].name, s->device);
         if (!known) yt_error(t, n, "no device named '%s'", s->device);
@@ -464,7 +515,8 @@ static void each_expect(yt *t, scenario *sc, yaml_node_t *n, int i)
     e->line = (int)n->start_mark.line + 1;
     sc->n_expects = i + 1;
     if (!yt_map(t, n, trace_pair, e, "expect_trace")) return;
-    if (e->count < 0 && e->min < 0 && e->max < 0) yt_error(t, n, "expect_trace needs count, min or max");
+    if (e->count < 0 && e->min < 0 && e->max < 0)
+        yt_error(t, n, "expect_trace needs count, min or max");
 }
 
 typedef struct top_ctx {
@@ -475,12 +527,18 @@ typedef struct top_ctx {
 static void top_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     top_ctx *c = arg;
-    if (!strcmp(key, "name")) yt_copy(t, v, c->sc->name, sizeof(c->sc->name));
-    else if (!strcmp(key, "devices")) c->devices = v;
-    else if (!strcmp(key, "rules")) c->rules = v;
-    else if (!strcmp(key, "steps")) c->steps = v;
-    else if (!strcmp(key, "expect_trace")) c->expects = v;
-    else UNKNOWN(t, k, "a scenario");
+    if (!strcmp(key, "name"))
+        yt_copy(t, v, c->sc->name, sizeof(c->sc->name));
+    else if (!strcmp(key, "devices"))
+        c->devices = v;
+    else if (!strcmp(key, "rules"))
+        c->rules = v;
+    else if (!strcmp(key, "steps"))
+        c->steps = v;
+    else if (!strcmp(key, "expect_trace"))
+        c->expects = v;
+    else
+        UNKNOWN(t, k, "a scenario");
 }
 
 int sc_load(const char *path, scenario *sc, FILE *err)
@@ -493,8 +551,10 @@ int sc_load(const char *path, scenario *sc, FILE *err)
     yaml_node_t *root = yt_root(&t);
     if (yt_map(&t, root, top_pair, &c, "a scenario")) {
         if (!sc->name[0]) yt_error(&t, root, "a scenario needs a name");
-        if (!c.devices) yt_error(&t, root, "a scenario needs devices");
-        else parse_list(&t, c.devices, "devices", SC_MAX, each_device, sc);
+        if (!c.devices)
+            yt_error(&t, root, "a scenario needs devices");
+        else
+            parse_list(&t, c.devices, "devices", SC_MAX, each_device, sc);
         if (c.rules) parse_list(&t, c.rules, "rules", SC_MAX, each_rule, sc);
         if (c.steps) parse_list(&t, c.steps, "steps", SC_MAX, each_step, sc);
         if (c.expects) parse_list(&t, c.expects, "expect_trace", SC_MAX, each_expect, sc);

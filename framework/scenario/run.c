@@ -129,7 +129,24 @@ static bool regex_ok(const char *re, const char *text, char *err, size_t cap)
     return rc == 0;
 }
 
-static void run_step(const sc_step *s, int idx, live *l, int n, sc_result *res, FILE *log)
+/* The last lines of the trace that name a device (for failure messages). */
+static void trace_tail(const char *path, const char *device, char *out, size_t cap, int max)
+{
+    char lines[10][1024];
+    int n = 0;
+    char line[1024], want[100];
+    snprintf(want, sizeof(want), "\"device\":\"%s\"", device);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (strstr(line, want)) snprintf(lines[n++ % max], sizeof(lines[0]), "%s", line);
+    if (f) fclose(f);
+    size_t len = strlen(out);
+    for (int i = n > max ? n - max : 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s", lines[i % max]);
+}
+
+static void run_step(const sc_step *s, int idx, live *l, int n, sc_result *res, FILE *log,
+                     volatile const int *stop)
 {
     char err[256] = "";
     char *cmd = substitute(s->run, l, n, err, sizeof(err));
@@ -157,7 +174,7 @@ static void run_step(const sc_step *s, int idx, live *l, int n, sc_result *res, 
     int st = 0;
     bool timed_out = false;
     while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_s() > deadline) {
+        if (now_s() > deadline || (stop && *stop)) {
             kill(-pid, SIGKILL);
             waitpid(pid, &st, 0);
             timed_out = true;
@@ -172,8 +189,10 @@ static void run_step(const sc_step *s, int idx, live *l, int n, sc_result *res, 
     close(efd);
     int want = s->expect_exit_set ? s->expect_exit : 0;
     char why[512] = "";
-    if (timed_out)
-        snprintf(why, sizeof(why), "timed out after %d s", s->timeout_s);
+    if (stop && *stop)
+        snprintf(why, sizeof(why), "interrupted");
+    else if (timed_out)
+        snprintf(why, sizeof(why), "timed out after %d s (killed)", s->timeout_s);
     else if (code != want)
         snprintf(why, sizeof(why), "exit status %d, expected %d", code, want);
     else if (s->expect_stdout && !regex_ok(s->expect_stdout, out, err, sizeof(err)))
@@ -181,20 +200,20 @@ static void run_step(const sc_step *s, int idx, live *l, int n, sc_result *res, 
     else if (s->expect_stderr && !regex_ok(s->expect_stderr, errt, err, sizeof(err)))
         snprintf(why, sizeof(why), "stderr does not match /%s/%s", s->expect_stderr, err);
     if (why[0])
-        fail(res, "step %d (line %d) `%s`: %s\n--- stdout\n%s--- stderr\n%s", idx + 1, s->line,
-             cmd, why, out, errt);
+        fail(res, "step %d (line %d) `%s`: %s\n--- stdout\n%s--- stderr\n%s", idx + 1, s->line, cmd,
+             why, out, errt);
     free(out);
     free(errt);
     free(cmd);
 }
 
-static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx,
-                       sc_result *res)
+static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *res)
 {
     const sc_device *c = d->cfg;
     th_backend *be = NULL;
-    int rc = !strcmp(c->backing, "memory") ? th_backend_memory_new(c->size, &be)
-                                           : th_backend_file_open(c->backing + 5, c->size, true, &be);
+    int rc = !strcmp(c->backing, "memory")
+                 ? th_backend_memory_new(c->size, &be)
+                 : th_backend_file_open(c->backing + 5, c->size, true, &be);
     if (rc) {
         fail(res, "device %s: backing %s: %s", c->name, c->backing, strerror(-rc));
         return rc;
@@ -237,6 +256,51 @@ static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx,
     return 0;
 }
 
+/* The kernel probes a new device (INQUIRY, READ CAPACITY, the partition table...):
+ * once every device has been quiet for a moment, the rules go in, so that occurrence
+ * counts and states start with the scenario's own traffic. */
+static void settle_and_arm(const scenario *sc, live *l, int opened, sc_result *res)
+{
+    for (double quiet_since = now_s(), end = now_s() + 10; res->passed && now_s() < end;) {
+        uint64_t before = 0, after = 0;
+        for (int i = 0; i < opened; i++) before += l[i].dev ? th_device_cmds_served(l[i].dev) : 0;
+        usleep(50000);
+        for (int i = 0; i < opened; i++) after += l[i].dev ? th_device_cmds_served(l[i].dev) : 0;
+        if (after != before) quiet_since = now_s();
+        if (now_s() - quiet_since > 0.3) break;
+    }
+    for (int k = 0; k < sc->n_rules && res->passed; k++) {
+        live *d = find(l, opened, sc->rules[k].device);
+        if (d && d->rules) th_rules_add(d->rules, &sc->rules[k].rule, -1);
+    }
+}
+
+static int open_all(const scenario *sc, live *l, FILE *trace, double t0, th_ctx *ctx,
+                    sc_result *res)
+{
+    int opened = 0;
+    for (int i = 0; i < sc->n_devices && res->passed; i++, opened++) {
+        l[i].cfg = &sc->devices[i];
+        if (open_device(&l[i], trace, t0, ctx, res)) {
+            opened++;
+            break;
+        }
+    }
+    return opened;
+}
+
+static void close_all(live *l, int opened, th_ctx *ctx, sc_result *res)
+{
+    for (int i = opened - 1; i >= 0; i--) {
+        if (l[i].rules) th_rules_release_all(l[i].rules);
+        if (l[i].dev && th_device_close(l[i].dev))
+            fail(res, "closing %s: %s", l[i].cfg->name, th_ctx_errmsg(ctx));
+        if (l[i].rules) th_rules_set_trace(l[i].rules, NULL, 0);
+        th_rules_free(l[i].rules);
+        th_disk_free(l[i].disk);
+    }
+}
+
 static bool line_has(const char *line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static bool line_has(const char *line, const char *fmt, ...)
 {
@@ -260,7 +324,8 @@ static void check_trace(const scenario *sc, const char *path, sc_result *res)
             if (e->op[0] && !line_has(line, "\"op\":\"%s\"", e->op)) continue;
             if (e->tmr[0] && !line_has(line, "\"tmr\":\"%s\"", e->tmr)) continue;
             if (!e->tmr[0] && strstr(line, "\"tmr\":")) continue;
-            if (e->lba_set && !line_has(line, "\"lba\":%llu,", (unsigned long long)e->lba)) continue;
+            if (e->lba_set && !line_has(line, "\"lba\":%llu,", (unsigned long long)e->lba))
+                continue;
             if (e->status >= 0 && !line_has(line, "\"status\":%d,", e->status)) continue;
             if (e->rule[0] && !line_has(line, "\"rule\":\"%s\"", e->rule)) continue;
             count++;
@@ -268,14 +333,18 @@ static void check_trace(const scenario *sc, const char *path, sc_result *res)
         if (f) fclose(f);
         bool ok = (e->count < 0 || count == e->count) && (e->min < 0 || count >= e->min) &&
                   (e->max < 0 || count <= e->max);
-        if (!ok)
-            fail(res, "expect_trace (line %d): %ld matching entries for device=%s op=%s tmr=%s, "
-                      "expected count=%ld min=%ld max=%ld (trace: %s)",
+        if (!ok) {
+            fail(res,
+                 "expect_trace (line %d): %ld matching entries for device=%s op=%s tmr=%s, "
+                 "expected count=%ld min=%ld max=%ld (trace: %s)\n--- last trace lines\n",
                  e->line, count, e->device, e->op, e->tmr, e->count, e->min, e->max, path);
+            trace_tail(path, e->device[0] ? e->device : "", res->message, sizeof(res->message), 8);
+        }
     }
 }
 
-int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log)
+int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
+           volatile const int *stop)
 {
     memset(res, 0, sizeof(*res));
     res->passed = true;
@@ -298,60 +367,128 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
     th_ctx_new(&ctx);
     live l[SC_MAX];
     memset(l, 0, sizeof(l));
-    int opened = 0;
-    for (int i = 0; i < sc->n_devices && res->passed; i++, opened++) {
-        l[i].cfg = &sc->devices[i];
-        if (open_device(&l[i], trace, t0, ctx, res)) {
-            opened++;
-            break;
-        }
-    }
-    /* The kernel probes a new device (INQUIRY, READ CAPACITY, the partition table...):
-     * steps start once every device has been quiet for a moment. */
-    for (double quiet_since = now_s(), end = now_s() + 10; res->passed && now_s() < end;) {
-        uint64_t before = 0, after = 0;
-        for (int i = 0; i < opened; i++) before += l[i].dev ? th_device_cmds_served(l[i].dev) : 0;
-        usleep(50000);
-        for (int i = 0; i < opened; i++) after += l[i].dev ? th_device_cmds_served(l[i].dev) : 0;
-        if (after != before) quiet_since = now_s();
-        if (now_s() - quiet_since > 0.3) break;
-    }
-    /* Rules answer the scenario's traffic, not the probe's: occurrence counts and states
-     * start here. */
-    for (int k = 0; k < sc->n_rules && res->passed; k++) {
-        live *d = find(l, opened, sc->rules[k].device);
-        if (d && d->rules) th_rules_add(d->rules, &sc->rules[k].rule, -1);
-    }
-    for (int i = 0; i < sc->n_steps && res->passed; i++) {
+    int opened = open_all(sc, l, trace, t0, ctx, res);
+    settle_and_arm(sc, l, opened, res);
+    for (int i = 0; i < sc->n_steps && res->passed && !(stop && *stop); i++) {
         const sc_step *s = &sc->steps[i];
         live *d = s->kind != SC_RUN && s->kind != SC_SLEEP
                       ? find(l, opened, s->kind == SC_ADD_RULE ? s->rule.device : s->device)
                       : NULL;
         switch (s->kind) {
-        case SC_RUN: run_step(s, i, l, opened, res, log); break;
-        case SC_ADD_RULE: th_rules_add(d->rules, &s->rule.rule, -1); break;
+        case SC_RUN:
+            run_step(s, i, l, opened, res, log, stop);
+            if (!res->passed) {
+                size_t len = strlen(res->message);
+                snprintf(res->message + len, sizeof(res->message) - len, "--- last trace lines\n");
+                for (int k = 0; k < opened; k++)
+                    trace_tail(path, l[k].cfg->name, res->message, sizeof(res->message), 5);
+            }
+            break;
+        case SC_SET_CAPACITY:
+            if (th_disk_set_blocks(d->disk, s->size / d->cfg->block_size)) {
+                fail(res,
+                     "step %d (line %d): set_capacity %llu is larger than the device's backing",
+                     i + 1, s->line, (unsigned long long)s->size);
+            } else {
+                th_sense ua = th_sense_make(TH_KEY_UNIT_ATTENTION, TH_ASC_CAPACITY_CHANGED);
+                th_rules_queue_ua(d->rules, &ua);
+            }
+            break;
+        case SC_OFFLINE: {
+            th_rule off;
+            th_rule_init(&off);
+            snprintf(off.name, sizeof(off.name), "offline");
+            off.action.pass = false;
+            off.action.sense_set = true;
+            off.action.sense = th_sense_make(TH_KEY_NOT_READY, 0x0400);
+            th_rules_add(d->rules, &off, 0);
+            break;
+        }
+        case SC_ONLINE: {
+            th_rules_remove(d->rules, "offline");
+            th_sense ua = th_sense_make(TH_KEY_UNIT_ATTENTION, TH_ASC_NOT_READY_TO_READY);
+            th_rules_queue_ua(d->rules, &ua);
+            break;
+        }
+        case SC_ADD_RULE:
+            th_rules_add(d->rules, &s->rule.rule, -1);
+            break;
         case SC_REMOVE_RULE:
             if (th_rules_remove(d->rules, s->name))
                 fail(res, "step %d (line %d): device %s has no rule '%s'", i + 1, s->line,
                      s->device, s->name);
             break;
-        case SC_QUEUE_UA: th_rules_queue_ua(d->rules, &s->ua); break;
-        case SC_SET_STATE: th_rules_set_state(d->rules, s->name); break;
-        case SC_SLEEP: usleep((useconds_t)s->sleep_ms * 1000); break;
+        case SC_QUEUE_UA:
+            th_rules_queue_ua(d->rules, &s->ua);
+            break;
+        case SC_SET_STATE:
+            th_rules_set_state(d->rules, s->name);
+            break;
+        case SC_SLEEP:
+            usleep((useconds_t)s->sleep_ms * 1000);
+            break;
         }
     }
-    for (int i = opened - 1; i >= 0; i--) {
-        if (l[i].rules) th_rules_release_all(l[i].rules);
-        if (l[i].dev && th_device_close(l[i].dev))
-            fail(res, "closing %s: %s", l[i].cfg->name, th_ctx_errmsg(ctx));
-        if (l[i].rules) th_rules_set_trace(l[i].rules, NULL, 0);
-        th_rules_free(l[i].rules);
-        th_disk_free(l[i].disk);
-    }
+    close_all(l, opened, ctx, res);
     fclose(trace);
+    if (stop && *stop) fail(res, "interrupted; devices were torn down");
     if (res->passed) check_trace(sc, path, res);
     if (!trace_path && res->passed) unlink(tmp); /* a failed run keeps its trace */
     th_ctx_free(ctx);
     res->seconds = now_s() - t0;
     return res->passed ? 0 : 1;
+}
+
+static void json_field(FILE *out, const char *key, const char *v, bool first)
+{
+    fprintf(out, "%s\"%s\":", first ? "" : ",", key);
+    if (!v) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\') fputc('\\', out);
+        fputc(*v, out);
+    }
+    fputc('"', out);
+}
+
+int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset)
+{
+    sc_result res = {.passed = true};
+    FILE *trace = fopen(trace_path ? trace_path : "/dev/null", "w");
+    if (!trace) {
+        fprintf(stderr, "tcmu-harness serve: cannot write %s\n", trace_path);
+        return 1;
+    }
+    th_ctx *ctx;
+    th_ctx_new(&ctx);
+    live l[SC_MAX];
+    memset(l, 0, sizeof(l));
+    int opened = open_all(sc, l, trace, now_s(), ctx, &res);
+    if (res.passed) settle_and_arm(sc, l, opened, &res);
+    if (res.passed) {
+        for (int i = 0; i < opened; i++) {
+            fputc('{', out);
+            json_field(out, "name", l[i].cfg->name, true);
+            json_field(out, "type", l[i].cfg->type, false);
+            static const char *const keys[] = {"sd",      "sg",        "st", "nst",
+                                               "address", "backstore", "wwn"};
+            for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+                json_field(out, keys[k], field(&l[i], keys[k]), false);
+            fprintf(out, ",\"size\":%s,\"block_size\":%s}\n", l[i].size, l[i].bs);
+        }
+        fflush(out);
+        int sig;
+        sigwait((const sigset_t *)sigset, &sig);
+    } else {
+        fprintf(stderr, "tcmu-harness serve: %s\n", res.message);
+    }
+    bool ok = res.passed;
+    close_all(l, opened, ctx, &res);
+    fclose(trace);
+    th_ctx_free(ctx);
+    if (ok && !res.passed) fprintf(stderr, "tcmu-harness serve: %s\n", res.message);
+    return res.passed ? 0 : 1;
 }

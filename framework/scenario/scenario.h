@@ -23,32 +23,43 @@ typedef struct sc_rule {
     th_rule rule;
 } sc_rule;
 
-typedef enum { SC_RUN, SC_ADD_RULE, SC_REMOVE_RULE, SC_QUEUE_UA, SC_SET_STATE, SC_SLEEP } sc_kind;
+typedef enum {
+    SC_RUN,
+    SC_ADD_RULE,
+    SC_REMOVE_RULE,
+    SC_QUEUE_UA,
+    SC_SET_STATE,
+    SC_SET_CAPACITY,
+    SC_OFFLINE,
+    SC_ONLINE,
+    SC_SLEEP
+} sc_kind;
 
 typedef struct sc_step {
     sc_kind kind;
     int line;
-    char *run;            /* SC_RUN */
+    char *run; /* SC_RUN */
     bool expect_exit_set;
     int expect_exit;
-    char *expect_stdout;  /* extended regex */
+    char *expect_stdout; /* extended regex */
     char *expect_stderr;
     int timeout_s;
-    sc_rule rule;         /* SC_ADD_RULE */
+    sc_rule rule; /* SC_ADD_RULE */
     char device[65];
-    char name[64];        /* SC_REMOVE_RULE, SC_SET_STATE */
-    th_sense ua;          /* SC_QUEUE_UA */
+    char name[64]; /* SC_REMOVE_RULE, SC_SET_STATE */
+    th_sense ua;   /* SC_QUEUE_UA */
     int sleep_ms;
+    uint64_t size; /* SC_SET_CAPACITY */
 } sc_step;
 
 typedef struct sc_trace_expect {
     int line;
     char device[65];
-    char op[40];   /* name, "" any */
-    char tmr[24];  /* a TMR type instead of a command */
+    char op[40];  /* name, "" any */
+    char tmr[24]; /* a TMR type instead of a command */
     bool lba_set;
     uint64_t lba;
-    int status;    /* -1 any */
+    int status; /* -1 any */
     char rule[64];
     long count, min, max; /* -1 unset */
 } sc_trace_expect;
@@ -83,4 +94,8 @@ typedef struct sc_result {
 
 /* Runs a scenario on the real kernel (this process must be able to create devices).
  * trace_path: where the JSON-lines trace goes (NULL: a temporary file). */
-int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log);
+/* Creates the scenario's devices with their rules, prints one JSON line per device on out,
+ * serves until one of the signals in set arrives (they must be blocked), tears down. */
+int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset);
+int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
+           volatile const int *stop);

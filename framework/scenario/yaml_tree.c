@@ -31,7 +31,8 @@ int yt_load(yt *t, const char *path, FILE *err)
     for (size_t i = 0, line = 1, col = 1; i < n; i++, col++) {
         if (buf[i] == '\n') line++, col = 0;
         if (buf[i] == 0) {
-            fprintf(err, "%s:%zu:%zu: binary data (NUL byte) in a scenario file\n", path, line, col);
+            fprintf(err, "%s:%zu:%zu: binary data (NUL byte) in a scenario file\n", path, line,
+                    col);
             free(buf);
             return -1;
         }
@@ -42,8 +43,8 @@ int yt_load(yt *t, const char *path, FILE *err)
     int ok = yaml_parser_load(&p, &t->doc);
     if (!ok) {
         fprintf(err, "%s:%zu:%zu: YAML syntax error: %s%s%s\n", path, p.problem_mark.line + 1,
-                p.problem_mark.column + 1, p.problem ? p.problem : "?",
-                p.context ? " " : "", p.context ? p.context : "");
+                p.problem_mark.column + 1, p.problem ? p.problem : "?", p.context ? " " : "",
+                p.context ? p.context : "");
         yaml_parser_delete(&p);
         free(buf);
         return -1;
@@ -58,8 +59,14 @@ int yt_load(yt *t, const char *path, FILE *err)
     return 0;
 }
 
-void yt_free(yt *t) { yaml_document_delete(&t->doc); }
-yaml_node_t *yt_root(yt *t) { return yaml_document_get_root_node(&t->doc); }
+void yt_free(yt *t)
+{
+    yaml_document_delete(&t->doc);
+}
+yaml_node_t *yt_root(yt *t)
+{
+    return yaml_document_get_root_node(&t->doc);
+}
 
 void yt_error(yt *t, const yaml_node_t *n, const char *fmt, ...)
 {
@@ -151,8 +158,10 @@ bool yt_bool(yt *t, yaml_node_t *n, bool *out)
 {
     const char *s = yt_str(t, n);
     if (!s) return false;
-    if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) *out = true;
-    else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) *out = false;
+    if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"))
+        *out = true;
+    else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
+        *out = false;
     else {
         yt_error(t, n, "'%.40s' is not true or false", s);
         return false;
@@ -184,8 +193,8 @@ bool yt_size(yt *t, yaml_node_t *n, uint64_t *out)
     static const struct {
         const char *u;
         int shift;
-    } units[] = {{"", 0}, {"B", 0}, {"K", 10}, {"KiB", 10}, {"M", 20}, {"MiB", 20},
-                 {"G", 30}, {"GiB", 30}, {"T", 40}, {"TiB", 40}};
+    } units[] = {{"", 0},     {"B", 0},  {"K", 10},   {"KiB", 10}, {"M", 20},
+                 {"MiB", 20}, {"G", 30}, {"GiB", 30}, {"T", 40},   {"TiB", 40}};
     if (isdigit((unsigned char)*s) && !errno)
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
             if (!strcmp(end, units[i].u) && v <= (UINT64_MAX >> units[i].shift)) {

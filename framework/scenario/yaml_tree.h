@@ -16,7 +16,8 @@ typedef struct yt {
 int yt_load(yt *t, const char *path, FILE *err);
 void yt_free(yt *t);
 yaml_node_t *yt_root(yt *t);
-void yt_error(yt *t, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void yt_error(yt *t, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Iterates a mapping: calls fn(key, value) for each pair. */
 typedef void (*yt_pair_fn)(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg);
 bool yt_map(yt *t, yaml_node_t *n, yt_pair_fn fn, void *arg, const char *what);

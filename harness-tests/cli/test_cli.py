@@ -1,0 +1,138 @@
+"""The scenario CLI without a kernel: validate, exec, and run's refusal of bad files."""
+import glob
+import json
+import pathlib
+import re
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TH = str(ROOT / "build" / "tcmu-harness")
+GOOD = """name: good
+devices:
+  - { name: d0, size: 1MiB }
+rules:
+  - device: d0
+    match: { op: READ_10, lba: 10-11 }
+    respond: { sense: { key: MEDIUM_ERROR, asc: 0x11, ascq: 0, info: lba } }
+    times: 1
+"""
+
+
+def th(*args, input=None):
+    return subprocess.run([TH, *map(str, args)], capture_output=True, text=True, timeout=60,
+                          input=input)
+
+
+def write(tmp_path, text, name="s.yaml", mode="w"):
+    p = tmp_path / name
+    with open(p, mode) as f:
+        f.write(text)
+    return p
+
+
+def test_every_shipped_scenario_validates():
+    files = sorted(glob.glob(str(ROOT / "scenarios" / "*.yaml")))
+    assert len(files) >= 15
+    p = th("validate", *files)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.count(": ok") == len(files)
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("name: x\ndevices: [ {name: d0\n", 3, "YAML syntax error"),
+    ("name: x\ndevices:\n  - { name: d0, colour: red }\n", 3, "unknown key 'colour' in a device"),
+    ("name: x\ndevices:\n  - { name: d0, size: [1, 2] }\n", 3, "expected a single value"),
+    ("name: x\ndevices:\n  - { name: d0, block_size: 100000 }\n", 3, "out of range"),
+    ("name: x\ndevices:\n  - { name: d0, block_size: 1000 }\n", 3, "power of two"),
+    ("name: x\ndevices:\n  - { name: d0 }\nrules:\n  - { device: d9, respond: { status: BUSY } }\n",
+     5, "no device named 'd9'"),
+    ("name: x\ndevices:\n  - { name: d0 }\nrules:\n  - device: d0\n    match: { op: FROBNICATE }\n",
+     6, "not an opcode name"),
+    ("name: x\ndevices:\n  - { name: d0 }\nrules:\n  - device: d0\n    respond: { sense: { asc: 1 } }\n",
+     6, "sense needs a key"),
+    ("name: x\ndevices:\n  - { name: d0 }\nsteps:\n  - { run: true, expect: { exit: 300 } }\n",
+     5, "out of range"),
+    ("name: x\ndevices:\n  - { name: d0 }\n  - { name: d0 }\n", 4, "used twice"),
+    ("devices:\n  - { name: d0 }\n", 1, "needs a name"),
+    ("name: x\nsteps: []\n", 1, "needs devices"),
+    ("- just\n- a list\n", 1, "must be a mapping"),
+])
+def test_malformed_scenarios_are_rejected_with_a_position(tmp_path, text, line, message):
+    f = write(tmp_path, text)
+    p = th("validate", f)
+    assert p.returncode == 2
+    m = re.search(rf"^{re.escape(str(f))}:(\d+):(\d+): (.*)$", p.stderr, re.M)
+    assert m, p.stderr
+    assert message in p.stderr, p.stderr
+    assert int(m.group(1)) == line, p.stderr
+
+
+def test_empty_binary_and_huge_files(tmp_path):
+    empty = write(tmp_path, "", "empty.yaml")
+    binary = write(tmp_path, b"name: x\x00\xff\xfe", "bin.yaml", "wb")
+    huge = write(tmp_path, "#" * (2 << 20), "huge.yaml")
+    for f, msg in ((empty, "empty scenario file"), (binary, "binary data"),
+                   (huge, "larger than")):
+        p = th("validate", f)
+        assert p.returncode == 2, (f, p.stderr)
+        assert f"{f}:" in p.stderr and msg in p.stderr, p.stderr
+
+
+def test_run_refuses_an_invalid_file_before_any_kernel_work(tmp_path):
+    bad = write(tmp_path, "name: x\ndevices: 3\n")
+    p = th("run", bad)
+    assert p.returncode == 2
+    assert "devices must be a list" in p.stderr
+    assert "VM" not in p.stderr
+
+
+def test_exec_runs_commands_through_rules_and_emulation_in_order(tmp_path):
+    f = write(tmp_path, GOOD)
+    read = "28 00 00 00 00 0a 00 00 02 00"
+    p = th("exec", f, "--device", "d0", "--cdb", read, "--cdb", read, "--cdb", "12 00 00 00 05 00",
+           "--alloc", "5")
+    assert p.returncode == 0, p.stderr
+    first, second, inq = [json.loads(l) for l in p.stdout.splitlines()]
+    assert first["status"] == 2
+    assert first["sense"]["key"] == "MEDIUM_ERROR" and first["sense"]["info"] == 10
+    assert first["residual"] == 1024
+    assert second["status"] == 0 and len(second["data_in"]) == 2 * 1024
+    assert inq["residual"] == 0 and inq["data_in"] == "0000061245"  # disk, SPC-4, HISUP, 69 more
+
+
+def test_exec_writes_then_reads_back_and_reports_hangs(tmp_path):
+    f = write(tmp_path, GOOD + """  - device: d0
+    match: { op: TEST_UNIT_READY }
+    respond: { hang: true }
+""")
+    p = th("exec", f, "--device", "d0", "--cdb", "2a 00 00 00 00 01 00 00 01 00", "--data-out",
+           "ab" * 512, "--cdb", "28 00 00 00 00 01 00 00 01 00", "--cdb", "00 00 00 00 00 00")
+    assert p.returncode == 0, p.stderr
+    w, r, tur = [json.loads(l) for l in p.stdout.splitlines()]
+    assert w["status"] == 0
+    assert r["data_in"] == "ab" * 512
+    assert tur["hung"] is True
+
+
+def test_exec_probability_is_reproducible(tmp_path):
+    f = ROOT / "scenarios" / "probability-seeded.yaml"
+    args = ["exec", f, "--device", "d0"] + ["--cdb", "00 00 00 00 00 00"] * 30
+    a, b = th(*args), th(*args)
+    assert a.returncode == 0 and a.stdout == b.stdout
+    statuses = [json.loads(l)["status"] for l in a.stdout.splitlines()]
+    assert 0 < statuses.count(2) < 30
+
+
+def test_exec_usage_errors(tmp_path):
+    f = write(tmp_path, GOOD)
+    assert th("exec", f, "--device", "nope", "--cdb", "00").returncode == 2
+    assert th("exec", f, "--device", "d0", "--cdb", "zz").returncode == 2
+    assert th("exec", f, "--device", "d0").returncode == 2
+
+
+def test_help_lists_the_scenario_commands():
+    p = th("--help")
+    for cmd in ("run", "serve", "validate", "exec", "cleanup", "vm"):
+        assert f"  {cmd}" in p.stdout
