@@ -438,6 +438,8 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
         if (yt_int(t, v, 0, INT32_MAX, &n)) e->count = (long)n;
     } else if (!strcmp(key, "min")) {
         if (yt_int(t, v, 0, INT32_MAX, &n)) e->min = (long)n;
+    } else if (!strcmp(key, "after")) {
+        if (yt_int(t, v, 1, SC_MAX, &n)) e->after = (int)n;
     } else if (!strcmp(key, "max")) {
         if (yt_int(t, v, 0, INT32_MAX, &n)) e->max = (long)n;
     } else
@@ -515,6 +517,8 @@ static void each_expect(yt *t, scenario *sc, yaml_node_t *n, int i)
     e->line = (int)n->start_mark.line + 1;
     sc->n_expects = i + 1;
     if (!yt_map(t, n, trace_pair, e, "expect_trace")) return;
+    if (e->after >= i + 1)
+        yt_error(t, n, "after names expectation %d, which is not an earlier one", e->after);
     if (e->count < 0 && e->min < 0 && e->max < 0)
         yt_error(t, n, "expect_trace needs count, min or max");
 }

@@ -312,33 +312,46 @@ static bool line_has(const char *line, const char *fmt, ...)
     return strstr(line, want) != NULL;
 }
 
+static bool entry_matches(const sc_trace_expect *e, const char *line)
+{
+    if (e->device[0] && !line_has(line, "\"device\":\"%s\"", e->device)) return false;
+    if (e->op[0] && !line_has(line, "\"op\":\"%s\"", e->op)) return false;
+    if (e->tmr[0] && !line_has(line, "\"tmr\":\"%s\"", e->tmr)) return false;
+    if (!e->tmr[0] && strstr(line, "\"tmr\":")) return false;
+    if (e->lba_set && !line_has(line, "\"lba\":%llu,", (unsigned long long)e->lba)) return false;
+    if (e->status >= 0 && !line_has(line, "\"status\":%d,", e->status)) return false;
+    if (e->rule[0] && !line_has(line, "\"rule\":\"%s\"", e->rule)) return false;
+    return true;
+}
+
 static void check_trace(const scenario *sc, const char *path, sc_result *res)
 {
+    long first[SC_MAX]; /* line number of each expectation's first entry, -1 none */
     for (int i = 0; i < sc->n_expects; i++) {
         const sc_trace_expect *e = &sc->expects[i];
         FILE *f = fopen(path, "r");
         char line[2048];
-        long count = 0;
+        long count = 0, no = 0;
+        first[i] = -1;
         while (f && fgets(line, sizeof(line), f)) {
-            if (e->device[0] && !line_has(line, "\"device\":\"%s\"", e->device)) continue;
-            if (e->op[0] && !line_has(line, "\"op\":\"%s\"", e->op)) continue;
-            if (e->tmr[0] && !line_has(line, "\"tmr\":\"%s\"", e->tmr)) continue;
-            if (!e->tmr[0] && strstr(line, "\"tmr\":")) continue;
-            if (e->lba_set && !line_has(line, "\"lba\":%llu,", (unsigned long long)e->lba))
-                continue;
-            if (e->status >= 0 && !line_has(line, "\"status\":%d,", e->status)) continue;
-            if (e->rule[0] && !line_has(line, "\"rule\":\"%s\"", e->rule)) continue;
+            no++;
+            if (!entry_matches(e, line)) continue;
+            if (!count) first[i] = no;
             count++;
         }
         if (f) fclose(f);
         bool ok = (e->count < 0 || count == e->count) && (e->min < 0 || count >= e->min) &&
                   (e->max < 0 || count <= e->max);
         if (!ok) {
-            fail(res,
-                 "expect_trace (line %d): %ld matching entries for device=%s op=%s tmr=%s, "
-                 "expected count=%ld min=%ld max=%ld (trace: %s)\n--- last trace lines\n",
+            fail(res, "expect_trace (line %d): %ld matching entries for device=%s op=%s tmr=%s, "
+                      "expected count=%ld min=%ld max=%ld (trace: %s)\n--- last trace lines\n",
                  e->line, count, e->device, e->op, e->tmr, e->count, e->min, e->max, path);
             trace_tail(path, e->device[0] ? e->device : "", res->message, sizeof(res->message), 8);
+        } else if (e->after && (first[i] < 0 || first[e->after - 1] < 0 ||
+                                first[i] < first[e->after - 1])) {
+            fail(res, "expect_trace (line %d): its first entry (trace line %ld) does not come after "
+                      "that of expectation %d (trace line %ld) (trace: %s)",
+                 e->line, first[i], e->after, first[e->after - 1], path);
         }
     }
 }

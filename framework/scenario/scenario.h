@@ -62,6 +62,8 @@ typedef struct sc_trace_expect {
     int status; /* -1 any */
     char rule[64];
     long count, min, max; /* -1 unset */
+    int after;            /* 1-based index of an earlier expectation whose first entry
+                             must come before this one's; 0 none */
 } sc_trace_expect;
 
 typedef struct scenario {

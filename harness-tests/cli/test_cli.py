@@ -58,6 +58,10 @@ def test_every_shipped_scenario_validates():
     ("devices:\n  - { name: d0 }\n", 1, "needs a name"),
     ("name: x\nsteps: []\n", 1, "needs devices"),
     ("- just\n- a list\n", 1, "must be a mapping"),
+    ("name: x\ndevices:\n  - { name: d0 }\nexpect_trace:\n  - { op: READ_10, min: 1, after: 1 }\n",
+     5, "not an earlier one"),
+    ("name: x\ndevices:\n  - { name: d0 }\nexpect_trace:\n  - { op: READ_10 }\n", 5,
+     "needs count, min or max"),
 ])
 def test_malformed_scenarios_are_rejected_with_a_position(tmp_path, text, line, message):
     f = write(tmp_path, text)
