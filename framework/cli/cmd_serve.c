@@ -15,7 +15,8 @@ static const char serve_usage[] =
     "  With SCENARIO: its devices and rules (steps are not run); the trace goes to FILE.\n"
     "  SPEC: comma-separated key=value:\n"
     "    name=NAME        required; letters, digits, '_', '-', '.'\n"
-    "    type=disk        (tape comes with the SSC emulation)\n"
+    "    type=disk|tape   a disk (SBC) or a tape drive (SSC)\n"
+    "    capacity=, early_warning=, write_protect=1, loaded=0, image=FILE   (tapes)\n"
     "    size=64MiB       capacity (K/M/G/T, KiB/MiB/...)\n"
     "    block_size=512   logical block size\n"
     "    backing=memory   memory, or file:PATH (created if missing)\n"
@@ -31,6 +32,8 @@ static const char serve_usage[] =
 typedef struct spec {
     th_device_config cfg;
     th_disk_config disk;
+    th_tape_config tape;
+    char image[512];
     char name[65], backing[512], target[32], vendor[16], product[32], serial[40];
 } spec;
 
@@ -39,6 +42,7 @@ static int parse_spec(char *text, spec *s)
     memset(s, 0, sizeof(*s));
     th_device_config_init(&s->cfg);
     th_disk_config_init(&s->disk);
+    th_tape_config_init(&s->tape);
     snprintf(s->backing, sizeof(s->backing), "memory");
     s->cfg.size = 64ull << 20;
     char *save = NULL;
@@ -55,6 +59,18 @@ static int parse_spec(char *text, spec *s)
             snprintf(s->name, sizeof(s->name), "%s", v);
         else if (!strcmp(k, "type") && !strcmp(v, "disk"))
             s->cfg.type = TH_TYPE_DISK;
+        else if (!strcmp(k, "type") && !strcmp(v, "tape"))
+            s->cfg.type = TH_TYPE_TAPE;
+        else if (!strcmp(k, "capacity") && n > 0)
+            s->tape.capacity = (uint64_t)n;
+        else if (!strcmp(k, "early_warning") && n >= 0)
+            s->tape.early_warning = (uint64_t)n;
+        else if (!strcmp(k, "write_protect"))
+            s->tape.write_protect = !strcmp(v, "1");
+        else if (!strcmp(k, "loaded"))
+            s->tape.loaded = strcmp(v, "0") != 0;
+        else if (!strcmp(k, "image"))
+            snprintf(s->image, sizeof(s->image), "%s", v);
         else if (!strcmp(k, "size") && n > 0)
             s->cfg.size = (uint64_t)n;
         else if (!strcmp(k, "block_size") && n > 0)
@@ -96,6 +112,10 @@ static int parse_spec(char *text, spec *s)
     s->disk.vendor = s->vendor[0] ? s->vendor : NULL;
     s->disk.product = s->product[0] ? s->product : NULL;
     s->disk.serial = s->serial[0] ? s->serial : NULL;
+    s->tape.wwn = s->cfg.wwn;
+    s->tape.vendor = s->disk.vendor;
+    s->tape.product = s->disk.product;
+    s->tape.serial = s->disk.serial;
     return 0;
 }
 
@@ -184,8 +204,26 @@ int cmd_serve(int argc, char **argv)
     th_device *devs[16] = {0};
     th_disk *disks[16] = {0};
     int rc = 0;
+    th_tape *tapes[16] = {0};
     for (int i = 0; i < n && !rc; i++) {
         spec *s = &specs[i];
+        if (s->cfg.type == TH_TYPE_TAPE) {
+            s->cfg.size = s->tape.capacity - s->tape.capacity % s->cfg.block_size;
+            if ((rc = th_tape_new(&s->tape, &tapes[i]))) {
+                fprintf(stderr, "tcmu-harness serve: %s: bad tape parameters\n", s->name);
+                break;
+            }
+            if (s->image[0] && (rc = th_tape_load_image(tapes[i], s->image))) {
+                fprintf(stderr, "tcmu-harness serve: %s: image %s: %s\n", s->name, s->image,
+                        strerror(-rc));
+                break;
+            }
+            s->cfg.handler = th_tape_handle;
+            s->cfg.handler_arg = tapes[i];
+            if ((rc = th_device_open(ctx, &s->cfg, &devs[i])))
+                fprintf(stderr, "tcmu-harness serve: %s: %s\n", s->name, th_ctx_errmsg(ctx));
+            continue;
+        }
         th_backend *be = NULL;
         if (!strcmp(s->backing, "memory"))
             rc = th_backend_memory_new(s->cfg.size, &be);
@@ -216,7 +254,9 @@ int cmd_serve(int argc, char **argv)
             snprintf(size, sizeof(size), "%llu", (unsigned long long)specs[i].cfg.size);
             putchar('{');
             json_str("name", specs[i].name, &first);
-            json_str("type", "disk", &first);
+            json_str("type", specs[i].cfg.type == TH_TYPE_TAPE ? "tape" : "disk", &first);
+            json_str("st", th_device_node(devs[i], TH_NODE_ST), &first);
+            json_str("nst", th_device_node(devs[i], TH_NODE_NST), &first);
             json_str("sd", th_device_node(devs[i], TH_NODE_SD), &first);
             json_str("sg", th_device_node(devs[i], TH_NODE_SG), &first);
             json_str("address", th_device_scsi_address(devs[i]), &first);
@@ -236,6 +276,7 @@ int cmd_serve(int argc, char **argv)
             close_rc = 1;
         }
         th_disk_free(disks[i]);
+        th_tape_free(tapes[i]);
     }
     th_ctx_free(ctx);
     return rc ? 1 : close_rc;

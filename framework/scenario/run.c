@@ -343,14 +343,16 @@ static void check_trace(const scenario *sc, const char *path, sc_result *res)
         bool ok = (e->count < 0 || count == e->count) && (e->min < 0 || count >= e->min) &&
                   (e->max < 0 || count <= e->max);
         if (!ok) {
-            fail(res, "expect_trace (line %d): %ld matching entries for device=%s op=%s tmr=%s, "
-                      "expected count=%ld min=%ld max=%ld (trace: %s)\n--- last trace lines\n",
+            fail(res,
+                 "expect_trace (line %d): %ld matching entries for device=%s op=%s tmr=%s, "
+                 "expected count=%ld min=%ld max=%ld (trace: %s)\n--- last trace lines\n",
                  e->line, count, e->device, e->op, e->tmr, e->count, e->min, e->max, path);
             trace_tail(path, e->device[0] ? e->device : "", res->message, sizeof(res->message), 8);
-        } else if (e->after && (first[i] < 0 || first[e->after - 1] < 0 ||
-                                first[i] < first[e->after - 1])) {
-            fail(res, "expect_trace (line %d): its first entry (trace line %ld) does not come after "
-                      "that of expectation %d (trace line %ld) (trace: %s)",
+        } else if (e->after &&
+                   (first[i] < 0 || first[e->after - 1] < 0 || first[i] < first[e->after - 1])) {
+            fail(res,
+                 "expect_trace (line %d): its first entry (trace line %ld) does not come after "
+                 "that of expectation %d (trace line %ld) (trace: %s)",
                  e->line, first[i], e->after, first[e->after - 1], path);
         }
     }

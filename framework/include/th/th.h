@@ -12,4 +12,5 @@
 #include "th/log.h"
 #include "th/rules.h"
 #include "th/sense.h"
+#include "th/tape.h"
 #endif

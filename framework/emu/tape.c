@@ -1,0 +1,303 @@
+/* The SSC tape: opcode table, dispatch, media model and image files. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../cmd/be.h"
+#include "tape_internal.h"
+
+#define C  0xc7
+#define FF 0xff
+#define M  TH_OPF_MEDIA
+#define W  (TH_OPF_MEDIA | TH_OPF_WRITE)
+
+static const th_op tape_ops[] = {
+    {0x00, TH_NO_SA, 6, {0x00, 0, 0, 0, 0, C}, tape_tur, "TEST_UNIT_READY", M},
+    {0x01, TH_NO_SA, 6, {0x01, 0x01, 0, 0, 0, C}, tape_rewind, "REWIND", M},
+    {0x03, TH_NO_SA, 6, {0x03, 0x01, 0, 0, FF, C}, tape_request_sense, "REQUEST_SENSE", 0},
+    {0x05, TH_NO_SA, 6, {0x05, 0, 0, 0, 0, C}, tape_read_block_limits, "READ_BLOCK_LIMITS", 0},
+    {0x08, TH_NO_SA, 6, {0x08, 0x03, FF, FF, FF, C}, tape_read6, "READ_6", M},
+    {0x0a, TH_NO_SA, 6, {0x0a, 0x01, FF, FF, FF, C}, tape_write6, "WRITE_6", W},
+    {0x10, TH_NO_SA, 6, {0x10, 0x01, FF, FF, FF, C}, tape_write_filemarks, "WRITE_FILEMARKS_6", W},
+    {0x11, TH_NO_SA, 6, {0x11, 0x07, FF, FF, FF, C}, tape_space, "SPACE_6", M},
+    {0x12, TH_NO_SA, 6, {0x12, 0x01, FF, FF, FF, C}, tape_inquiry, "INQUIRY", 0},
+    {0x15, TH_NO_SA, 6, {0x15, 0x11, 0, 0, FF, C}, tape_mode_select, "MODE_SELECT_6", 0},
+    {0x19, TH_NO_SA, 6, {0x19, 0x03, 0, 0, 0, C}, tape_erase, "ERASE_6", W},
+    {0x1a, TH_NO_SA, 6, {0x1a, 0x08, FF, FF, FF, C}, tape_mode_sense, "MODE_SENSE_6", 0},
+    {0x1b, TH_NO_SA, 6, {0x1b, 0x01, 0, 0, 0x0f, C}, tape_load_unload, "LOAD_UNLOAD", 0},
+    {0x1e,
+     TH_NO_SA,
+     6,
+     {0x1e, 0, 0, 0, 0x03, C},
+     tape_prevent_allow,
+     "PREVENT_ALLOW_MEDIUM_REMOVAL",
+     0},
+    {0x2b, TH_NO_SA, 10, {0x2b, 0x07, 0, FF, FF, FF, FF, 0, FF, C}, tape_locate, "LOCATE_10", M},
+    {0x34,
+     TH_NO_SA,
+     10,
+     {0x34, 0x1f, 0, 0, 0, 0, 0, FF, FF, C},
+     tape_read_position,
+     "READ_POSITION",
+     M},
+    {0x44,
+     TH_NO_SA,
+     10,
+     {0x44, 0x03, 0, 0, 0, 0, 0, FF, FF, C},
+     tape_report_density,
+     "REPORT_DENSITY_SUPPORT",
+     0},
+    {0x4d, TH_NO_SA, 10, {0x4d, 0, FF, FF, 0, FF, FF, FF, FF, C}, tape_log_sense, "LOG_SENSE", 0},
+    {0x55,
+     TH_NO_SA,
+     10,
+     {0x55, 0x11, 0, 0, 0, 0, 0, FF, FF, C},
+     tape_mode_select,
+     "MODE_SELECT_10",
+     0},
+    {0x5a,
+     TH_NO_SA,
+     10,
+     {0x5a, 0x08, FF, FF, 0, 0, 0, FF, FF, C},
+     tape_mode_sense,
+     "MODE_SENSE_10",
+     0},
+    {0x92,
+     TH_NO_SA,
+     16,
+     {0x92, 0x3b, 0, FF, FF, FF, FF, FF, FF, FF, FF, FF, 0, 0, 0, C},
+     tape_locate,
+     "LOCATE_16",
+     M},
+    {0xa3,
+     0x0c,
+     12,
+     {0xa3, 0x1f, 0x87, FF, FF, FF, FF, FF, FF, FF, 0, C},
+     tape_report_opcodes,
+     "REPORT_SUPPORTED_OPERATION_CODES",
+     0},
+};
+
+const th_optable th_tape_optable = {tape_ops, sizeof(tape_ops) / sizeof(tape_ops[0])};
+
+const char *th_tape_op_name(uint8_t opcode, uint16_t sa)
+{
+    const th_op *o = th_op_find(&th_tape_optable, opcode, sa);
+    return o ? o->name : NULL;
+}
+
+void th_tape_config_init(th_tape_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->capacity = 64ull << 20;
+    cfg->early_warning = 1ull << 20;
+    cfg->loaded = true;
+}
+
+int th_tape_new(const th_tape_config *cfg, th_tape **out)
+{
+    if (!cfg->capacity || cfg->early_warning >= cfg->capacity || cfg->block_size > 0xffffff)
+        return -EINVAL;
+    th_tape *t = calloc(1, sizeof(*t));
+    if (!t) return -ENOMEM;
+    pthread_mutex_init(&t->lock, NULL);
+    t->capacity = cfg->capacity;
+    t->early_warning = cfg->early_warning;
+    t->block_size = cfg->block_size;
+    t->write_protect = cfg->write_protect;
+    t->loaded = cfg->loaded;
+    t->density = 0x46; /* LTO-4, as the density report says */
+    th_identity_init(&t->id, 0x01, cfg->vendor, cfg->product, cfg->revision, cfg->serial,
+                     cfg->wwn ? cfg->wwn : 0x3000000000000001ull);
+    t->id.removable = true;
+    t->id.version_descriptor = 0x0300; /* SSC-3 */
+    *out = t;
+    return 0;
+}
+
+void tape_truncate(th_tape *t, size_t at)
+{
+    for (size_t i = at; i < t->n; i++) {
+        t->used -= t->obj[i].len;
+        free(t->obj[i].data);
+    }
+    if (at < t->n) t->n = at;
+}
+
+void th_tape_free(th_tape *t)
+{
+    if (!t) return;
+    tape_truncate(t, 0);
+    free(t->obj);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+/* Writes at the current position: what followed is gone, as on a real tape. */
+int tape_insert(th_tape *t, bool filemark, const void *data, uint32_t len)
+{
+    tape_truncate(t, t->pos);
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        tape_obj *o = realloc(t->obj, cap * sizeof(*o));
+        if (!o) return -ENOMEM;
+        t->obj = o;
+        t->cap = cap;
+    }
+    tape_obj *o = &t->obj[t->n];
+    o->filemark = filemark;
+    o->len = filemark ? 0 : len;
+    o->data = NULL;
+    if (!filemark && len) {
+        o->data = malloc(len);
+        if (!o->data) return -ENOMEM;
+        memcpy(o->data, data, len);
+    }
+    t->used += o->len;
+    t->n++;
+    t->pos = t->n;
+    return 0;
+}
+
+size_t tape_filemarks_before(const th_tape *t, size_t pos)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pos && i < t->n; i++) n += t->obj[i].filemark;
+    return n;
+}
+
+int th_tape_append_record(th_tape *t, const void *data, size_t len)
+{
+    if (len > 0xffffff) return -EINVAL;
+    pthread_mutex_lock(&t->lock);
+    size_t keep = t->pos;
+    t->pos = t->n;
+    int rc = tape_insert(t, false, data, (uint32_t)len);
+    t->pos = keep;
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+int th_tape_append_filemark(th_tape *t)
+{
+    pthread_mutex_lock(&t->lock);
+    size_t keep = t->pos;
+    t->pos = t->n;
+    int rc = tape_insert(t, true, NULL, 0);
+    t->pos = keep;
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+size_t th_tape_objects(const th_tape *t)
+{
+    return t->n;
+}
+size_t th_tape_position(const th_tape *t)
+{
+    return t->pos;
+}
+
+void th_tape_set_loaded(th_tape *t, bool loaded)
+{
+    pthread_mutex_lock(&t->lock);
+    t->loaded = loaded;
+    t->pos = 0;
+    t->ua_pending = loaded;
+    pthread_mutex_unlock(&t->lock);
+}
+
+void th_tape_set_write_protect(th_tape *t, bool wp)
+{
+    pthread_mutex_lock(&t->lock);
+    t->write_protect = wp;
+    pthread_mutex_unlock(&t->lock);
+}
+
+void tape_sense(th_cmd *cmd, uint8_t key, uint16_t asc, int64_t info, bool fm, bool eom, bool ili)
+{
+    th_sense s = th_sense_make(key, asc);
+    s.info_valid = true;
+    s.info = (uint64_t)info;
+    s.filemark = fm;
+    s.eom = eom;
+    s.ili = ili;
+    th_cmd_check_condition(cmd, &s);
+}
+
+static bool ua_exempt(uint8_t op)
+{
+    return op == 0x12 || op == 0x03 || op == 0xa0;
+}
+
+int th_tape_handle(th_cmd *cmd, void *arg)
+{
+    th_tape *t = arg;
+    const th_op *o = th_op_lookup(&th_tape_optable, cmd);
+    if (!o) return 0;
+    pthread_mutex_lock(&t->lock);
+    if (t->ua_pending && !ua_exempt(o->op)) {
+        t->ua_pending = false;
+        th_cmd_check(cmd, TH_KEY_UNIT_ATTENTION, TH_ASC_NOT_READY_TO_READY);
+    } else if ((o->flags & TH_OPF_MEDIA) && !t->loaded) {
+        th_cmd_check(cmd, TH_KEY_NOT_READY, TH_ASC_MEDIUM_NOT_PRESENT);
+    } else if ((o->flags & TH_OPF_WRITE) && t->write_protect) {
+        th_cmd_check(cmd, TH_KEY_DATA_PROTECT, TH_ASC_WRITE_PROTECTED);
+    } else {
+        o->fn(t, cmd);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}
+
+int th_tape_save_image(const th_tape *t, const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -errno;
+    fputs("THTAPE1\n", f);
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->obj[i].filemark) {
+            fputc('F', f);
+            continue;
+        }
+        uint8_t hdr[5] = {'R'};
+        th_put_be32(hdr + 1, t->obj[i].len);
+        fwrite(hdr, 1, 5, f);
+        fwrite(t->obj[i].data, 1, t->obj[i].len, f);
+    }
+    return fclose(f) ? -EIO : 0;
+}
+
+int th_tape_load_image(th_tape *t, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -errno;
+    char magic[8];
+    int rc = 0;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "THTAPE1\n", 8)) rc = -EINVAL;
+    pthread_mutex_lock(&t->lock);
+    tape_truncate(t, 0);
+    t->pos = 0;
+    int c;
+    uint8_t *buf = NULL;
+    while (!rc && (c = fgetc(f)) != EOF) {
+        if (c == 'F') {
+            rc = tape_insert(t, true, NULL, 0);
+        } else if (c == 'R') {
+            uint8_t l[4];
+            if (fread(l, 1, 4, f) != 4) rc = -EINVAL;
+            uint32_t len = th_be32(l);
+            if (!rc && len > 0xffffff) rc = -EINVAL;
+            if (!rc && !(buf = realloc(buf, len ? len : 1))) rc = -ENOMEM;
+            if (!rc && fread(buf, 1, len, f) != len) rc = -EINVAL;
+            if (!rc) rc = tape_insert(t, false, buf, len);
+        } else {
+            rc = -EINVAL;
+        }
+    }
+    free(buf);
+    t->pos = 0;
+    pthread_mutex_unlock(&t->lock);
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* The SSC tape emulation: a media model (records of any length, filemarks, end of data,
+ * capacity and early warning, write protection, a cartridge that can be unloaded) and
+ * the commands the Linux st driver and mt-st use. */
+#ifndef TH_TAPE_H
+#define TH_TAPE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "th/cmd.h"
+
+typedef struct th_tape_config {
+    uint64_t capacity;      /* bytes of records the cartridge holds; default 64 MiB */
+    uint64_t early_warning; /* bytes before the end where EOM is reported; default 1 MiB */
+    uint32_t block_size;    /* 0: variable block mode (the default) */
+    bool write_protect;
+    bool loaded; /* default true */
+    const char *vendor, *product, *revision, *serial;
+    uint64_t wwn;
+} th_tape_config;
+
+typedef struct th_tape th_tape;
+
+void th_tape_config_init(th_tape_config *cfg);
+int th_tape_new(const th_tape_config *cfg, th_tape **out);
+void th_tape_free(th_tape *t);
+int th_tape_handle(th_cmd *cmd, void *tape);
+const char *th_tape_op_name(uint8_t opcode, uint16_t sa);
+
+/* Media, as a scenario or a test declares it (appended at the end of data). */
+int th_tape_append_record(th_tape *t, const void *data, size_t len);
+int th_tape_append_filemark(th_tape *t);
+size_t th_tape_objects(const th_tape *t);  /* records + filemarks */
+size_t th_tape_position(const th_tape *t); /* logical object number */
+/* Cartridge handling: unload answers NOT READY, MEDIUM NOT PRESENT; load rewinds and
+ * the next command gets UNIT ATTENTION, NOT READY TO READY CHANGE. */
+void th_tape_set_loaded(th_tape *t, bool loaded);
+void th_tape_set_write_protect(th_tape *t, bool wp);
+
+/* Media image files: "THTAPE1\n", then objects: 'R' + u32 length (big-endian) + bytes,
+ * or 'F' for a filemark; the end of the file is the end of data. */
+int th_tape_load_image(th_tape *t, const char *path);
+int th_tape_save_image(const th_tape *t, const char *path);
+
+#endif

@@ -1,0 +1,179 @@
+/* Tape cartridge state, identity, parameters and media images. */
+#include <unistd.h>
+#include "tape_helpers.h"
+
+Test(tape_media, unloaded_is_not_ready_medium_not_present_and_load_brings_it_back)
+{
+    th_tape *t = test_tape(0, 0);
+    tape_simple_ok(t, 0x1b, 0, 0); /* unload */
+    th_cmd *c = tape_op6(t, 0x00, 0, 0, 0);
+    th_assert_sense(c, TH_KEY_NOT_READY, TH_ASC_MEDIUM_NOT_PRESENT);
+    th_fake_cmd_free(c);
+    c = tape_op6(t, 0x12, 0, 36, 36); /* INQUIRY still answers */
+    th_assert_good(c);
+    th_fake_cmd_free(c);
+    tape_simple_ok(t, 0x1b, 0, 1); /* load */
+    tape_simple_ok(t, 0x00, 0, 0);
+    th_tape_free(t);
+}
+
+Test(tape_media, a_cartridge_inserted_from_outside_gives_a_unit_attention)
+{
+    th_tape *t = test_tape(0, 0);
+    th_tape_set_loaded(t, false);
+    th_tape_set_loaded(t, true);
+    th_cmd *c = tape_op6(t, 0x00, 0, 0, 0);
+    th_assert_sense(c, TH_KEY_UNIT_ATTENTION, TH_ASC_NOT_READY_TO_READY);
+    th_fake_cmd_free(c);
+    tape_simple_ok(t, 0x00, 0, 0);
+    th_tape_free(t);
+}
+
+Test(tape_media, write_protected_refuses_writes_and_says_so_in_mode_sense)
+{
+    th_tape *t = test_tape(0, 0);
+    th_tape_set_write_protect(t, true);
+    uint8_t b[4] = {0}, w[6] = {0x0a, 0, 0, 0, 4, 0};
+    th_cmd *c = tape_cmd(t, w, 6, b, 4, 0);
+    th_assert_sense(c, TH_KEY_DATA_PROTECT, TH_ASC_WRITE_PROTECTED);
+    th_fake_cmd_free(c);
+    c = tape_op6(t, 0x10, 0, 1, 0);
+    th_assert_sense(c, TH_KEY_DATA_PROTECT, TH_ASC_WRITE_PROTECTED);
+    th_fake_cmd_free(c);
+    uint8_t ms[6] = {0x1a, 0, 0, 0, 255, 0};
+    c = tape_cmd(t, ms, 6, NULL, 0, 255);
+    size_t n;
+    cr_assert_eq(th_fake_data_in(c, &n)[2] & 0x80, 0x80);
+    th_fake_cmd_free(c);
+    th_tape_free(t);
+}
+
+Test(tape_media, prevent_blocks_unload)
+{
+    th_tape *t = test_tape(0, 0);
+    tape_simple_ok(t, 0x1e, 0, 1);
+    th_cmd *c = tape_op6(t, 0x1b, 0, 0, 0);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_MEDIUM_REMOVAL_PREVENTED);
+    th_fake_cmd_free(c);
+    th_tape_free(t);
+}
+
+Test(tape_media, inquiry_is_a_removable_sequential_access_device)
+{
+    th_tape *t = test_tape(0, 0);
+    th_cmd *c = tape_op6(t, 0x12, 0, 96, 96);
+    size_t n;
+    const uint8_t *b = th_fake_data_in(c, &n);
+    cr_assert_eq(b[0], 0x01);
+    cr_assert_eq(b[1], 0x80);
+    th_fake_cmd_free(c);
+    uint8_t vpd[6] = {0x12, 1, 0x83, 0, 255, 0};
+    c = tape_cmd(t, vpd, 6, NULL, 0, 255);
+    b = th_fake_data_in(c, &n);
+    cr_assert_eq(b[0], 0x01);
+    th_fake_cmd_free(c);
+    th_tape_free(t);
+}
+
+Test(tape_media, block_limits_mode_pages_density_and_log_pages)
+{
+    th_tape *t = test_tape(0, 0);
+    th_cmd *c = tape_op6(t, 0x05, 0, 0, 6);
+    size_t n;
+    const uint8_t *b = th_fake_data_in(c, &n);
+    cr_assert_eq(n, 6);
+    cr_assert_eq(b[1], 0x40); /* 4 MiB */
+    th_fake_cmd_free(c);
+    uint8_t ms[6] = {0x1a, 0, 0x3f, 0, 255, 0};
+    c = tape_cmd(t, ms, 6, NULL, 0, 255);
+    b = th_fake_data_in(c, &n);
+    cr_assert_eq(n, 4 + 8 + 16 + 16);
+    cr_assert_eq(b[3], 8);
+    cr_assert_eq(b[4], 0x46);
+    cr_assert_eq(b[12], 0x0f);
+    cr_assert_eq(b[28], 0x10);
+    th_fake_cmd_free(c);
+    uint8_t rd[10] = {0x44, 0, 0, 0, 0, 0, 0, 0, 60, 0};
+    c = tape_cmd(t, rd, 10, NULL, 0, 60);
+    b = th_fake_data_in(c, &n);
+    cr_assert_eq(n, 56);
+    cr_assert_eq(b[4], 0x46);
+    th_fake_cmd_free(c);
+    uint8_t ls[10] = {0x4d, 0, 0x00, 0, 0, 0, 0, 0, 64, 0};
+    c = tape_cmd(t, ls, 10, NULL, 0, 64);
+    b = th_fake_data_in(c, &n);
+    cr_assert_eq(n, 6);
+    cr_assert_eq(b[5], 0x2e);
+    th_fake_cmd_free(c);
+    ls[2] = 0x2e;
+    ls[7] = 0x02;
+    ls[8] = 0x00;
+    c = tape_cmd(t, ls, 10, NULL, 0, 512);
+    b = th_fake_data_in(c, &n);
+    cr_assert_eq(n, 4 + 320);
+    th_fake_cmd_free(c);
+    ls[2] = 0x30;
+    c = tape_cmd(t, ls, 10, NULL, 0, 512);
+    th_assert_invalid_field(c, 2, 5);
+    th_fake_cmd_free(c);
+    th_tape_free(t);
+}
+
+Test(tape_media, mode_select_sets_the_block_size_and_rejects_nonsense)
+{
+    th_tape *t = test_tape(0, 0);
+    uint8_t p[12] = {0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0x10, 0}, cdb[6] = {0x15, 0x10, 0, 0, 12, 0};
+    th_cmd *c = tape_cmd(t, cdb, 6, p, 12, 0);
+    th_assert_good(c);
+    th_fake_cmd_free(c);
+    uint8_t ms[6] = {0x1a, 0, 0, 0, 12, 0};
+    c = tape_cmd(t, ms, 6, NULL, 0, 12);
+    size_t n;
+    cr_assert_eq(th_fake_data_in(c, &n)[10], 0x10);
+    th_fake_cmd_free(c);
+    p[9] = 0xff; /* a 16 MiB block */
+    c = tape_cmd(t, cdb, 6, p, 12, 0);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_INVALID_FIELD_IN_PARAM_LIST);
+    th_fake_cmd_free(c);
+    th_tape_free(t);
+}
+
+Test(tape_media, image_files_round_trip_and_bad_ones_are_refused)
+{
+    th_tape *t = test_tape(0, 0);
+    uint8_t a[5000];
+    fill_pattern(a, sizeof(a), 9);
+    th_tape_append_record(t, a, sizeof(a));
+    th_tape_append_filemark(t);
+    th_tape_append_record(t, a, 10);
+    char path[] = "/tmp/th-tape-XXXXXX";
+    close(mkstemp(path));
+    cr_assert_eq(th_tape_save_image(t, path), 0);
+    th_tape *u = test_tape(0, 0);
+    cr_assert_eq(th_tape_load_image(u, path), 0);
+    cr_assert_eq(th_tape_objects(u), 3);
+    th_cmd *c = tape_op6(u, 0x08, 0, 5000, 5000);
+    th_assert_data_in(c, a, 5000);
+    th_fake_cmd_free(c);
+    FILE *f = fopen(path, "wb");
+    fputs("THTAPE1\nR\x00\x00", f);
+    fclose(f);
+    cr_assert_eq(th_tape_load_image(u, path), -EINVAL);
+    unlink(path);
+    th_tape_free(t);
+    th_tape_free(u);
+}
+
+Test(tape_media, op_names_and_unknown_opcodes)
+{
+    cr_assert_str_eq(th_tape_op_name(0x08, 0), "READ_6");
+    cr_assert_str_eq(th_tape_op_name(0x11, 0), "SPACE_6");
+    th_tape *t = test_tape(0, 0);
+    th_cmd *c = tape_op6(t, 0x28, 0, 0, 0); /* READ(10) is not a tape command */
+    uint8_t r10[10] = {0x28};
+    th_fake_cmd_free(c);
+    c = tape_cmd(t, r10, 10, NULL, 0, 0);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_INVALID_OPCODE);
+    th_fake_cmd_free(c);
+    th_tape_free(t);
+}
