@@ -110,13 +110,23 @@ int cmd_exec(int argc, char **argv)
     }
     th_backend *be;
     th_disk_config cfg;
-    th_disk *disk;
+    th_disk *disk = NULL;
+    th_tape *tape = NULL;
     th_rules *rules;
     th_disk_config_init(&cfg);
     cfg.block_size = dc->block_size;
     cfg.wwn = th_wwn_from_name(dc->name);
-    if (th_backend_memory_new(dc->size, &be) || th_disk_new(&cfg, be, &disk)) return 1;
-    th_rules_new(&rules, dc->name, th_disk_handle, disk, dc->block_size, sc_op_name);
+    char err[600];
+    if (!strcmp(dc->type, "tape")) {
+        if (sc_tape_new(dc, &tape, err, sizeof(err))) {
+            fprintf(stderr, "tcmu-harness exec: %s\n", err);
+            return 1;
+        }
+        th_rules_new(&rules, dc->name, th_tape_handle, tape, 0, sc_op_name);
+    } else {
+        if (th_backend_memory_new(dc->size, &be) || th_disk_new(&cfg, be, &disk)) return 1;
+        th_rules_new(&rules, dc->name, th_disk_handle, disk, dc->block_size, sc_op_name);
+    }
     for (int i = 0; i < sc->n_rules; i++)
         if (!strcmp(sc->rules[i].device, device)) th_rules_add(rules, &sc->rules[i].rule, -1);
     int rc = 0;
@@ -142,7 +152,7 @@ int cmd_exec(int argc, char **argv)
             break;
         }
         size_t alloc = allocs[i] >= 0 ? (size_t)allocs[i] : (ol ? 0 : 4096);
-        if (allocs[i] < 0 &&
+        if (allocs[i] < 0 && !tape &&
             (cdb[0] == 0x08 || cdb[0] == 0x28 || cdb[0] == 0x88 || cdb[0] == 0xa8)) {
             th_cmd *probe = th_fake_cmd_new(cdb, (size_t)cl, NULL, 0, 0);
             alloc = (size_t)th_cmd_xfer_len(probe) * dc->block_size;
@@ -190,6 +200,7 @@ int cmd_exec(int argc, char **argv)
     }
     th_rules_free(rules);
     th_disk_free(disk);
+    th_tape_free(tape);
     sc_free(sc);
     free(sc);
     return rc;

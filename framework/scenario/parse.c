@@ -4,6 +4,7 @@
 #include <string.h>
 #include "../emu/disk_internal.h"
 #include "../emu/optable.h"
+#include "../emu/tape_internal.h"
 #include "scenario.h"
 #include "yaml_tree.h"
 
@@ -18,6 +19,7 @@ typedef struct ctx {
 int sc_op_from_name(const char *name, int *op, int *sa)
 {
     const th_op *o = th_op_by_name(&th_disk_optable, name);
+    if (!o) o = th_op_by_name(&th_tape_optable, name);
     if (o) {
         *op = o->op;
         *sa = o->sa == TH_NO_SA ? -1 : o->sa;
@@ -35,7 +37,8 @@ int sc_op_from_name(const char *name, int *op, int *sa)
 
 const char *sc_op_name(uint8_t op, uint16_t sa)
 {
-    return th_disk_op_name(op, sa);
+    const char *n = th_disk_op_name(op, sa);
+    return n ? n : th_tape_op_name(op, sa);
 }
 
 static const struct {
@@ -310,8 +313,9 @@ static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
                     break;
                 }
     } else if (!strcmp(key, "type")) {
-        if (yt_copy(t, v, d->type, sizeof(d->type)) && strcmp(d->type, "disk"))
-            yt_error(t, v, "type '%s' is not supported (disk)", d->type);
+        if (yt_copy(t, v, d->type, sizeof(d->type)) && strcmp(d->type, "disk") &&
+            strcmp(d->type, "tape"))
+            yt_error(t, v, "type '%s' is not supported (disk, tape)", d->type);
     } else if (!strcmp(key, "size")) {
         if (yt_size(t, v, &d->size) && (d->size == 0 || d->size > (1ull << 44)))
             yt_error(t, v, "size must be from 1 byte to 16 TiB");
@@ -332,6 +336,46 @@ static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
         yt_copy(t, v, d->revision, sizeof(d->revision));
     } else if (!strcmp(key, "serial")) {
         yt_copy(t, v, d->serial, sizeof(d->serial));
+    } else if (!strcmp(key, "early_warning")) {
+        yt_size(t, v, &d->early_warning);
+    } else if (!strcmp(key, "write_protect")) {
+        yt_bool(t, v, &d->write_protect);
+    } else if (!strcmp(key, "loaded")) {
+        bool b;
+        if (yt_bool(t, v, &b)) d->unloaded = !b;
+    } else if (!strcmp(key, "image")) {
+        yt_copy(t, v, d->image, sizeof(d->image));
+    } else if (!strcmp(key, "media")) {
+        int n = yt_len(v);
+        if (n < 0) {
+            yt_error(t, v, "media must be a list of record: N, text: \"...\" or filemark: N");
+            return;
+        }
+        for (int i = 0; i < n && i < SC_MAX; i++) {
+            yaml_node_t *it = yt_item(t, v, i);
+            struct sc_media *m = &d->media[d->n_media++];
+            memset(m, 0, sizeof(*m));
+            if (!it || it->type != YAML_MAPPING_NODE ||
+                it->data.mapping.pairs.top - it->data.mapping.pairs.start != 1) {
+                yt_error(t, it, "a media item is one of record: N, text: \"...\", filemark: N");
+                continue;
+            }
+            yaml_node_t *mk = yaml_document_get_node(&t->doc, it->data.mapping.pairs.start->key);
+            yaml_node_t *mv = yaml_document_get_node(&t->doc, it->data.mapping.pairs.start->value);
+            const char *kind = yt_str(t, mk);
+            long long len;
+            if (!kind) continue;
+            if (!strcmp(kind, "record")) {
+                if (yt_int(t, mv, 0, 0x400000, &len)) m->len = (uint32_t)len;
+            } else if (!strcmp(kind, "filemark")) {
+                if (yt_int(t, mv, 1, 1000, &len)) m->filemark = true, m->len = (uint32_t)len;
+            } else if (!strcmp(kind, "text")) {
+                const char *s = yt_str(t, mv);
+                if (s) m->text = strdup(s);
+            } else {
+                yt_error(t, mk, "a media item is record, text or filemark, not '%s'", kind);
+            }
+        }
     } else if (!strcmp(key, "workers")) {
         if (yt_int(t, v, 0, 64, &n)) d->workers = (int)n;
     } else {
@@ -393,13 +437,19 @@ static void step_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
         s->kind = SC_ADD_RULE;
     } else if (!strcmp(key, "remove_rule") || !strcmp(key, "queue_ua") ||
                !strcmp(key, "set_state") || !strcmp(key, "set_capacity") ||
-               !strcmp(key, "offline") || !strcmp(key, "online")) {
+               !strcmp(key, "offline") || !strcmp(key, "online") || !strcmp(key, "load") ||
+               !strcmp(key, "unload")) {
         static const struct {
             const char *name;
             sc_kind kind;
-        } kinds[] = {{"remove_rule", SC_REMOVE_RULE}, {"queue_ua", SC_QUEUE_UA},
-                     {"set_state", SC_SET_STATE},     {"set_capacity", SC_SET_CAPACITY},
-                     {"offline", SC_OFFLINE},         {"online", SC_ONLINE}};
+        } kinds[] = {{"remove_rule", SC_REMOVE_RULE},
+                     {"queue_ua", SC_QUEUE_UA},
+                     {"set_state", SC_SET_STATE},
+                     {"set_capacity", SC_SET_CAPACITY},
+                     {"offline", SC_OFFLINE},
+                     {"online", SC_ONLINE},
+                     {"load", SC_LOAD},
+                     {"unload", SC_UNLOAD}};
         for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
             if (!strcmp(key, kinds[i].name)) s->kind = kinds[i].kind;
         yt_map(t, v, ua_pair, c, key);
@@ -497,11 +547,11 @@ static void each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
     if ((int)s->kind < 0)
         yt_error(t, n,
                  "a step needs run, add_rule, remove_rule, queue_ua, set_state, set_capacity, "
-                 "offline, online or sleep_ms");
+                 "offline, online, load, unload or sleep_ms");
     if (s->kind != SC_RUN && (s->expect_exit_set || s->expect_stdout || s->expect_stderr))
         yt_error(t, n, "expect goes with run");
     if (s->kind == SC_SET_CAPACITY && !s->size) yt_error(t, n, "set_capacity needs a size");
-    if (s->kind >= SC_REMOVE_RULE && s->kind <= SC_ONLINE) {
+    if (s->kind >= SC_REMOVE_RULE && s->kind <= SC_UNLOAD) {
         bool known = false;
         for (int k = 0; k < sc->n_devices; k++) known |= !strcmp(sc->devices[k].name, s->device);
         if (!known) yt_error(t, n, "no device named '%s'", s->device);
@@ -571,6 +621,11 @@ int sc_load(const char *path, scenario *sc, FILE *err)
 
 void sc_free(scenario *sc)
 {
+    for (int i = 0; i < sc->n_devices; i++)
+        for (int k = 0; k < sc->devices[i].n_media; k++) {
+            free(sc->devices[i].media[k].text);
+            sc->devices[i].media[k].text = NULL;
+        }
     for (int i = 0; i < sc->n_steps; i++) {
         free(sc->steps[i].run);
         free(sc->steps[i].expect_stdout);

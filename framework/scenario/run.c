@@ -16,6 +16,7 @@
 typedef struct live {
     const sc_device *cfg;
     th_disk *disk;
+    th_tape *tape;
     th_rules *rules;
     th_device *dev;
     char size[24], bs[24], wwn[24], sdname[32];
@@ -207,15 +208,73 @@ static void run_step(const sc_step *s, int idx, live *l, int n, sc_result *res, 
     free(cmd);
 }
 
+/* A tape from its declaration: parameters, an image, then the declared media. */
+int sc_tape_new(const sc_device *c, th_tape **out, char *err, size_t cap)
+{
+    th_tape_config tc;
+    th_tape_config_init(&tc);
+    tc.capacity = c->size;
+    if (c->early_warning)
+        tc.early_warning = c->early_warning;
+    else if (tc.early_warning >= tc.capacity)
+        tc.early_warning = tc.capacity / 8;
+    tc.write_protect = c->write_protect;
+    tc.loaded = !c->unloaded;
+    tc.wwn = th_wwn_from_name(c->name);
+    tc.vendor = c->vendor[0] ? c->vendor : NULL;
+    tc.product = c->product[0] ? c->product : NULL;
+    tc.serial = c->serial[0] ? c->serial : NULL;
+    th_tape *t;
+    int rc = th_tape_new(&tc, &t);
+    if (rc) {
+        snprintf(err, cap, "device %s: bad tape parameters (early_warning must be below the size)",
+                 c->name);
+        return rc;
+    }
+    if (c->image[0] && (rc = th_tape_load_image(t, c->image)))
+        snprintf(err, cap, "device %s: image %s: %s", c->name, c->image, strerror(-rc));
+    for (int i = 0; i < c->n_media && !rc; i++) {
+        const struct sc_media *m = &c->media[i];
+        if (m->filemark) {
+            for (uint32_t k = 0; k < m->len && !rc; k++) rc = th_tape_append_filemark(t);
+        } else if (m->text) {
+            rc = th_tape_append_record(t, m->text, strlen(m->text));
+        } else {
+            uint8_t *buf = malloc(m->len ? m->len : 1);
+            for (uint32_t k = 0; buf && k < m->len; k++)
+                buf[k] = (uint8_t)((k * 7 + (uint32_t)i) % 251);
+            rc = buf ? th_tape_append_record(t, buf, m->len) : -ENOMEM;
+            free(buf);
+        }
+        if (rc) snprintf(err, cap, "device %s: media: %s", c->name, strerror(-rc));
+    }
+    if (rc) {
+        th_tape_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+static int open_tape(live *d, sc_result *res)
+{
+    char err[600];
+    int rc = sc_tape_new(d->cfg, &d->tape, err, sizeof(err));
+    if (rc) fail(res, "%s", err);
+    return rc;
+}
+
 static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *res)
 {
     const sc_device *c = d->cfg;
+    bool tape = !strcmp(c->type, "tape");
     th_backend *be = NULL;
-    int rc = !strcmp(c->backing, "memory")
+    int rc = tape ? open_tape(d, res)
+             : !strcmp(c->backing, "memory")
                  ? th_backend_memory_new(c->size, &be)
                  : th_backend_file_open(c->backing + 5, c->size, true, &be);
     if (rc) {
-        fail(res, "device %s: backing %s: %s", c->name, c->backing, strerror(-rc));
+        if (!tape) fail(res, "device %s: backing %s: %s", c->name, c->backing, strerror(-rc));
         return rc;
     }
     th_disk_config dc;
@@ -226,18 +285,22 @@ static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *
     dc.product = c->product[0] ? c->product : NULL;
     dc.revision = c->revision[0] ? c->revision : NULL;
     dc.serial = c->serial[0] ? c->serial : NULL;
-    if ((rc = th_disk_new(&dc, be, &d->disk))) {
+    if (!tape && (rc = th_disk_new(&dc, be, &d->disk))) {
         th_backend_free(be);
         fail(res, "device %s: bad geometry", c->name);
         return rc;
     }
-    th_rules_new(&d->rules, c->name, th_disk_handle, d->disk, c->block_size, sc_op_name);
+    if (tape)
+        th_rules_new(&d->rules, c->name, th_tape_handle, d->tape, 0, sc_op_name);
+    else
+        th_rules_new(&d->rules, c->name, th_disk_handle, d->disk, c->block_size, sc_op_name);
     th_rules_set_trace(d->rules, trace, t0);
     th_device_config cfg;
     th_device_config_init(&cfg);
     cfg.name = c->name;
-    cfg.size = c->size;
+    cfg.size = c->size - c->size % c->block_size;
     cfg.block_size = c->block_size;
+    cfg.type = tape ? TH_TYPE_TAPE : TH_TYPE_DISK;
     cfg.wwn = dc.wwn;
     cfg.workers = c->workers;
     cfg.handler = th_rules_handle;
@@ -298,6 +361,7 @@ static void close_all(live *l, int opened, th_ctx *ctx, sc_result *res)
         if (l[i].rules) th_rules_set_trace(l[i].rules, NULL, 0);
         th_rules_free(l[i].rules);
         th_disk_free(l[i].disk);
+        th_tape_free(l[i].tape);
     }
 }
 
@@ -438,6 +502,13 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
             break;
         case SC_SET_STATE:
             th_rules_set_state(d->rules, s->name);
+            break;
+        case SC_LOAD:
+        case SC_UNLOAD:
+            if (!d->tape)
+                fail(res, "step %d (line %d): %s is not a tape", i + 1, s->line, s->device);
+            else
+                th_tape_set_loaded(d->tape, s->kind == SC_LOAD);
             break;
         case SC_SLEEP:
             usleep((useconds_t)s->sleep_ms * 1000);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "th/rules.h"
+#include "th/tape.h"
 
 #define SC_MAX 64
 
@@ -16,6 +17,16 @@ typedef struct sc_device {
     char backing[512]; /* memory | file:PATH */
     char vendor[9], product[17], revision[5], serial[33];
     int workers;
+    /* tapes */
+    uint64_t early_warning;
+    bool write_protect, unloaded;
+    char image[512];
+    struct sc_media {
+        bool filemark;
+        uint32_t len; /* a record of len pattern bytes, or len filemarks */
+        char *text;   /* a record with this text */
+    } media[SC_MAX];
+    int n_media;
 } sc_device;
 
 typedef struct sc_rule {
@@ -32,6 +43,8 @@ typedef enum {
     SC_SET_CAPACITY,
     SC_OFFLINE,
     SC_ONLINE,
+    SC_LOAD,
+    SC_UNLOAD,
     SC_SLEEP
 } sc_kind;
 
@@ -99,5 +112,7 @@ typedef struct sc_result {
 /* Creates the scenario's devices with their rules, prints one JSON line per device on out,
  * serves until one of the signals in set arrives (they must be blocked), tears down. */
 int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset);
+/* The tape a device declaration describes. */
+int sc_tape_new(const sc_device *c, th_tape **out, char *err, size_t cap);
 int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
            volatile const int *stop);

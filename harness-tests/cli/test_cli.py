@@ -140,3 +140,21 @@ def test_help_lists_the_scenario_commands():
     p = th("--help")
     for cmd in ("run", "serve", "validate", "exec", "cleanup", "vm"):
         assert f"  {cmd}" in p.stdout
+
+
+def test_tape_media_declarations_are_checked(tmp_path):
+    f = write(tmp_path, "name: x\ndevices:\n  - name: t0\n    type: tape\n    media:\n"
+                        "      - { record: 10 }\n      - { tape_mark: 1 }\n")
+    p = th("validate", f)
+    assert p.returncode == 2
+    assert f"{f}:7:" in p.stderr and "not 'tape_mark'" in p.stderr
+
+
+def test_exec_serves_tape_commands(tmp_path):
+    f = write(tmp_path, "name: x\ndevices:\n  - name: t0\n    type: tape\n    media:\n"
+                        "      - { text: hello }\n      - { filemark: 1 }\n")
+    p = th("exec", f, "--device", "t0", "--cdb", "08 00 00 10 00 00", "--alloc", "4096")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["status"] == 2 and r["sense"]["ili"] is True and r["sense"]["info"] == 4096 - 5
+    assert r["data_in"] == b"hello".hex()

@@ -10,16 +10,25 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 TH = str(ROOT / "build" / "tcmu-harness")
 
 
+WORK_TMP = {}
+
+
 def vm(*args, timeout=300, cwd=None):
+    env = dict(os.environ)
+    if "dir" in WORK_TMP:
+        env["TMPDIR"] = WORK_TMP["dir"]  # the runner's work folder goes here
     return subprocess.run([TH, "vm", "-q", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+                          timeout=timeout, cwd=cwd, env=env)
 
 
 @pytest.fixture
-def leftovers():
-    before = set(glob.glob("/tmp/th-vm-*"))
+def leftovers(tmp_path_factory):
+    """A private TMPDIR for the runner; nothing may stay in it."""
+    d = tmp_path_factory.mktemp("vmwork")
+    WORK_TMP["dir"] = str(d)
     yield
-    assert set(glob.glob("/tmp/th-vm-*")) - before == set(), "work folder left on the host"
+    WORK_TMP.clear()
+    assert glob.glob(str(d / "th-vm-*")) == [], "work folder left on the host"
 
 
 def test_exit_status_streams_share_and_read_only_host(tmp_path, leftovers):
