@@ -202,13 +202,8 @@ static void respond_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v,
         if (parse_status(t, v, &a->status)) a->pass = false;
     } else if (!strcmp(key, "short")) {
         /* short: { bytes: N } | { blocks: N } | { fraction: 0.5 } */
-        if (v->type != YAML_MAPPING_NODE ||
-            v->data.mapping.pairs.top - v->data.mapping.pairs.start != 1) {
-            yt_error(t, v, "short takes one of bytes, blocks or fraction");
-            return;
-        }
-        yaml_node_t *sk = yaml_document_get_node(&t->doc, v->data.mapping.pairs.start->key);
-        yaml_node_t *sv = yaml_document_get_node(&t->doc, v->data.mapping.pairs.start->value);
+        yaml_node_t *sk, *sv;
+        if (!yt_single(t, v, &sk, &sv, "short takes one of bytes, blocks or fraction")) return;
         const char *kind = yt_str(t, sk);
         if (!kind) return;
         if (!strcmp(kind, "bytes") && yt_int(t, sv, 0, INT32_MAX, &n))
@@ -355,13 +350,10 @@ static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
             yaml_node_t *it = yt_item(t, v, i);
             struct sc_media *m = &d->media[d->n_media++];
             memset(m, 0, sizeof(*m));
-            if (!it || it->type != YAML_MAPPING_NODE ||
-                it->data.mapping.pairs.top - it->data.mapping.pairs.start != 1) {
-                yt_error(t, it, "a media item is one of record: N, text: \"...\", filemark: N");
+            yaml_node_t *mk, *mv;
+            if (!yt_single(t, it, &mk, &mv,
+                           "a media item is one of record: N, text: \"...\", filemark: N"))
                 continue;
-            }
-            yaml_node_t *mk = yaml_document_get_node(&t->doc, it->data.mapping.pairs.start->key);
-            yaml_node_t *mv = yaml_document_get_node(&t->doc, it->data.mapping.pairs.start->value);
             const char *kind = yt_str(t, mk);
             long long len;
             if (!kind) continue;

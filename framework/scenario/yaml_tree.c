@@ -233,3 +233,15 @@ yaml_node_t *yt_item(yt *t, yaml_node_t *seq, int i)
 {
     return yaml_document_get_node(&t->doc, seq->data.sequence.items.start[i]);
 }
+
+bool yt_single(yt *t, yaml_node_t *n, yaml_node_t **k, yaml_node_t **v, const char *what)
+{
+    if (!n || n->type != YAML_MAPPING_NODE ||
+        n->data.mapping.pairs.top - n->data.mapping.pairs.start != 1) {
+        yt_error(t, n, "%s", what);
+        return false;
+    }
+    *k = yaml_document_get_node(&t->doc, n->data.mapping.pairs.start->key);
+    *v = yaml_document_get_node(&t->doc, n->data.mapping.pairs.start->value);
+    return *k != NULL && *v != NULL;
+}

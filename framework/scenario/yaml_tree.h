@@ -32,6 +32,8 @@ bool yt_size(yt *t, yaml_node_t *n, uint64_t *out); /* 64MiB, 4096 */
 /* "100-107" or "100" */
 bool yt_range(yt *t, yaml_node_t *n, uint64_t *lo, uint64_t *hi);
 yaml_node_t *yt_item(yt *t, yaml_node_t *seq, int i);
+/* A mapping of exactly one pair ("short: { blocks: 4 }"); reports `what` otherwise. */
+bool yt_single(yt *t, yaml_node_t *n, yaml_node_t **k, yaml_node_t **v, const char *what);
 int yt_len(yaml_node_t *seq);
 
 #endif
