@@ -16,7 +16,8 @@ static const char serve_usage[] =
     "  SPEC: comma-separated key=value:\n"
     "    name=NAME        required; letters, digits, '_', '-', '.'\n"
     "    type=disk|tape   a disk (SBC) or a tape drive (SSC)\n"
-    "    capacity=, early_warning=, write_protect=1, loaded=0, image=FILE   (tapes)\n"
+    "    capacity=, early_warning=, partition1=SIZE, write_protect=1, loaded=0,\n"
+    "    image=FILE       (tapes; partition1 adds a second partition of that size)\n"
     "    size=64MiB       capacity (K/M/G/T, KiB/MiB/...)\n"
     "    block_size=512   logical block size\n"
     "    backing=memory   memory, or file:PATH (created if missing)\n"
@@ -65,6 +66,8 @@ static int parse_spec(char *text, spec *s)
             s->tape.capacity = (uint64_t)n;
         else if (!strcmp(k, "early_warning") && n >= 0)
             s->tape.early_warning = (uint64_t)n;
+        else if (!strcmp(k, "partition1") && n > 0)
+            s->tape.partition1 = (uint64_t)n;
         else if (!strcmp(k, "write_protect"))
             s->tape.write_protect = !strcmp(v, "1");
         else if (!strcmp(k, "loaded"))

@@ -96,12 +96,15 @@ void th_tape_config_init(th_tape_config *cfg)
 
 int th_tape_new(const th_tape_config *cfg, th_tape **out)
 {
-    if (!cfg->capacity || cfg->early_warning >= cfg->capacity || cfg->block_size > 0xffffff)
+    if (!cfg->capacity || cfg->early_warning >= cfg->capacity || cfg->block_size > 0xffffff ||
+        cfg->partition1 >= cfg->capacity)
         return -EINVAL;
     th_tape *t = calloc(1, sizeof(*t));
     if (!t) return -ENOMEM;
     pthread_mutex_init(&t->lock, NULL);
-    t->capacity = cfg->capacity;
+    t->capacity = cfg->capacity - cfg->partition1;
+    t->partitions = cfg->partition1 ? 2 : 1;
+    t->parked.capacity = cfg->partition1;
     t->early_warning = cfg->early_warning;
     t->block_size = cfg->block_size;
     t->write_protect = cfg->write_protect;
@@ -124,9 +127,28 @@ void tape_truncate(th_tape *t, size_t at)
     if (at < t->n) t->n = at;
 }
 
+void tape_switch_partition(th_tape *t, int p)
+{
+    if (p == t->active) return;
+    tape_part cur = {t->obj, t->n, t->cap, t->pos, t->used, t->capacity};
+    t->obj = t->parked.obj, t->n = t->parked.n, t->cap = t->parked.cap;
+    t->pos = t->parked.pos, t->used = t->parked.used, t->capacity = t->parked.capacity;
+    t->parked = cur;
+    t->active = p;
+}
+
+int th_tape_partition(const th_tape *t)
+{
+    return t->active;
+}
+
 void th_tape_free(th_tape *t)
 {
     if (!t) return;
+    tape_switch_partition(t, 1 - t->active);
+    tape_truncate(t, 0);
+    free(t->obj);
+    tape_switch_partition(t, 1 - t->active);
     tape_truncate(t, 0);
     free(t->obj);
     pthread_mutex_destroy(&t->lock);
@@ -202,6 +224,7 @@ void th_tape_set_loaded(th_tape *t, bool loaded)
 {
     pthread_mutex_lock(&t->lock);
     t->loaded = loaded;
+    tape_switch_partition(t, 0);
     t->pos = 0;
     t->ua_pending = loaded;
     pthread_mutex_unlock(&t->lock);

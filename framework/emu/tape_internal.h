@@ -11,6 +11,14 @@ typedef struct tape_obj {
     uint8_t *data;
 } tape_obj;
 
+/* What a partition holds. The active one lives in th_tape itself (every command works
+ * on it); the other is parked here and swapped in by tape_switch_partition. */
+typedef struct tape_part {
+    tape_obj *obj;
+    size_t n, cap, pos;
+    uint64_t used, capacity;
+} tape_part;
+
 struct th_tape {
     pthread_mutex_t lock; /* commands are ordered, but tests poke the media too */
     tape_obj *obj;
@@ -18,6 +26,9 @@ struct th_tape {
     size_t pos; /* 0 = BOP, n = EOD */
     uint64_t used;
     uint64_t capacity, early_warning;
+    int partitions; /* 1 or 2 */
+    int active;
+    tape_part parked;
     uint32_t block_size;
     bool write_protect, loaded, ua_pending, prevent, compression;
     uint8_t density;
@@ -30,6 +41,7 @@ extern const th_optable th_tape_optable;
 void tape_truncate(th_tape *t, size_t at); /* everything from object `at` on is gone */
 int tape_insert(th_tape *t, bool filemark, const void *data, uint32_t len);
 size_t tape_filemarks_before(const th_tape *t, size_t pos);
+void tape_switch_partition(th_tape *t, int p);
 
 /* Sense helpers: a NO SENSE / BLANK CHECK ... with INFORMATION and the stream bits. */
 void tape_sense(th_cmd *cmd, uint8_t key, uint16_t asc, int64_t info, bool fm, bool eom, bool ili);

@@ -56,6 +56,24 @@ static size_t build_page(th_tape *t, uint8_t code, int pc, uint8_t *p)
         th_put_be32(p + 8, 1);
         return 16;
     }
+    if (code == 0x11) { /* medium partition: sizes in MB */
+        p[1] = 10;
+        if (pc == PC_CHANGEABLE) {
+            p[3] = 0xff;
+            p[4] = 0x20; /* IDP */
+            p[8] = p[9] = p[10] = p[11] = 0xff;
+            return 12;
+        }
+        p[2] = 1;                            /* maximum additional partitions */
+        p[3] = (uint8_t)(t->partitions - 1); /* additional partitions defined */
+        p[4] = 0x20 | 0x10;                  /* IDP, sizes in MB (PSUM 10b) */
+        p[5] = 0x03;                         /* medium format recognition */
+        uint64_t p0 = t->active ? t->parked.capacity : t->capacity;
+        uint64_t p1 = t->active ? t->capacity : t->parked.capacity;
+        th_put_be16(p + 8, (uint16_t)(p0 >> 20));
+        th_put_be16(p + 10, (uint16_t)(p1 >> 20));
+        return 12;
+    }
     if (code == 0x10) { /* device configuration */
         if (pc == PC_CHANGEABLE) return 16;
         p[8] = 0x40;  /* BIS */
@@ -94,6 +112,7 @@ void tape_mode_sense(void *arg, th_cmd *cmd)
     if (page == 0x3f) {
         n += build_page(t, 0x0f, pc, b + n);
         n += build_page(t, 0x10, pc, b + n);
+        n += build_page(t, 0x11, pc, b + n);
     } else if (page != 0) {
         size_t l = build_page(t, page, pc, b + n);
         if (!l) {
@@ -160,11 +179,16 @@ void tape_mode_select(void *arg, th_cmd *cmd)
     while (off + 2 <= plen) {
         uint8_t code = b[off] & 0x3f;
         size_t len = (size_t)b[off + 1] + 2;
-        if ((code != 0x0f && code != 0x10) || len != 16 || off + len > plen) {
+        bool known = ((code == 0x0f || code == 0x10) && len == 16) || (code == 0x11 && len >= 8);
+        if (!known || off + len > plen) {
             bad_param(cmd, off);
             return;
         }
         if (code == 0x0f) compression = b[off + 2] & 0x80;
+        if (code == 0x11 && b[off + 3] > (uint8_t)(t->partitions - 1)) {
+            bad_param(cmd, off + 3); /* repartitioning is not emulated */
+            return;
+        }
         off += len;
     }
     t->block_size = block;

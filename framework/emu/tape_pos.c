@@ -119,11 +119,12 @@ void tape_locate(void *arg, th_cmd *cmd)
     uint8_t partition = sixteen ? c[3] : c[8];
     uint8_t dest = sixteen ? (c[1] >> 3) & 7 : 0;
     uint64_t id = sixteen ? th_be64(c + 4) : th_be32(c + 3);
-    if (cp && partition != 0) {
+    if (cp && partition >= t->partitions) {
         th_sense s = th_sense_invalid_field(true, sixteen ? 3 : 8, -1);
         th_cmd_check_condition(cmd, &s);
         return;
     }
+    if (cp) tape_switch_partition(t, partition);
     if (dest == 1) { /* a logical file: just after filemark number id */
         size_t pos = 0, seen = 0;
         while (seen < id && pos < t->n) seen += t->obj[pos++].filemark;
@@ -150,12 +151,14 @@ void tape_read_position(void *arg, th_cmd *cmd)
     uint8_t b[32] = {0};
     if (sa == 0 || sa == 1) { /* short form */
         b[0] = (uint8_t)(t->pos == 0 ? 0x80 : 0);
+        b[1] = (uint8_t)t->active;
         th_put_be32(b + 4, (uint32_t)t->pos);
         th_put_be32(b + 8, (uint32_t)t->pos);
         th_respond_data(cmd, b, 20, 20);
     } else if (sa == 6 || sa == 8) { /* long, extended */
         b[0] = (uint8_t)(t->pos == 0 ? 0x80 : 0);
         if (sa == 6) {
+            th_put_be32(b + 4, (uint32_t)t->active);
             th_put_be64(b + 8, t->pos);
             th_put_be64(b + 16, tape_filemarks_before(t, t->pos));
         } else {
@@ -186,6 +189,7 @@ void tape_load_unload(void *arg, th_cmd *cmd)
         return;
     }
     t->loaded = load;
+    tape_switch_partition(t, 0);
     t->pos = 0;
     th_cmd_ok(cmd);
 }

@@ -333,6 +333,8 @@ static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
         yt_copy(t, v, d->serial, sizeof(d->serial));
     } else if (!strcmp(key, "early_warning")) {
         yt_size(t, v, &d->early_warning);
+    } else if (!strcmp(key, "second_partition")) {
+        yt_size(t, v, &d->second_partition);
     } else if (!strcmp(key, "write_protect")) {
         yt_bool(t, v, &d->write_protect);
     } else if (!strcmp(key, "loaded")) {

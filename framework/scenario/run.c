@@ -218,6 +218,7 @@ int sc_tape_new(const sc_device *c, th_tape **out, char *err, size_t cap)
         tc.early_warning = c->early_warning;
     else if (tc.early_warning >= tc.capacity)
         tc.early_warning = tc.capacity / 8;
+    tc.partition1 = c->second_partition;
     tc.write_protect = c->write_protect;
     tc.loaded = !c->unloaded;
     tc.wwn = th_wwn_from_name(c->name);

@@ -184,3 +184,18 @@ def test_a_media_image_fixture_is_served(serve):
 def test_mt_offline_unloads_the_cartridge(tape):
     mt(tape["nst"], "offline")
     assert_no_medium(tape["nst"])
+
+
+def test_a_second_partition_through_mt_setpartition(serve):
+    dev = serve("name=part0,type=tape,capacity=16MiB,partition1=4MiB")["part0"]
+    nst = dev["nst"]
+    mt(nst, "stsetoptions", "can-partitions")
+    write_file(nst, b"in partition zero" * 10, 170)
+    mt(nst, "setpartition", "1")
+    assert "partition=1" in mt(nst, "status").stdout
+    write_file(nst, b"in partition one" * 10, 160)
+    mt(nst, "rewind")
+    assert read_records(nst, 4096) == [b"in partition one" * 10]
+    mt(nst, "setpartition", "0")
+    mt(nst, "rewind")
+    assert read_records(nst, 4096) == [b"in partition zero" * 10]

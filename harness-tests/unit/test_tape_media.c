@@ -87,7 +87,7 @@ Test(tape_media, block_limits_mode_pages_density_and_log_pages)
     uint8_t ms[6] = {0x1a, 0, 0x3f, 0, 255, 0};
     c = tape_cmd(t, ms, 6, NULL, 0, 255);
     b = th_fake_data_in(c, &n);
-    cr_assert_eq(n, 4 + 8 + 16 + 16);
+    cr_assert_eq(n, 4 + 8 + 16 + 16 + 12);
     cr_assert_eq(b[3], 8);
     cr_assert_eq(b[4], 0x46);
     cr_assert_eq(b[12], 0x0f);
@@ -174,6 +174,54 @@ Test(tape_media, op_names_and_unknown_opcodes)
     th_fake_cmd_free(c);
     c = tape_cmd(t, r10, 10, NULL, 0, 0);
     th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_INVALID_OPCODE);
+    th_fake_cmd_free(c);
+    th_tape_free(t);
+}
+
+Test(tape_media, a_second_partition_keeps_its_own_objects)
+{
+    th_tape_config cfg;
+    th_tape_config_init(&cfg);
+    cfg.capacity = 8 << 20;
+    cfg.partition1 = 2 << 20;
+    th_tape *t;
+    cr_assert_eq(th_tape_new(&cfg, &t), 0);
+    uint8_t rec[100];
+    fill_pattern(rec, sizeof(rec), 4);
+    tape_write_ok(t, rec, 100);
+    uint8_t loc[10] = {0x2b, 0x02, 0, 0, 0, 0, 0, 0, 1, 0}; /* CP, partition 1, object 0 */
+    th_cmd *c = tape_cmd(t, loc, 10, NULL, 0, 0);
+    th_assert_good(c);
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_partition(t), 1);
+    cr_assert_eq(th_tape_objects(t), 0, "partition 1 starts empty");
+    tape_write_ok(t, rec, 50);
+    tape_write_ok(t, rec, 60);
+    uint8_t rp[10] = {0x34, 0x00};
+    c = tape_cmd(t, rp, 10, NULL, 0, 20);
+    size_t n;
+    const uint8_t *b = th_fake_data_in(c, &n);
+    cr_assert_eq(b[1], 1);
+    cr_assert_eq(b[7], 2);
+    th_fake_cmd_free(c);
+    loc[8] = 0;
+    c = tape_cmd(t, loc, 10, NULL, 0, 0);
+    th_assert_good(c);
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_objects(t), 1);
+    c = tape_op6(t, 0x08, 0, 100, 100);
+    th_assert_data_in(c, rec, 100);
+    th_fake_cmd_free(c);
+    loc[8] = 2;
+    c = tape_cmd(t, loc, 10, NULL, 0, 0);
+    th_assert_invalid_field(c, 8, -1);
+    th_fake_cmd_free(c);
+    uint8_t ms[6] = {0x1a, 0x08, 0x11, 0, 255, 0};
+    c = tape_cmd(t, ms, 6, NULL, 0, 255);
+    b = th_fake_data_in(c, &n);
+    cr_assert_eq(b[4], 0x11);
+    cr_assert_eq(b[7], 1, "one additional partition defined");
+    cr_assert_eq(b[15], 2, "partition 1 is 2 MB");
     th_fake_cmd_free(c);
     th_tape_free(t);
 }

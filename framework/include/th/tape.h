@@ -12,6 +12,7 @@ typedef struct th_tape_config {
     uint64_t capacity;      /* bytes of records the cartridge holds; default 64 MiB */
     uint64_t early_warning; /* bytes before the end where EOM is reported; default 1 MiB */
     uint32_t block_size;    /* 0: variable block mode (the default) */
+    uint64_t partition1;    /* bytes of an optional second partition (0: one partition) */
     bool write_protect;
     bool loaded; /* default true */
     const char *vendor, *product, *revision, *serial;
@@ -31,13 +32,14 @@ int th_tape_append_record(th_tape *t, const void *data, size_t len);
 int th_tape_append_filemark(th_tape *t);
 size_t th_tape_objects(const th_tape *t);  /* records + filemarks */
 size_t th_tape_position(const th_tape *t); /* logical object number */
+int th_tape_partition(const th_tape *t);   /* the active partition */
 /* Cartridge handling: unload answers NOT READY, MEDIUM NOT PRESENT; load rewinds and
  * the next command gets UNIT ATTENTION, NOT READY TO READY CHANGE. */
 void th_tape_set_loaded(th_tape *t, bool loaded);
 void th_tape_set_write_protect(th_tape *t, bool wp);
 
-/* Media image files: "THTAPE1\n", then objects: 'R' + u32 length (big-endian) + bytes,
- * or 'F' for a filemark; the end of the file is the end of data. */
+/* Media image files (partition 0): "THTAPE1\n", then objects: 'R' + u32 length (big-endian) +
+ * bytes, or 'F' for a filemark; the end of the file is the end of data. */
 int th_tape_load_image(th_tape *t, const char *path);
 int th_tape_save_image(const th_tape *t, const char *path);
 
