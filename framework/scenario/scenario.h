@@ -18,7 +18,7 @@ typedef struct sc_device {
     char vendor[9], product[17], revision[5], serial[33];
     int workers;
     /* tapes */
-        uint64_t early_warning;
+    uint64_t early_warning;
     uint64_t second_partition;
     bool write_protect, unloaded;
     char image[512];
