@@ -126,6 +126,118 @@ static void remove_luns(const char *hba, const char *name)
     if (t) closedir(t);
 }
 
+static void rm_children(const char *dir, const char *prefix, bool links)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.' || (prefix && strncmp(de->d_name, prefix, strlen(prefix))))
+            continue;
+        char p[PATH_MAX + 300];
+        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        rm(p, links, false);
+    }
+    if (d) closedir(d);
+}
+
+/* An iSCSI target group that has lost its last LUN: disabled, then taken apart. */
+static void remove_iscsi_tpg(const char *iqn_dir, const char *tpg_name)
+{
+    char tpg[PATH_MAX + 300], p[PATH_MAX * 2];
+    snprintf(tpg, sizeof(tpg), "%s/%s", iqn_dir, tpg_name);
+    snprintf(p, sizeof(p), "%s/lun", tpg);
+    DIR *d = opendir(p);
+    struct dirent *de;
+    int luns = 0;
+    while (d && (de = readdir(d))) luns += !strncmp(de->d_name, "lun_", 4);
+    if (d) closedir(d);
+    if (luns) return;
+    snprintf(p, sizeof(p), "%s/enable", tpg);
+    FILE *f = fopen(p, "w");
+    if (f) {
+        fputs("0", f);
+        fclose(f);
+    }
+    snprintf(p, sizeof(p), "%s/np", tpg);
+    rm_children(p, NULL, false);
+    snprintf(p, sizeof(p), "%s/acls", tpg);
+    DIR *a = opendir(p);
+    while (a && (de = readdir(a))) {
+        if (de->d_name[0] == '.') continue;
+        char acl[PATH_MAX * 2 + 300];
+        snprintf(acl, sizeof(acl), "%s/%s", p, de->d_name);
+        DIR *m = opendir(acl);
+        struct dirent *me;
+        while (m && (me = readdir(m))) {
+            if (strncmp(me->d_name, "lun_", 4)) continue;
+            char mapped[PATH_MAX * 3];
+            snprintf(mapped, sizeof(mapped), "%s/%s", acl, me->d_name);
+            rm_children(mapped, "lun_", true);
+            rm(mapped, false, false);
+        }
+        if (m) closedir(m);
+        rm(acl, false, true);
+    }
+    if (a) closedir(a);
+    rm(tpg, false, true);
+    rm(iqn_dir, false, true);
+}
+
+/* Removes the iSCSI LUNs that link to core/<hba>/<name>. */
+static void remove_iscsi_luns(const char *hba, const char *name)
+{
+    char suffix[600];
+    snprintf(suffix, sizeof(suffix), "/core/%s/%s", hba, name);
+    DIR *t = opendir(CFS "/iscsi");
+    struct dirent *iqn;
+    while (t && (iqn = readdir(t))) {
+        if (strncmp(iqn->d_name, "iqn.", 4)) continue;
+        char iqn_dir[PATH_MAX];
+        snprintf(iqn_dir, sizeof(iqn_dir), CFS "/iscsi/%s", iqn->d_name);
+        DIR *g = opendir(iqn_dir);
+        struct dirent *tpg;
+        while (g && (tpg = readdir(g))) {
+            if (strncmp(tpg->d_name, "tpgt_", 5)) continue;
+            char lundir[PATH_MAX * 2];
+            snprintf(lundir, sizeof(lundir), "%s/%s/lun", iqn_dir, tpg->d_name);
+            DIR *l = opendir(lundir);
+            struct dirent *lun;
+            bool touched = false;
+            while (l && (lun = readdir(l))) {
+                if (strncmp(lun->d_name, "lun_", 4)) continue;
+                char link[PATH_MAX * 3], target[PATH_MAX];
+                snprintf(link, sizeof(link), "%s/%s/%s", lundir, lun->d_name, name);
+                ssize_t n = readlink(link, target, sizeof(target) - 1);
+                if (n <= 0) continue;
+                target[n] = 0;
+                size_t tl = strlen(target), sl = strlen(suffix);
+                if (tl < sl || strcmp(target + tl - sl, suffix)) continue;
+                /* ACL mappings of this LUN go first. */
+                char acls[PATH_MAX * 2];
+                snprintf(acls, sizeof(acls), "%s/%s/acls", iqn_dir, tpg->d_name);
+                DIR *a = opendir(acls);
+                struct dirent *ae;
+                while (a && (ae = readdir(a))) {
+                    if (ae->d_name[0] == '.') continue;
+                    char mapped[PATH_MAX * 3];
+                    snprintf(mapped, sizeof(mapped), "%s/%s/%s", acls, ae->d_name, lun->d_name);
+                    rm_children(mapped, "lun_", true);
+                    rm(mapped, false, false);
+                }
+                if (a) closedir(a);
+                rm(link, true, false);
+                snprintf(link, sizeof(link), "%s/%s", lundir, lun->d_name);
+                rm(link, false, false);
+                touched = true;
+            }
+            if (l) closedir(l);
+            if (touched) remove_iscsi_tpg(iqn_dir, tpg->d_name);
+        }
+        if (g) closedir(g);
+    }
+    if (t) closedir(t);
+}
+
 static void rescue(th_ctx *ctx, const char *hba, const char *name, const char *path)
 {
     char prefix[600], p[PATH_MAX + 64];
@@ -147,6 +259,7 @@ static void rescue(th_ctx *ctx, const char *hba, const char *name, const char *p
         if (!serving) th_uio_close(&uio);
     }
     remove_luns(hba, name);
+    remove_iscsi_luns(hba, name);
     if (serving) {
         th_server_join(&server);
         th_uio_close(&uio);
@@ -159,8 +272,8 @@ int cmd_cleanup(int argc, char **argv)
     if (argc > 1) {
         bool help = !strcmp(argv[1], "--help");
         fprintf(help ? stdout : stderr,
-                "usage: tcmu-harness cleanup\n  removes loopback LUNs and backstores named th-* "
-                "that no running harness holds\n");
+                "usage: tcmu-harness cleanup\n  removes loopback and iSCSI LUNs and backstores "
+                "named th-* that no running harness holds\n");
         return help ? 0 : CLI_USAGE;
     }
     if (access(CFS "/core", F_OK)) {

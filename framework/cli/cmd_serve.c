@@ -26,6 +26,8 @@ static const char serve_usage[] =
     "    spin=N           polls for more work before sleeping (default 5000, 0: never)\n"
     "    target=naa.X     share a loopback target between devices (16 hex digits)\n"
     "    external=1       no loopback export (link the backstore to another fabric)\n"
+    "    export=iscsi     export over LIO iSCSI instead (iqn=, portal=IP:PORT; default\n"
+    "                     127.0.0.1:3260); the JSON line gets an \"iscsi\" URL\n"
     "    vendor=, product=, serial=  INQUIRY identity\n"
     "  LEVEL: error (default), warn, info, debug; logs go to stderr.\n"
     "Prints one JSON object per device on stdout when all are ready.\n";
@@ -35,6 +37,8 @@ typedef struct spec {
     th_disk_config disk;
     th_tape_config tape;
     char image[512];
+    bool iscsi;
+    char iqn[224], portal[64];
     char name[65], backing[512], target[32], vendor[16], product[32], serial[40];
 } spec;
 
@@ -72,6 +76,12 @@ static int parse_spec(char *text, spec *s)
             s->tape.write_protect = !strcmp(v, "1");
         else if (!strcmp(k, "loaded"))
             s->tape.loaded = strcmp(v, "0") != 0;
+        else if (!strcmp(k, "export") && !strcmp(v, "iscsi"))
+            s->iscsi = true, s->cfg.external_fabric = true;
+        else if (!strcmp(k, "iqn"))
+            snprintf(s->iqn, sizeof(s->iqn), "%s", v);
+        else if (!strcmp(k, "portal"))
+            snprintf(s->portal, sizeof(s->portal), "%s", v);
         else if (!strcmp(k, "image"))
             snprintf(s->image, sizeof(s->image), "%s", v);
         else if (!strcmp(k, "size") && n > 0)
@@ -208,6 +218,7 @@ int cmd_serve(int argc, char **argv)
     th_disk *disks[16] = {0};
     int rc = 0;
     th_tape *tapes[16] = {0};
+    th_iscsi *exports[16] = {0};
     for (int i = 0; i < n && !rc; i++) {
         spec *s = &specs[i];
         if (s->cfg.type == TH_TYPE_TAPE) {
@@ -249,6 +260,16 @@ int cmd_serve(int argc, char **argv)
         if ((rc = th_device_open(ctx, &s->cfg, &devs[i])))
             fprintf(stderr, "tcmu-harness serve: %s: %s\n", s->name, th_ctx_errmsg(ctx));
     }
+    for (int i = 0; i < n && !rc; i++) {
+        if (!specs[i].iscsi) continue;
+        th_iscsi_opts io;
+        th_iscsi_opts_init(&io);
+        io.iqn = specs[i].iqn[0] ? specs[i].iqn : NULL;
+        io.portal = specs[i].portal[0] ? specs[i].portal : NULL;
+        io.lun = specs[i].cfg.lun;
+        if ((rc = th_iscsi_export(ctx, devs[i], &io, &exports[i])))
+            fprintf(stderr, "tcmu-harness serve: %s: %s\n", specs[i].name, th_ctx_errmsg(ctx));
+    }
     if (!rc) {
         for (int i = 0; i < n; i++) {
             bool first = true;
@@ -264,6 +285,7 @@ int cmd_serve(int argc, char **argv)
             json_str("sg", th_device_node(devs[i], TH_NODE_SG), &first);
             json_str("address", th_device_scsi_address(devs[i]), &first);
             json_str("backstore", th_device_backstore_path(devs[i]), &first);
+            json_str("iscsi", exports[i] ? th_iscsi_url(exports[i]) : NULL, &first);
             json_str("wwn", wwn, &first);
             printf(",\"size\":%s,\"block_size\":%u}\n", size, specs[i].cfg.block_size);
         }
@@ -273,6 +295,11 @@ int cmd_serve(int argc, char **argv)
     }
     int close_rc = 0;
     for (int i = n - 1; i >= 0; i--) {
+        if (exports[i] && th_iscsi_close(exports[i])) {
+            fprintf(stderr, "tcmu-harness serve: unexporting %s: %s\n", specs[i].name,
+                    th_ctx_errmsg(ctx));
+            close_rc = 1;
+        }
         if (devs[i] && th_device_close(devs[i])) {
             fprintf(stderr, "tcmu-harness serve: closing %s: %s\n", specs[i].name,
                     th_ctx_errmsg(ctx));

@@ -82,6 +82,7 @@ int th_cfs_undo(th_ctx *ctx, th_objects *o)
     int first = 0;
     while (o->n > 0) {
         th_undo *u = &o->items[--o->n];
+        if (!u->path[0]) continue; /* dropped: still used by someone else */
         int rc = u->kind == TH_UNDO_UNLINK ? unlink(u->path) : rmdir(u->path);
         int e = errno;
         if (rc == 0) {

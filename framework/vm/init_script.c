@@ -30,6 +30,7 @@ int th_write_init(const char *path, const char *kver, const char *share)
           "mount -t proc proc /proc\n"
           "mount -t sysfs sysfs /sys\n"
           "mount -t devtmpfs devtmpfs /dev\n"
+          "ip link set lo up\n"
           "for m in $(cat /modules/order); do insmod /modules/$m || fail \"insmod $m\"; done\n"
           /* The host root is the read-only lower layer; writes land in tmpfs and vanish. */
           "mount " NINEP ",ro host /lower || fail 'mount host root'\n"

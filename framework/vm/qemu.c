@@ -47,8 +47,8 @@ static int build_initrd(const char *work, const th_kernel *k, const char *share)
     /* Everything the harness needs, inserted from the initramfs: loading them with
      * modprobe over 9p costs seconds under TCG. */
     static const char *const boot_mods[] = {
-        "virtio_pci",       "9pnet_virtio", "9p",     "overlay", "configfs",
-        "target_core_user", "tcm_loop",     "sd_mod", "sg",      "st"};
+        "virtio_pci", "9pnet_virtio", "9p", "overlay", "configfs",         "target_core_user",
+        "tcm_loop",   "sd_mod",       "sg", "st",      "iscsi_target_mod", "crc32c_generic"};
     char mods[64][256], err[512], p[PATH_MAX], init[PATH_MAX];
     int n = th_modules_resolve(k->modules, boot_mods, sizeof(boot_mods) / sizeof(boot_mods[0]),
                                mods, 64, err, sizeof(err));

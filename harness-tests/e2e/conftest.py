@@ -42,6 +42,10 @@ def our_objects():
     loop = CONFIGFS / "loopback"
     if loop.is_dir():
         found += [str(p) for p in loop.glob("naa.*/tpgt_1/lun/lun_*/th-*")]
+    iscsi = CONFIGFS / "iscsi"
+    if iscsi.is_dir():
+        found += [str(p) for p in iscsi.glob("iqn.*/tpgt_*/lun/lun_*/th-*")]
+        found += [str(p) for p in iscsi.glob("iqn.2026-11.org.tcmu-harness:*")]
     return found
 
 

@@ -9,6 +9,7 @@
 #include "th/disk.h"
 #include "th/fake.h"
 #include "th/fake_kernel.h"
+#include "th/iscsi.h"
 #include "th/log.h"
 #include "th/rules.h"
 #include "th/sense.h"

@@ -1,0 +1,46 @@
+"""Devices exported over LIO's iSCSI fabric, reached with libiscsi's tools in the guest."""
+import os
+import pathlib
+
+from conftest import our_objects, run
+
+INI = "iqn.2026-11.org.tcmu-harness:e2e-initiator"
+
+
+def test_iscsi_inq_readcapacity_and_ls_reach_an_exported_disk(serve):
+    dev = serve("name=isc0,size=16MiB,export=iscsi")["isc0"]
+    url = dev["iscsi"]
+    assert url == "iscsi://127.0.0.1:3260/iqn.2026-11.org.tcmu-harness:isc0/0"
+    assert dev["sd"] is None and dev["sg"] is None  # not on the loopback fabric
+    p = run("iscsi-inq", "-i", INI, url, check=True)
+    assert "Peripheral Device Type:DIRECT_ACCESS" in p.stdout
+    p = run("iscsi-readcapacity16", "-i", INI, url, check=True)
+    assert "RETURNED LOGICAL BLOCK ADDRESS:32767" in p.stdout
+    p = run("iscsi-ls", "-i", INI, "iscsi://127.0.0.1:3260", check=True)
+    assert "iqn.2026-11.org.tcmu-harness:isc0" in p.stdout
+
+
+def test_two_luns_behind_one_iscsi_target_and_a_tape(serve):
+    s = serve("name=lunA,size=8MiB,export=iscsi,iqn=iqn.2026-11.org.tcmu-harness:shared,lun=0",
+              "name=lunB,type=tape,export=iscsi,iqn=iqn.2026-11.org.tcmu-harness:shared,lun=1")
+    base = "iscsi://127.0.0.1:3260/iqn.2026-11.org.tcmu-harness:shared"
+    assert s["lunB"]["iscsi"] == base + "/1"
+    assert "DIRECT_ACCESS" in run("iscsi-inq", "-i", INI, base + "/0", check=True).stdout
+    assert "SEQUENTIAL_ACCESS" in run("iscsi-inq", "-i", INI, base + "/1", check=True).stdout
+
+
+def test_iscsi_export_is_removed_with_the_device(serve):
+    serve("name=isc1,size=8MiB,export=iscsi")
+    assert any("isc1" in p for p in our_objects())
+    # the serve fixture stops the server and asserts our_objects() is empty afterwards
+
+
+def test_cleanup_removes_an_iscsi_export_a_killed_harness_left():
+    from conftest import TH, Server
+    s = Server("name=isccrash,size=8MiB,export=iscsi")
+    s.proc.kill()
+    s.proc.wait()
+    assert any("isccrash" in p for p in our_objects())
+    p = run(TH, "cleanup", check=True)
+    assert "tcmu-harness:isccrash" in p.stdout
+    assert our_objects() == []
