@@ -333,6 +333,18 @@ static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
         yt_copy(t, v, d->serial, sizeof(d->serial));
     } else if (!strcmp(key, "early_warning")) {
         yt_size(t, v, &d->early_warning);
+    } else if (!strcmp(key, "export")) {
+        char e[16];
+        if (yt_copy(t, v, e, sizeof(e))) {
+            if (!strcmp(e, "iscsi"))
+                d->iscsi = true;
+            else if (strcmp(e, "loopback"))
+                yt_error(t, v, "export is loopback or iscsi, not '%s'", e);
+        }
+    } else if (!strcmp(key, "iqn")) {
+        yt_copy(t, v, d->iqn, sizeof(d->iqn));
+    } else if (!strcmp(key, "portal")) {
+        yt_copy(t, v, d->portal, sizeof(d->portal));
     } else if (!strcmp(key, "second_partition")) {
         yt_size(t, v, &d->second_partition);
     } else if (!strcmp(key, "write_protect")) {

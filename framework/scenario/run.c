@@ -18,6 +18,7 @@ typedef struct live {
     th_disk *disk;
     th_tape *tape;
     th_rules *rules;
+    th_iscsi *exp;
     th_device *dev;
     char size[24], bs[24], wwn[24], sdname[32];
 } live;
@@ -60,6 +61,7 @@ static const char *field(live *d, const char *f)
     if (!strcmp(f, "block_size")) return d->bs;
     if (!strcmp(f, "wwn")) return d->wwn;
     if (!strcmp(f, "sdname")) return d->sdname[0] ? d->sdname : NULL;
+    if (!strcmp(f, "iscsi")) return d->exp ? th_iscsi_url(d->exp) : NULL;
     return NULL;
 }
 
@@ -302,6 +304,7 @@ static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *
     cfg.size = c->size - c->size % c->block_size;
     cfg.block_size = c->block_size;
     cfg.type = tape ? TH_TYPE_TAPE : TH_TYPE_DISK;
+    cfg.external_fabric = c->iscsi;
     cfg.wwn = dc.wwn;
     cfg.workers = c->workers;
     cfg.handler = th_rules_handle;
@@ -312,6 +315,17 @@ static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *
         fail(res, "device %s: %s", c->name, th_ctx_errmsg(ctx));
         return rc;
     }
+    if (c->iscsi) {
+        th_iscsi_opts io;
+        th_iscsi_opts_init(&io);
+        io.iqn = c->iqn[0] ? c->iqn : NULL;
+        io.portal = c->portal[0] ? c->portal : NULL;
+        if ((rc = th_iscsi_export(ctx, d->dev, &io, &d->exp))) {
+            fail(res, "device %s: iSCSI export: %s", c->name, th_ctx_errmsg(ctx));
+            return rc;
+        }
+    }
+
     snprintf(d->size, sizeof(d->size), "%llu", (unsigned long long)c->size);
     snprintf(d->bs, sizeof(d->bs), "%u", c->block_size);
     snprintf(d->wwn, sizeof(d->wwn), "naa.%016llx", (unsigned long long)dc.wwn);
@@ -357,6 +371,8 @@ static void close_all(live *l, int opened, th_ctx *ctx, sc_result *res)
 {
     for (int i = opened - 1; i >= 0; i--) {
         if (l[i].rules) th_rules_release_all(l[i].rules);
+        if (l[i].exp && th_iscsi_close(l[i].exp))
+            fail(res, "unexporting %s: %s", l[i].cfg->name, th_ctx_errmsg(ctx));
         if (l[i].dev && th_device_close(l[i].dev))
             fail(res, "closing %s: %s", l[i].cfg->name, th_ctx_errmsg(ctx));
         if (l[i].rules) th_rules_set_trace(l[i].rules, NULL, 0);
@@ -560,8 +576,8 @@ int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *
             fputc('{', out);
             json_field(out, "name", l[i].cfg->name, true);
             json_field(out, "type", l[i].cfg->type, false);
-            static const char *const keys[] = {"sd",      "sg",        "st", "nst",
-                                               "address", "backstore", "wwn"};
+            static const char *const keys[] = {"sd",      "sg",        "st",  "nst",
+                                               "address", "backstore", "wwn", "iscsi"};
             for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
                 json_field(out, keys[k], field(&l[i], keys[k]), false);
             fprintf(out, ",\"size\":%s,\"block_size\":%s}\n", l[i].size, l[i].bs);

@@ -20,6 +20,8 @@ typedef struct sc_device {
     /* tapes */
     uint64_t early_warning;
     uint64_t second_partition;
+    bool iscsi; /* export: iscsi (instead of loopback) */
+    char iqn[224], portal[64];
     bool write_protect, unloaded;
     char image[512];
     struct sc_media {
