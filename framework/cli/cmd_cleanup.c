@@ -86,6 +86,33 @@ static int refuse_all(th_cmd *cmd, void *arg)
     return 0;
 }
 
+/* In one target group's lun/ folder, removes each LUN whose link <name> points at
+ * .../core/<hba>/<name> (calling before() first, for what hangs off it); true if any. */
+static bool remove_linked_luns(const char *lundir, const char *name, const char *suffix,
+                               void (*before)(const char *lun, void *arg), void *arg)
+{
+    DIR *l = opendir(lundir);
+    struct dirent *lun;
+    bool touched = false;
+    while (l && (lun = readdir(l))) {
+        if (strncmp(lun->d_name, "lun_", 4)) continue;
+        char link[PATH_MAX * 3], target[PATH_MAX];
+        snprintf(link, sizeof(link), "%s/%s/%s", lundir, lun->d_name, name);
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        if (n <= 0) continue;
+        target[n] = 0;
+        size_t tl = strlen(target), sl = strlen(suffix);
+        if (tl < sl || strcmp(target + tl - sl, suffix)) continue;
+        if (before) before(lun->d_name, arg);
+        rm(link, true, false);
+        snprintf(link, sizeof(link), "%s/%s", lundir, lun->d_name);
+        rm(link, false, false);
+        touched = true;
+    }
+    if (l) closedir(l);
+    return touched;
+}
+
 /* Removes every loopback LUN linking to core/<hba>/<name>. */
 static void remove_luns(const char *hba, const char *name)
 {
@@ -97,25 +124,7 @@ static void remove_luns(const char *hba, const char *name)
         if (strncmp(naa->d_name, "naa.", 4)) continue;
         char lundir[PATH_MAX];
         snprintf(lundir, sizeof(lundir), CFS "/loopback/%s/tpgt_1/lun", naa->d_name);
-        DIR *l = opendir(lundir);
-        struct dirent *lun;
-        bool touched = false;
-        while (l && (lun = readdir(l))) {
-            if (strncmp(lun->d_name, "lun_", 4)) continue;
-            char link[PATH_MAX * 2], target[PATH_MAX];
-            snprintf(link, sizeof(link), "%s/%s/%s", lundir, lun->d_name, name);
-            ssize_t n = readlink(link, target, sizeof(target) - 1);
-            if (n <= 0) continue;
-            target[n] = 0;
-            size_t tl = strlen(target), sl = strlen(suffix);
-            if (tl < sl || strcmp(target + tl - sl, suffix)) continue;
-            rm(link, true, false);
-            snprintf(link, sizeof(link), "%s/%s", lundir, lun->d_name);
-            rm(link, false, false);
-            touched = true;
-        }
-        if (l) closedir(l);
-        if (touched) {
+        if (remove_linked_luns(lundir, name, suffix, NULL, NULL)) {
             char p[PATH_MAX + 300];
             snprintf(p, sizeof(p), CFS "/loopback/%s/tpgt_1", naa->d_name);
             rm(p, false, true);
@@ -183,6 +192,21 @@ static void remove_iscsi_tpg(const char *iqn_dir, const char *tpg_name)
     rm(iqn_dir, false, true);
 }
 
+/* The ACL mappings (acls/<initiator>/<lun>) of a LUN about to go. */
+static void remove_acl_mappings(const char *lun, void *acls_dir)
+{
+    DIR *a = opendir(acls_dir);
+    struct dirent *ae;
+    while (a && (ae = readdir(a))) {
+        if (ae->d_name[0] == '.') continue;
+        char mapped[PATH_MAX * 3];
+        snprintf(mapped, sizeof(mapped), "%s/%s/%s", (const char *)acls_dir, ae->d_name, lun);
+        rm_children(mapped, "lun_", true);
+        rm(mapped, false, false);
+    }
+    if (a) closedir(a);
+}
+
 /* Removes the iSCSI LUNs that link to core/<hba>/<name>. */
 static void remove_iscsi_luns(const char *hba, const char *name)
 {
@@ -198,40 +222,11 @@ static void remove_iscsi_luns(const char *hba, const char *name)
         struct dirent *tpg;
         while (g && (tpg = readdir(g))) {
             if (strncmp(tpg->d_name, "tpgt_", 5)) continue;
-            char lundir[PATH_MAX * 2];
+            char lundir[PATH_MAX * 2], acls[PATH_MAX * 2];
             snprintf(lundir, sizeof(lundir), "%s/%s/lun", iqn_dir, tpg->d_name);
-            DIR *l = opendir(lundir);
-            struct dirent *lun;
-            bool touched = false;
-            while (l && (lun = readdir(l))) {
-                if (strncmp(lun->d_name, "lun_", 4)) continue;
-                char link[PATH_MAX * 3], target[PATH_MAX];
-                snprintf(link, sizeof(link), "%s/%s/%s", lundir, lun->d_name, name);
-                ssize_t n = readlink(link, target, sizeof(target) - 1);
-                if (n <= 0) continue;
-                target[n] = 0;
-                size_t tl = strlen(target), sl = strlen(suffix);
-                if (tl < sl || strcmp(target + tl - sl, suffix)) continue;
-                /* ACL mappings of this LUN go first. */
-                char acls[PATH_MAX * 2];
-                snprintf(acls, sizeof(acls), "%s/%s/acls", iqn_dir, tpg->d_name);
-                DIR *a = opendir(acls);
-                struct dirent *ae;
-                while (a && (ae = readdir(a))) {
-                    if (ae->d_name[0] == '.') continue;
-                    char mapped[PATH_MAX * 3];
-                    snprintf(mapped, sizeof(mapped), "%s/%s/%s", acls, ae->d_name, lun->d_name);
-                    rm_children(mapped, "lun_", true);
-                    rm(mapped, false, false);
-                }
-                if (a) closedir(a);
-                rm(link, true, false);
-                snprintf(link, sizeof(link), "%s/%s", lundir, lun->d_name);
-                rm(link, false, false);
-                touched = true;
-            }
-            if (l) closedir(l);
-            if (touched) remove_iscsi_tpg(iqn_dir, tpg->d_name);
+            snprintf(acls, sizeof(acls), "%s/%s/acls", iqn_dir, tpg->d_name);
+            if (remove_linked_luns(lundir, name, suffix, remove_acl_mappings, acls))
+                remove_iscsi_tpg(iqn_dir, tpg->d_name);
         }
         if (g) closedir(g);
     }

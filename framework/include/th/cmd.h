@@ -62,7 +62,8 @@ void th_cmd_status(th_cmd *cmd, uint8_t status);
 void th_cmd_check_condition(th_cmd *cmd, const th_sense *sense);
 void th_cmd_check(th_cmd *cmd, uint8_t key, uint16_t asc_ascq);
 void th_cmd_sense_raw(th_cmd *cmd, const uint8_t *sense, size_t len);
-/* ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE, and tell the kernel the op is unknown. */
+/* ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE. (The ring's UNKNOWN_OP flag is not
+ * used: the kernel would replace this sense with its own.) */
 void th_cmd_not_handled(th_cmd *cmd);
 
 /* Reading the response back (fake commands, traces, rules). */
