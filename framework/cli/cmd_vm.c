@@ -16,22 +16,20 @@ static const char vm_usage[] =
     "  --timeout S        kill the guest after S seconds, exit 124 (default 1800; 0: none)\n"
     "  --keep-log FILE    copy the guest console log to FILE\n"
     "  --accel tcg|kvm    QEMU accelerator (default tcg)\n"
+    "  --forward [127.0.0.1:]HPORT:GPORT\n"
+    "                     host loopback TCP port HPORT reaches the guest's port GPORT\n"
+    "                     (the guest is " TH_VM_GUEST_IP "; give an iSCSI device\n"
+    "                     portal=0.0.0.0:GPORT); repeatable\n"
     "  -q, --quiet        no progress messages\n"
     "Exit status: CMD's; 124 on timeout; 125 if the guest failed.\n";
 
 static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
 {
-    static const struct option longs[] = {{"kernel", 1, 0, 'k'},
-                                          {"modules", 1, 0, 'M'},
-                                          {"share", 1, 0, 's'},
-                                          {"mem", 1, 0, 'm'},
-                                          {"cpus", 1, 0, 'c'},
-                                          {"timeout", 1, 0, 't'},
-                                          {"keep-log", 1, 0, 'l'},
-                                          {"accel", 1, 0, 'a'},
-                                          {"quiet", 0, 0, 'q'},
-                                          {"help", 0, 0, 'h'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"kernel", 1, 0, 'k'},   {"modules", 1, 0, 'M'}, {"share", 1, 0, 's'},
+        {"mem", 1, 0, 'm'},      {"cpus", 1, 0, 'c'},    {"timeout", 1, 0, 't'},
+        {"keep-log", 1, 0, 'l'}, {"accel", 1, 0, 'a'},   {"forward", 1, 0, 'f'},
+        {"quiet", 0, 0, 'q'},    {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     memset(o, 0, sizeof(*o));
     o->timeout_s = 1800;
     int c;
@@ -65,6 +63,14 @@ static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
         case 'q':
             o->quiet = true;
             break;
+        case 'f': {
+            char err[256];
+            if (th_vm_parse_forward(o, optarg, err, sizeof(err))) {
+                fprintf(stderr, "tcmu-harness vm: %s\n", err);
+                return CLI_USAGE;
+            }
+            break;
+        }
         case 'h':
             fputs(vm_usage, stdout);
             exit(0);

@@ -12,7 +12,7 @@ size_t th_cdb_len_for(const uint8_t *cdb, size_t avail)
     return group_len[cdb[0] >> 5];
 }
 
-typedef enum { LBA_NONE, LBA_6, LBA_10, LBA_12, LBA_16, LBA_CAW } lba_form;
+typedef enum { LBA_NONE, LBA_6, LBA_10, LBA_12, LBA_16, LBA_CAW, LBA_ATOMIC } lba_form;
 
 static lba_form form_of(uint8_t op)
 {
@@ -35,6 +35,7 @@ static lba_form form_of(uint8_t op)
         return LBA_12;
     case 0x88:
     case 0x8a:
+    case 0x8b:
     case 0x8e:
     case 0x8f:
     case 0x90:
@@ -43,6 +44,8 @@ static lba_form form_of(uint8_t op)
         return LBA_16;
     case 0x89:
         return LBA_CAW;
+    case 0x9c: /* WRITE ATOMIC(16): a 16-bit length after the ATOMIC BOUNDARY */
+        return LBA_ATOMIC;
     default:
         return LBA_NONE;
     }
@@ -59,6 +62,7 @@ uint64_t th_cmd_lba(const th_cmd *cmd)
         return th_be32(c + 2);
     case LBA_16:
     case LBA_CAW:
+    case LBA_ATOMIC:
         return th_be64(c + 2);
     default:
         return 0;
@@ -79,6 +83,8 @@ uint32_t th_cmd_xfer_len(const th_cmd *cmd)
         return th_be32(c + 10);
     case LBA_CAW:
         return c[13];
+    case LBA_ATOMIC:
+        return th_be16(c + 12);
     default:
         return 0;
     }

@@ -54,6 +54,13 @@ static const th_op disk_ops[] = {
      th_disk_verify,
      "VERIFY_10",
      M},
+    {0x34,
+     TH_NO_SA,
+     10,
+     {0x34, 0x02, FF, FF, FF, FF, 0x1f, FF, FF, C},
+     th_disk_prefetch,
+     "PRE_FETCH_10",
+     M},
     {0x35,
      TH_NO_SA,
      10,
@@ -61,6 +68,13 @@ static const th_op disk_ops[] = {
      th_disk_sync_cache,
      "SYNCHRONIZE_CACHE_10",
      M},
+    {0x37,
+     TH_NO_SA,
+     10,
+     {0x37, 0, 0x1f, 0, 0, 0, 0, FF, FF, C},
+     th_disk_read_defect_data,
+     "READ_DEFECT_DATA_10",
+     0},
     {0x41,
      TH_NO_SA,
      10,
@@ -104,6 +118,13 @@ static const th_op disk_ops[] = {
      th_disk_write,
      "WRITE_16",
      W},
+    {0x8b,
+     TH_NO_SA,
+     16,
+     {0x8b, 0x1a, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, 0x1f, C},
+     th_disk_orwrite,
+     "ORWRITE_16",
+     W},
     {0x8e,
      TH_NO_SA,
      16,
@@ -117,6 +138,13 @@ static const th_op disk_ops[] = {
      {0x8f, 0x16, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, 0x1f, C},
      th_disk_verify,
      "VERIFY_16",
+     M},
+    {0x90,
+     TH_NO_SA,
+     16,
+     {0x90, 0x02, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, 0x1f, C},
+     th_disk_prefetch,
+     "PRE_FETCH_16",
      M},
     {0x91,
      TH_NO_SA,
@@ -132,12 +160,26 @@ static const th_op disk_ops[] = {
      th_disk_write_same,
      "WRITE_SAME_16",
      W},
+    {0x9c,
+     TH_NO_SA,
+     16,
+     {0x9c, 0x18, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, 0x1f, C},
+     th_disk_write_atomic,
+     "WRITE_ATOMIC_16",
+     W},
     {0x9e,
      0x10,
      16,
      {0x9e, 0x1f, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, 0x01, C},
      th_disk_read_capacity16,
      "READ_CAPACITY_16",
+     M},
+    {0x9e,
+     0x12,
+     16,
+     {0x9e, 0x1f, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, FF, 0, C},
+     th_disk_get_lba_status,
+     "GET_LBA_STATUS",
      M},
     {0xa3,
      0x0c,
@@ -174,6 +216,13 @@ static const th_op disk_ops[] = {
      th_disk_verify,
      "VERIFY_12",
      M},
+    {0xb7,
+     TH_NO_SA,
+     12,
+     {0xb7, 0x1f, 0, 0, 0, 0, FF, FF, FF, FF, 0, C},
+     th_disk_read_defect_data,
+     "READ_DEFECT_DATA_12",
+     0},
 };
 
 const th_optable th_disk_optable = {disk_ops, sizeof(disk_ops) / sizeof(disk_ops[0])};
@@ -190,6 +239,7 @@ void th_disk_config_init(th_disk_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->block_size = 512;
     cfg->write_cache = true;
+    cfg->max_transfer_bytes = 8u << 20;
 }
 
 int th_disk_new(const th_disk_config *cfg, th_backend *be, th_disk **out)
@@ -204,6 +254,7 @@ int th_disk_new(const th_disk_config *cfg, th_backend *be, th_disk **out)
     d->block_size = bs;
     atomic_store(&d->blocks, blocks);
     d->read_only = cfg->read_only;
+    d->max_transfer_bytes = cfg->max_transfer_bytes;
     atomic_store(&d->wce, cfg->write_cache);
     th_identity_init(&d->id, 0x00, cfg->vendor, cfg->product, cfg->revision, cfg->serial,
                      cfg->wwn ? cfg->wwn : th_wwn_from_name("disk"));

@@ -31,13 +31,17 @@ static size_t disk_vpd(void *arg, uint8_t page, uint8_t *b, size_t cap)
     switch (page) {
     case 0xb0: /* block limits */
         b[3] = 0x3c;
-        b[4] = 0x01;                   /* WSNZ */
-        b[5] = 128;                    /* maximum COMPARE AND WRITE length */
-        th_put_be16(b + 6, 1);         /* optimal transfer length granularity */
-        th_put_be32(b + 20, 0x400000); /* maximum unmap LBA count */
-        th_put_be32(b + 24, 64);       /* maximum unmap block descriptors */
-        th_put_be32(b + 28, 1);        /* optimal unmap granularity */
-        th_put_be64(b + 36, 0x400000); /* maximum WRITE SAME length */
+        b[4] = 0x01; /* WSNZ */
+        b[5] = TH_DISK_MAX_CAW_BLOCKS;
+        th_put_be16(b + 6, 1); /* optimal transfer length granularity */
+        th_put_be32(b + 8, d->max_transfer_bytes / d->block_size);
+        th_put_be32(b + 20, TH_DISK_MAX_UNMAP_BLOCKS);
+        th_put_be32(b + 24, TH_DISK_MAX_UNMAP_DESCS);
+        th_put_be32(b + 28, 1); /* optimal unmap granularity */
+        th_put_be64(b + 36, TH_DISK_MAX_WS_BLOCKS);
+        th_put_be32(b + 44, th_disk_max_atomic(d));
+        th_put_be32(b + 48, 1); /* atomic alignment */
+        th_put_be32(b + 52, 1); /* atomic transfer length granularity */
         return 64;
     case 0xb1: /* block device characteristics */
         b[3] = 0x3c;
@@ -49,7 +53,6 @@ static size_t disk_vpd(void *arg, uint8_t page, uint8_t *b, size_t cap)
         b[6] = 0x02; /* thin provisioned */
         return 8;
     }
-    (void)d;
     return 4;
 }
 

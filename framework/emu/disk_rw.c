@@ -4,9 +4,7 @@
 #include "../cmd/be.h"
 #include "disk_internal.h"
 
-#define CHUNK          (1u << 20)
-#define MAX_WS_BLOCKS  0x400000u
-#define MAX_CAW_BLOCKS 128u
+#define CHUNK (1u << 20)
 
 /* Walks the iovecs straight into or out of the backend: no bounce buffer. */
 static int iov_io(th_disk *d, const struct iovec *iov, size_t cnt, uint64_t off, size_t bytes,
@@ -63,6 +61,30 @@ void th_disk_write(void *arg, th_cmd *cmd)
     if (!do_write(d, cmd, lba, n)) return;
     if ((th_cmd_cdb(cmd)[1] & 0x08) && !atomic_load(&d->wce)) d->be->ops->flush(d->be);
     th_cmd_ok(cmd);
+}
+
+/* Atomic against every other command: the whole write happens under the disk lock. */
+void th_disk_write_atomic(void *arg, th_cmd *cmd)
+{
+    th_disk *d = arg;
+    const uint8_t *c = th_cmd_cdb(cmd);
+    uint64_t lba = th_cmd_lba(cmd);
+    uint32_t n = th_cmd_xfer_len(cmd);
+    if (th_be16(c + 10)) { /* ATOMIC BOUNDARY: the Block Limits page offers none */
+        th_sense s = th_sense_invalid_field(true, 10, -1);
+        th_cmd_check_condition(cmd, &s);
+        return;
+    }
+    if (n > th_disk_max_atomic(d)) {
+        th_sense s = th_sense_invalid_field(true, 12, -1);
+        th_cmd_check_condition(cmd, &s);
+        return;
+    }
+    if (!th_disk_range_ok(d, cmd, lba, n)) return;
+    pthread_mutex_lock(&d->lock);
+    bool ok = do_write(d, cmd, lba, n);
+    pthread_mutex_unlock(&d->lock);
+    if (ok) th_cmd_ok(cmd);
 }
 
 void th_disk_write_verify(void *arg, th_cmd *cmd)
@@ -160,6 +182,13 @@ void th_disk_sync_cache(void *arg, th_cmd *cmd)
         th_cmd_ok(cmd);
 }
 
+/* No cache to fill: GOOD, as SBC has it for a cache without room for the blocks. */
+void th_disk_prefetch(void *arg, th_cmd *cmd)
+{
+    th_disk *d = arg;
+    if (th_disk_range_ok(d, cmd, th_cmd_lba(cmd), th_cmd_xfer_len(cmd))) th_cmd_ok(cmd);
+}
+
 void th_disk_write_same(void *arg, th_cmd *cmd)
 {
     th_disk *d = arg;
@@ -168,7 +197,7 @@ void th_disk_write_same(void *arg, th_cmd *cmd)
     uint32_t n = th_cmd_xfer_len(cmd);
     bool unmap = c[1] & 0x08, ndob = c[0] == 0x93 && (c[1] & 0x01);
     size_t bs = d->block_size;
-    if (n == 0 || n > MAX_WS_BLOCKS) { /* WSNZ: zero is not "to the end" here */
+    if (n == 0 || n > TH_DISK_MAX_WS_BLOCKS) { /* WSNZ: zero is not "to the end" here */
         th_sense s = th_sense_invalid_field(true, c[0] == 0x41 ? 7 : 10, -1);
         th_cmd_check_condition(cmd, &s);
         return;
@@ -213,13 +242,13 @@ void th_disk_unmap(void *arg, th_cmd *cmd)
         th_cmd_ok(cmd);
         return;
     }
-    uint8_t b[8 + 64 * 16];
+    uint8_t b[8 + TH_DISK_MAX_UNMAP_DESCS * 16];
     if (plen < 8 || th_cmd_data_out_read(cmd, 0, b, plen < sizeof(b) ? plen : sizeof(b)) < 8) {
         th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
         return;
     }
     size_t bd_len = th_be16(b + 2);
-    if (bd_len % 16 || bd_len / 16 > 64 || 8 + bd_len > plen) {
+    if (bd_len % 16 || bd_len / 16 > TH_DISK_MAX_UNMAP_DESCS || 8 + bd_len > plen) {
         th_sense s = th_sense_invalid_field(false, 2, -1);
         th_cmd_check_condition(cmd, &s);
         return;
@@ -229,7 +258,7 @@ void th_disk_unmap(void *arg, th_cmd *cmd)
         uint64_t lba = th_be64(b + off);
         uint32_t n = th_be32(b + off + 8);
         total += n;
-        if (total > 0x400000) {
+        if (total > TH_DISK_MAX_UNMAP_BLOCKS) {
             th_sense s = th_sense_invalid_field(false, (uint16_t)(off + 8), -1);
             th_cmd_check_condition(cmd, &s);
             return;
@@ -253,10 +282,18 @@ void th_disk_compare_and_write(void *arg, th_cmd *cmd)
     uint64_t lba = th_cmd_lba(cmd);
     uint32_t n = th_cmd_xfer_len(cmd);
     if (n == 0) {
-        th_cmd_ok(cmd);
+        /* Zero blocks is no error (SBC) - unless the initiator sent data for it: a TCMU
+           device cannot report the unused Data-Out as a residual, so it refuses the
+           command instead of claiming it consumed the data. */
+        if (th_cmd_data_out_len(cmd)) {
+            th_sense s = th_sense_invalid_field(true, 13, -1);
+            th_cmd_check_condition(cmd, &s);
+        } else {
+            th_cmd_ok(cmd);
+        }
         return;
     }
-    if (n > MAX_CAW_BLOCKS) {
+    if (n > TH_DISK_MAX_CAW_BLOCKS) {
         th_sense s = th_sense_invalid_field(true, 13, -1);
         th_cmd_check_condition(cmd, &s);
         return;

@@ -127,7 +127,13 @@ int th_iscsi_export(th_ctx *ctx, th_device *dev, const th_iscsi_opts *o, th_iscs
         free(e);
         return rc;
     }
-    snprintf(e->url, sizeof(e->url), "iscsi://%s/%s/%d", portal, iqn, o->lun);
+    /* A wildcard portal (for initiators outside, e.g. through the VM's forwarded port)
+       is reached locally at the loopback address. */
+    const char *port = strrchr(portal, ':');
+    if (!strncmp(portal, "0.0.0.0:", 8))
+        snprintf(e->url, sizeof(e->url), "iscsi://127.0.0.1%s/%s/%d", port, iqn, o->lun);
+    else
+        snprintf(e->url, sizeof(e->url), "iscsi://%s/%s/%d", portal, iqn, o->lun);
     snprintf(e->tpg, sizeof(e->tpg), "%s", tpg);
     th_log(ctx, TH_LOG_INFO, "exported over iSCSI", "device", th_device_name(dev), "url", e->url,
            NULL);

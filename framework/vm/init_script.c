@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "init_script.h"
+#include "vm.h"
 
 void th_shell_quote(FILE *f, const char *s)
 {
@@ -31,7 +32,15 @@ int th_write_init(const char *path, const char *kver, const char *share)
           "mount -t sysfs sysfs /sys\n"
           "mount -t devtmpfs devtmpfs /dev\n"
           "ip link set lo up\n"
+          /* LIO writes persistent-reservation (APTPL) and ALUA state from kernel threads,
+             whose root is this initramfs, not the chroot below: without these directories
+             every PERSISTENT RESERVE OUT fails with LOGICAL UNIT COMMUNICATION FAILURE. */
+          "mkdir -p /var/target/pr /var/target/alua\n"
           "for m in $(cat /modules/order); do insmod /modules/$m || fail \"insmod $m\"; done\n"
+          /* eth0 exists only with --forward (QEMU user networking). */
+          "if [ -e /sys/class/net/eth0 ]; then\n"
+          "  ip addr add " TH_VM_GUEST_IP "/24 dev eth0 && ip link set eth0 up\n"
+          "fi\n"
           /* The host root is the read-only lower layer; writes land in tmpfs and vanish. */
           "mount " NINEP ",ro host /lower || fail 'mount host root'\n"
           "mount -t tmpfs -o mode=755 tmpfs /upper && mkdir /upper/u /upper/w\n"

@@ -47,8 +47,9 @@ static int build_initrd(const char *work, const th_kernel *k, const char *share)
     /* Everything the harness needs, inserted from the initramfs: loading them with
      * modprobe over 9p costs seconds under TCG. */
     static const char *const boot_mods[] = {
-        "virtio_pci", "9pnet_virtio", "9p", "overlay", "configfs",         "target_core_user",
-        "tcm_loop",   "sd_mod",       "sg", "st",      "iscsi_target_mod", "crc32c_generic"};
+        "virtio_pci",       "9pnet_virtio",   "9p",        "overlay", "configfs",
+        "target_core_user", "tcm_loop",       "sd_mod",    "sg",      "st",
+        "iscsi_target_mod", "crc32c_generic", "virtio_net"};
     char mods[64][256], err[512], p[PATH_MAX], init[PATH_MAX];
     int n = th_modules_resolve(k->modules, boot_mods, sizeof(boot_mods) / sizeof(boot_mods[0]),
                                mods, 64, err, sizeof(err));
@@ -176,47 +177,64 @@ int th_vm_run(const th_vm_opts *o)
         fprintf(stderr, "tcmu-harness vm: paths with ',' cannot be shared with QEMU\n");
         goto out;
     }
-    char *argv[] = {"qemu-system-x86_64",
-                    "-nodefaults",
-                    "-no-user-config",
-                    "-machine",
-                    "q35",
-                    "-accel",
-                    accel,
-                    "-cpu",
-                    "max",
-                    "-m",
-                    mem,
-                    "-smp",
-                    cpus,
-                    "-display",
-                    "none",
-                    "-no-reboot",
-                    "-kernel",
-                    k.vmlinuz,
-                    "-initrd",
-                    initrd,
-                    "-append",
-                    "console=ttyS0 panic=-1 quiet loglevel=4",
-                    "-virtfs",
-                    a_host,
-                    "-virtfs",
-                    a_work,
-                    "-virtfs",
-                    a_share,
-                    "-virtfs",
-                    a_mods,
-                    "-serial",
-                    a_con,
-                    "-chardev",
-                    "file,id=out,path=/proc/self/fd/3",
-                    "-serial",
-                    "chardev:out",
-                    "-chardev",
-                    "file,id=err,path=/proc/self/fd/4",
-                    "-serial",
-                    "chardev:err",
-                    NULL};
+    char *argv[48] = {"qemu-system-x86_64",
+                      "-nodefaults",
+                      "-no-user-config",
+                      "-machine",
+                      "q35",
+                      "-accel",
+                      accel,
+                      "-cpu",
+                      "max",
+                      "-m",
+                      mem,
+                      "-smp",
+                      cpus,
+                      "-display",
+                      "none",
+                      "-no-reboot",
+                      "-kernel",
+                      k.vmlinuz,
+                      "-initrd",
+                      initrd,
+                      "-append",
+                      "console=ttyS0 panic=-1 quiet loglevel=4",
+                      "-virtfs",
+                      a_host,
+                      "-virtfs",
+                      a_work,
+                      "-virtfs",
+                      a_share,
+                      "-virtfs",
+                      a_mods,
+                      "-serial",
+                      a_con,
+                      "-chardev",
+                      "file,id=out,path=/proc/self/fd/3",
+                      "-serial",
+                      "chardev:out",
+                      "-chardev",
+                      "file,id=err,path=/proc/self/fd/4",
+                      "-serial",
+                      "chardev:err",
+                      NULL};
+    /* User networking only when asked: restrict=on keeps the guest off the host and the
+       network; the explicit forwards still work, and bind to loopback only. */
+    char netdev[64 + TH_VM_MAX_FORWARDS * 48];
+    if (o->nforwards) {
+        size_t argc = 0, len = 0;
+        while (argv[argc]) argc++;
+        len += (size_t)snprintf(netdev, sizeof(netdev), "user,id=n0,restrict=on");
+        for (int i = 0; i < o->nforwards; i++)
+            len += (size_t)snprintf(netdev + len, sizeof(netdev) - len,
+                                    ",hostfwd=tcp:127.0.0.1:%d-" TH_VM_GUEST_IP ":%d",
+                                    o->forwards[i].host_port, o->forwards[i].guest_port);
+        argv[argc++] = "-netdev";
+        argv[argc++] = netdev;
+        argv[argc++] = "-device";
+        argv[argc++] = "virtio-net-pci,netdev=n0";
+        argv[argc] = NULL;
+    }
     int out_p[2], err_p[2];
     if (pipe(out_p) || pipe(err_p)) goto out;
     if (!o->quiet)

@@ -10,6 +10,9 @@ typedef struct th_kernel {
     char version[128];
 } th_kernel;
 
+#define TH_VM_MAX_FORWARDS 8
+#define TH_VM_GUEST_IP     "10.0.2.15"
+
 typedef struct th_vm_opts {
     const char *kernel;   /* --kernel: a bzImage; NULL: Debian's, from the cache */
     const char *modules;  /* --modules: its lib/modules/<version> */
@@ -20,8 +23,17 @@ typedef struct th_vm_opts {
     int cpus;
     int timeout_s;
     bool quiet;
+    /* --forward: host 127.0.0.1:host_port -> guest eth0 (10.0.2.15):guest_port, TCP */
+    struct {
+        int host_port, guest_port;
+    } forwards[TH_VM_MAX_FORWARDS];
+    int nforwards;
     char *const *argv; /* the command */
 } th_vm_opts;
+
+/* Parses [127.x.y.z|localhost:]HOST_PORT:GUEST_PORT into o->forwards; only loopback
+ * host addresses are accepted. Returns 0, or -1 with a message in err. */
+int th_vm_parse_forward(th_vm_opts *o, const char *spec, char *err, size_t cap);
 
 /* Exit status of the command, 124 on timeout, 125 when the guest failed. */
 int th_vm_run(const th_vm_opts *o);

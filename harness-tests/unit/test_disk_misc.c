@@ -117,8 +117,8 @@ Test(disk_misc, report_supported_opcodes_lists_the_whole_table)
     cr_assert_eq(len % 8, 0);
     bool saw_read16 = false, saw_rc16 = false;
     for (size_t off = 4; off < n; off += 8) {
-        if (b[off] == 0x88) saw_read16 = b[off + 7] == 16;
-        if (b[off] == 0x9e) saw_rc16 = (b[off + 5] & 1) && b[off + 3] == 0x10;
+        if (b[off] == 0x88) saw_read16 |= b[off + 7] == 16;
+        if (b[off] == 0x9e) saw_rc16 |= (b[off + 5] & 1) && b[off + 3] == 0x10;
     }
     cr_assert(saw_read16 && saw_rc16);
     th_fake_cmd_free(c);

@@ -119,3 +119,15 @@ Test(disk_verify, compare_and_write_limits)
     th_assert_good(c);
     th_fake_cmd_free(c);
 }
+
+/* libiscsi sends 256 blocks' worth of data with NUMBER OF LOGICAL BLOCKS wrapped to 0:
+ * the data cannot be reported unused (no residual through TCMU), so it is refused. */
+Test(disk_verify, compare_and_write_of_zero_blocks_with_data_is_refused)
+{
+    uint8_t cdb[16];
+    static uint8_t data[2 * 256 * 512];
+    size_t n = th_cdb_compare_and_write(cdb, 0, 0);
+    th_cmd *c = disk_cmd(d, cdb, n, data, sizeof(data), 0);
+    th_assert_invalid_field(c, 13, -1);
+    th_fake_cmd_free(c);
+}

@@ -93,3 +93,53 @@ def test_a_missing_custom_kernel_is_a_clear_error():
                         "--", "true"], capture_output=True, text=True)
     assert p.returncode == 125
     assert "cannot read kernel /nonexistent" in p.stderr
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_forwarded_port_lets_a_host_initiator_reach_an_iscsi_device_in_the_guest(leftovers):
+    """iscsi-inq on the host logs in through --forward to a device served in the guest."""
+    import json
+    import select
+    import signal
+    port = free_port()
+    env = dict(os.environ, TMPDIR=WORK_TMP["dir"])
+    proc = subprocess.Popen(
+        [TH, "vm", "-q", "--timeout", "300", "--forward", f"127.0.0.1:{port}:3260", "--",
+         TH, "serve", "--device", "name=fwd0,size=8MiB,export=iscsi,portal=0.0.0.0:3260"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        assert ready, "serve in the guest printed nothing in 120 s"
+        dev = json.loads(proc.stdout.readline())
+        # the wildcard portal is announced at the guest's loopback address
+        assert dev["iscsi"] == "iscsi://127.0.0.1:3260/iqn.2026-11.org.tcmu-harness:fwd0/0"
+        url = f"iscsi://127.0.0.1:{port}/iqn.2026-11.org.tcmu-harness:fwd0/0"
+        p = subprocess.run(["iscsi-inq", "-i", "iqn.2026-11.org.tcmu-harness:host", url],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "Peripheral Device Type:DIRECT_ACCESS" in p.stdout
+        p = subprocess.run(["iscsi-readcapacity16", "-i", "iqn.2026-11.org.tcmu-harness:host",
+                            url], capture_output=True, text=True, timeout=60)
+        assert "RETURNED LOGICAL BLOCK ADDRESS:16383" in p.stdout, p.stdout + p.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    # the guest is gone, and so is the forward
+    import socket
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.parametrize("spec", ["0.0.0.0:3260:3260", "192.168.1.5:3260:3260",
+                                  "3260", "127.0.0.1:0:3260", "127.0.0.1:3260:70000",
+                                  "127.0.0.1.5:1:2"])
+def test_forward_refuses_non_loopback_addresses_and_bad_ports(spec):
+    p = vm("--forward", spec, "--", "true", timeout=30)
+    assert p.returncode == 2
+    assert "--forward" in p.stderr

@@ -16,6 +16,10 @@ typedef struct th_disk_config {
     uint64_t wwn;         /* NAA 3 designator in VPD 83 */
     bool read_only;
     bool write_cache; /* WCE in the caching page */
+    /* MAXIMUM TRANSFER LENGTH in Block Limits, in bytes; 0: no limit. Default 8 MiB:
+     * the kernel refuses (INVALID FIELD IN CDB) any command whose data does not fit in
+     * the device's data area (th_device_config.max_data_area_mb, default 8). */
+    uint32_t max_transfer_bytes;
 } th_disk_config;
 
 typedef struct th_disk th_disk;

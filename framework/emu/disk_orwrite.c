@@ -1,0 +1,40 @@
+/* ORWRITE(16): the Data-Out buffer ORed into the blocks (SBC-3), atomic under the disk
+ * lock like COMPARE AND WRITE. */
+#include <stdlib.h>
+#include "../cmd/be.h"
+#include "disk_internal.h"
+
+#define CHUNK (1u << 20)
+
+void th_disk_orwrite(void *arg, th_cmd *cmd)
+{
+    th_disk *d = arg;
+    uint64_t lba = th_cmd_lba(cmd);
+    uint32_t n = th_cmd_xfer_len(cmd);
+    if (!th_disk_range_ok(d, cmd, lba, n)) return;
+    size_t bs = d->block_size;
+    uint64_t total = (uint64_t)n * bs;
+    if (th_cmd_data_out_len(cmd) < total) {
+        th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
+        return;
+    }
+    uint8_t *media = malloc(CHUNK), *mask = malloc(CHUNK);
+    bool ok = media && mask;
+    pthread_mutex_lock(&d->lock);
+    for (uint64_t done = 0; ok && done < total;) {
+        size_t len = total - done < CHUNK ? (size_t)(total - done) : CHUNK;
+        uint64_t off = lba * bs + done;
+        ok = !d->be->ops->read(d->be, media, off, len) &&
+             th_cmd_data_out_read(cmd, (size_t)done, mask, len) == len;
+        for (size_t i = 0; ok && i < len; i++) media[i] |= mask[i];
+        ok = ok && !d->be->ops->write(d->be, media, off, len);
+        done += len;
+    }
+    pthread_mutex_unlock(&d->lock);
+    free(media);
+    free(mask);
+    if (ok)
+        th_cmd_ok(cmd);
+    else
+        th_disk_io_error(cmd, true, lba);
+}

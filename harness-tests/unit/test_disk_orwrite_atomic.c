@@ -1,0 +1,107 @@
+/* ORWRITE(16) and WRITE ATOMIC(16): the writes with a twist. */
+#include "helpers.h"
+
+static th_disk *d;
+static void setup(void)
+{
+    d = test_disk(1024, 512);
+}
+static void teardown(void)
+{
+    th_disk_free(d);
+}
+TestSuite(disk_orwrite_atomic, .init = setup, .fini = teardown);
+
+static size_t cdb16(uint8_t *cdb, uint8_t op, uint64_t lba, uint32_t n)
+{
+    memset(cdb, 0, 16);
+    cdb[0] = op;
+    for (int i = 0; i < 8; i++) cdb[2 + i] = (uint8_t)(lba >> (56 - 8 * i));
+    if (op == 0x9c) {
+        cdb[12] = (uint8_t)(n >> 8);
+        cdb[13] = (uint8_t)n;
+    } else {
+        for (int i = 0; i < 4; i++) cdb[10 + i] = (uint8_t)(n >> (24 - 8 * i));
+    }
+    return 16;
+}
+
+Test(disk_orwrite_atomic, orwrite_ors_the_data_into_the_blocks)
+{
+    uint8_t media[2 * 512], mask[2 * 512], want[2 * 512], back[2 * 512];
+    fill_pattern(media, sizeof(media), 1);
+    fill_pattern(mask, sizeof(mask), 2);
+    for (size_t i = 0; i < sizeof(want); i++) want[i] = media[i] | mask[i];
+    disk_write(d, 40, media, 2, 512);
+    uint8_t cdb[16];
+    th_cmd *c = disk_cmd(d, cdb, cdb16(cdb, 0x8b, 40, 2), mask, sizeof(mask), 0);
+    th_assert_good(c);
+    th_fake_cmd_free(c);
+    disk_read(d, 40, back, 2, 512);
+    cr_assert_arr_eq(back, want, sizeof(want));
+}
+
+Test(disk_orwrite_atomic, orwrite_checks_range_data_length_and_orprotect)
+{
+    uint8_t cdb[16], mask[512] = {0};
+    th_cmd *c = disk_cmd(d, cdb, cdb16(cdb, 0x8b, 1023, 2), mask, 512, 0);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LBA_OUT_OF_RANGE);
+    th_fake_cmd_free(c);
+    c = disk_cmd(d, cdb, cdb16(cdb, 0x8b, 0, 2), mask, 512, 0);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
+    th_fake_cmd_free(c);
+    cdb16(cdb, 0x8b, 0, 1);
+    cdb[1] = 0x20; /* ORPROTECT without protection information */
+    c = disk_cmd(d, cdb, 16, mask, 512, 0);
+    th_assert_invalid_field(c, 1, 5);
+    th_fake_cmd_free(c);
+    c = disk_cmd(d, cdb, cdb16(cdb, 0x8b, 5, 0), NULL, 0, 0);
+    th_assert_good(c); /* zero blocks: nothing to do */
+    th_fake_cmd_free(c);
+}
+
+Test(disk_orwrite_atomic, write_atomic_writes_and_keeps_to_its_limits)
+{
+    uint8_t buf[4 * 512], back[4 * 512], cdb[16];
+    fill_pattern(buf, sizeof(buf), 5);
+    th_cmd *c = disk_cmd(d, cdb, cdb16(cdb, 0x9c, 8, 4), buf, sizeof(buf), 0);
+    th_assert_good(c);
+    th_fake_cmd_free(c);
+    disk_read(d, 8, back, 4, 512);
+    cr_assert_arr_eq(back, buf, sizeof(buf));
+
+    /* over the atomic maximum, which is the maximum transfer length (8 MiB) */
+    c = disk_cmd(d, cdb, cdb16(cdb, 0x9c, 0, 16385), NULL, 0, 0);
+    th_assert_invalid_field(c, 12, -1);
+    th_fake_cmd_free(c);
+    cdb16(cdb, 0x9c, 0, 1);
+    cdb[11] = 1; /* an ATOMIC BOUNDARY, which Block Limits does not offer */
+    c = disk_cmd(d, cdb, 16, buf, 512, 0);
+    th_assert_invalid_field(c, 10, -1);
+    th_fake_cmd_free(c);
+    c = disk_cmd(d, cdb, cdb16(cdb, 0x9c, 1022, 4), buf, sizeof(buf), 0);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LBA_OUT_OF_RANGE);
+    th_fake_cmd_free(c);
+}
+
+Test(disk_orwrite_atomic, block_limits_announce_the_limits_that_are_enforced)
+{
+    uint8_t cdb[6] = {0x12, 0x01, 0xb0, 0, 64, 0};
+    th_cmd *c = disk_cmd(d, cdb, 6, NULL, 0, 64);
+    th_assert_good(c);
+    size_t n;
+    const uint8_t *b = th_fake_data_in(c, &n);
+    cr_assert_eq(n, 64);
+    cr_assert_eq(b[5], 128);                                                  /* CAW */
+    cr_assert_eq((b[8] << 24 | b[9] << 16 | b[10] << 8 | b[11]), 16384);      /* 8 MiB */
+    cr_assert_eq((b[20] << 24 | b[21] << 16 | b[22] << 8 | b[23]), 0x100000); /* unmap */
+    cr_assert_eq((b[40] << 24 | b[41] << 16 | b[42] << 8 | b[43]), 0xffff);   /* WS */
+    cr_assert_eq((b[44] << 24 | b[45] << 16 | b[46] << 8 | b[47]), 16384);    /* atomic */
+    th_fake_cmd_free(c);
+    /* and WRITE SAME one block over its maximum is refused */
+    uint8_t ws[16] = {0x93, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+    uint8_t blk[512] = {0};
+    c = disk_cmd(d, ws, 16, blk, 512, 0);
+    th_assert_invalid_field(c, 10, -1);
+    th_fake_cmd_free(c);
+}
