@@ -97,6 +97,20 @@ static const th_op disk_ops[] = {
      th_disk_mode_sense,
      "MODE_SENSE_10",
      0},
+    {0x83,
+     0x00,
+     16,
+     {0x83, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, FF, FF, FF, FF, 0, C},
+     th_disk_xcopy,
+     "EXTENDED_COPY",
+     W},
+    {0x84,
+     0x03,
+     16,
+     {0x84, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, FF, FF, FF, FF, 0, C},
+     th_disk_receive_copy_results,
+     "RECEIVE_COPY_RESULTS",
+     0},
     {0x88,
      TH_NO_SA,
      16,
@@ -259,6 +273,7 @@ int th_disk_new(const th_disk_config *cfg, th_backend *be, th_disk **out)
     th_identity_init(&d->id, 0x00, cfg->vendor, cfg->product, cfg->revision, cfg->serial,
                      cfg->wwn ? cfg->wwn : th_wwn_from_name("disk"));
     d->id.version_descriptor = 0x04c0;
+    d->id.third_party_copy = true;
     pthread_mutex_init(&d->lock, NULL);
     *out = d;
     return 0;

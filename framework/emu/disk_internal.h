@@ -51,6 +51,8 @@ void th_disk_write_atomic(void *d, th_cmd *cmd);
 void th_disk_prefetch(void *d, th_cmd *cmd);
 void th_disk_read_defect_data(void *d, th_cmd *cmd);
 void th_disk_get_lba_status(void *d, th_cmd *cmd);
+void th_disk_xcopy(void *d, th_cmd *cmd);
+void th_disk_receive_copy_results(void *d, th_cmd *cmd);
 
 /* WRITE ATOMIC writes under the disk lock, and with one worker (the default) commands
  * run one at a time anyway, so any length a command can carry is atomic: the maximum

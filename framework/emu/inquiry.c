@@ -40,6 +40,7 @@ static size_t standard(const th_identity *id, uint8_t *b)
     b[2] = 0x06; /* SPC-4 */
     b[3] = 0x12; /* HISUP, response data format 2 */
     b[4] = 74 - 5;
+    b[5] = id->third_party_copy ? 0x08 : 0;
     b[7] = 0x02; /* CMDQUE */
     put_ascii(b + 8, id->vendor, 8);
     put_ascii(b + 16, id->product, 16);

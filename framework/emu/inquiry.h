@@ -9,6 +9,7 @@
 typedef struct th_identity {
     uint8_t type; /* peripheral device type */
     bool removable;
+    bool third_party_copy; /* 3PC: EXTENDED COPY is implemented */
     char vendor[9];
     char product[17];
     char revision[5];
