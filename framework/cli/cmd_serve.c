@@ -28,6 +28,9 @@ static const char serve_usage[] =
     "    external=1       no loopback export (link the backstore to another fabric)\n"
     "    export=iscsi     export over LIO iSCSI instead (iqn=, portal=IP:PORT; default\n"
     "                     127.0.0.1:3260); the JSON line gets an \"iscsi\" URL\n"
+    "    initiator=IQN    with export=iscsi: only these initiators get in (repeatable,\n"
+    "                     up to 4; none: any initiator)\n"
+    "    chap_user=, chap_password=  with export=iscsi: require CHAP\n"
     "    vendor=, product=, serial=  INQUIRY identity\n"
     "  LEVEL: error (default), warn, info, debug; logs go to stderr.\n"
     "Prints one JSON object per device on stdout when all are ready.\n";
@@ -39,6 +42,8 @@ typedef struct spec {
     char image[512];
     bool iscsi;
     char iqn[224], portal[64];
+    char chap_user[128], chap_password[128], initiators[4][224];
+    int n_initiators;
     char name[65], backing[512], target[32], vendor[16], product[32], serial[40];
 } spec;
 
@@ -82,6 +87,12 @@ static int parse_spec(char *text, spec *s)
             snprintf(s->iqn, sizeof(s->iqn), "%s", v);
         else if (!strcmp(k, "portal"))
             snprintf(s->portal, sizeof(s->portal), "%s", v);
+        else if (!strcmp(k, "chap_user"))
+            snprintf(s->chap_user, sizeof(s->chap_user), "%s", v);
+        else if (!strcmp(k, "chap_password"))
+            snprintf(s->chap_password, sizeof(s->chap_password), "%s", v);
+        else if (!strcmp(k, "initiator") && s->n_initiators < 4)
+            snprintf(s->initiators[s->n_initiators++], sizeof(s->initiators[0]), "%s", v);
         else if (!strcmp(k, "image"))
             snprintf(s->image, sizeof(s->image), "%s", v);
         else if (!strcmp(k, "size") && n > 0)
@@ -115,6 +126,18 @@ static int parse_spec(char *text, spec *s)
     }
     if (!s->name[0]) {
         fprintf(stderr, "tcmu-harness serve: a device needs name=\n");
+        return -1;
+    }
+    if (!s->chap_user[0] != !s->chap_password[0]) {
+        fprintf(stderr, "tcmu-harness serve: %s: chap_user and chap_password go together\n",
+                s->name);
+        return -1;
+    }
+    if (!s->iscsi && (s->iqn[0] || s->portal[0] || s->chap_user[0] || s->n_initiators)) {
+        fprintf(stderr,
+                "tcmu-harness serve: %s: iqn=, portal=, chap_*= and initiator= need "
+                "export=iscsi\n",
+                s->name);
         return -1;
     }
     s->cfg.name = s->name;
@@ -267,6 +290,12 @@ int cmd_serve(int argc, char **argv)
         io.iqn = specs[i].iqn[0] ? specs[i].iqn : NULL;
         io.portal = specs[i].portal[0] ? specs[i].portal : NULL;
         io.lun = specs[i].cfg.lun;
+        io.chap_user = specs[i].chap_user[0] ? specs[i].chap_user : NULL;
+        io.chap_password = specs[i].chap_password[0] ? specs[i].chap_password : NULL;
+        const char *inis[4];
+        for (int j = 0; j < specs[i].n_initiators; j++) inis[j] = specs[i].initiators[j];
+        io.initiators = inis;
+        io.n_initiators = (size_t)specs[i].n_initiators;
         if ((rc = th_iscsi_export(ctx, devs[i], &io, &exports[i])))
             fprintf(stderr, "tcmu-harness serve: %s: %s\n", specs[i].name, th_ctx_errmsg(ctx));
     }

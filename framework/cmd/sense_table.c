@@ -24,6 +24,7 @@ const th_asc_entry th_asc_table[] = {
     {0x04, 0x03, "logical unit not ready, manual intervention required"},
     {0x04, 0x04, "logical unit not ready, format in progress"},
     {0x08, 0x00, "logical unit communication failure"},
+    {0x08, 0x04, "unreachable copy target"},
     {0x0c, 0x00, "write error"},
     {0x0d, 0x02, "copy target device not reachable"},
     {0x0c, 0x02, "write error - auto reallocation failed"},

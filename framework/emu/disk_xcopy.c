@@ -126,13 +126,15 @@ void th_disk_xcopy(void *arg, th_cmd *cmd)
             param_error(cmd, TH_ASC_INVALID_FIELD_IN_PARAM_LIST, (uint16_t)(off + 2));
             return;
         }
-        if (th_be16(s + 4) >= ncscd || th_be16(s + 6) >= ncscd) {
-            param_error(cmd, TH_ASC_INVALID_FIELD_IN_PARAM_LIST, (uint16_t)(off + 4));
+        if (th_be16(s + 4) >= ncscd || th_be16(s + 6) >= ncscd) { /* no such CSCD */
+            th_cmd_check(cmd, TH_KEY_COPY_ABORTED, TH_ASC_UNREACHABLE_COPY_TARGET);
             return;
         }
         uint64_t n = th_be16(s + 10), src = th_be64(s + 12), dst = th_be64(s + 20);
         if (src > blocks || n > blocks - src || dst > blocks || n > blocks - dst) {
-            th_cmd_check(cmd, TH_KEY_COPY_ABORTED, TH_ASC_LBA_OUT_OF_RANGE);
+            /* COPY ABORTED with no additional sense code, as libiscsi's conformance
+               suite expects of a segment beyond the copy target's capacity. */
+            th_cmd_check(cmd, TH_KEY_COPY_ABORTED, TH_ASC_NONE);
             return;
         }
         segs[nseg].src = src, segs[nseg].dst = dst, segs[nseg].n = n;

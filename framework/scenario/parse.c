@@ -294,6 +294,17 @@ static void parse_rule(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out)
         yt_error(t, n, "a rule needs a device");
 }
 
+static void chap_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    sc_device *d = arg;
+    if (!strcmp(key, "user"))
+        yt_copy(t, v, d->chap_user, sizeof(d->chap_user));
+    else if (!strcmp(key, "password"))
+        yt_copy(t, v, d->chap_password, sizeof(d->chap_password));
+    else
+        yt_error(t, k, "unknown chap key '%s' (user, password)", key);
+}
+
 static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     sc_device *d = arg;
@@ -345,6 +356,18 @@ static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
         yt_copy(t, v, d->iqn, sizeof(d->iqn));
     } else if (!strcmp(key, "portal")) {
         yt_copy(t, v, d->portal, sizeof(d->portal));
+    } else if (!strcmp(key, "chap")) {
+        if (yt_map(t, v, chap_pair, d, "chap") && (!d->chap_user[0] || !d->chap_password[0]))
+            yt_error(t, v, "chap needs both user and password");
+    } else if (!strcmp(key, "initiators")) {
+        int n = yt_len(v);
+        if (n < 1 || n > SC_MAX_INITIATORS) {
+            yt_error(t, v, "initiators is a list of 1 to %d initiator IQNs", SC_MAX_INITIATORS);
+            return;
+        }
+        for (int i = 0; i < n; i++)
+            if (yt_copy(t, yt_item(t, v, i), d->initiators[d->n_initiators], 224))
+                d->n_initiators++;
     } else if (!strcmp(key, "second_partition")) {
         yt_size(t, v, &d->second_partition);
     } else if (!strcmp(key, "write_protect")) {
@@ -532,6 +555,8 @@ static void each_device(yt *t, scenario *sc, yaml_node_t *n, int i)
         if (d->name[0] && !strcmp(sc->devices[k].name, d->name))
             yt_error(t, n, "device name '%s' is used twice", d->name);
     if (d->size % d->block_size) yt_error(t, n, "size is not a multiple of block_size");
+    if (!d->iscsi && (d->iqn[0] || d->portal[0] || d->chap_user[0] || d->n_initiators))
+        yt_error(t, n, "iqn, portal, chap and initiators need export: iscsi");
 }
 
 static void each_rule(yt *t, scenario *sc, yaml_node_t *n, int i)

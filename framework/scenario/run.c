@@ -320,6 +320,12 @@ static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *
         th_iscsi_opts_init(&io);
         io.iqn = c->iqn[0] ? c->iqn : NULL;
         io.portal = c->portal[0] ? c->portal : NULL;
+        io.chap_user = c->chap_user[0] ? c->chap_user : NULL;
+        io.chap_password = c->chap_password[0] ? c->chap_password : NULL;
+        const char *inis[SC_MAX_INITIATORS];
+        for (int i = 0; i < c->n_initiators; i++) inis[i] = c->initiators[i];
+        io.initiators = inis;
+        io.n_initiators = (size_t)c->n_initiators;
         if ((rc = th_iscsi_export(ctx, d->dev, &io, &d->exp))) {
             fail(res, "device %s: iSCSI export: %s", c->name, th_ctx_errmsg(ctx));
             return rc;

@@ -9,6 +9,8 @@
 
 #define SC_MAX 64
 
+#define SC_MAX_INITIATORS 4
+
 typedef struct sc_device {
     char name[65];
     char type[8]; /* disk */
@@ -22,6 +24,9 @@ typedef struct sc_device {
     uint64_t second_partition;
     bool iscsi; /* export: iscsi (instead of loopback) */
     char iqn[224], portal[64];
+    char chap_user[128], chap_password[128];
+    char initiators[SC_MAX_INITIATORS][224]; /* ACLs; none: demo mode */
+    int n_initiators;
     bool write_protect, unloaded;
     char image[512];
     struct sc_media {

@@ -62,6 +62,14 @@ def test_every_shipped_scenario_validates():
      5, "not an earlier one"),
     ("name: x\ndevices:\n  - { name: d0 }\nexpect_trace:\n  - { op: READ_10 }\n", 5,
      "needs count, min or max"),
+    ("name: x\ndevices:\n  - { name: d0, export: iscsi, chap: { user: u } }\n", 3,
+     "chap needs both user and password"),
+    ("name: x\ndevices:\n  - { name: d0, export: iscsi, chap: { user: u, pass: p } }\n", 3,
+     "unknown chap key 'pass'"),
+    ("name: x\ndevices:\n  - { name: d0, initiators: [iqn.2026-11.x:y] }\n", 3,
+     "need export: iscsi"),
+    ("name: x\ndevices:\n  - { name: d0, export: iscsi, initiators: [] }\n", 3,
+     "initiators is a list of 1 to 4"),
 ])
 def test_malformed_scenarios_are_rejected_with_a_position(tmp_path, text, line, message):
     f = write(tmp_path, text)
@@ -158,3 +166,14 @@ def test_exec_serves_tape_commands(tmp_path):
     r = json.loads(p.stdout)
     assert r["status"] == 2 and r["sense"]["ili"] is True and r["sense"]["info"] == 4096 - 5
     assert r["data_in"] == b"hello".hex()
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("name=s0,chap_user=u", "chap_user and chap_password go together"),
+    ("name=s0,initiator=iqn.2026-11.x:y", "need export=iscsi"),
+    ("name=s0,portal=0.0.0.0:3260", "need export=iscsi"),
+])
+def test_serve_refuses_iscsi_options_that_cannot_work_before_any_kernel_work(spec, message):
+    p = th("serve", "--device", spec)
+    assert p.returncode != 0
+    assert message in p.stderr, p.stderr

@@ -44,3 +44,17 @@ def test_cleanup_removes_an_iscsi_export_a_killed_harness_left():
     p = run(TH, "cleanup", check=True)
     assert "tcmu-harness:isccrash" in p.stdout
     assert our_objects() == []
+
+
+def test_acls_and_chap_keep_out_strangers_and_missing_secrets(serve):
+    dev = serve(f"name=isc2,size=8MiB,export=iscsi,initiator={INI},"
+                "chap_user=th-user,chap_password=th-secret-1234")["isc2"]
+    url = dev["iscsi"]
+    with_secret = url.replace("iscsi://", "iscsi://th-user%th-secret-1234@")
+    wrong_secret = url.replace("iscsi://", "iscsi://th-user%not-the-secret@")
+    assert run("iscsi-inq", "-i", INI, url).returncode != 0  # no CHAP answer
+    assert run("iscsi-inq", "-i", INI, wrong_secret).returncode != 0
+    stranger = "iqn.2026-11.org.example:stranger"
+    assert run("iscsi-inq", "-i", stranger, with_secret).returncode != 0  # not in the ACLs
+    p = run("iscsi-inq", "-i", INI, with_secret, check=True)
+    assert "Peripheral Device Type:DIRECT_ACCESS" in p.stdout

@@ -91,7 +91,12 @@ Test(disk_xcopy, refuses_bad_lists_before_copying_anything)
     const uint64_t far[1][3] = {{0, 1022, 4}};
     n = param_list(list, th_wwn_from_name("unit"), 0xe4, 1, far);
     c = xcopy(list, n, n);
-    th_assert_sense(c, TH_KEY_COPY_ABORTED, TH_ASC_LBA_OUT_OF_RANGE);
+    th_assert_sense(c, TH_KEY_COPY_ABORTED, TH_ASC_NONE);
+    th_fake_cmd_free(c);
+    n = param_list(list, th_wwn_from_name("unit"), 0xe4, 1, seg);
+    list[48 + 7] = 1; /* destination: a CSCD that is not in the list */
+    c = xcopy(list, n, n);
+    th_assert_sense(c, TH_KEY_COPY_ABORTED, TH_ASC_UNREACHABLE_COPY_TARGET);
     th_fake_cmd_free(c);
     n = param_list(list, th_wwn_from_name("unit"), 0xe4, 1, seg);
     put_be(list + 2, 3 * 32, 2); /* more target descriptors than announced */
