@@ -150,6 +150,12 @@ void th_cmd_check(th_cmd *cmd, uint8_t key, uint16_t asc_ascq)
     th_cmd_check_condition(cmd, &s);
 }
 
+void th_cmd_invalid_field(th_cmd *cmd, bool in_cdb, uint16_t byte, int bit)
+{
+    th_sense s = th_sense_invalid_field(in_cdb, byte, bit);
+    th_cmd_check_condition(cmd, &s);
+}
+
 void th_cmd_sense_raw(th_cmd *cmd, const uint8_t *sense, size_t len)
 {
     if (len > sizeof(cmd->sense)) len = sizeof(cmd->sense);

@@ -12,6 +12,9 @@
 #define TH_DISK_MAX_UNMAP_BLOCKS 0x100000u
 #define TH_DISK_MAX_UNMAP_DESCS  64u
 
+/* Bounce buffers for the handlers that cannot work in place (compare, OR, copy, scan). */
+#define TH_DISK_CHUNK (1u << 20)
+
 struct th_disk {
     th_backend *be;
     uint32_t block_size;

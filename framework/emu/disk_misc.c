@@ -68,8 +68,7 @@ void th_disk_read_capacity10(void *arg, th_cmd *cmd)
     th_disk *d = arg;
     const uint8_t *c = th_cmd_cdb(cmd);
     if (!(c[8] & 1) && th_be32(c + 2)) { /* an LBA without PMI is invalid */
-        th_sense s = th_sense_invalid_field(true, 2, 7);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 2, 7);
         return;
     }
     uint64_t last = th_disk_blocks(d) - 1;

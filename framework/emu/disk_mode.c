@@ -60,8 +60,7 @@ void th_disk_mode_sense(void *arg, th_cmd *cmd)
         return;
     }
     if (subpage && !(page == 0x3f && subpage == 0xff)) {
-        th_sense s = th_sense_invalid_field(true, 3, 7);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 3, 7);
         return;
     }
     uint8_t b[256] = {0};
@@ -85,8 +84,7 @@ void th_disk_mode_sense(void *arg, th_cmd *cmd)
     } else {
         size_t l = build_page(d, page, pc, b + n);
         if (!l) {
-            th_sense s = th_sense_invalid_field(true, 2, 5);
-            th_cmd_check_condition(cmd, &s);
+            th_cmd_invalid_field(cmd, true, 2, 5);
             return;
         }
         n += l;
@@ -107,8 +105,7 @@ void th_disk_mode_sense(void *arg, th_cmd *cmd)
 
 static void bad_param(th_cmd *cmd, size_t byte, int bit)
 {
-    th_sense s = th_sense_invalid_field(false, (uint16_t)byte, bit);
-    th_cmd_check_condition(cmd, &s);
+    th_cmd_invalid_field(cmd, false, (uint16_t)byte, bit);
 }
 
 static void mode_select_locked(th_disk *d, th_cmd *cmd)
@@ -118,8 +115,7 @@ static void mode_select_locked(th_disk *d, th_cmd *cmd)
     size_t plen = ten ? th_be16(c + 7) : c[4];
     size_t hdr = ten ? 8 : 4;
     if (!(c[1] & 0x10) || (c[1] & 0x01)) { /* PF required, SP not supported */
-        th_sense s = th_sense_invalid_field(true, 1, (c[1] & 0x01) ? 0 : 4);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 1, (c[1] & 0x01) ? 0 : 4);
         return;
     }
     if (plen == 0) {

@@ -4,8 +4,6 @@
 #include "../cmd/be.h"
 #include "disk_internal.h"
 
-#define CHUNK (1u << 20)
-
 void th_disk_orwrite(void *arg, th_cmd *cmd)
 {
     th_disk *d = arg;
@@ -18,11 +16,11 @@ void th_disk_orwrite(void *arg, th_cmd *cmd)
         th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
         return;
     }
-    uint8_t *media = malloc(CHUNK), *mask = malloc(CHUNK);
+    uint8_t *media = malloc(TH_DISK_CHUNK), *mask = malloc(TH_DISK_CHUNK);
     bool ok = media && mask;
     pthread_mutex_lock(&d->lock);
     for (uint64_t done = 0; ok && done < total;) {
-        size_t len = total - done < CHUNK ? (size_t)(total - done) : CHUNK;
+        size_t len = total - done < TH_DISK_CHUNK ? (size_t)(total - done) : TH_DISK_CHUNK;
         uint64_t off = lba * bs + done;
         ok = !d->be->ops->read(d->be, media, off, len) &&
              th_cmd_data_out_read(cmd, (size_t)done, mask, len) == len;

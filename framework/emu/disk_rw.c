@@ -4,8 +4,6 @@
 #include "../cmd/be.h"
 #include "disk_internal.h"
 
-#define CHUNK (1u << 20)
-
 /* Walks the iovecs straight into or out of the backend: no bounce buffer. */
 static int iov_io(th_disk *d, const struct iovec *iov, size_t cnt, uint64_t off, size_t bytes,
                   bool write)
@@ -71,13 +69,11 @@ void th_disk_write_atomic(void *arg, th_cmd *cmd)
     uint64_t lba = th_cmd_lba(cmd);
     uint32_t n = th_cmd_xfer_len(cmd);
     if (th_be16(c + 10)) { /* ATOMIC BOUNDARY: the Block Limits page offers none */
-        th_sense s = th_sense_invalid_field(true, 10, -1);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 10, -1);
         return;
     }
     if (n > th_disk_max_atomic(d)) {
-        th_sense s = th_sense_invalid_field(true, 12, -1);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 12, -1);
         return;
     }
     if (!th_disk_range_ok(d, cmd, lba, n)) return;
@@ -110,7 +106,7 @@ static long long compare(th_disk *d, th_cmd *cmd, uint64_t lba, uint64_t n, bool
                          size_t out_off)
 {
     size_t bs = d->block_size;
-    uint8_t *media = malloc(CHUNK), *want = malloc(CHUNK);
+    uint8_t *media = malloc(TH_DISK_CHUNK), *want = malloc(TH_DISK_CHUNK);
     long long result = -1;
     if (!media || !want) {
         result = -2;
@@ -118,7 +114,7 @@ static long long compare(th_disk *d, th_cmd *cmd, uint64_t lba, uint64_t n, bool
     }
     uint64_t total = n * bs;
     for (uint64_t done = 0; done < total && result == -1;) {
-        size_t len = total - done < CHUNK ? (size_t)(total - done) : CHUNK;
+        size_t len = total - done < TH_DISK_CHUNK ? (size_t)(total - done) : TH_DISK_CHUNK;
         if (d->be->ops->read(d->be, media, lba * bs + done, len)) {
             result = -2;
             break;
@@ -152,8 +148,7 @@ void th_disk_verify(void *arg, th_cmd *cmd)
     uint32_t n = th_cmd_xfer_len(cmd);
     uint8_t bytchk = (th_cmd_cdb(cmd)[1] >> 1) & 3;
     if (bytchk == 2) {
-        th_sense s = th_sense_invalid_field(true, 1, 2);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 1, 2);
         return;
     }
     if (!th_disk_range_ok(d, cmd, lba, n)) return;
@@ -198,12 +193,11 @@ void th_disk_write_same(void *arg, th_cmd *cmd)
     bool unmap = c[1] & 0x08, ndob = c[0] == 0x93 && (c[1] & 0x01);
     size_t bs = d->block_size;
     if (n == 0 || n > TH_DISK_MAX_WS_BLOCKS) { /* WSNZ: zero is not "to the end" here */
-        th_sense s = th_sense_invalid_field(true, c[0] == 0x41 ? 7 : 10, -1);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, c[0] == 0x41 ? 7 : 10, -1);
         return;
     }
     if (!th_disk_range_ok(d, cmd, lba, n)) return;
-    uint8_t *buf = calloc(1, CHUNK < bs ? bs : CHUNK);
+    uint8_t *buf = calloc(1, TH_DISK_CHUNK < bs ? bs : TH_DISK_CHUNK);
     if (!buf) {
         th_cmd_status(cmd, TH_STATUS_TASK_SET_FULL);
         return;
@@ -219,7 +213,7 @@ void th_disk_write_same(void *arg, th_cmd *cmd)
     if (unmap && zero) {
         rc = d->be->ops->discard(d->be, lba * bs, (uint64_t)n * bs);
     } else {
-        size_t per = CHUNK / bs;
+        size_t per = TH_DISK_CHUNK / bs;
         for (size_t k = 1; k < per; k++) memcpy(buf + k * bs, buf, bs);
         for (uint64_t done = 0; done < n && !rc;) {
             uint64_t m = n - done < per ? n - done : per;
@@ -249,8 +243,7 @@ void th_disk_unmap(void *arg, th_cmd *cmd)
     }
     size_t bd_len = th_be16(b + 2);
     if (bd_len % 16 || bd_len / 16 > TH_DISK_MAX_UNMAP_DESCS || 8 + bd_len > plen) {
-        th_sense s = th_sense_invalid_field(false, 2, -1);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, false, 2, -1);
         return;
     }
     uint64_t total = 0;
@@ -259,8 +252,7 @@ void th_disk_unmap(void *arg, th_cmd *cmd)
         uint32_t n = th_be32(b + off + 8);
         total += n;
         if (total > TH_DISK_MAX_UNMAP_BLOCKS) {
-            th_sense s = th_sense_invalid_field(false, (uint16_t)(off + 8), -1);
-            th_cmd_check_condition(cmd, &s);
+            th_cmd_invalid_field(cmd, false, (uint16_t)(off + 8), -1);
             return;
         }
         if (!th_disk_range_ok(d, cmd, lba, n)) return;
@@ -286,16 +278,14 @@ void th_disk_compare_and_write(void *arg, th_cmd *cmd)
            device cannot report the unused Data-Out as a residual, so it refuses the
            command instead of claiming it consumed the data. */
         if (th_cmd_data_out_len(cmd)) {
-            th_sense s = th_sense_invalid_field(true, 13, -1);
-            th_cmd_check_condition(cmd, &s);
+            th_cmd_invalid_field(cmd, true, 13, -1);
         } else {
             th_cmd_ok(cmd);
         }
         return;
     }
     if (n > TH_DISK_MAX_CAW_BLOCKS) {
-        th_sense s = th_sense_invalid_field(true, 13, -1);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 13, -1);
         return;
     }
     if (!th_disk_range_ok(d, cmd, lba, n)) return;

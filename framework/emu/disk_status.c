@@ -4,7 +4,6 @@
 #include "../cmd/be.h"
 #include "disk_internal.h"
 
-#define CHUNK      (1u << 20)
 #define SCAN_LIMIT (1u << 20) /* blocks examined per GET LBA STATUS */
 #define MAX_DESCS  64
 
@@ -29,8 +28,8 @@ void th_disk_get_lba_status(void *arg, th_cmd *cmd)
         th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LBA_OUT_OF_RANGE);
         return;
     }
-    size_t bs = d->block_size, per = CHUNK / bs;
-    uint8_t *buf = malloc(CHUNK), out[8 + MAX_DESCS * 16];
+    size_t bs = d->block_size, per = TH_DISK_CHUNK / bs;
+    uint8_t *buf = malloc(TH_DISK_CHUNK), out[8 + MAX_DESCS * 16];
     if (!buf) {
         th_cmd_status(cmd, TH_STATUS_TASK_SET_FULL);
         return;

@@ -14,16 +14,15 @@
 #define MAX_SEGS   16
 #define MAX_DESCS  (MAX_CSCD * CSCD_LEN + MAX_SEGS * SEG_LEN) /* MAXIMUM DESCRIPTOR LIST LENGTH */
 #define MAX_LIST   (HDR_LEN + MAX_DESCS)
-#define CHUNK      (1u << 20)
 #define TYPE_B2B   0x02
 #define TYPE_IDENT 0xe4
 
+/* A parameter-list error with its field pointer, like INVALID FIELD IN PARAMETER LIST. */
 static void param_error(th_cmd *cmd, uint16_t asc_ascq, uint16_t byte)
 {
-    th_sense s = th_sense_make(TH_KEY_ILLEGAL_REQUEST, asc_ascq);
-    s.sks_valid = true; /* C/D = 0: the pointer is into the parameter list */
-    s.sks[1] = (uint8_t)(byte >> 8);
-    s.sks[2] = (uint8_t)byte;
+    th_sense s = th_sense_invalid_field(false, byte, -1);
+    s.asc = (uint8_t)(asc_ascq >> 8);
+    s.ascq = (uint8_t)asc_ascq;
     th_cmd_check_condition(cmd, &s);
 }
 
@@ -38,8 +37,8 @@ static bool names_us(const th_disk *d, const uint8_t *cscd)
 /* Copies n blocks inside the backend, backwards when the ranges overlap that way. */
 static int copy_blocks(th_disk *d, uint64_t src, uint64_t dst, uint64_t n)
 {
-    size_t bs = d->block_size, per = CHUNK / bs;
-    uint8_t *buf = malloc(CHUNK);
+    size_t bs = d->block_size, per = TH_DISK_CHUNK / bs;
+    uint8_t *buf = malloc(TH_DISK_CHUNK);
     if (!buf) return -1;
     int rc = 0;
     bool backwards = dst > src && dst < src + n;

@@ -81,8 +81,7 @@ void th_inquiry(th_cmd *cmd, const th_identity *id, const uint8_t *extra, size_t
     memset(b, 0, sizeof(b));
     if (!(c[1] & 1)) {
         if (c[2]) {
-            th_sense s = th_sense_invalid_field(true, 2, 7);
-            th_cmd_check_condition(cmd, &s);
+            th_cmd_invalid_field(cmd, true, 2, 7);
             return;
         }
         n = standard(id, b);
@@ -91,8 +90,7 @@ void th_inquiry(th_cmd *cmd, const th_identity *id, const uint8_t *extra, size_t
         bool known = page == 0x00 || page == 0x80 || page == 0x83;
         for (size_t i = 0; i < n_extra; i++) known |= extra[i] == page;
         if (!known) {
-            th_sense s = th_sense_invalid_field(true, 2, 7);
-            th_cmd_check_condition(cmd, &s);
+            th_cmd_invalid_field(cmd, true, 2, 7);
             return;
         }
         if (page == 0x00) {

@@ -47,16 +47,14 @@ const th_op *th_op_lookup(const th_optable *t, th_cmd *cmd)
     const th_op *o = th_op_find(t, cdb[0], by_sa ? (uint16_t)(cdb[1] & 0x1f) : 0);
     if (!o) {
         if (by_sa) {
-            th_sense s = th_sense_invalid_field(true, 1, 4);
-            th_cmd_check_condition(cmd, &s);
+            th_cmd_invalid_field(cmd, true, 1, 4);
         } else {
             th_cmd_not_handled(cmd);
         }
         return NULL;
     }
     if (len < o->len) {
-        th_sense s = th_sense_invalid_field(true, (uint16_t)(len ? len - 1 : 0), -1);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, (uint16_t)(len ? len - 1 : 0), -1);
         return NULL;
     }
     for (size_t i = 1; i < o->len && i < 16; i++) {
@@ -64,8 +62,7 @@ const th_op *th_op_lookup(const th_optable *t, th_cmd *cmd)
         if (bad) {
             int bit = 7;
             while (!(bad & (1u << bit))) bit--;
-            th_sense s = th_sense_invalid_field(true, (uint16_t)i, bit);
-            th_cmd_check_condition(cmd, &s);
+            th_cmd_invalid_field(cmd, true, (uint16_t)i, bit);
             return NULL;
         }
     }
@@ -119,8 +116,7 @@ void th_op_report_supported(const th_optable *t, th_cmd *cmd)
         /* Option 1 names an opcode without service actions, 2 one with; 3 either. */
         if ((options == 1 && sa_cmd) || (options == 2 && !sa_cmd)) {
             free(buf);
-            th_sense s = th_sense_invalid_field(true, 2, 2);
-            th_cmd_check_condition(cmd, &s);
+            th_cmd_invalid_field(cmd, true, 2, 2);
             return;
         }
         const th_op *o = th_op_find(t, op, sa_cmd ? sa : 0);
@@ -141,8 +137,7 @@ void th_op_report_supported(const th_optable *t, th_cmd *cmd)
         }
     } else {
         free(buf);
-        th_sense s = th_sense_invalid_field(true, 2, 2);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 2, 2);
         return;
     }
     th_respond_data(cmd, buf, n, alloc);

@@ -97,8 +97,7 @@ void tape_mode_sense(void *arg, th_cmd *cmd)
         return;
     }
     if (c[3] && !(page == 0x3f && c[3] == 0xff)) {
-        th_sense s = th_sense_invalid_field(true, 3, 7);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 3, 7);
         return;
     }
     uint8_t b[128] = {0};
@@ -116,8 +115,7 @@ void tape_mode_sense(void *arg, th_cmd *cmd)
     } else if (page != 0) {
         size_t l = build_page(t, page, pc, b + n);
         if (!l) {
-            th_sense s = th_sense_invalid_field(true, 2, 5);
-            th_cmd_check_condition(cmd, &s);
+            th_cmd_invalid_field(cmd, true, 2, 5);
             return;
         }
         n += l;
@@ -137,8 +135,7 @@ void tape_mode_sense(void *arg, th_cmd *cmd)
 
 static void bad_param(th_cmd *cmd, size_t byte)
 {
-    th_sense s = th_sense_invalid_field(false, (uint16_t)byte, -1);
-    th_cmd_check_condition(cmd, &s);
+    th_cmd_invalid_field(cmd, false, (uint16_t)byte, -1);
 }
 
 void tape_mode_select(void *arg, th_cmd *cmd)
@@ -148,8 +145,7 @@ void tape_mode_select(void *arg, th_cmd *cmd)
     bool ten = c[0] == 0x55;
     size_t plen = ten ? th_be16(c + 7) : c[4], hdr = ten ? 8 : 4;
     if (c[1] & 0x01) {
-        th_sense s = th_sense_invalid_field(true, 1, 0);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 1, 0);
         return;
     }
     if (plen == 0) {
@@ -236,8 +232,7 @@ void tape_log_sense(void *arg, th_cmd *cmd)
         th_put_be16(b + 2, 64 * 5);
         th_respond_data(cmd, b, sizeof(b), alloc);
     } else {
-        th_sense s = th_sense_invalid_field(true, 2, 5);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 2, 5);
     }
 }
 

@@ -98,8 +98,7 @@ void tape_space(void *arg, th_cmd *cmd)
         th_cmd_ok(cmd);
         break;
     default: {
-        th_sense s = th_sense_invalid_field(true, 1, 2);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 1, 2);
     }
     }
 }
@@ -120,8 +119,7 @@ void tape_locate(void *arg, th_cmd *cmd)
     uint8_t dest = sixteen ? (c[1] >> 3) & 7 : 0;
     uint64_t id = sixteen ? th_be64(c + 4) : th_be32(c + 3);
     if (cp && partition >= t->partitions) {
-        th_sense s = th_sense_invalid_field(true, sixteen ? 3 : 8, -1);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, sixteen ? 3 : 8, -1);
         return;
     }
     if (cp) tape_switch_partition(t, partition);
@@ -130,8 +128,7 @@ void tape_locate(void *arg, th_cmd *cmd)
         while (seen < id && pos < t->n) seen += t->obj[pos++].filemark;
         id = seen == id ? pos : t->n + 1;
     } else if (dest != 0) {
-        th_sense s = th_sense_invalid_field(true, 1, 5);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 1, 5);
         return;
     }
     if (id > t->n) {
@@ -168,8 +165,7 @@ void tape_read_position(void *arg, th_cmd *cmd)
         }
         th_respond_data(cmd, b, 32, th_be16(c + 7) ? th_be16(c + 7) : 32);
     } else {
-        th_sense s = th_sense_invalid_field(true, 1, 4);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 1, 4);
     }
 }
 

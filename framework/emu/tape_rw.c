@@ -7,8 +7,7 @@
 static bool bad_fixed(th_tape *t, th_cmd *cmd, bool fixed)
 {
     if (fixed && t->block_size == 0) { /* fixed-block transfer in variable mode */
-        th_sense s = th_sense_invalid_field(true, 1, 0);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 1, 0);
         return true;
     }
     return false;
@@ -71,8 +70,7 @@ void tape_read6(void *arg, th_cmd *cmd)
     bool fixed = c[1] & 1, sili = c[1] & 2;
     uint32_t len = th_be24(c + 2);
     if (fixed && sili) {
-        th_sense s = th_sense_invalid_field(true, 1, 1);
-        th_cmd_check_condition(cmd, &s);
+        th_cmd_invalid_field(cmd, true, 1, 1);
         return;
     }
     if (bad_fixed(t, cmd, fixed)) return;

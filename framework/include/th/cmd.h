@@ -61,6 +61,9 @@ void th_cmd_ok(th_cmd *cmd);
 void th_cmd_status(th_cmd *cmd, uint8_t status);
 void th_cmd_check_condition(th_cmd *cmd, const th_sense *sense);
 void th_cmd_check(th_cmd *cmd, uint8_t key, uint16_t asc_ascq);
+/* CHECK CONDITION, INVALID FIELD IN CDB (or PARAMETER LIST) pointing at byte and bit
+ * (bit -1: the whole byte). */
+void th_cmd_invalid_field(th_cmd *cmd, bool in_cdb, uint16_t byte, int bit);
 void th_cmd_sense_raw(th_cmd *cmd, const uint8_t *sense, size_t len);
 /* ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE. (The ring's UNKNOWN_OP flag is not
  * used: the kernel would replace this sense with its own.) */
