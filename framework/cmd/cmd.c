@@ -13,9 +13,12 @@ void th_cmd_reset(th_cmd *cmd)
     cmd->data_in_len = 0;
     atomic_store(&cmd->aborted, false);
     atomic_store(&cmd->done, false);
+    atomic_store(&cmd->released, false);
     cmd->next = NULL;
     cmd->observer = NULL;
     cmd->observer_arg = NULL;
+    cmd->revoke = NULL;
+    cmd->revoke_arg = NULL;
     cmd->rule = -1;
 }
 
@@ -194,12 +197,21 @@ bool th_cmd_has_response(const th_cmd *cmd)
     return cmd->responded;
 }
 
-void th_cmd_complete(th_cmd *cmd)
+bool th_cmd_claim(th_cmd *cmd)
 {
     bool expected = false;
-    /* Exactly once, even if a stop and a late handler race to complete it. */
-    if (!atomic_compare_exchange_strong(&cmd->done, &expected, true)) return;
+    return atomic_compare_exchange_strong(&cmd->done, &expected, true);
+}
+
+void th_cmd_finish(th_cmd *cmd)
+{
     if (!cmd->responded) th_cmd_check(cmd, TH_KEY_HARDWARE_ERROR, TH_ASC_INTERNAL_TARGET_FAILURE);
     if (cmd->observer) cmd->observer(cmd, cmd->observer_arg);
     if (cmd->done_fn) cmd->done_fn(cmd);
+}
+
+void th_cmd_complete(th_cmd *cmd)
+{
+    /* Exactly once, even if a stop and a late handler race to complete it. */
+    if (th_cmd_claim(cmd)) th_cmd_finish(cmd);
 }

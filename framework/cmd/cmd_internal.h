@@ -5,6 +5,10 @@
 
 /* Where a command goes when it is answered. */
 typedef void (*th_cmd_done_fn)(th_cmd *cmd);
+/* Asks whoever holds a deferred command to give it back (the server is closing).
+ * True: the holder dropped it and will never touch it again; false: it already
+ * started completing it and will call th_cmd_complete(). */
+typedef bool (*th_cmd_revoke_fn)(th_cmd *cmd, void *arg);
 
 struct th_cmd {
     uint8_t cdb[TH_CDB_MAX];
@@ -26,7 +30,14 @@ struct th_cmd {
     bool data_in_set;
     size_t data_in_len;
     atomic_bool aborted;
+    /* Completion is claimed once (th_cmd_claim); the claimer alone then answers and
+     * hands the command back through done_fn. */
     atomic_bool done;
+    /* Set by a fake command's done_fn, the completer's last touch: only then may the
+     * test that polls th_fake_cmd_done() free it. */
+    atomic_bool released;
+    th_cmd_revoke_fn revoke; /* set by a holder that defers it; NULL: none registered */
+    void *revoke_arg;
 
     th_cmd_done_fn done_fn;
     /* Sees the response just before it leaves (traces); reset for every command. */
@@ -46,6 +57,10 @@ struct th_cmd {
 void th_cmd_reset(th_cmd *cmd);
 /* Grows cmd->iov to hold n iovecs. */
 int th_cmd_reserve_iov(th_cmd *cmd, uint32_t n);
+/* Takes the right to complete cmd; false if another thread has it already. */
+bool th_cmd_claim(th_cmd *cmd);
+/* Answers a claimed command: observer, then done_fn (HARDWARE ERROR if unanswered). */
+void th_cmd_finish(th_cmd *cmd);
 /* Sums iovec lengths into out_len/in_cap after the source filled them. */
 void th_cmd_finish_iov(th_cmd *cmd);
 

@@ -7,7 +7,7 @@
 
 static void fake_done(th_cmd *cmd)
 {
-    (void)cmd;
+    atomic_store(&cmd->released, true);
 }
 
 th_cmd *th_fake_cmd_new(const uint8_t *cdb, size_t cdb_len, const void *data_out, size_t out_len,
@@ -79,7 +79,7 @@ void th_fake_cmd_abort(th_cmd *cmd)
 }
 bool th_fake_cmd_done(const th_cmd *cmd)
 {
-    return atomic_load(&((th_cmd *)cmd)->done);
+    return atomic_load(&((th_cmd *)cmd)->released);
 }
 
 const uint8_t *th_fake_data_in(const th_cmd *cmd, size_t *len)

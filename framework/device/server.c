@@ -39,8 +39,9 @@ static void server_done(th_cmd *cmd)
     th_ring_complete(&s->ring, cmd);
     atomic_fetch_add(&s->served, 1);
     atomic_fetch_add(&s->unkicked, 1);
-    release(s, cmd);
     if (tls_batch != s) flush_kick(s);
+    /* Last: once it is off the in-flight table, th_server_join may free s. */
+    release(s, cmd);
 }
 
 static th_cmd *get_cmd(th_server *s)
@@ -230,7 +231,12 @@ int th_server_start(th_server *s, th_ctx *ctx, const char *name, void *map, size
     }
     if (s->n_workers) {
         s->workers = calloc((size_t)s->n_workers, sizeof(pthread_t));
-        for (int i = 0; s->workers && i < s->n_workers; i++) {
+        if (!s->workers) {
+            s->n_workers = 0; /* else commands would queue for workers that never ran */
+            th_server_join(s);
+            return th_fail(ctx, -ENOMEM, "%s: cannot allocate the worker threads", name);
+        }
+        for (int i = 0; i < s->n_workers; i++) {
             if (pthread_create(&s->workers[i], NULL, worker_main, s)) {
                 s->n_workers = i;
                 th_server_join(s);
@@ -255,6 +261,29 @@ void th_server_request_stop(th_server *s)
     }
 }
 
+/* A command still in flight at close belongs to whoever deferred it. The holder gives
+ * it back (revoke) or is completing it itself; only a command the server claimed is
+ * answered here, and none is freed before its completion left the ring. */
+static void fail_unanswered(th_server *s, uint16_t id)
+{
+    pthread_mutex_lock(&s->qlock);
+    th_cmd *c = s->inflight[id];
+    pthread_mutex_unlock(&s->qlock);
+    if (!c) return;
+    /* Threads are joined: revoke was set (or not) before the handler returned. */
+    bool ours = !c->revoke || c->revoke(c, c->revoke_arg);
+    if (ours && th_cmd_claim(c)) {
+        th_sense sense = th_sense_make(TH_KEY_ABORTED_COMMAND, TH_ASC_NONE);
+        th_cmd_set_data_in_len(c, 0);
+        th_cmd_check_condition(c, &sense);
+        th_cmd_finish(c);
+    }
+    /* Claimed elsewhere: wait until that completion released it. */
+    pthread_mutex_lock(&s->qlock);
+    while (s->inflight[id] == c) pthread_cond_wait(&s->qcond, &s->qlock);
+    pthread_mutex_unlock(&s->qlock);
+}
+
 void th_server_join(th_server *s)
 {
     if (s->started) {
@@ -269,21 +298,7 @@ void th_server_join(th_server *s)
     for (int i = 0; s->workers && i < s->n_workers; i++) pthread_join(s->workers[i], NULL);
     free(s->workers);
     s->workers = NULL;
-    /* Deferred commands nobody answered: fail them so the kernel is not left waiting. */
-    for (size_t id = 0; s->inflight && id < 65536; id++) {
-        pthread_mutex_lock(&s->qlock);
-        th_cmd *c = s->inflight[id];
-        pthread_mutex_unlock(&s->qlock);
-        if (!c) continue;
-        if (!atomic_load(&c->done)) {
-            c->responded = false;
-            th_sense sense = th_sense_make(TH_KEY_ABORTED_COMMAND, TH_ASC_NONE);
-            th_cmd_check_condition(c, &sense);
-            th_cmd_complete(c);
-        } else {
-            release(s, c);
-        }
-    }
+    for (size_t id = 0; s->inflight && id < 65536; id++) fail_unanswered(s, (uint16_t)id);
     flush_kick(s);
     while (s->free_list) {
         th_cmd *c = s->free_list;

@@ -1,5 +1,6 @@
 /* Matching and answering: the response table in front of a handler. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rules_internal.h"
@@ -38,30 +39,46 @@ void th_rules_free(th_rules *r)
     pthread_mutex_destroy(&r->trace_lock);
     pthread_cond_destroy(&r->cond);
     free(r->rules);
+    free(r->names);
     free(r);
+}
+
+/* Grows *arr (of elem-sized items) so that one more fits. */
+static int grow(void *arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap) return 0;
+    size_t c = *cap ? *cap * 2 : 8;
+    void *p = realloc(*(void **)arr, c * elem);
+    if (!p) return -ENOMEM;
+    *(void **)arr = p;
+    *cap = c;
+    return 0;
 }
 
 int th_rules_add(th_rules *r, const th_rule *rule, int index)
 {
     pthread_mutex_lock(&r->lock);
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 8;
-        rule_slot *s = realloc(r->rules, cap * sizeof(*s));
-        if (!s) {
-            pthread_mutex_unlock(&r->lock);
-            return -ENOMEM;
-        }
-        r->rules = s;
-        r->cap = cap;
+    if (grow(&r->rules, &r->cap, r->n, sizeof(*r->rules)) ||
+        grow(&r->names, &r->cap_names, r->n_names, sizeof(*r->names)) || r->n_names >= INT_MAX) {
+        pthread_mutex_unlock(&r->lock);
+        return -ENOMEM;
     }
     size_t at = index < 0 || (size_t)index > r->n ? r->n : (size_t)index;
     memmove(r->rules + at + 1, r->rules + at, (r->n - at) * sizeof(*r->rules));
     memset(&r->rules[at], 0, sizeof(r->rules[at]));
     r->rules[at].r = *rule;
+    r->rules[at].r.name[sizeof(rule->name) - 1] = 0;
+    r->rules[at].id = (int)r->n_names;
+    memcpy(r->names[r->n_names++], r->rules[at].r.name, sizeof(*r->names));
     r->rules[at].rng = rule->match.seed ? rule->match.seed : 0x9e3779b97f4a7c15ull;
     r->n++;
     pthread_mutex_unlock(&r->lock);
     return (int)at;
+}
+
+const char *th_rules_name_locked(const th_rules *r, int id)
+{
+    return id >= 0 && (size_t)id < r->n_names ? r->names[id] : "";
 }
 
 int th_rules_remove(th_rules *r, const char *name)
@@ -88,12 +105,18 @@ void th_rules_clear(th_rules *r)
 
 size_t th_rules_count(const th_rules *r)
 {
-    return r->n;
+    pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+    size_t n = r->n;
+    pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+    return n;
 }
 
 uint64_t th_rules_fired(const th_rules *r, size_t i)
 {
-    return i < r->n ? r->rules[i].fired : 0;
+    pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+    uint64_t n = i < r->n ? r->rules[i].fired : 0;
+    pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+    return n;
 }
 
 void th_rules_queue_ua(th_rules *r, const th_sense *ua)
@@ -254,11 +277,27 @@ static void apply_corrupt(const th_rule_action *a, th_cmd *cmd, uint64_t salt)
     }
 }
 
+/* Answers cmd now when it cannot be delayed or hung (th_rules_defer failed). */
+static int defer_or_answer(th_rules *r, th_cmd *cmd, uint64_t due_ns)
+{
+    int rc = th_rules_defer(r, cmd, due_ns);
+    if (!rc) return TH_CMD_DEFERRED;
+    /* Aborted, or released while it arrived: what a release answers a hung one. A
+     * delayed one keeps its response; only the delay is lost. */
+    if (rc == -ECANCELED && !due_ns) th_cmd_status(cmd, TH_STATUS_TASK_ABORTED);
+    return 0;
+}
+
 int th_rules_handle(th_cmd *cmd, void *arg)
 {
     th_rules *r = arg;
     cmd->observer = th_rules_trace_cmd;
     cmd->observer_arg = r;
+    /* The TMR for it came while it waited for a worker: nothing else will answer it. */
+    if (th_cmd_is_aborted(cmd)) {
+        th_cmd_status(cmd, TH_STATUS_TASK_ABORTED);
+        return 0;
+    }
     pthread_mutex_lock(&r->lock);
     if (r->n_ua && !ua_exempt(th_cmd_opcode(cmd))) {
         th_sense ua = r->ua[0];
@@ -275,16 +314,20 @@ int th_rules_handle(th_cmd *cmd, void *arg)
     }
     th_rule rule = r->rules[i].r;
     uint64_t fired = r->rules[i].fired;
+    cmd->rule = r->rules[i].id;
     if (rule.action.set_state[0]) set_state_locked(r, rule.action.set_state);
     if (rule.action.queue_ua && r->n_ua < TH_UA_MAX) r->ua[r->n_ua++] = rule.action.ua_sense;
     pthread_mutex_unlock(&r->lock);
-    cmd->rule = i;
     const th_rule_action *a = &rule.action;
-    if (a->hang) return th_rules_defer(r, cmd, 0) ? 0 : TH_CMD_DEFERRED;
+    if (a->hang) return defer_or_answer(r, cmd, 0);
     if (a->status >= 0) {
         th_cmd_status(cmd, (uint8_t)a->status);
     } else {
-        bool run_inner = a->pass || a->short_kind != TH_SHORT_NONE || a->corrupt_bytes;
+        /* Without a response of its own the rule lets the handler answer, too. */
+        bool run_inner =
+            a->pass || a->short_kind != TH_SHORT_NONE || a->corrupt_bytes || !a->sense_set;
+        /* A deferring handler owns the command from here: nothing may touch it, and
+         * a delay is not applied (the handler decides when it is answered). */
         if (run_inner && r->inner(cmd, r->inner_arg) == TH_CMD_DEFERRED) return TH_CMD_DEFERRED;
         if (a->short_kind != TH_SHORT_NONE) apply_short(r, a, cmd);
         if (a->corrupt_bytes) apply_corrupt(a, cmd, fired);
@@ -294,11 +337,7 @@ int th_rules_handle(th_cmd *cmd, void *arg)
             if (s.info_valid) s.info = derive_info(r, &rule, cmd);
             th_cmd_check_condition(cmd, &s);
         }
-        if (!run_inner && !a->sense_set) r->inner(cmd, r->inner_arg);
     }
-    if (a->delay_ms) {
-        if (!th_rules_defer(r, cmd, th_now_ns() + (uint64_t)a->delay_ms * 1000000u))
-            return TH_CMD_DEFERRED;
-    }
+    if (a->delay_ms) return defer_or_answer(r, cmd, th_now_ns() + (uint64_t)a->delay_ms * 1000000u);
     return 0;
 }

@@ -57,6 +57,37 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
+/* The server is closing with cmd still here: drop it unless a taker already holds it. */
+static bool revoke(th_cmd *cmd, void *arg)
+{
+    th_rules *r = arg;
+    bool dropped = false;
+    pthread_mutex_lock(&r->lock);
+    for (pending **pp = &r->pending; *pp; pp = &(*pp)->next) {
+        if ((*pp)->cmd != cmd) continue;
+        pending *p = *pp;
+        *pp = p->next;
+        free(p);
+        dropped = true;
+        break;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return dropped;
+}
+
+static int start_timer_locked(th_rules *r)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&r->cond);
+    pthread_cond_init(&r->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&r->timer, NULL, timer_main, r)) return -EAGAIN;
+    r->timer_running = true;
+    return 0;
+}
+
 int th_rules_defer(th_rules *r, th_cmd *cmd, uint64_t due_ns)
 {
     pending *p = calloc(1, sizeof(*p));
@@ -64,20 +95,19 @@ int th_rules_defer(th_rules *r, th_cmd *cmd, uint64_t due_ns)
     p->cmd = cmd;
     p->due_ns = due_ns;
     pthread_mutex_lock(&r->lock);
-    if (!r->timer_running) {
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_destroy(&r->cond);
-        pthread_cond_init(&r->cond, &ca);
-        pthread_condattr_destroy(&ca);
-        if (pthread_create(&r->timer, NULL, timer_main, r)) {
-            pthread_mutex_unlock(&r->lock);
-            free(p);
-            return -EAGAIN;
-        }
-        r->timer_running = true;
+    /* Checked under the lock th_rules_on_tmr takes after the server marked the
+     * command: a TMR is either seen here or finds the command in the list. */
+    int rc = th_cmd_is_aborted(cmd) ? -ECANCELED : 0;
+    /* A release is joining the timer: a new entry would sit on a dead thread's list. */
+    if (!rc && r->releasing) rc = -ECANCELED;
+    if (!rc && !r->timer_running) rc = start_timer_locked(r);
+    if (rc) {
+        pthread_mutex_unlock(&r->lock);
+        free(p);
+        return rc;
     }
+    cmd->revoke = revoke;
+    cmd->revoke_arg = r;
     p->next = r->pending;
     r->pending = p;
     pthread_cond_signal(&r->cond);
@@ -85,7 +115,7 @@ int th_rules_defer(th_rules *r, th_cmd *cmd, uint64_t due_ns)
     return 0;
 }
 
-/* Takes the pending entries for which pred holds out of the list. */
+/* Takes the pending entries listed in ids (all of them if all) out of the list. */
 static pending *take(th_rules *r, const uint16_t *ids, uint32_t n, bool all)
 {
     pending *out = NULL, **pp = &r->pending;
@@ -119,9 +149,11 @@ void th_rules_on_tmr(void *arg, uint8_t type, const uint16_t *ids, uint32_t n)
 {
     th_rules *r = arg;
     th_rules_trace_tmr(r, type, ids, n);
-    bool all = type == 5 || type == 6 || type == 7 || type == 2 || type == 4; /* resets, task set */
+    /* Every TMR entry lists the commands it aborts (target_core_user's tcmu_tmr_notify
+     * fills it for ABORT TASK, the task-set TMRs and the resets alike): an ABORT TASK
+     * SET from one initiator leaves another initiator's commands alone. */
     pthread_mutex_lock(&r->lock);
-    pending *list = take(r, ids, n, all);
+    pending *list = take(r, ids, n, false);
     pthread_mutex_unlock(&r->lock);
     answer_aborted(list);
 }
@@ -130,14 +162,18 @@ void th_rules_release_all(th_rules *r)
 {
     pthread_mutex_lock(&r->lock);
     pending *list = take(r, NULL, 0, true);
-    bool running = r->timer_running;
+    /* One caller joins the thread; deferrals until the last release ends answer at
+     * once, and the next one after it starts a fresh timer. */
+    r->releasing++;
+    bool join = r->timer_running;
+    pthread_t timer = r->timer;
+    r->timer_running = false;
     r->stopping = true;
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
-    if (running) pthread_join(r->timer, NULL);
+    if (join) pthread_join(timer, NULL);
     pthread_mutex_lock(&r->lock);
-    r->timer_running = false;
-    r->stopping = false;
+    if (--r->releasing == 0) r->stopping = false;
     pthread_mutex_unlock(&r->lock);
     answer_aborted(list);
 }

@@ -6,6 +6,7 @@
 
 typedef struct rule_slot {
     th_rule r;
+    int id;        /* stable: assigned at add, never reused; commands remember it */
     uint64_t seen; /* commands that matched the static part */
     uint64_t fired;
     uint64_t rng;
@@ -30,6 +31,10 @@ struct th_rules {
     pthread_mutex_t lock;
     rule_slot *rules;
     size_t n, cap;
+    /* Every name ever added, by rule id: a command delayed or hung under a rule is
+     * traced with that rule's name even after the table moved or dropped it. */
+    char (*names)[sizeof(((th_rule *)0)->name)];
+    size_t n_names, cap_names;
     char state[32];
     char seen_states[TH_STATES_MAX][32];
     int n_seen_states;
@@ -39,15 +44,20 @@ struct th_rules {
     pthread_t timer;
     pthread_cond_t cond;
     bool timer_running;
-    bool stopping;
+    bool stopping; /* tells the timer thread to exit */
+    int releasing; /* th_rules_release_all calls under way: deferrals answer at once */
     FILE *trace;
     double t0;
     pthread_mutex_t trace_lock;
 };
 
 uint64_t th_now_ns(void);
-/* Starts the timer thread if needed and queues cmd; due_ns 0 means hung. */
+/* Starts the timer thread if needed and queues cmd; due_ns 0 means hung. Returns 0,
+ * or nonzero when cmd must be answered at once instead: it is aborted, a release is
+ * under way, or no memory or thread (see th_rules_handle). */
 int th_rules_defer(th_rules *r, th_cmd *cmd, uint64_t due_ns);
+/* The name rule id was added with ("" if none); call with r->lock held. */
+const char *th_rules_name_locked(const th_rules *r, int id);
 /* Trace observer for th_cmd (set on every command). */
 void th_rules_trace_cmd(th_cmd *cmd, void *rules);
 void th_rules_trace_tmr(th_rules *r, uint8_t type, const uint16_t *ids, uint32_t n);

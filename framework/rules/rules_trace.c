@@ -48,7 +48,7 @@ void th_rules_trace_cmd(th_cmd *cmd, void *arg)
         snprintf(rule, sizeof(rule), "\"unit_attention\"");
     } else if (cmd->rule >= 0) {
         pthread_mutex_lock(&r->lock);
-        const char *rn = (size_t)cmd->rule < r->n ? r->rules[cmd->rule].r.name : "";
+        const char *rn = th_rules_name_locked(r, cmd->rule);
         if (rn[0])
             snprintf(rule, sizeof(rule), "\"%s\"", rn);
         else

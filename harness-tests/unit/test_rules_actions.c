@@ -2,24 +2,16 @@
  * delay, hang and abort, unit attention, corruption, and the trace. */
 #include <stdlib.h>
 #include <unistd.h>
-#include "helpers.h"
+#include "rules_fixture.h"
 
-static th_disk *d;
-static th_rules *r;
 static uint8_t media[64 * 512];
 static void setup(void)
 {
-    d = test_disk(1024, 512);
+    rules_setup();
     fill_pattern(media, sizeof(media), 3);
     disk_write(d, 0, media, 64, 512);
-    cr_assert_eq(th_rules_new(&r, "d0", th_disk_handle, d, 512, th_disk_op_name), 0);
 }
-static void teardown(void)
-{
-    th_rules_free(r);
-    th_disk_free(d);
-}
-TestSuite(rules_actions, .init = setup, .fini = teardown);
+TestSuite(rules_actions, .init = setup, .fini = rules_teardown);
 
 static th_cmd *read10(uint64_t lba, uint32_t blocks)
 {
@@ -152,13 +144,8 @@ Test(rules_actions, delay_answers_later_and_normally)
 
 Test(rules_actions, hang_until_a_tmr_aborts_it)
 {
-    th_rule x;
-    th_rule_init(&x);
-    x.action.hang = true;
-    th_rules_add(r, &x, -1);
-    uint8_t cdb[16];
-    size_t n = th_cdb_read(cdb, 10, 0, 1);
-    th_cmd *c = th_fake_cmd_new(cdb, n, NULL, 0, 512);
+    add_hang_all(r);
+    th_cmd *c = new_read(0);
     cr_assert_eq(th_fake_cmd_run(c, th_rules_handle, r), TH_CMD_DEFERRED);
     usleep(50000);
     cr_assert(!th_fake_cmd_done(c), "a hung command must not be answered");

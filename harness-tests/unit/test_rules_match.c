@@ -1,19 +1,7 @@
 /* Rule matching: opcode, LBA overlap, length, CDB mask, occurrence, probability, state. */
-#include "helpers.h"
+#include "rules_fixture.h"
 
-static th_disk *d;
-static th_rules *r;
-static void setup(void)
-{
-    d = test_disk(1024, 512);
-    cr_assert_eq(th_rules_new(&r, "d0", th_disk_handle, d, 512, th_disk_op_name), 0);
-}
-static void teardown(void)
-{
-    th_rules_free(r);
-    th_disk_free(d);
-}
-TestSuite(rules_match, .init = setup, .fini = teardown);
+TestSuite(rules_match, .init = rules_setup, .fini = rules_teardown);
 
 static th_rule busy_rule(void)
 {
