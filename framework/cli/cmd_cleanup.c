@@ -12,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "../device/server.h"
 #include "../kernel/configfs.h"
-#include "../kernel/uio.h"
 #include "cli.h"
+#include "th/device.h"
 
 #define CFS "/sys/kernel/config/target"
 
@@ -77,13 +76,6 @@ static bool uio_name(const char *prefix, char *out, size_t cap)
     }
     if (d) closedir(d);
     return ok;
-}
-
-static int refuse_all(th_cmd *cmd, void *arg)
-{
-    (void)arg;
-    th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LU_NOT_SUPPORTED);
-    return 0;
 }
 
 /* In one target group's lun/ folder, removes each LUN whose link <name> points at
@@ -235,30 +227,18 @@ static void remove_iscsi_luns(const char *hba, const char *name)
 
 static void rescue(th_ctx *ctx, const char *hba, const char *name, const char *path)
 {
-    char prefix[600], p[PATH_MAX + 64];
-    snprintf(prefix, sizeof(prefix), "tcm-user/%s/%s/", hba + 5, name);
+    char p[PATH_MAX + 64];
     snprintf(p, sizeof(p), "%s/action/reset_ring", path);
     FILE *f = fopen(p, "w"); /* pending commands end with BUSY; the ring starts clean */
     if (f) {
         fputs("1", f);
         fclose(f);
     }
-    th_uio uio;
-    th_server server;
-    bool serving = false;
-    if (!th_uio_open(ctx, prefix, 1000, &uio)) {
-        th_device_config cfg;
-        th_device_config_init(&cfg);
-        cfg.handler = refuse_all;
-        serving = !th_server_start(&server, ctx, name, uio.map, uio.size, uio.fd, &cfg);
-        if (!serving) th_uio_close(&uio);
-    }
+    th_refuser *refuser = NULL; /* stays NULL when there is no ring to serve */
+    th_device_refuse_open(ctx, atoi(hba + 5), name, &refuser);
     remove_luns(hba, name);
     remove_iscsi_luns(hba, name);
-    if (serving) {
-        th_server_join(&server);
-        th_uio_close(&uio);
-    }
+    th_device_refuse_close(refuser);
     rm(path, false, false);
 }
 

@@ -48,7 +48,13 @@ int th_ctx_set_paths(th_ctx *ctx, const char *configfs, const char *sysfs, const
 
 const char *th_ctx_errmsg(const th_ctx *ctx)
 {
-    return ctx->err;
+    /* A copy per thread, taken under the lock: another thread's th_fail cannot tear
+     * it, and it stays valid until this thread asks again. */
+    static _Thread_local char copy[TH_ERR_MAX];
+    pthread_mutex_lock((pthread_mutex_t *)&ctx->err_lock);
+    memcpy(copy, ctx->err, sizeof(copy));
+    pthread_mutex_unlock((pthread_mutex_t *)&ctx->err_lock);
+    return copy;
 }
 
 void th_log(const th_ctx *ctx, th_log_level level, const char *msg, ...)

@@ -26,7 +26,6 @@ struct th_device {
     th_server server;
     bool serving;
     th_nodes nodes;
-    char err[TH_ERR_MAX];
 };
 
 static const char *const tmr_names[] = {"UNKNOWN",           "ABORT_TASK",       "ABORT_TASK_SET",
@@ -209,7 +208,7 @@ int th_device_open(th_ctx *ctx, const th_device_config *cfg, th_device **out)
     if (!rc && !cfg->fake_kernel && !cfg->external_fabric) rc = export_loopback(d);
     if (rc) {
         char msg[TH_ERR_MAX];
-        snprintf(msg, sizeof(msg), "%s", ctx->err);
+        snprintf(msg, sizeof(msg), "%s", th_ctx_errmsg(ctx));
         int ignored = 0;
         teardown(d, &ignored);
         /* The first failure is the one worth reporting, not a teardown echo. */
@@ -230,8 +229,7 @@ int th_device_close(th_device *d)
 {
     if (!d) return 0;
     int first = 0;
-    teardown(d, &first);
-    if (first) snprintf(d->err, sizeof(d->err), "%s", d->ctx->err);
+    teardown(d, &first); /* th_ctx_errmsg(ctx) keeps the first failure's text */
     free(d);
     return first;
 }
@@ -258,7 +256,7 @@ const char *th_device_scsi_address(const th_device *d)
 
 const char *th_device_errmsg(const th_device *d)
 {
-    return d->err;
+    return th_ctx_errmsg(d->ctx);
 }
 uint64_t th_device_cmds_served(const th_device *d)
 {
@@ -267,4 +265,49 @@ uint64_t th_device_cmds_served(const th_device *d)
 uint64_t th_device_kicks(const th_device *d)
 {
     return atomic_load(&d->server.kicks);
+}
+
+struct th_refuser {
+    char name[72];
+    th_uio uio;
+    th_server server;
+};
+
+static int refuse_all(th_cmd *cmd, void *arg)
+{
+    (void)arg;
+    th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LU_NOT_SUPPORTED);
+    return 0;
+}
+
+int th_device_refuse_open(th_ctx *ctx, int hba, const char *backstore, th_refuser **out)
+{
+    *out = NULL;
+    th_refuser *f = calloc(1, sizeof(*f));
+    if (!f) return th_fail(ctx, -ENOMEM, "out of memory");
+    f->uio.fd = -1;
+    snprintf(f->name, sizeof(f->name), "%s", backstore);
+    char prefix[160];
+    snprintf(prefix, sizeof(prefix), "tcm-user/%d/%s/", hba, backstore);
+    int rc = th_uio_open(ctx, prefix, 1000, &f->uio);
+    th_device_config cfg;
+    th_device_config_init(&cfg);
+    cfg.handler = refuse_all;
+    if (!rc)
+        rc = th_server_start(&f->server, ctx, f->name, f->uio.map, f->uio.size, f->uio.fd, &cfg);
+    if (rc) {
+        th_uio_close(&f->uio);
+        free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void th_device_refuse_close(th_refuser *f)
+{
+    if (!f) return;
+    th_server_join(&f->server);
+    th_uio_close(&f->uio);
+    free(f);
 }

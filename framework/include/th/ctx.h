@@ -11,7 +11,8 @@ void th_ctx_free(th_ctx *ctx);
 void th_ctx_set_logger(th_ctx *ctx, th_log_fn fn, void *arg, th_log_level max_level);
 /* Defaults: /sys/kernel/config, /sys, /dev. Tests point these elsewhere. */
 int th_ctx_set_paths(th_ctx *ctx, const char *configfs, const char *sysfs, const char *dev);
-/* Text of the last error returned by a call that took this context. */
+/* Text of the last error returned by a call that took this context: a copy made for
+ * the calling thread, valid until its next th_ctx_errmsg call. */
 const char *th_ctx_errmsg(const th_ctx *ctx);
 
 #endif

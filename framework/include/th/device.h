@@ -70,9 +70,18 @@ const char *th_device_backstore_path(const th_device *dev);
 const char *th_device_node(const th_device *dev, th_node node);
 /* "H:C:T:L" of the loopback SCSI device, or NULL. */
 const char *th_device_scsi_address(const th_device *dev);
+/* The context's last error (th_ctx_errmsg of the context the device was opened with). */
 const char *th_device_errmsg(const th_device *dev);
 /* Counters (for tests and benchmarks). */
 uint64_t th_device_cmds_served(const th_device *dev);
 uint64_t th_device_kicks(const th_device *dev);
+
+/* Serves an abandoned backstore's ring (configfs core/user_<hba>/<backstore>) only to
+ * refuse every command with LOGICAL UNIT NOT SUPPORTED, so that removing its LUNs does
+ * not wait on commands nobody answers. Fails (negative errno, th_ctx_errmsg) when it
+ * has no ring to serve. */
+typedef struct th_refuser th_refuser;
+int th_device_refuse_open(th_ctx *ctx, int hba, const char *backstore, th_refuser **out);
+void th_device_refuse_close(th_refuser *refuser);
 
 #endif
