@@ -122,10 +122,11 @@ int cmd_exec(int argc, char **argv)
             fprintf(stderr, "tcmu-harness exec: %s\n", err);
             return 1;
         }
-        th_rules_new(&rules, dc->name, th_tape_handle, tape, 0, sc_op_name);
+        if (th_rules_new(NULL, &rules, dc->name, th_tape_handle, tape, 0, sc_op_name)) return 1;
     } else {
         if (th_backend_memory_new(dc->size, &be) || th_disk_new(&cfg, be, &disk)) return 1;
-        th_rules_new(&rules, dc->name, th_disk_handle, disk, dc->block_size, sc_op_name);
+        if (th_rules_new(NULL, &rules, dc->name, th_disk_handle, disk, dc->block_size, sc_op_name))
+            return 1;
     }
     for (int i = 0; i < sc->n_rules; i++)
         if (!strcmp(sc->rules[i].device, device)) th_rules_add(rules, &sc->rules[i].rule, -1);

@@ -14,12 +14,19 @@ void th_rule_init(th_rule *rule)
     rule->action.pass = true;
 }
 
-int th_rules_new(th_rules **out, const char *device, th_handler_fn inner, void *inner_arg,
-                 uint32_t block_size, th_op_name_fn op_name)
+/* th_fail when there is a context to describe the failure in. */
+#define rules_fail(ctx, err, ...) ((ctx) ? th_fail((ctx), (err), __VA_ARGS__) : (err))
+
+int th_rules_new(th_ctx *ctx, th_rules **out, const char *device, th_handler_fn inner,
+                 void *inner_arg, uint32_t block_size, th_op_name_fn op_name)
 {
+    *out = NULL;
+    if (!device) device = "";
+    if (!inner) return rules_fail(ctx, -EINVAL, "rules for %s: no handler to wrap", device);
     th_rules *r = calloc(1, sizeof(*r));
-    if (!r) return -ENOMEM;
-    snprintf(r->device, sizeof(r->device), "%s", device ? device : "");
+    if (!r) return rules_fail(ctx, -ENOMEM, "rules for %s: out of memory", device);
+    r->ctx = ctx;
+    snprintf(r->device, sizeof(r->device), "%s", device);
     r->inner = inner;
     r->inner_arg = inner_arg;
     r->block_size = block_size ? block_size : 512;
@@ -61,7 +68,8 @@ int th_rules_add(th_rules *r, const th_rule *rule, int index)
     if (grow(&r->rules, &r->cap, r->n, sizeof(*r->rules)) ||
         grow(&r->names, &r->cap_names, r->n_names, sizeof(*r->names)) || r->n_names >= INT_MAX) {
         pthread_mutex_unlock(&r->lock);
-        return -ENOMEM;
+        return rules_fail(r->ctx, -ENOMEM, "rules for %s: no room for rule %s", r->device,
+                          rule->name);
     }
     size_t at = index < 0 || (size_t)index > r->n ? r->n : (size_t)index;
     memmove(r->rules + at + 1, r->rules + at, (r->n - at) * sizeof(*r->rules));
@@ -93,7 +101,8 @@ int th_rules_remove(th_rules *r, const char *name)
         break;
     }
     pthread_mutex_unlock(&r->lock);
-    return rc;
+    if (rc) return rules_fail(r->ctx, rc, "rules for %s: no rule named %s", r->device, name);
+    return 0;
 }
 
 void th_rules_clear(th_rules *r)
@@ -142,7 +151,9 @@ static void set_state_locked(th_rules *r, const char *s)
 
 int th_rules_set_state(th_rules *r, const char *state)
 {
-    if (strlen(state) >= sizeof(r->state)) return -EINVAL;
+    if (strlen(state) >= sizeof(r->state))
+        return rules_fail(r->ctx, -EINVAL, "rules for %s: state name longer than %zu", r->device,
+                          sizeof(r->state) - 1);
     pthread_mutex_lock(&r->lock);
     set_state_locked(r, state);
     pthread_mutex_unlock(&r->lock);

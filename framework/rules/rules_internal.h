@@ -2,6 +2,7 @@
 #define TH_RULES_INTERNAL_H
 #include <pthread.h>
 #include "../cmd/cmd_internal.h"
+#include "../core/ctx_internal.h"
 #include "th/rules.h"
 
 typedef struct rule_slot {
@@ -23,6 +24,7 @@ typedef struct pending {
 #define TH_STATES_MAX 32
 
 struct th_rules {
+    th_ctx *ctx; /* where failures are described; may be NULL */
     char device[65];
     th_handler_fn inner;
     void *inner_arg;

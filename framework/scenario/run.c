@@ -294,9 +294,14 @@ static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *
         return rc;
     }
     if (tape)
-        th_rules_new(&d->rules, c->name, th_tape_handle, d->tape, 0, sc_op_name);
+        rc = th_rules_new(ctx, &d->rules, c->name, th_tape_handle, d->tape, 0, sc_op_name);
     else
-        th_rules_new(&d->rules, c->name, th_disk_handle, d->disk, c->block_size, sc_op_name);
+        rc = th_rules_new(ctx, &d->rules, c->name, th_disk_handle, d->disk, c->block_size,
+                          sc_op_name);
+    if (rc) {
+        fail(res, "device %s: %s", c->name, th_ctx_errmsg(ctx));
+        return rc;
+    }
     th_rules_set_trace(d->rules, trace, t0);
     th_device_config cfg;
     th_device_config_init(&cfg);

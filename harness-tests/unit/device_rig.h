@@ -20,7 +20,7 @@ static inline void dev_rig_up(dev_rig *g, int workers)
     cr_assert_eq(th_ctx_new(&g->ctx), 0);
     cr_assert_eq(th_fk_new(&g->fk, 1 << 16, 1 << 20, 0x0f), 0);
     g->disk = test_disk(2048, 512);
-    cr_assert_eq(th_rules_new(&g->rules, "rig", th_disk_handle, g->disk, 512, NULL), 0);
+    cr_assert_eq(th_rules_new(NULL, &g->rules, "rig", th_disk_handle, g->disk, 512, NULL), 0);
     th_device_config cfg;
     th_device_config_init(&cfg);
     cfg.name = "rig";

@@ -9,7 +9,7 @@ static th_rules *r;
 static inline void rules_setup(void)
 {
     d = test_disk(1024, 512);
-    cr_assert_eq(th_rules_new(&r, "d0", th_disk_handle, d, 512, th_disk_op_name), 0);
+    cr_assert_eq(th_rules_new(NULL, &r, "d0", th_disk_handle, d, 512, th_disk_op_name), 0);
 }
 
 static inline void rules_teardown(void)

@@ -75,7 +75,7 @@ static int keep(th_cmd *cmd, void *arg)
 Test(rules_defer, a_deferring_inner_handler_keeps_the_command_under_every_action)
 {
     th_rules *k;
-    cr_assert_eq(th_rules_new(&k, "k", keep, NULL, 512, NULL), 0);
+    cr_assert_eq(th_rules_new(NULL, &k, "k", keep, NULL, 512, NULL), 0);
     /* Actions that run the inner handler: pass, short, corrupt, none at all. */
     for (int kind = 0; kind < 5; kind++) {
         th_rules_clear(k);

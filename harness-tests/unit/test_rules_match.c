@@ -188,3 +188,23 @@ Test(rules_match, remove_by_name)
     cr_assert_eq(th_rules_remove(r, "flaky"), -ENOENT);
     cr_assert_eq(status_of_read(10, 0, 1), TH_STATUS_GOOD);
 }
+
+Test(rules_match, failures_are_a_negative_errno_with_a_message_in_the_context)
+{
+    th_ctx *ctx;
+    cr_assert_eq(th_ctx_new(&ctx), 0);
+    th_rules *k;
+    cr_assert_eq(th_rules_new(ctx, &k, "d1", NULL, NULL, 512, NULL), -EINVAL);
+    cr_assert_null(k);
+    cr_assert(strstr(th_ctx_errmsg(ctx), "no handler"), "%s", th_ctx_errmsg(ctx));
+    cr_assert_eq(th_rules_new(ctx, &k, "d1", th_disk_handle, d, 512, NULL), 0);
+    cr_assert_eq(th_rules_remove(k, "absent"), -ENOENT);
+    cr_assert(strstr(th_ctx_errmsg(ctx), "no rule named absent"), "%s", th_ctx_errmsg(ctx));
+    char longname[64];
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[63] = 0;
+    cr_assert_eq(th_rules_set_state(k, longname), -EINVAL);
+    cr_assert(strstr(th_ctx_errmsg(ctx), "state name"), "%s", th_ctx_errmsg(ctx));
+    th_rules_free(k);
+    th_ctx_free(ctx);
+}

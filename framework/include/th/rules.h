@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "th/cmd.h"
+#include "th/ctx.h"
 
 /* Where INFORMATION comes from. */
 typedef enum {
@@ -67,10 +68,14 @@ typedef struct th_rules th_rules;
 /* op_name: names opcodes for the trace (may be NULL). */
 typedef const char *(*th_op_name_fn)(uint8_t op, uint16_t sa);
 
-int th_rules_new(th_rules **out, const char *device, th_handler_fn inner, void *inner_arg,
-                 uint32_t block_size, th_op_name_fn op_name);
+/* Fallible calls return a negative errno; with a ctx (may be NULL) th_ctx_errmsg(ctx)
+ * then says what failed, for th_rules_new and for every later call on these rules. */
+int th_rules_new(th_ctx *ctx, th_rules **out, const char *device, th_handler_fn inner,
+                 void *inner_arg, uint32_t block_size, th_op_name_fn op_name);
 void th_rules_free(th_rules *r);
-/* Appends (or inserts at index, -1 for the end); returns the rule's index or -errno. */
+/* Appends (or inserts at index, -1 for the end); returns the rule's index or -errno.
+ * The rule keeps an id for its life: the trace names it by the name it was added
+ * with (or that id, if unnamed) even after other rules moved or removed it. */
 int th_rules_add(th_rules *r, const th_rule *rule, int index);
 int th_rules_remove(th_rules *r, const char *name);
 void th_rules_clear(th_rules *r);
