@@ -61,7 +61,10 @@ void th_device_config_init(th_device_config *cfg);
 int th_device_open(th_ctx *ctx, const th_device_config *cfg, th_device **out);
 /* Stops serving: in-flight commands are completed or failed. Async-signal-safe. */
 void th_device_stop(th_device *dev);
-/* Stops, then removes every kernel object open created. Returns 0 or the first error. */
+/* Stops, then removes every kernel object open created. Returns 0 or the first error.
+ * A command a handler deferred and still holds is failed with ABORTED COMMAND (the
+ * rules engine gives its delayed and hung ones back first; one already being
+ * completed is waited for); a handler must not touch a command after close. */
 int th_device_close(th_device *dev);
 
 const char *th_device_name(const th_device *dev);

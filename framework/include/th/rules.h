@@ -72,6 +72,7 @@ typedef const char *(*th_op_name_fn)(uint8_t op, uint16_t sa);
  * then says what failed, for th_rules_new and for every later call on these rules. */
 int th_rules_new(th_ctx *ctx, th_rules **out, const char *device, th_handler_fn inner,
                  void *inner_arg, uint32_t block_size, th_op_name_fn op_name);
+/* After the device that calls into these rules is closed (or never was opened). */
 void th_rules_free(th_rules *r);
 /* Appends (or inserts at index, -1 for the end); returns the rule's index or -errno.
  * The rule keeps an id for its life: the trace names it by the name it was added
