@@ -225,7 +225,7 @@ int cmd_serve(int argc, char **argv)
 
     if (from_scenario) {
         scenario *sc = malloc(sizeof(*sc));
-        if (!sc || sc_load(argv[optind], sc, stderr)) {
+        if (!sc || cli_load_scenario(argv[optind], sc)) {
             free(sc);
             return CLI_USAGE;
         }

@@ -476,6 +476,12 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
         live *d = s->kind != SC_RUN && s->kind != SC_SLEEP
                       ? find(l, opened, s->kind == SC_ADD_RULE ? s->rule.device : s->device)
                       : NULL;
+        if (s->kind != SC_RUN && s->kind != SC_SLEEP && !d) {
+            /* validate rejects this; a model built another way must not crash the run */
+            fail(res, "step %d (line %d): no device named '%s'", i + 1, s->line,
+                 s->kind == SC_ADD_RULE ? s->rule.device : s->device);
+            break;
+        }
         switch (s->kind) {
         case SC_RUN:
             run_step(s, i, l, opened, res, log, stop);
@@ -487,7 +493,10 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
             }
             break;
         case SC_SET_CAPACITY:
-            if (th_disk_set_blocks(d->disk, s->size / d->cfg->block_size)) {
+            if (!d->disk) {
+                fail(res, "step %d (line %d): set_capacity: %s is not a disk", i + 1, s->line,
+                     s->device);
+            } else if (th_disk_set_blocks(d->disk, s->size / d->cfg->block_size)) {
                 fail(res,
                      "step %d (line %d): set_capacity %llu is larger than the device's backing",
                      i + 1, s->line, (unsigned long long)s->size);
