@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "spec.h"
 #include "yaml_tree.h"
 
 #define MAX_FILE (1u << 20)
@@ -261,20 +262,7 @@ bool yt_size(yt *t, yaml_node_t *n, uint64_t *out)
 {
     const char *s = yt_str(t, n);
     if (!s) return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    static const struct {
-        const char *u;
-        int shift;
-    } units[] = {{"", 0},     {"B", 0},  {"K", 10},   {"KiB", 10}, {"M", 20},
-                 {"MiB", 20}, {"G", 30}, {"GiB", 30}, {"T", 40},   {"TiB", 40}};
-    if (isdigit((unsigned char)*s) && !errno)
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-            if (!strcmp(end, units[i].u) && v <= (UINT64_MAX >> units[i].shift)) {
-                *out = (uint64_t)v << units[i].shift;
-                return true;
-            }
+    if (sc_parse_size(s, out)) return true;
     yt_error(t, n, "'%.40s' is not a size (like 4096, 64MiB, 1G)", s);
     return false;
 }
