@@ -115,7 +115,9 @@ int cmd_serve(int argc, char **argv)
             free(sc);
             return CLI_USAGE;
         }
-        int rc = sc_serve(sc, trace, stdout, &set);
+        sc_result res;
+        int rc = sc_serve(sc, trace, stdout, &set, &res);
+        if (rc) fprintf(stderr, "tcmu-harness serve: %s\n", res.message);
         sc_free(sc);
         free(sc);
         return rc;

@@ -120,8 +120,10 @@ typedef struct sc_result {
 /* Runs a scenario on the real kernel (this process must be able to create devices).
  * trace_path: where the JSON-lines trace goes (NULL: a temporary file). */
 /* Creates the scenario's devices with their rules, prints one JSON line per device on out,
- * serves until one of the signals in set arrives (they must be blocked), tears down. */
-int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset);
+ * serves until one of the signals in set arrives (they must be blocked), tears down.
+ * 0, or 1 with the first failure in res->message. */
+int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset,
+             sc_result *res);
 /* The tape a device declaration describes. */
 int sc_tape_new(const sc_device *c, th_tape **out, char *err, size_t cap);
 int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
