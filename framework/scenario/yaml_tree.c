@@ -112,17 +112,6 @@ static const yt_key *key_lookup(const yt_keys *keys, const char *name)
     return NULL;
 }
 
-/* The pair before p with the same key, if any. */
-static yaml_node_t *earlier_key(yt *t, yaml_node_t *map, yaml_node_pair_t *p, const char *key)
-{
-    for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-        yaml_node_t *k = yaml_document_get_node(&t->doc, q->key);
-        if (k && k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, key))
-            return k;
-    }
-    return NULL;
-}
-
 static bool shape_ok(yt *t, const yt_key *key, yaml_node_t *v)
 {
     static const yaml_node_type_t want[] = {[YT_TEXT] = YAML_SCALAR_NODE,
@@ -146,6 +135,9 @@ bool yt_map(yt *t, yaml_node_t *n, const yt_keys *keys, yt_pair_fn fn, void *arg
         yt_error(t, n, "%s must be a mapping", keys->what);
         return false;
     }
+    /* Each key's first occurrence, by its index in the table: linear in the pairs, so a
+     * file of many keys costs no more than reading it. */
+    yaml_node_t *first[YT_MAX_KEYS] = {0};
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(&t->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(&t->doc, p->value);
@@ -155,15 +147,17 @@ bool yt_map(yt *t, yaml_node_t *n, const yt_keys *keys, yt_pair_fn fn, void *arg
         }
         const char *name = (const char *)k->data.scalar.value;
         const yt_key *key = key_lookup(keys, name);
-        yaml_node_t *first = earlier_key(t, n, p, name);
-        if (!key)
+        size_t i = key ? (size_t)(key - keys->keys) : 0;
+        if (!key || i >= YT_MAX_KEYS) {
             yt_error(t, k, "unknown key '%s' in %s", name, keys->what);
-        else if (first)
+        } else if (first[i]) {
             /* Each key fills its field once; a second one would overwrite or append. */
             yt_error(t, k, "key '%s' repeated in %s (first at line %zu)", name, keys->what,
-                     first->start_mark.line + 1);
-        else if (shape_ok(t, key, v))
-            fn(t, name, k, v, arg);
+                     first[i]->start_mark.line + 1);
+        } else {
+            first[i] = k;
+            if (shape_ok(t, key, v)) fn(t, name, k, v, arg);
+        }
     }
     return true;
 }

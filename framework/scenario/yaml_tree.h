@@ -29,6 +29,7 @@ typedef struct yt_key {
     const char *example; /* a valid value in flow style (documentation and tests) */
 } yt_key;
 
+#define YT_MAX_KEYS 64 /* per table */
 /* The keys a mapping accepts; `what` names the mapping in messages ("a device"). */
 typedef struct yt_keys {
     const char *what;

@@ -103,6 +103,7 @@ static void each_key(key_case fn)
     for (const yt_keys *const *t = sc_key_tables; *t; t++, tables++) {
         const place *p = place_of((*t)->what);
         cr_assert_not_null(p, "no place for the key table '%s' in this test", (*t)->what);
+        cr_assert_leq((*t)->n, YT_MAX_KEYS, "%s", (*t)->what);
         for (size_t i = 0; i < (*t)->n; i++) fn(*t, p, &(*t)->keys[i]);
     }
     cr_assert_geq(tables, 11);
@@ -295,4 +296,18 @@ Test(scenario_parse, errors_are_collected_not_printed_and_a_missing_file_is_an_e
     cr_assert(strstr(e, ":1:1: a scenario needs devices"), "%s", e);
     sc_free(&sc);
     cr_assert_str_eq(sc_errors(&sc), "");
+}
+
+Test(scenario_parse, many_repeated_keys_cost_time_linear_in_the_file, .timeout = 20)
+{
+    enum { N = 60000 };
+    char *doc = malloc(N * 8 + 64);
+    cr_assert_not_null(doc);
+    size_t len = (size_t)sprintf(doc, "devices: []\n");
+    for (int i = 0; i < N; i++) len += (size_t)sprintf(doc + len, "name: x\n");
+    scenario sc;
+    cr_assert_eq(load_text(doc, &sc), -EINVAL);
+    cr_assert(strstr(sc_errors(&sc), ":60001:1: key 'name' repeated in a scenario"));
+    sc_free(&sc);
+    free(doc);
 }
