@@ -11,8 +11,9 @@ int cmd_validate(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
-/* "64MiB", "1G", "4096" -> bytes; -1 on error. */
-int64_t cli_parse_size(const char *s);
+struct scenario;
+/* sc_load, printing its errors on stderr; frees what it loaded on failure. 0 or -errno. */
+int cli_load_scenario(const char *path, struct scenario *sc);
 /* Exit code for usage errors. */
 #define CLI_USAGE 2
 

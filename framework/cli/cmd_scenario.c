@@ -11,6 +11,16 @@
 #include "cli.h"
 #include "th/th.h"
 
+int cli_load_scenario(const char *path, scenario *sc)
+{
+    int rc = sc_load(path, sc);
+    if (rc) {
+        fputs(sc_errors(sc), stderr);
+        sc_free(sc);
+    }
+    return rc;
+}
+
 int cmd_validate(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help")) {
@@ -22,7 +32,7 @@ int cmd_validate(int argc, char **argv)
     int bad = 0;
     scenario *sc = malloc(sizeof(*sc));
     for (int i = 1; i < argc; i++) {
-        if (sc_load(argv[i], sc, stderr)) {
+        if (cli_load_scenario(argv[i], sc)) {
             bad++;
             continue;
         }
@@ -95,7 +105,7 @@ int cmd_exec(int argc, char **argv)
         return CLI_USAGE;
     }
     scenario *sc = malloc(sizeof(*sc));
-    if (sc_load(argv[optind], sc, stderr)) {
+    if (cli_load_scenario(argv[optind], sc)) {
         free(sc);
         return CLI_USAGE;
     }
@@ -272,7 +282,7 @@ int cmd_run(int argc, char **argv)
     scenario *sc = malloc(sizeof(*sc));
     int bad = 0;
     for (int i = optind; i < argc; i++) {
-        if (sc_load(argv[i], sc, stderr))
+        if (cli_load_scenario(argv[i], sc))
             bad++;
         else
             sc_free(sc);
@@ -320,7 +330,7 @@ int cmd_run(int argc, char **argv)
     FILE *cf = open_memstream(&cases, &cases_len);
     for (int i = optind; i < argc && !interrupted; i++, idx++) {
         if (idx % shard_n != shard_k - 1) continue;
-        if (sc_load(argv[i], sc, stderr)) continue;
+        if (cli_load_scenario(argv[i], sc)) continue;
         char tpath[PATH_MAX] = "";
         if (trace_dir) {
             const char *base = strrchr(argv[i], '/');

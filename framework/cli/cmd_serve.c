@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../scenario/scenario.h"
+#include "../scenario/spec.h"
 #include "cli.h"
 #include "th/th.h"
 
@@ -29,131 +30,11 @@ static const char serve_usage[] =
     "    export=iscsi     export over LIO iSCSI instead (iqn=, portal=IP:PORT; default\n"
     "                     127.0.0.1:3260); the JSON line gets an \"iscsi\" URL\n"
     "    initiator=IQN    with export=iscsi: only these initiators get in (repeatable,\n"
-    "                     up to 4; none: any initiator)\n"
+    "                     up to 16; none: any initiator)\n"
     "    chap_user=, chap_password=  with export=iscsi: require CHAP\n"
     "    vendor=, product=, serial=  INQUIRY identity\n"
     "  LEVEL: error (default), warn, info, debug; logs go to stderr.\n"
     "Prints one JSON object per device on stdout when all are ready.\n";
-
-typedef struct spec {
-    th_device_config cfg;
-    th_disk_config disk;
-    th_tape_config tape;
-    char image[512];
-    bool iscsi;
-    char iqn[224], portal[64];
-    char chap_user[128], chap_password[128], initiators[4][224];
-    int n_initiators;
-    char name[65], backing[512], target[32], vendor[16], product[32], serial[40];
-} spec;
-
-static int parse_spec(char *text, spec *s)
-{
-    memset(s, 0, sizeof(*s));
-    th_device_config_init(&s->cfg);
-    th_disk_config_init(&s->disk);
-    th_tape_config_init(&s->tape);
-    snprintf(s->backing, sizeof(s->backing), "memory");
-    s->cfg.size = 64ull << 20;
-    char *save = NULL;
-    for (char *kv = strtok_r(text, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq) {
-            fprintf(stderr, "tcmu-harness serve: '%s' is not key=value\n", kv);
-            return -1;
-        }
-        *eq = 0;
-        const char *k = kv, *v = eq + 1;
-        int64_t n = cli_parse_size(v);
-        if (!strcmp(k, "name"))
-            snprintf(s->name, sizeof(s->name), "%s", v);
-        else if (!strcmp(k, "type") && !strcmp(v, "disk"))
-            s->cfg.type = TH_TYPE_DISK;
-        else if (!strcmp(k, "type") && !strcmp(v, "tape"))
-            s->cfg.type = TH_TYPE_TAPE;
-        else if (!strcmp(k, "capacity") && n > 0)
-            s->tape.capacity = (uint64_t)n;
-        else if (!strcmp(k, "early_warning") && n >= 0)
-            s->tape.early_warning = (uint64_t)n;
-        else if (!strcmp(k, "partition1") && n > 0)
-            s->tape.partition1 = (uint64_t)n;
-        else if (!strcmp(k, "write_protect"))
-            s->tape.write_protect = !strcmp(v, "1");
-        else if (!strcmp(k, "loaded"))
-            s->tape.loaded = strcmp(v, "0") != 0;
-        else if (!strcmp(k, "export") && !strcmp(v, "iscsi"))
-            s->iscsi = true, s->cfg.external_fabric = true;
-        else if (!strcmp(k, "iqn"))
-            snprintf(s->iqn, sizeof(s->iqn), "%s", v);
-        else if (!strcmp(k, "portal"))
-            snprintf(s->portal, sizeof(s->portal), "%s", v);
-        else if (!strcmp(k, "chap_user"))
-            snprintf(s->chap_user, sizeof(s->chap_user), "%s", v);
-        else if (!strcmp(k, "chap_password"))
-            snprintf(s->chap_password, sizeof(s->chap_password), "%s", v);
-        else if (!strcmp(k, "initiator") && s->n_initiators < 4)
-            snprintf(s->initiators[s->n_initiators++], sizeof(s->initiators[0]), "%s", v);
-        else if (!strcmp(k, "image"))
-            snprintf(s->image, sizeof(s->image), "%s", v);
-        else if (!strcmp(k, "size") && n > 0)
-            s->cfg.size = (uint64_t)n;
-        else if (!strcmp(k, "block_size") && n > 0)
-            s->cfg.block_size = (uint32_t)n;
-        else if (!strcmp(k, "backing"))
-            snprintf(s->backing, sizeof(s->backing), "%s", v);
-        else if (!strcmp(k, "workers") && n >= 0)
-            s->cfg.workers = (int)n;
-        else if (!strcmp(k, "lun") && n >= 0)
-            s->cfg.lun = (int)n;
-        else if (!strcmp(k, "spin") && n >= 0)
-            s->cfg.spin_polls = (int)n;
-        else if (!strcmp(k, "hba") && n >= 0)
-            s->cfg.hba = (int)n;
-        else if (!strcmp(k, "target"))
-            snprintf(s->target, sizeof(s->target), "%s", v);
-        else if (!strcmp(k, "external"))
-            s->cfg.external_fabric = !strcmp(v, "1") || !strcmp(v, "true");
-        else if (!strcmp(k, "vendor"))
-            snprintf(s->vendor, sizeof(s->vendor), "%s", v);
-        else if (!strcmp(k, "product"))
-            snprintf(s->product, sizeof(s->product), "%s", v);
-        else if (!strcmp(k, "serial"))
-            snprintf(s->serial, sizeof(s->serial), "%s", v);
-        else {
-            fprintf(stderr, "tcmu-harness serve: bad or unknown key '%s=%s'\n", k, v);
-            return -1;
-        }
-    }
-    if (!s->name[0]) {
-        fprintf(stderr, "tcmu-harness serve: a device needs name=\n");
-        return -1;
-    }
-    if (!s->chap_user[0] != !s->chap_password[0]) {
-        fprintf(stderr, "tcmu-harness serve: %s: chap_user and chap_password go together\n",
-                s->name);
-        return -1;
-    }
-    if (!s->iscsi && (s->iqn[0] || s->portal[0] || s->chap_user[0] || s->n_initiators)) {
-        fprintf(stderr,
-                "tcmu-harness serve: %s: iqn=, portal=, chap_*= and initiator= need "
-                "export=iscsi\n",
-                s->name);
-        return -1;
-    }
-    s->cfg.name = s->name;
-    if (s->target[0]) s->cfg.loop_target = s->target;
-    s->cfg.wwn = th_wwn_from_name(s->name);
-    s->disk.block_size = s->cfg.block_size;
-    s->disk.wwn = s->cfg.wwn;
-    s->disk.vendor = s->vendor[0] ? s->vendor : NULL;
-    s->disk.product = s->product[0] ? s->product : NULL;
-    s->disk.serial = s->serial[0] ? s->serial : NULL;
-    s->tape.wwn = s->cfg.wwn;
-    s->tape.vendor = s->disk.vendor;
-    s->tape.product = s->disk.product;
-    s->tape.serial = s->disk.serial;
-    return 0;
-}
 
 static void json_str(const char *key, const char *v, bool *first)
 {
@@ -191,7 +72,7 @@ int cmd_serve(int argc, char **argv)
                                           {"help", 0, 0, 'h'},
                                           {0, 0, 0, 0}};
     const char *trace = NULL;
-    spec specs[16];
+    static sc_spec specs[16]; /* large; one serve per process */
     int n = 0, c;
     th_log_level level = TH_LOG_ERROR;
     optind = 1;
@@ -205,10 +86,15 @@ int cmd_serve(int argc, char **argv)
             trace = optarg;
             continue;
         }
-        if (c != 'd' || n >= 16 || parse_spec(optarg, &specs[n++])) {
-            fputs(serve_usage, stderr);
-            return CLI_USAGE;
+        if (c == 'd' && n < 16) {
+            if (!sc_spec_parse(optarg, &specs[n])) {
+                n++;
+                continue;
+            }
+            fprintf(stderr, "tcmu-harness serve: %s\n", specs[n].err);
         }
+        fputs(serve_usage, stderr);
+        return CLI_USAGE;
     }
     bool from_scenario = !n && optind == argc - 1;
     if ((!n && !from_scenario) || (n && optind < argc)) {
@@ -225,11 +111,13 @@ int cmd_serve(int argc, char **argv)
 
     if (from_scenario) {
         scenario *sc = malloc(sizeof(*sc));
-        if (!sc || sc_load(argv[optind], sc, stderr)) {
+        if (!sc || cli_load_scenario(argv[optind], sc)) {
             free(sc);
             return CLI_USAGE;
         }
-        int rc = sc_serve(sc, trace, stdout, &set);
+        sc_result res;
+        int rc = sc_serve(sc, trace, stdout, &set, &res);
+        if (rc) fprintf(stderr, "tcmu-harness serve: %s\n", res.message);
         sc_free(sc);
         free(sc);
         return rc;
@@ -243,7 +131,7 @@ int cmd_serve(int argc, char **argv)
     th_tape *tapes[16] = {0};
     th_iscsi *exports[16] = {0};
     for (int i = 0; i < n && !rc; i++) {
-        spec *s = &specs[i];
+        sc_spec *s = &specs[i];
         if (s->cfg.type == TH_TYPE_TAPE) {
             s->cfg.size = s->tape.capacity - s->tape.capacity % s->cfg.block_size;
             if ((rc = th_tape_new(&s->tape, &tapes[i]))) {
@@ -292,7 +180,7 @@ int cmd_serve(int argc, char **argv)
         io.lun = specs[i].cfg.lun;
         io.chap_user = specs[i].chap_user[0] ? specs[i].chap_user : NULL;
         io.chap_password = specs[i].chap_password[0] ? specs[i].chap_password : NULL;
-        const char *inis[4];
+        const char *inis[SC_MAX_INITIATORS];
         for (int j = 0; j < specs[i].n_initiators; j++) inis[j] = specs[i].initiators[j];
         io.initiators = inis;
         io.n_initiators = (size_t)specs[i].n_initiators;

@@ -157,9 +157,7 @@ static void teardown(th_device *d, int *first)
     /* The LUN goes first while commands are still served: the SCSI device's removal
      * sends SYNCHRONIZE CACHE and such, and they must be answered. */
     while (d->objects.n > 0 && strstr(d->objects.items[d->objects.n - 1].path, "/loopback/")) {
-        th_objects one = {.n = 1};
-        one.items[0] = d->objects.items[--d->objects.n];
-        int rc = th_cfs_undo(d->ctx, &one);
+        int rc = th_cfs_undo_last(d->ctx, &d->objects);
         if (rc && !*first) *first = rc;
     }
     if (d->serving) {

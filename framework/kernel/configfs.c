@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,12 +40,19 @@ int th_cfs_read(th_ctx *ctx, const char *path, char *buf, size_t cap)
     return 0;
 }
 
-static void record(th_objects *o, th_undo_kind kind, const char *path)
+static int record(th_ctx *ctx, th_objects *o, th_undo_kind kind, const char *path)
 {
-    if (o->n >= TH_UNDO_MAX) return;
+    if (o->n == o->cap) {
+        int cap = o->cap ? o->cap * 2 : 16;
+        th_undo *items = realloc(o->items, (size_t)cap * sizeof(*items));
+        if (!items) return th_fail(ctx, -ENOMEM, "no memory to record %s for removal", path);
+        o->items = items;
+        o->cap = cap;
+    }
     o->items[o->n].kind = kind;
     snprintf(o->items[o->n].path, TH_PATH_MAX, "%s", path);
     o->n++;
+    return 0;
 }
 
 int th_cfs_mkdir(th_ctx *ctx, th_objects *o, const char *path, bool shared, bool *existed)
@@ -52,15 +60,15 @@ int th_cfs_mkdir(th_ctx *ctx, th_objects *o, const char *path, bool shared, bool
     if (existed) *existed = false;
     if (mkdir(path, 0755) == 0) {
         th_log(ctx, TH_LOG_DEBUG, "created", "path", path, NULL);
-        record(o, shared ? TH_UNDO_RMDIR_IF_EMPTY : TH_UNDO_RMDIR, path);
-        return 0;
+        int rc = record(ctx, o, shared ? TH_UNDO_RMDIR_IF_EMPTY : TH_UNDO_RMDIR, path);
+        if (rc) rmdir(path); /* unrecorded, it would outlive its owner */
+        return rc;
     }
     int e = errno;
     if (e == EEXIST && shared) {
         if (existed) *existed = true;
         /* Shared parents (user_<hba>, a loopback target) go when their last user does. */
-        record(o, TH_UNDO_RMDIR_IF_EMPTY, path);
-        return 0;
+        return record(ctx, o, TH_UNDO_RMDIR_IF_EMPTY, path);
     }
     if (e == EEXIST)
         return th_fail(
@@ -73,26 +81,39 @@ int th_cfs_symlink(th_ctx *ctx, th_objects *o, const char *target, const char *p
     if (symlink(target, path))
         return th_fail(ctx, -errno, "link %s -> %s: %s", path, target, strerror(errno));
     th_log(ctx, TH_LOG_DEBUG, "created", "path", path, NULL);
-    record(o, TH_UNDO_UNLINK, path);
-    return 0;
+    int rc = record(ctx, o, TH_UNDO_UNLINK, path);
+    if (rc) unlink(path);
+    return rc;
+}
+
+static int undo_one(th_ctx *ctx, const th_undo *u)
+{
+    if (!u->path[0]) return 0; /* dropped: still used by someone else */
+    int rc = u->kind == TH_UNDO_UNLINK ? unlink(u->path) : rmdir(u->path);
+    int e = errno;
+    if (rc == 0) {
+        th_log(ctx, TH_LOG_DEBUG, "removed", "path", u->path, NULL);
+        return 0;
+    }
+    if (u->kind == TH_UNDO_RMDIR_IF_EMPTY && (e == ENOTEMPTY || e == EBUSY || e == ENOENT))
+        return 0;
+    return th_fail(ctx, -e, "remove %s: %s", u->path, strerror(e));
+}
+
+int th_cfs_undo_last(th_ctx *ctx, th_objects *o)
+{
+    return o->n > 0 ? undo_one(ctx, &o->items[--o->n]) : 0;
 }
 
 int th_cfs_undo(th_ctx *ctx, th_objects *o)
 {
     int first = 0;
     while (o->n > 0) {
-        th_undo *u = &o->items[--o->n];
-        if (!u->path[0]) continue; /* dropped: still used by someone else */
-        int rc = u->kind == TH_UNDO_UNLINK ? unlink(u->path) : rmdir(u->path);
-        int e = errno;
-        if (rc == 0) {
-            th_log(ctx, TH_LOG_DEBUG, "removed", "path", u->path, NULL);
-            continue;
-        }
-        if (u->kind == TH_UNDO_RMDIR_IF_EMPTY && (e == ENOTEMPTY || e == EBUSY || e == ENOENT))
-            continue;
-        int err = th_fail(ctx, -e, "remove %s: %s", u->path, strerror(e));
-        if (!first) first = err;
+        int err = th_cfs_undo_last(ctx, o);
+        if (err && !first) first = err;
     }
+    free(o->items);
+    o->items = NULL;
+    o->cap = 0;
     return first;
 }

@@ -12,10 +12,11 @@ typedef struct th_undo {
     char path[TH_PATH_MAX];
 } th_undo;
 
-#define TH_UNDO_MAX 16
+/* Grows as objects are made: an entry that is not recorded would never be removed.
+ * Zero-initialised is empty; th_cfs_undo releases the storage. */
 typedef struct th_objects {
-    th_undo items[TH_UNDO_MAX];
-    int n;
+    th_undo *items;
+    int n, cap;
 } th_objects;
 
 int th_cfs_write(th_ctx *ctx, const char *path, const char *value);
@@ -23,8 +24,10 @@ int th_cfs_read(th_ctx *ctx, const char *path, char *buf, size_t cap);
 /* mkdir; records it for removal. *existed (may be NULL) tells EEXIST apart. */
 int th_cfs_mkdir(th_ctx *ctx, th_objects *o, const char *path, bool shared, bool *existed);
 int th_cfs_symlink(th_ctx *ctx, th_objects *o, const char *target, const char *path);
-/* Removes what was recorded, newest first; returns the first error. */
+/* Removes what was recorded, newest first, and frees the log; returns the first error. */
 int th_cfs_undo(th_ctx *ctx, th_objects *o);
+/* Removes only the newest recorded object (none: 0). */
+int th_cfs_undo_last(th_ctx *ctx, th_objects *o);
 bool th_path_exists(const char *path);
 
 #endif

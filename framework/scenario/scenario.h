@@ -9,7 +9,7 @@
 
 #define SC_MAX 64
 
-#define SC_MAX_INITIATORS 4
+#define SC_MAX_INITIATORS 16
 
 typedef struct sc_device {
     char name[65];
@@ -98,16 +98,18 @@ typedef struct scenario {
     int n_steps;
     sc_trace_expect expects[SC_MAX];
     int n_expects;
+    char *errors; /* sc_errors */
 } scenario;
 
-/* Parses; on errors prints "FILE:LINE:COL: message" lines to err and returns -1. */
-int sc_load(const char *path, scenario *sc, FILE *err);
+/* Parses. 0, or a negative errno (-EINVAL: the file is not a valid scenario) with
+ * "FILE:LINE:COL: message" lines in sc_errors(sc). Call sc_free either way. */
+int sc_load(const char *path, scenario *sc);
+/* The errors of the last sc_load, one per line ("" none). */
+const char *sc_errors(const scenario *sc);
 void sc_free(scenario *sc);
 /* Turns the rule of a device into a th_rule-ready handler chain name lookup. */
 int sc_op_from_name(const char *name, int *op, int *sa);
 const char *sc_op_name(uint8_t op, uint16_t sa);
-
-#endif
 
 typedef struct sc_result {
     bool passed;
@@ -118,9 +120,13 @@ typedef struct sc_result {
 /* Runs a scenario on the real kernel (this process must be able to create devices).
  * trace_path: where the JSON-lines trace goes (NULL: a temporary file). */
 /* Creates the scenario's devices with their rules, prints one JSON line per device on out,
- * serves until one of the signals in set arrives (they must be blocked), tears down. */
-int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset);
+ * serves until one of the signals in set arrives (they must be blocked), tears down.
+ * 0, or 1 with the first failure in res->message. */
+int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset,
+             sc_result *res);
 /* The tape a device declaration describes. */
 int sc_tape_new(const sc_device *c, th_tape **out, char *err, size_t cap);
 int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
            volatile const int *stop);
+
+#endif

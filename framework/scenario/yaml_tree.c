@@ -4,37 +4,62 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "spec.h"
 #include "yaml_tree.h"
 
 #define MAX_FILE (1u << 20)
 
-int yt_load(yt *t, const char *path, FILE *err)
+/* Appends one "FILE:LINE:COL: message" line. */
+static void add_msg(yt *t, size_t line, size_t col, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void add_msg(yt *t, size_t line, size_t col, const char *fmt, va_list ap)
+{
+    t->errors++;
+    char text[1024];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    size_t need = strlen(t->file) + strlen(text) + 48;
+    if (t->len + need > t->cap) {
+        size_t cap = (t->len + need) * 2;
+        char *m = realloc(t->msgs, cap);
+        if (!m) return; /* counted still: the load fails, with fewer words */
+        t->msgs = m;
+        t->cap = cap;
+    }
+    t->len += (size_t)snprintf(t->msgs + t->len, t->cap - t->len, "%s:%zu:%zu: %s\n", t->file, line,
+                               col, text);
+}
+
+static int load_fail(yt *t, int rc, size_t line, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int load_fail(yt *t, int rc, size_t line, size_t col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_msg(t, line, col, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int yt_load(yt *t, const char *path)
 {
     memset(t, 0, sizeof(*t));
     t->file = path;
-    t->err = err;
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(err, "%s:1:1: cannot open: %s\n", path, strerror(errno));
-        return -1;
-    }
+    if (!f) return load_fail(t, -errno, 1, 1, "cannot open: %s", strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) || st.st_size > MAX_FILE) {
-        fprintf(err, "%s:1:1: file is larger than %u bytes\n", path, MAX_FILE);
         fclose(f);
-        return -1;
+        return load_fail(t, -EFBIG, 1, 1, "file is larger than %u bytes", MAX_FILE);
     }
     char *buf = malloc((size_t)st.st_size + 1);
     size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
     fclose(f);
-    if (!buf) return -1;
+    if (!buf) return load_fail(t, -ENOMEM, 1, 1, "out of memory");
     for (size_t i = 0, line = 1, col = 1; i < n; i++, col++) {
         if (buf[i] == '\n') line++, col = 0;
         if (buf[i] == 0) {
-            fprintf(err, "%s:%zu:%zu: binary data (NUL byte) in a scenario file\n", path, line,
-                    col);
             free(buf);
-            return -1;
+            return load_fail(t, -EINVAL, line, col, "binary data (NUL byte) in a scenario file");
         }
     }
     yaml_parser_t p;
@@ -42,19 +67,18 @@ int yt_load(yt *t, const char *path, FILE *err)
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, n);
     int ok = yaml_parser_load(&p, &t->doc);
     if (!ok) {
-        fprintf(err, "%s:%zu:%zu: YAML syntax error: %s%s%s\n", path, p.problem_mark.line + 1,
-                p.problem_mark.column + 1, p.problem ? p.problem : "?", p.context ? " " : "",
-                p.context ? p.context : "");
+        load_fail(t, -EINVAL, p.problem_mark.line + 1, p.problem_mark.column + 1,
+                  "YAML syntax error: %s%s%s", p.problem ? p.problem : "?", p.context ? " " : "",
+                  p.context ? p.context : "");
         yaml_parser_delete(&p);
         free(buf);
-        return -1;
+        return -EINVAL;
     }
     yaml_parser_delete(&p);
     free(buf);
     if (!yaml_document_get_root_node(&t->doc)) {
-        fprintf(err, "%s:1:1: empty scenario file\n", path);
         yaml_document_delete(&t->doc);
-        return -1;
+        return load_fail(t, -EINVAL, 1, 1, "empty scenario file");
     }
     return 0;
 }
@@ -72,30 +96,75 @@ void yt_error(yt *t, const yaml_node_t *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(t->err, "%s:%zu:%zu: ", t->file, n ? n->start_mark.line + 1 : 1,
-            n ? n->start_mark.column + 1 : 1);
-    vfprintf(t->err, fmt, ap);
-    fputc('\n', t->err);
+    add_msg(t, n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1, fmt, ap);
     va_end(ap);
-    t->errors++;
 }
 
-bool yt_map(yt *t, yaml_node_t *n, yt_pair_fn fn, void *arg, const char *what)
+static const char *shape_name(yaml_node_type_t type)
+{
+    return type == YAML_MAPPING_NODE ? "mapping" : type == YAML_SEQUENCE_NODE ? "list" : "value";
+}
+
+static const yt_key *key_lookup(const yt_keys *keys, const char *name)
+{
+    for (size_t i = 0; i < keys->n; i++)
+        if (!strcmp(keys->keys[i].name, name)) return &keys->keys[i];
+    return NULL;
+}
+
+static bool shape_ok(yt *t, const yt_key *key, yaml_node_t *v)
+{
+    static const yaml_node_type_t want[] = {[YT_TEXT] = YAML_SCALAR_NODE,
+                                            [YT_TYPED] = YAML_SCALAR_NODE,
+                                            [YT_LIST] = YAML_SEQUENCE_NODE,
+                                            [YT_MAP] = YAML_MAPPING_NODE};
+    if (v && v->type == want[key->shape]) return true;
+    if (want[key->shape] == YAML_SCALAR_NODE)
+        yt_error(t, v, "%s: expected a single value, not a %s", key->name,
+                 v ? shape_name(v->type) : "nothing");
+    else
+        yt_error(t, v, "%s must be a %s, not a %s (like %s: %s)", key->name,
+                 shape_name(want[key->shape]), v ? shape_name(v->type) : "nothing", key->name,
+                 key->example);
+    return false;
+}
+
+bool yt_map(yt *t, yaml_node_t *n, const yt_keys *keys, yt_pair_fn fn, void *arg)
 {
     if (!n || n->type != YAML_MAPPING_NODE) {
-        yt_error(t, n, "%s must be a mapping", what);
+        yt_error(t, n, "%s must be a mapping", keys->what);
         return false;
     }
+    /* Each key's first occurrence, by its index in the table: linear in the pairs, so a
+     * file of many keys costs no more than reading it. */
+    yaml_node_t *first[YT_MAX_KEYS] = {0};
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(&t->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(&t->doc, p->value);
         if (!k || k->type != YAML_SCALAR_NODE) {
-            yt_error(t, k, "keys of %s must be plain words", what);
+            yt_error(t, k, "keys of %s must be plain words", keys->what);
             continue;
         }
-        fn(t, (const char *)k->data.scalar.value, k, v, arg);
+        const char *name = (const char *)k->data.scalar.value;
+        const yt_key *key = key_lookup(keys, name);
+        size_t i = key ? (size_t)(key - keys->keys) : 0;
+        if (!key || i >= YT_MAX_KEYS) {
+            yt_error(t, k, "unknown key '%s' in %s", name, keys->what);
+        } else if (first[i]) {
+            /* Each key fills its field once; a second one would overwrite or append. */
+            yt_error(t, k, "key '%s' repeated in %s (first at line %zu)", name, keys->what,
+                     first[i]->start_mark.line + 1);
+        } else {
+            first[i] = k;
+            if (shape_ok(t, key, v)) fn(t, name, k, v, arg);
+        }
     }
     return true;
+}
+
+void yt_unhandled(yt *t, yaml_node_t *k, const yt_keys *keys)
+{
+    yt_error(t, k, "unknown key '%s' in %s", (const char *)k->data.scalar.value, keys->what);
 }
 
 const char *yt_str(yt *t, yaml_node_t *n)
@@ -187,20 +256,7 @@ bool yt_size(yt *t, yaml_node_t *n, uint64_t *out)
 {
     const char *s = yt_str(t, n);
     if (!s) return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    static const struct {
-        const char *u;
-        int shift;
-    } units[] = {{"", 0},     {"B", 0},  {"K", 10},   {"KiB", 10}, {"M", 20},
-                 {"MiB", 20}, {"G", 30}, {"GiB", 30}, {"T", 40},   {"TiB", 40}};
-    if (isdigit((unsigned char)*s) && !errno)
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-            if (!strcmp(end, units[i].u) && v <= (UINT64_MAX >> units[i].shift)) {
-                *out = (uint64_t)v << units[i].shift;
-                return true;
-            }
+    if (sc_parse_size(s, out)) return true;
     yt_error(t, n, "'%.40s' is not a size (like 4096, 64MiB, 1G)", s);
     return false;
 }

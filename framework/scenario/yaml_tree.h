@@ -1,4 +1,5 @@
-/* libyaml's document API with positions, and the error reporting scenario parsing uses. */
+/* libyaml's document API with positions, and the error reporting scenario parsing uses.
+ * Errors are collected as "FILE:LINE:COL: message" lines in t->msgs, never printed. */
 #ifndef TH_YAML_TREE_H
 #define TH_YAML_TREE_H
 #include <stdbool.h>
@@ -9,18 +10,50 @@
 typedef struct yt {
     yaml_document_t doc;
     const char *file;
-    FILE *err;
+    char *msgs; /* the error lines, malloc'd; NULL none */
+    size_t len, cap;
     int errors;
 } yt;
 
-int yt_load(yt *t, const char *path, FILE *err);
+/* What a key's value must look like; the mapping walk checks it before the key's handler. */
+typedef enum {
+    YT_TEXT,  /* a scalar, free text (a name, a command) */
+    YT_TYPED, /* a scalar with a syntax (number, size, bool, enumeration) */
+    YT_LIST,
+    YT_MAP,
+} yt_shape;
+
+typedef struct yt_key {
+    const char *name;
+    yt_shape shape;
+    const char *example; /* a valid value in flow style (documentation and tests) */
+} yt_key;
+
+#define YT_MAX_KEYS 64 /* per table */
+/* The keys a mapping accepts; `what` names the mapping in messages ("a device"). */
+typedef struct yt_keys {
+    const char *what;
+    const yt_key *keys;
+    size_t n;
+} yt_keys;
+#define YT_KEYS(what, arr)                                                                         \
+    {                                                                                              \
+        what, arr, sizeof(arr) / sizeof(arr[0])                                                    \
+    }
+
+/* 0, or a negative errno with the reason in t->msgs (the document is then unusable). */
+int yt_load(yt *t, const char *path);
+/* Frees the document; t->msgs stays (the caller takes or frees it). */
 void yt_free(yt *t);
 yaml_node_t *yt_root(yt *t);
 void yt_error(yt *t, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Iterates a mapping: calls fn(key, value) for each pair. */
+/* Iterates a mapping: calls fn(key, value) for each pair whose key is in keys, given once,
+ * with a value of the key's shape; anything else is reported and skipped. */
 typedef void (*yt_pair_fn)(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg);
-bool yt_map(yt *t, yaml_node_t *n, yt_pair_fn fn, void *arg, const char *what);
+bool yt_map(yt *t, yaml_node_t *n, const yt_keys *keys, yt_pair_fn fn, void *arg);
+/* For a handler's fall-through: a key in the table it does not handle (a parser bug). */
+void yt_unhandled(yt *t, yaml_node_t *k, const yt_keys *keys);
 /* Scalars: return false (and report) on a wrong type or range. */
 const char *yt_str(yt *t, yaml_node_t *n);
 bool yt_copy(yt *t, yaml_node_t *n, char *dst, size_t cap);

@@ -65,11 +65,23 @@ def test_every_shipped_scenario_validates():
     ("name: x\ndevices:\n  - { name: d0, export: iscsi, chap: { user: u } }\n", 3,
      "chap needs both user and password"),
     ("name: x\ndevices:\n  - { name: d0, export: iscsi, chap: { user: u, pass: p } }\n", 3,
-     "unknown chap key 'pass'"),
+     "unknown key 'pass' in chap"),
     ("name: x\ndevices:\n  - { name: d0, initiators: [iqn.2026-11.x:y] }\n", 3,
      "need export: iscsi"),
     ("name: x\ndevices:\n  - { name: d0, export: iscsi, initiators: [] }\n", 3,
-     "initiators is a list of 1 to 4"),
+     "initiators is a list of 1 to 16"),
+    # defect 5: a second initiators: or media: appended past the fixed arrays (a crash)
+    ("name: x\ndevices:\n  - name: d0\n    export: iscsi\n"
+     "    initiators: [iqn.2026-11.x:a, iqn.2026-11.x:b, iqn.2026-11.x:c, iqn.2026-11.x:d]\n"
+     "    initiators: [iqn.2026-11.x:a, iqn.2026-11.x:b, iqn.2026-11.x:c, iqn.2026-11.x:d]\n",
+     6, "key 'initiators' repeated in a device (first at line 5)"),
+    ("name: x\ndevices:\n  - name: t0\n    type: tape\n    media: [" + "record: 1, " * 40 +
+     "filemark: 1]\n    media: [" + "record: 1, " * 40 + "filemark: 1]\n",
+     6, "key 'media' repeated in a device"),
+    # defect 12: set_capacity on a tape crashed the run
+    ("name: x\ndevices:\n  - { name: t0, type: tape }\nsteps:\n"
+     "  - set_capacity: { device: t0, size: 1MiB }\n", 5,
+     "set_capacity is for a disk; 't0' is a tape"),
 ])
 def test_malformed_scenarios_are_rejected_with_a_position(tmp_path, text, line, message):
     f = write(tmp_path, text)

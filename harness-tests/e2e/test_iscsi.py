@@ -58,3 +58,30 @@ def test_acls_and_chap_keep_out_strangers_and_missing_secrets(serve):
     assert run("iscsi-inq", "-i", stranger, with_secret).returncode != 0  # not in the ACLs
     p = run("iscsi-inq", "-i", INI, with_secret, check=True)
     assert "Peripheral Device Type:DIRECT_ACCESS" in p.stdout
+
+
+def _acl_leftovers(iqn):
+    acls = pathlib.Path("/sys/kernel/config/target/iscsi") / iqn / "tpgt_1" / "acls"
+    return [str(p) for p in acls.glob("*")] if acls.is_dir() else []
+
+
+def _export_with_initiators(serve, n, name):
+    inis = [f"iqn.2026-11.org.example:ini{i}" for i in range(n)]
+    iqn = f"iqn.2026-11.org.tcmu-harness:{name}"
+    spec = f"name={name},size=8MiB,export=iscsi," + ",".join(f"initiator={i}" for i in inis)
+    s = serve(spec)
+    acls = _acl_leftovers(iqn)
+    assert sorted(pathlib.Path(p).name for p in acls) == sorted(inis)
+    assert s.stop() == 0, s.proc.stderr.read()
+    assert _acl_leftovers(iqn) == []
+    assert not (pathlib.Path("/sys/kernel/config/target/iscsi") / iqn).exists()
+    assert our_objects() == []
+
+
+def test_iscsi_export_with_4_initiators_leaves_no_configfs_object(serve):
+    # 17 objects (defect 6: the 17th, a mapped LUN's link, was never recorded)
+    _export_with_initiators(serve, 4, "iscacl4")
+
+
+def test_iscsi_export_with_8_initiators_leaves_no_configfs_object(serve):
+    _export_with_initiators(serve, 8, "iscacl8")
