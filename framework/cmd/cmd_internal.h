@@ -1,10 +1,8 @@
 #ifndef TH_CMD_INTERNAL_H
 #define TH_CMD_INTERNAL_H
 #include <stdatomic.h>
+#include "cmd_source.h"
 #include "th/cmd.h"
-
-/* Where a command goes when it is answered. */
-typedef void (*th_cmd_done_fn)(th_cmd *cmd);
 
 struct th_cmd {
     uint8_t cdb[TH_CDB_MAX];
@@ -42,10 +40,6 @@ struct th_cmd {
     size_t fake_buf_len;
 };
 
-/* Resets the response slots and flags; keeps the iovec array allocation. */
-void th_cmd_reset(th_cmd *cmd);
-/* Grows cmd->iov to hold n iovecs. */
-int th_cmd_reserve_iov(th_cmd *cmd, uint32_t n);
 /* Sums iovec lengths into out_len/in_cap after the source filled them. */
 void th_cmd_finish_iov(th_cmd *cmd);
 
