@@ -29,16 +29,6 @@ struct th_device {
     char err[TH_ERR_MAX];
 };
 
-static const char *const tmr_names[] = {"UNKNOWN",           "ABORT_TASK",       "ABORT_TASK_SET",
-                                        "CLEAR_ACA",         "CLEAR_TASK_SET",   "LUN_RESET",
-                                        "TARGET_WARM_RESET", "TARGET_COLD_RESET"};
-
-const char *th_tmr_name(uint8_t type)
-{
-    if (type < 8) return tmr_names[type];
-    return type == 128 ? "LUN_RESET_PRO" : "UNKNOWN";
-}
-
 void th_device_config_init(th_device_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
