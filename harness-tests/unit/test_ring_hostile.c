@@ -8,6 +8,7 @@
 #include "cmd/cmd_source.h"
 #include "helpers.h"
 #include "kernel/ring.h"
+#include "ring_rig.h"
 
 typedef struct hrig {
     th_fake_kernel *fk;
@@ -308,4 +309,23 @@ Test(ring_hostile, an_entry_rewritten_after_it_was_read_breaks_the_ring, .timeou
         cr_assert(strstr(h.ring.err, "ring broken"), "%s", h.ring.err);
         hdown(&h);
     }
+}
+
+/* Through the whole device: TMR lists naming ids nobody uses (0, 65535, repeats) and
+ * the most a TMR entry can carry, then a command that must still be served. */
+Test(ring_hostile, tmr_lists_of_unknown_ids_leave_the_device_serving, .timeout = 20)
+{
+    rig r;
+    rig_up(&r, 65536, 0, NULL, NULL, ALL_CAPS);
+    static uint16_t ids[2000];
+    for (size_t i = 0; i < 2000; i++) ids[i] = (uint16_t)(i % 3 == 0 ? 0 : i % 3 == 1 ? 65535 : i);
+    for (uint8_t type = 0; type < 10; type++)
+        cr_assert_eq(th_fk_queue_tmr(r.fk, type, ids, 2000), 0);
+    uint16_t id = queue_read(&r, 0, 1);
+    th_fk_notify(r.fk);
+    th_fk_completion c;
+    cr_assert_eq(reap_n(&r, &c, 1), 1);
+    cr_assert_eq(c.cmd_id, id);
+    cr_assert_eq(c.status, 0);
+    rig_down(&r);
 }
