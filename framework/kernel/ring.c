@@ -62,6 +62,25 @@ void th_ring_destroy(th_ring *r)
     pthread_mutex_destroy(&r->lock);
 }
 
+/* Header words read once from shared memory. Entries start on 8-byte boundaries, so
+ * the words are aligned although the UAPI struct is packed. */
+static uint32_t load_len_op(const th_ring *r, uint32_t at)
+{
+    return __atomic_load_n((const uint32_t *)(const void *)(r->cmdr + at), __ATOMIC_RELAXED);
+}
+
+static uint16_t load_cmd_id(const th_ring *r, uint32_t at)
+{
+    return __atomic_load_n((const uint16_t *)(const void *)(r->cmdr + at + 4), __ATOMIC_RELAXED);
+}
+
+/* After copying fields out of the ring: the compiler may not re-read the ring for
+ * them, so a value is checked and used as the same value. */
+static void copied(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
 static bool in_map(const th_ring *r, uint64_t off, uint64_t len, uint64_t lo)
 {
     return off >= lo && off <= r->map_size && len <= r->map_size - off;
@@ -95,6 +114,7 @@ static th_entry_kind parse_cmd(th_ring *r, uint32_t at, uint32_t len, th_cmd *cm
     const uint8_t *e = r->cmdr + at;
     struct tcmu_cmd_entry h; /* the header only: iovecs are copied one by one */
     memcpy(&h, e, ENTRY_HDR);
+    copied();
     uint32_t out_cnt = h.req.iov_cnt, bidi_cnt = h.req.iov_bidi_cnt;
     uint64_t n_iov = (uint64_t)out_cnt + bidi_cnt + h.req.iov_dif_cnt;
     uint64_t iov_end = ENTRY_HDR + n_iov * sizeof(struct iovec);
@@ -108,6 +128,7 @@ static th_entry_kind parse_cmd(th_ring *r, uint32_t at, uint32_t len, th_cmd *cm
     size_t avail = (size_t)(entry_off + len - cdb_off);
     if (avail > sizeof(cdb)) avail = sizeof(cdb);
     memcpy(cdb, r->map + cdb_off, avail);
+    copied();
     size_t cdb_len = th_cdb_len_for(cdb, avail); /* from the copy: it cannot change */
     if (cdb_len > avail) return bad(r, "CDB runs past its entry");
     th_cmd_set_cdb(cmd, cdb, cdb_len);
@@ -116,6 +137,7 @@ static th_entry_kind parse_cmd(th_ring *r, uint32_t at, uint32_t len, th_cmd *cm
     for (uint32_t i = 0; i < cnt; i++) {
         struct iovec v;
         memcpy(&v, e + ENTRY_HDR + i * sizeof(v), sizeof(v));
+        copied();
         uint64_t base = (uint64_t)(uintptr_t)v.iov_base, ilen = v.iov_len;
         if (!in_map(r, base, ilen, r->data_off)) return bad(r, "iovec outside the data area");
         th_cmd_set_iov(cmd, i, r->map + base, (size_t)ilen);
@@ -132,6 +154,7 @@ static th_entry_kind parse_tmr(th_ring *r, uint32_t at, uint32_t len, th_ring_tm
     struct tcmu_tmr_entry t;
     if (len < TMR_HDR) return broken(r, "short TMR entry", at, len);
     memcpy(&t, r->cmdr + at, TMR_HDR);
+    copied();
     uint32_t fit = (len - TMR_HDR) / sizeof(uint16_t), n = t.cmd_cnt;
     if (n > fit) n = fit;
     if (n > TH_TMR_IDS_MAX) n = TH_TMR_IDS_MAX;
@@ -150,8 +173,7 @@ th_entry_kind th_ring_next(th_ring *r, th_cmd *cmd, th_ring_tmr *tmr)
         if (head >= r->cmdr_size || head % 8)
             return broken(r, "cmd_head out of the ring", head, head);
         if (at == head) return TH_ENTRY_NONE;
-        const struct tcmu_cmd_entry_hdr *eh = (const void *)(r->cmdr + at);
-        uint32_t len_op = __atomic_load_n(&eh->len_op, __ATOMIC_RELAXED);
+        uint32_t len_op = load_len_op(r, at);
         uint32_t len = tcmu_hdr_get_len(len_op);
         /* Entries never wrap (the kernel pads to the end of the ring instead) and never
          * reach past what the kernel published. */
@@ -159,7 +181,7 @@ th_entry_kind th_ring_next(th_ring *r, th_cmd *cmd, th_ring_tmr *tmr)
         if (len < sizeof(struct tcmu_cmd_entry_hdr) || len % 8 || len > r->cmdr_size - at)
             return broken(r, "bad entry length", at, len);
         if (len > published) return broken(r, "entry runs past cmd_head", at, len);
-        uint16_t id = __atomic_load_n(&eh->cmd_id, __ATOMIC_RELAXED);
+        uint16_t id = load_cmd_id(r, at);
         th_entry_kind kind;
         switch (tcmu_hdr_get_op(len_op)) {
         case TCMU_OP_PAD:
@@ -200,13 +222,13 @@ static bool tail_entry(th_ring *r, uint8_t *op, uint32_t *len)
         set_broken(r, "completion with no entry left to complete into", r->tail, r->tail);
         return false;
     }
-    const struct tcmu_cmd_entry_hdr *eh = (const void *)(r->cmdr + r->tail);
-    uint32_t len_op = __atomic_load_n(&eh->len_op, __ATOMIC_RELAXED);
+    uint32_t len_op = load_len_op(r, r->tail);
     *len = tcmu_hdr_get_len(len_op);
     *op = tcmu_hdr_get_op(len_op);
     /* An entry ends at or before seen: read == 0 cannot happen here, and a
      * full ring of unread entries is never handed out. */
-    if (*len < sizeof(*eh) || *len % 8 || *len > r->cmdr_size - r->tail || *len > read) {
+    if (*len < sizeof(struct tcmu_cmd_entry_hdr) || *len % 8 || *len > r->cmdr_size - r->tail ||
+        *len > read) {
         set_broken(r, "entry length changed after it was read", r->tail, *len);
         return false;
     }

@@ -44,9 +44,10 @@ static void touch_data(th_cmd *cmd)
 {
     const struct iovec *iov;
     size_t n = th_cmd_data_out_iov(cmd, &iov);
-    volatile uint8_t sum = 0;
+    uint8_t sum = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t b = 0; b < iov[i].iov_len; b++) sum += ((const uint8_t *)iov[i].iov_base)[b];
+    cr_assert_geq(sum, 0); /* keeps the reads */
     n = th_cmd_data_in_iov(cmd, &iov);
     for (size_t i = 0; i < n; i++) memset(iov[i].iov_base, 0x3c, iov[i].iov_len);
     th_cmd_set_data_in_len(cmd, th_cmd_data_in_cap(cmd));
