@@ -39,8 +39,8 @@ int th_ring_init(th_ring *r, void *map, size_t size, int fd)
     }
     r->cmdr_off = r->mb->cmdr_off;
     r->cmdr_size = r->mb->cmdr_size;
-    if (r->cmdr_off < sizeof(struct tcmu_mailbox) || r->cmdr_size < 64 || r->cmdr_size % 8 ||
-        (uint64_t)r->cmdr_off + r->cmdr_size > size) {
+    if (r->cmdr_off < sizeof(struct tcmu_mailbox) || r->cmdr_off % 8 || r->cmdr_size < 64 ||
+        r->cmdr_size % 8 || (uint64_t)r->cmdr_off + r->cmdr_size > size) {
         snprintf(r->err, sizeof(r->err), "command ring at %u+%u outside the %zu-byte mapping",
                  r->cmdr_off, r->cmdr_size, size);
         return -EPROTO;

@@ -330,3 +330,35 @@ Test(ring_hostile, tmr_lists_of_unknown_ids_leave_the_device_serving, .timeout =
     cr_assert_eq(c.status, 0);
     rig_down(&r);
 }
+
+/* The mailbox is read once at open: a ring outside the mapping, unaligned, too small,
+ * or a cmd_tail off an entry boundary fails the open with a message. */
+Test(ring_hostile, a_bad_mailbox_fails_init_with_a_message)
+{
+    static const struct {
+        const char *what;
+        uint32_t cmdr_off, cmdr_size, tail;
+    } cases[] = {
+        {"ring inside the mailbox", 8, 4096, 0},
+        {"unaligned ring", 132, 4096, 0},
+        {"ring too small", 128, 32, 0},
+        {"odd ring size", 128, 4100, 0},
+        {"ring past the mapping", 128, 0x7ffffff8, 0},
+        {"ring offset huge", 0xfffffff8, 4096, 0},
+        {"cmd_tail unaligned", 128, 4096, 4},
+        {"cmd_tail past the ring", 128, 4096, 4096},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hrig h;
+        hup(&h);
+        struct tcmu_mailbox *mb = (void *)h.map;
+        mb->cmdr_off = cases[i].cmdr_off;
+        mb->cmdr_size = cases[i].cmdr_size;
+        mb->cmd_tail = cases[i].tail;
+        th_ring r;
+        cr_assert_eq(th_ring_init(&r, h.map, h.size, -1), -EPROTO, "%s", cases[i].what);
+        cr_assert_gt(strlen(r.err), 0, "%s", cases[i].what);
+        th_ring_destroy(&r);
+        hdown(&h);
+    }
+}
