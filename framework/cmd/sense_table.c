@@ -1,15 +1,11 @@
 /* Sense keys and the ASC/ASCQ list (th/sense.h) as data, decoded in one place. */
-#include <ctype.h>
 #include <stddef.h>
 #include "names.h"
 #include "sense_table.h"
 
-static const char *const key_names[16] = {
-    "NO_SENSE",       "RECOVERED_ERROR", "NOT_READY",      "MEDIUM_ERROR",
-    "HARDWARE_ERROR", "ILLEGAL_REQUEST", "UNIT_ATTENTION", "DATA_PROTECT",
-    "BLANK_CHECK",    "VENDOR_SPECIFIC", "COPY_ABORTED",   "ABORTED_COMMAND",
-    "EQUAL",          "VOLUME_OVERFLOW", "MISCOMPARE",     "COMPLETED",
-};
+#define KEY_NAME_(name, value) [value] = #name,
+static const char *const key_names[16] = {TH_SENSE_KEY_MAP(KEY_NAME_)};
+#undef KEY_NAME_
 
 #define ASC_ROW_(name, asc, ascq, text) {(asc) << 8 | (ascq), #name, text},
 const th_asc_entry th_asc_table[] = {TH_ASC_MAP(ASC_ROW_){0xffff, NULL, NULL}};

@@ -78,3 +78,16 @@ Test(names, every_log_level_round_trips)
     cr_assert_eq(th_log_level_from_name("loud"), -1);
     cr_assert_str_eq(th_log_level_name((th_log_level)9), "?");
 }
+
+Test(names, every_sense_key_round_trips)
+{
+    int keys = 0;
+#define KEY_(name, value)                                                                          \
+    keys++;                                                                                        \
+    cr_assert_str_eq(th_sense_key_name(TH_KEY_##name), #name);                                     \
+    cr_assert_eq(th_sense_key_from_name(#name), TH_KEY_##name);
+    TH_SENSE_KEY_MAP(KEY_)
+#undef KEY_
+    cr_assert_eq(keys, 16);
+    cr_assert_str_eq(th_sense_key_name(16), "?");
+}

@@ -5,21 +5,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Sense keys: one list for the enum (TH_KEY_<NAME>), the names and the parsing
+ * (th_sense_key_name, th_sense_key_from_name). X(NAME, value), all sixteen. */
+#define TH_SENSE_KEY_MAP(X)                                                                        \
+    X(NO_SENSE, 0x0)                                                                               \
+    X(RECOVERED_ERROR, 0x1)                                                                        \
+    X(NOT_READY, 0x2)                                                                              \
+    X(MEDIUM_ERROR, 0x3)                                                                           \
+    X(HARDWARE_ERROR, 0x4)                                                                         \
+    X(ILLEGAL_REQUEST, 0x5)                                                                        \
+    X(UNIT_ATTENTION, 0x6)                                                                         \
+    X(DATA_PROTECT, 0x7)                                                                           \
+    X(BLANK_CHECK, 0x8)                                                                            \
+    X(VENDOR_SPECIFIC, 0x9)                                                                        \
+    X(COPY_ABORTED, 0xa)                                                                           \
+    X(ABORTED_COMMAND, 0xb)                                                                        \
+    X(EQUAL, 0xc)                                                                                  \
+    X(VOLUME_OVERFLOW, 0xd)                                                                        \
+    X(MISCOMPARE, 0xe)                                                                             \
+    X(COMPLETED, 0xf)
+
 enum {
-    TH_KEY_NO_SENSE = 0x0,
-    TH_KEY_RECOVERED_ERROR = 0x1,
-    TH_KEY_NOT_READY = 0x2,
-    TH_KEY_MEDIUM_ERROR = 0x3,
-    TH_KEY_HARDWARE_ERROR = 0x4,
-    TH_KEY_ILLEGAL_REQUEST = 0x5,
-    TH_KEY_UNIT_ATTENTION = 0x6,
-    TH_KEY_DATA_PROTECT = 0x7,
-    TH_KEY_BLANK_CHECK = 0x8,
-    TH_KEY_VENDOR_SPECIFIC = 0x9,
-    TH_KEY_COPY_ABORTED = 0xa,
-    TH_KEY_ABORTED_COMMAND = 0xb,
-    TH_KEY_VOLUME_OVERFLOW = 0xd,
-    TH_KEY_MISCOMPARE = 0xe,
+#define TH_KEY_ENUM_(name, value) TH_KEY_##name = value,
+    TH_SENSE_KEY_MAP(TH_KEY_ENUM_)
+#undef TH_KEY_ENUM_
 };
 
 /* Additional sense codes: one list, sorted by (asc, ascq), for the enum
