@@ -1,5 +1,6 @@
 #ifndef TH_CLI_H
 #define TH_CLI_H
+#include <stdbool.h>
 #include <stdint.h>
 
 int cmd_vm(int argc, char **argv);
@@ -14,6 +15,13 @@ int cmd_run(int argc, char **argv);
 struct scenario;
 /* sc_load, printing its errors on stderr; frees what it loaded on failure. 0 or -errno. */
 int cli_load_scenario(const char *path, struct scenario *sc);
+/* Runs o->argv in a throwaway VM with progress and errors on stderr; returns the exit
+ * status to report (the command's, 124 timeout, 125 guest failure). */
+struct th_vm_opts;
+int cli_vm_run(const struct th_vm_opts *o);
+/* Loads the target modules for native mode; false (after saying why) on failure. */
+bool cli_native_prepare(void);
+
 /* Exit code for usage errors. */
 #define CLI_USAGE 2
 

@@ -304,15 +304,12 @@ int cmd_run(int argc, char **argv)
         args[2] = "--in-vm";
         for (int i = 1; i < argc; i++) args[i + 2] = argv[i];
         th_vm_opts o = {.argv = args, .timeout_s = 3600, .quiet = false};
-        int rc = th_vm_run(&o);
+        int rc = cli_vm_run(&o);
         free(args);
         free(sc);
         return rc;
     }
-    if (!in_vm && th_native_prepare()) {
-        fprintf(stderr, "tcmu-harness: loading the target modules failed\n");
-        return 125;
-    }
+    if (!in_vm && !cli_native_prepare()) return 125;
     /* A signal ends the current step and the run; devices are always torn down. */
     struct sigaction sa = {.sa_handler = on_interrupt};
     sigaction(SIGINT, &sa, NULL);

@@ -56,14 +56,6 @@ static void json_str(const char *key, const char *v, bool *first)
     putchar('"');
 }
 
-static th_log_level parse_level(const char *s)
-{
-    static const char *const names[] = {"error", "warn", "info", "debug"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) return (th_log_level)i;
-    return (th_log_level)-1;
-}
-
 int cmd_serve(int argc, char **argv)
 {
     static const struct option longs[] = {{"device", 1, 0, 'd'},
@@ -81,7 +73,10 @@ int cmd_serve(int argc, char **argv)
             fputs(serve_usage, stdout);
             return 0;
         }
-        if (c == 'l' && (int)(level = parse_level(optarg)) >= 0) continue;
+        if (c == 'l' && th_log_level_from_name(optarg) >= 0) {
+            level = (th_log_level)th_log_level_from_name(optarg);
+            continue;
+        }
         if (c == 't') {
             trace = optarg;
             continue;

@@ -23,6 +23,39 @@ static const char vm_usage[] =
     "  -q, --quiet        no progress messages\n"
     "Exit status: CMD's; 124 on timeout; 125 if the guest failed.\n";
 
+static void print_progress(void *arg, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "tcmu-harness: %s\n", line);
+}
+
+/* A failed VM call's message, and the guest console's last lines when there are any. */
+static void print_vm_error(const th_vm_ctx *vc)
+{
+    fprintf(stderr, "tcmu-harness vm: %s\n", th_vm_errmsg(vc));
+    if (!vc->n_tail) return;
+    fprintf(stderr, "tcmu-harness vm: last lines of the guest console:\n");
+    for (int i = 0; i < vc->n_tail; i++) fprintf(stderr, "  | %s", vc->tail[i]);
+}
+
+int cli_vm_run(const th_vm_opts *o)
+{
+    th_vm_ctx vc;
+    th_vm_ctx_init(&vc, print_progress, NULL);
+    int rc = th_vm_run(&vc, o);
+    if (rc < 0) print_vm_error(&vc);
+    return th_vm_exit_status(&vc, rc);
+}
+
+bool cli_native_prepare(void)
+{
+    th_vm_ctx vc;
+    th_vm_ctx_init(&vc, print_progress, NULL);
+    if (!th_native_prepare(&vc)) return true;
+    print_vm_error(&vc);
+    return false;
+}
+
 static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
 {
     static const struct option longs[] = {
@@ -64,9 +97,10 @@ static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
             o->quiet = true;
             break;
         case 'f': {
-            char err[256];
-            if (th_vm_parse_forward(o, optarg, err, sizeof(err))) {
-                fprintf(stderr, "tcmu-harness vm: %s\n", err);
+            th_vm_ctx vc;
+            th_vm_ctx_init(&vc, NULL, NULL);
+            if (th_vm_parse_forward(&vc, o, optarg)) {
+                fprintf(stderr, "tcmu-harness vm: %s\n", th_vm_errmsg(&vc));
                 return CLI_USAGE;
             }
             break;
@@ -95,7 +129,7 @@ int cmd_vm(int argc, char **argv)
 {
     th_vm_opts o;
     int rc = parse_vm(argc, argv, &o, true);
-    return rc ? rc : th_vm_run(&o);
+    return rc ? rc : cli_vm_run(&o);
 }
 
 int cmd_with_kernel(int argc, char **argv)
@@ -106,16 +140,13 @@ int cmd_with_kernel(int argc, char **argv)
     char why[256];
     if (!getenv("TCMU_HARNESS_FORCE_VM") && th_native_available(why, sizeof(why))) {
         fprintf(stderr, "tcmu-harness: running natively (%s)\n", why);
-        if (th_native_prepare()) {
-            fprintf(stderr, "tcmu-harness: loading the target modules failed\n");
-            return 125;
-        }
+        if (!cli_native_prepare()) return 125;
         execvp(o.argv[0], o.argv);
         perror(o.argv[0]);
         return 127;
     }
     fprintf(stderr, "tcmu-harness: using a VM (%s)\n", why);
-    return th_vm_run(&o);
+    return cli_vm_run(&o);
 }
 
 int cmd_kernel(int argc, char **argv)
@@ -125,9 +156,10 @@ int cmd_kernel(int argc, char **argv)
         return CLI_USAGE;
     }
     th_kernel k;
-    if (th_kernel_get(&k, !strcmp(argv[1], "fetch"), false)) {
-        if (strcmp(argv[1], "fetch"))
-            fprintf(stderr, "tcmu-harness: no kernel cached; run 'tcmu-harness kernel fetch'\n");
+    th_vm_ctx vc;
+    th_vm_ctx_init(&vc, print_progress, NULL);
+    if (th_kernel_get(&vc, &k, !strcmp(argv[1], "fetch"), false)) {
+        fprintf(stderr, "tcmu-harness: %s\n", th_vm_errmsg(&vc));
         return 1;
     }
     printf("%s\n%s\n", k.vmlinuz, k.modules);

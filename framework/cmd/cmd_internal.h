@@ -1,10 +1,9 @@
 #ifndef TH_CMD_INTERNAL_H
 #define TH_CMD_INTERNAL_H
 #include <stdatomic.h>
+#include "cmd_source.h"
 #include "th/cmd.h"
 
-/* Where a command goes when it is answered. */
-typedef void (*th_cmd_done_fn)(th_cmd *cmd);
 /* Asks whoever holds a deferred command to give it back (the server is closing).
  * True: the holder dropped it and will never touch it again; false: it already
  * started completing it and will call th_cmd_complete(). */
@@ -53,10 +52,6 @@ struct th_cmd {
     size_t fake_buf_len;
 };
 
-/* Resets the response slots and flags; keeps the iovec array allocation. */
-void th_cmd_reset(th_cmd *cmd);
-/* Grows cmd->iov to hold n iovecs. */
-int th_cmd_reserve_iov(th_cmd *cmd, uint32_t n);
 /* Takes the right to complete cmd; false if another thread has it already. */
 bool th_cmd_claim(th_cmd *cmd);
 /* Answers a claimed command: observer, then done_fn (HARDWARE ERROR if unanswered). */

@@ -1,3 +1,4 @@
+/* The ASC/ASCQ list as a table, sorted by code, ended by a NULL name (tests walk it). */
 #ifndef TH_SENSE_TABLE_H
 #define TH_SENSE_TABLE_H
 #include <stddef.h>
@@ -5,12 +6,12 @@
 #include "th/sense.h"
 
 typedef struct th_asc_entry {
-    uint8_t asc;
-    uint8_t ascq;
+    uint16_t code; /* asc << 8 | ascq */
+    const char *name;
     const char *text;
 } th_asc_entry;
 
 extern const th_asc_entry th_asc_table[];
-extern const size_t th_asc_table_len;
+extern const size_t th_asc_table_len; /* without the sentinel */
 
 #endif

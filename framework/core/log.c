@@ -1,11 +1,22 @@
 #include <stdio.h>
+#include <strings.h>
 #include "th/log.h"
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
+#define LEVEL_NAME_(name, text) text,
+static const char *const level_names[] = {TH_LOG_LEVEL_MAP(LEVEL_NAME_)};
+#undef LEVEL_NAME_
+#define N_LEVELS (sizeof(level_names) / sizeof(level_names[0]))
 
 const char *th_log_level_name(th_log_level level)
 {
-    return (unsigned)level < 4 ? level_names[level] : "?";
+    return (unsigned)level < N_LEVELS ? level_names[level] : "?";
+}
+
+int th_log_level_from_name(const char *name)
+{
+    for (size_t i = 0; name && i < N_LEVELS; i++)
+        if (!strcasecmp(level_names[i], name)) return (int)i;
+    return -1;
 }
 
 void th_log_stderr(void *arg, th_log_level level, const char *msg, const th_log_field *fields,

@@ -28,15 +28,10 @@ struct th_device {
     th_nodes nodes;
 };
 
-static const char *const tmr_names[] = {"UNKNOWN",           "ABORT_TASK",       "ABORT_TASK_SET",
-                                        "CLEAR_ACA",         "CLEAR_TASK_SET",   "LUN_RESET",
-                                        "TARGET_WARM_RESET", "TARGET_COLD_RESET"};
-
-const char *th_tmr_name(uint8_t type)
-{
-    if (type < 8) return tmr_names[type];
-    return type == 128 ? "LUN_RESET_PRO" : "UNKNOWN";
-}
+_Static_assert(TH_NODE_SD == (int)TH_LOOP_SD && TH_NODE_SG == (int)TH_LOOP_SG &&
+                   TH_NODE_ST == (int)TH_LOOP_ST && TH_NODE_NST == (int)TH_LOOP_NST &&
+                   TH_NODE_COUNT == (int)TH_LOOP_NODES,
+               "th_node indexes th_nodes.path");
 
 void th_device_config_init(th_device_config *cfg)
 {
@@ -145,7 +140,8 @@ static int export_loopback(th_device *d)
              (unsigned long long)(c->wwn ^ 0x0f0f0f0f0f0f0f0full));
     int rc = th_loop_export(d->ctx, &d->objects, d->target, nexus, c->lun, d->backstore, d->name);
     if (rc) return rc;
-    rc = th_loop_find_nodes(d->ctx, d->target, c->lun, c->type, c->node_timeout_ms, &d->nodes);
+    rc = th_loop_find_nodes(d->ctx, d->target, c->lun, c->type == TH_TYPE_TAPE, c->node_timeout_ms,
+                            &d->nodes);
     if (!rc)
         th_log(d->ctx, TH_LOG_INFO, "device ready", "device", d->user_name, "address",
                d->nodes.address, "sg", d->nodes.path[TH_NODE_SG], NULL);

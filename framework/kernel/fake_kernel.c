@@ -15,6 +15,8 @@
 
 #define BLOCK     4096u
 #define ENTRY_HDR 48u
+/* Inaccessible pages after each mapping: a read past the end faults at once. */
+#define GUARD (64u * 1024)
 
 typedef struct fk_cmd {
     bool used;
@@ -45,6 +47,18 @@ struct th_fake_kernel {
     char err[256];
 };
 
+static uint8_t *map_guarded(int fd, size_t size)
+{
+    void *area = mmap(NULL, size + GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED) return NULL;
+    void *m = mmap(area, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+    if (m == MAP_FAILED) {
+        munmap(area, size + GUARD);
+        return NULL;
+    }
+    return m;
+}
+
 int th_fk_new(th_fake_kernel **out, size_t cmdr_size, size_t data_size, uint16_t flags)
 {
     if (cmdr_size < 1024 || cmdr_size % 8 || data_size < BLOCK) return -EINVAL;
@@ -66,11 +80,9 @@ int th_fk_new(th_fake_kernel **out, size_t cmdr_size, size_t data_size, uint16_t
         th_fk_free(fk);
         return -ENOMEM;
     }
-    fk->map = mmap(NULL, fk->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fk->memfd, 0);
-    fk->user_map = mmap(NULL, fk->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fk->memfd, 0);
-    if (fk->map == MAP_FAILED || fk->user_map == MAP_FAILED) {
-        if (fk->map == MAP_FAILED) fk->map = NULL;
-        if (fk->user_map == MAP_FAILED) fk->user_map = NULL;
+    fk->map = map_guarded(fk->memfd, fk->map_size);
+    fk->user_map = map_guarded(fk->memfd, fk->map_size);
+    if (!fk->map || !fk->user_map) {
         th_fk_free(fk);
         return -ENOMEM;
     }
@@ -98,8 +110,8 @@ void th_fk_free(th_fake_kernel *fk)
     free_reaped(fk);
     if (fk->cmds)
         for (size_t i = 0; i < 65536; i++) free(fk->cmds[i].blocks);
-    if (fk->map) munmap(fk->map, fk->map_size);
-    if (fk->user_map) munmap(fk->user_map, fk->map_size);
+    if (fk->map) munmap(fk->map, fk->map_size + GUARD);
+    if (fk->user_map) munmap(fk->user_map, fk->map_size + GUARD);
     if (fk->memfd >= 0) close(fk->memfd);
     for (int i = 0; i < 2; i++)
         if (fk->sk[i] >= 0) close(fk->sk[i]);

@@ -69,7 +69,7 @@ static bool first_entry(const char *dir, const char *prefix, char *out, size_t c
     return found;
 }
 
-int th_loop_find_nodes(th_ctx *ctx, const char *target, int lun, th_dev_type type, int timeout_ms,
+int th_loop_find_nodes(th_ctx *ctx, const char *target, int lun, bool tape, int timeout_ms,
                        th_nodes *n)
 {
     memset(n, 0, sizeof(*n));
@@ -85,14 +85,14 @@ int th_loop_find_nodes(th_ctx *ctx, const char *target, int lun, th_dev_type typ
         char dir[TH_PATH_MAX + 80], name[64];
         bool done = true;
         struct {
-            th_node node;
+            th_loop_node node;
             const char *sub, *prefix;
             bool want;
         } wants[] = {
-            {TH_NODE_SG, "scsi_generic", "sg", true},
-            {TH_NODE_SD, "block", "sd", type == TH_TYPE_DISK},
-            {TH_NODE_ST, "scsi_tape", "st", type == TH_TYPE_TAPE},
-            {TH_NODE_NST, "scsi_tape", "nst", type == TH_TYPE_TAPE},
+            {TH_LOOP_SG, "scsi_generic", "sg", true},
+            {TH_LOOP_SD, "block", "sd", !tape},
+            {TH_LOOP_ST, "scsi_tape", "st", tape},
+            {TH_LOOP_NST, "scsi_tape", "nst", tape},
         };
         for (size_t i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
             if (!wants[i].want || n->path[wants[i].node][0]) continue;

@@ -78,11 +78,8 @@ void th_rules_trace_tmr(th_rules *r, uint8_t type, const uint16_t *ids, uint32_t
 {
     pthread_mutex_lock(&r->trace_lock);
     if (r->trace) {
-        static const char *const names[] = {
-            "UNKNOWN",        "ABORT_TASK", "ABORT_TASK_SET",    "CLEAR_ACA",
-            "CLEAR_TASK_SET", "LUN_RESET",  "TARGET_WARM_RESET", "TARGET_COLD_RESET"};
         fprintf(r->trace, "{\"t\":%.6f,\"device\":\"%s\",\"tmr\":\"%s\",\"ids\":[", now_s() - r->t0,
-                r->device, type < 8 ? names[type] : "LUN_RESET_PRO");
+                r->device, th_tmr_name(type));
         for (uint32_t i = 0; i < n; i++) fprintf(r->trace, "%s%u", i ? "," : "", ids[i]);
         fprintf(r->trace, "]}\n");
         fflush(r->trace);

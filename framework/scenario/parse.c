@@ -46,23 +46,15 @@ const sc_device *sc_find_device(const scenario *sc, const char *name)
     return NULL;
 }
 
-static const struct {
-    const char *name;
-    uint8_t status;
-} statuses[] = {{"GOOD", 0x00},          {"CHECK_CONDITION", 0x02},
-                {"BUSY", 0x08},          {"RESERVATION_CONFLICT", 0x18},
-                {"TASK_SET_FULL", 0x28}, {"ACA_ACTIVE", 0x30},
-                {"TASK_ABORTED", 0x40}};
-
 bool sc_parse_status(yt *t, yaml_node_t *v, int *out)
 {
     const char *s = yt_str(t, v);
     if (!s) return false;
-    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
-        if (!strcasecmp(s, statuses[i].name)) {
-            *out = statuses[i].status;
-            return true;
-        }
+    int st = th_status_from_name(s);
+    if (st >= 0) {
+        *out = st;
+        return true;
+    }
     long long n;
     if (yt_int(t, v, 0, 255, &n)) {
         *out = (int)n;

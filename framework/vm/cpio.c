@@ -14,17 +14,20 @@ struct th_cpio {
     int err;
 };
 
-th_cpio *th_cpio_open(const char *path)
+int th_cpio_open(th_cpio **out, const char *path)
 {
+    *out = NULL;
     th_cpio *c = calloc(1, sizeof(*c));
-    if (!c) return NULL;
+    if (!c) return -ENOMEM;
     c->f = fopen(path, "wb");
     if (!c->f) {
+        int rc = -errno;
         free(c);
-        return NULL;
+        return rc;
     }
     c->ino = 1;
-    return c;
+    *out = c;
+    return 0;
 }
 
 static void pad4(th_cpio *c)

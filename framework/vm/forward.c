@@ -1,8 +1,9 @@
 /* --forward: a host loopback port reaching a TCP port of the guest (an iSCSI portal). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vm.h"
+#include "vm_internal.h"
 
 static int port(const char *s, const char *end)
 {
@@ -35,39 +36,35 @@ static bool loopback(const char *s, size_t n)
     return parts == 3 && digits;
 }
 
-int th_vm_parse_forward(th_vm_opts *o, const char *spec, char *err, size_t cap)
+int th_vm_parse_forward(th_vm_ctx *vc, th_vm_opts *o, const char *spec)
 {
     const char *last = strrchr(spec, ':');
     if (!last) {
-        snprintf(err, cap, "--forward '%s': expected [127.0.0.1:]HOST_PORT:GUEST_PORT", spec);
-        return -1;
+        return th_vm_fail(vc, -EINVAL, "--forward '%s': expected [127.0.0.1:]HOST_PORT:GUEST_PORT",
+                          spec);
     }
     const char *hp = spec;
     for (const char *c = last - 1; c >= spec; c--)
         if (*c == ':') {
             hp = c + 1;
             if (!loopback(spec, (size_t)(c - spec))) {
-                snprintf(err, cap,
-                         "--forward '%s': the host side must be a loopback address "
-                         "(127.x.y.z or localhost)",
-                         spec);
-                return -1;
+                return th_vm_fail(vc, -EINVAL,
+                                  "--forward '%s': the host side must be a loopback address "
+                                  "(127.x.y.z or localhost)",
+                                  spec);
             }
             break;
         }
     int h = port(hp, last), g = port(last + 1, last + strlen(last));
     if (h < 0 || g < 0) {
-        snprintf(err, cap, "--forward '%s': ports are 1-65535", spec);
-        return -1;
+        return th_vm_fail(vc, -EINVAL, "--forward '%s': ports are 1-65535", spec);
     }
     if (o->nforwards >= TH_VM_MAX_FORWARDS) {
-        snprintf(err, cap, "--forward: at most %d forwards", TH_VM_MAX_FORWARDS);
-        return -1;
+        return th_vm_fail(vc, -EINVAL, "--forward: at most %d forwards", TH_VM_MAX_FORWARDS);
     }
     for (int i = 0; i < o->nforwards; i++)
         if (o->forwards[i].host_port == h) {
-            snprintf(err, cap, "--forward: host port %d given twice", h);
-            return -1;
+            return th_vm_fail(vc, -EINVAL, "--forward: host port %d given twice", h);
         }
     o->forwards[o->nforwards].host_port = h;
     o->forwards[o->nforwards].guest_port = g;

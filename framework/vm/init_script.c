@@ -1,4 +1,5 @@
 /* The guest's /init (busybox sh) and the job script that runs the command. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ void th_shell_quote(FILE *f, const char *s)
 int th_write_init(const char *path, const char *kver, const char *share)
 {
     FILE *f = fopen(path, "w");
-    if (!f) return -1;
+    if (!f) return -errno;
     fputs("#!/bin/busybox sh\n"
           "/bin/busybox --install -s /bin\n"
           "export PATH=/bin\n"
@@ -65,7 +66,7 @@ int th_write_init(const char *path, const char *kver, const char *share)
           "sync\n"
           "poweroff -f\n",
           f);
-    return fclose(f) ? -1 : 0;
+    return fclose(f) ? -errno : 0;
 }
 
 static bool passable(const char *kv)
@@ -85,7 +86,7 @@ static bool passable(const char *kv)
 int th_write_job(const char *path, const char *cwd, char *const *argv, char **env)
 {
     FILE *f = fopen(path, "w");
-    if (!f) return -1;
+    if (!f) return -errno;
     fputs("exec </dev/null\n"
           "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
           "{ grep -q ' /sys/kernel/config ' /proc/mounts ||"
@@ -108,5 +109,5 @@ int th_write_job(const char *path, const char *cwd, char *const *argv, char **en
         th_shell_quote(f, *a);
     }
     fputs(" >/dev/ttyS1 2>/dev/ttyS2\n", f);
-    return fclose(f) ? -1 : 0;
+    return fclose(f) ? -errno : 0;
 }

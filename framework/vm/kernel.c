@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "vm.h"
+#include "vm_internal.h"
 
 void th_cache_dir(char *buf, size_t cap)
 {
@@ -41,9 +41,9 @@ static int mkdirs(const char *path)
 static int current_package(char *out, size_t cap)
 {
     FILE *p = popen("apt-cache depends linux-image-amd64 2>/dev/null", "r");
-    if (!p) return -1;
+    if (!p) return -errno;
     char line[512];
-    int rc = -1;
+    int rc = -ENOENT;
     while (fgets(line, sizeof(line), p)) {
         char *d = strstr(line, "Depends: linux-image-");
         if (!d) continue;
@@ -74,22 +74,22 @@ static bool pvh_capable(const char *dir, const char *version)
 static int extract_pvh(const char *bzimage, const char *out)
 {
     FILE *f = fopen(bzimage, "rb");
-    if (!f) return -1;
+    if (!f) return -errno;
     static const unsigned char magic[6] = {0xfd, '7', 'z', 'X', 'Z', 0x00};
     unsigned char buf[65536];
     size_t n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
     const unsigned char *m = memmem(buf, n, magic, sizeof(magic));
-    if (!m) return -1;
+    if (!m) return -ENOEXEC;
     char tmp[1300], cmd[3000];
     snprintf(tmp, sizeof(tmp), "%s~", out);
     snprintf(cmd, sizeof(cmd), "tail -c +%ld '%s' | xz -dc --single-stream > '%s'",
              (long)(m - buf) + 1, bzimage, tmp);
     if (system(cmd) != 0) {
         unlink(tmp);
-        return -1;
+        return -EIO;
     }
-    return rename(tmp, out);
+    return rename(tmp, out) ? -errno : 0;
 }
 
 /* Fills k from an unpacked package folder; 0 if complete. */
@@ -97,19 +97,19 @@ static int from_dir(th_kernel *k, const char *dir)
 {
     char p[1100];
     snprintf(p, sizeof(p), "%s/.complete", dir);
-    if (access(p, F_OK)) return -1;
+    if (access(p, F_OK)) return -ENOENT;
     snprintf(p, sizeof(p), "%s/lib/modules", dir);
     DIR *d = opendir(p);
-    if (!d) return -1;
+    if (!d) return -ENOENT;
     struct dirent *de;
     k->version[0] = 0;
     while ((de = readdir(d)))
         if (de->d_name[0] != '.') snprintf(k->version, sizeof(k->version), "%s", de->d_name);
     closedir(d);
-    if (!k->version[0]) return -1;
+    if (!k->version[0]) return -ENOENT;
     snprintf(k->modules, sizeof(k->modules), "%s/lib/modules/%s", dir, k->version);
     snprintf(k->vmlinuz, sizeof(k->vmlinuz), "%s/boot/vmlinuz-%s", dir, k->version);
-    if (access(k->vmlinuz, R_OK)) return -1;
+    if (access(k->vmlinuz, R_OK)) return -ENOENT;
     char pvh[1200];
     snprintf(pvh, sizeof(pvh), "%s/boot/vmlinux-%s.pvh", dir, k->version);
     if (pvh_capable(dir, k->version) && (!access(pvh, R_OK) || !extract_pvh(k->vmlinuz, pvh)))
@@ -120,7 +120,7 @@ static int from_dir(th_kernel *k, const char *dir)
 static int newest_cached(th_kernel *k, const char *kdir)
 {
     DIR *d = opendir(kdir);
-    if (!d) return -1;
+    if (!d) return -ENOENT;
     struct dirent *de;
     char best[256] = "";
     while ((de = readdir(d)))
@@ -128,35 +128,33 @@ static int newest_cached(th_kernel *k, const char *kdir)
             strcmp(de->d_name, best) > 0)
             snprintf(best, sizeof(best), "%s", de->d_name);
     closedir(d);
-    if (!best[0]) return -1;
+    if (!best[0]) return -ENOENT;
     char p[1100];
     snprintf(p, sizeof(p), "%s/%s", kdir, best);
     return from_dir(k, p);
 }
 
-static int fetch(const char *pkg, const char *final, bool quiet)
+static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
 {
     char tmp[1100], deb[1400];
     snprintf(tmp, sizeof(tmp), "%s~partial", final);
     char *rm[] = {"rm", "-rf", tmp, NULL};
     th_run(rm, NULL, true);
-    if (mkdirs(tmp)) return -1;
-    if (!quiet) fprintf(stderr, "tcmu-harness: downloading %s (apt-get download)...\n", pkg);
+    int rc = mkdirs(tmp);
+    if (rc) return th_vm_fail(vc, rc, "mkdir %s: %s", tmp, strerror(-rc));
+    if (!quiet) th_vm_progress(vc, "downloading %s (apt-get download)...", pkg);
     char *dl[] = {"apt-get", "download", "-q", (char *)pkg, NULL};
-    if (th_run(dl, tmp, quiet)) {
-        fprintf(stderr, "tcmu-harness: apt-get download %s failed\n", pkg);
-        return -1;
-    }
+    if (th_run(dl, tmp, quiet)) return th_vm_fail(vc, -EIO, "apt-get download %s failed", pkg);
     DIR *d = opendir(tmp);
     struct dirent *de;
     deb[0] = 0;
     while (d && (de = readdir(d)))
         if (strstr(de->d_name, ".deb")) snprintf(deb, sizeof(deb), "%s/%s", tmp, de->d_name);
     if (d) closedir(d);
-    if (!deb[0]) return -1;
-    if (!quiet) fprintf(stderr, "tcmu-harness: unpacking %s...\n", pkg);
+    if (!deb[0]) return th_vm_fail(vc, -ENOENT, "apt-get download left no .deb in %s", tmp);
+    if (!quiet) th_vm_progress(vc, "unpacking %s...", pkg);
     char *x[] = {"dpkg", "-x", deb, tmp, NULL};
-    if (th_run(x, NULL, quiet)) return -1;
+    if (th_run(x, NULL, quiet)) return th_vm_fail(vc, -EIO, "dpkg -x %s failed", deb);
     unlink(deb);
     th_kernel k;
     char mods[1200];
@@ -166,24 +164,22 @@ static int fetch(const char *pkg, const char *final, bool quiet)
     while (d && (de = readdir(d)))
         if (de->d_name[0] != '.') snprintf(k.version, sizeof(k.version), "%s", de->d_name);
     if (d) closedir(d);
-    if (!k.version[0]) return -1;
+    if (!k.version[0]) return th_vm_fail(vc, -ENOENT, "%s holds no kernel version", mods);
     /* The package ships no modules.dep: depmod makes it, as installing would. */
     char *dm[] = {"depmod", "-b", tmp, k.version, NULL};
-    if (th_run(dm, NULL, quiet)) {
-        fprintf(stderr, "tcmu-harness: depmod failed (is kmod installed?)\n");
-        return -1;
-    }
+    if (th_run(dm, NULL, quiet)) return th_vm_fail(vc, -EIO, "depmod failed (is kmod installed?)");
     char marker[1200];
     snprintf(marker, sizeof(marker), "%s/.complete", tmp);
     FILE *f = fopen(marker, "w");
-    if (!f) return -1;
+    if (!f) return th_vm_fail(vc, -errno, "%s: %s", marker, strerror(errno));
     fclose(f);
     char *rmf[] = {"rm", "-rf", (char *) final, NULL};
     th_run(rmf, NULL, true);
-    return rename(tmp, final) ? -1 : 0;
+    if (rename(tmp, final)) return th_vm_fail(vc, -errno, "rename %s: %s", tmp, strerror(errno));
+    return 0;
 }
 
-int th_kernel_get(th_kernel *k, bool do_fetch, bool quiet)
+int th_kernel_get(th_vm_ctx *vc, th_kernel *k, bool do_fetch, bool quiet)
 {
     char cache[900], kdir[1000], dir[1300], pkg[256];
     th_cache_dir(cache, sizeof(cache));
@@ -191,42 +187,42 @@ int th_kernel_get(th_kernel *k, bool do_fetch, bool quiet)
     if (current_package(pkg, sizeof(pkg))) {
         /* No package lists (offline, or apt-get update never ran): use what is cached. */
         if (!newest_cached(k, kdir)) return 0;
-        fprintf(stderr,
-                "tcmu-harness: no kernel found. apt-cache cannot resolve linux-image-amd64 and %s "
-                "holds none.\n  Run: apt-get update && tcmu-harness kernel fetch\n"
-                "  or pass --kernel BZIMAGE --modules /lib/modules/VERSION\n",
-                kdir);
-        return -1;
+        return th_vm_fail(vc, -ENOENT,
+                          "no kernel found. apt-cache cannot resolve linux-image-amd64 and %s "
+                          "holds none.\n  Run: apt-get update && tcmu-harness kernel fetch\n"
+                          "  or pass --kernel BZIMAGE --modules /lib/modules/VERSION",
+                          kdir);
     }
     snprintf(dir, sizeof(dir), "%s/%s", kdir, pkg);
     if (!from_dir(k, dir)) return 0;
-    if (!do_fetch) return -1;
-    if (mkdirs(kdir) || fetch(pkg, dir, quiet) || from_dir(k, dir)) {
-        fprintf(stderr,
-                "tcmu-harness: could not fetch %s into %s\n  Run: apt-get update && "
-                "tcmu-harness kernel fetch\n",
-                pkg, dir);
-        return -1;
+    if (!do_fetch)
+        return th_vm_fail(vc, -ENOENT, "no kernel cached; run 'tcmu-harness kernel fetch'");
+    int rc = mkdirs(kdir);
+    if (rc) return th_vm_fail(vc, rc, "mkdir %s: %s", kdir, strerror(-rc));
+    rc = fetch(vc, pkg, dir, quiet);
+    if (!rc && (rc = from_dir(k, dir))) th_vm_fail(vc, rc, "%s is incomplete after unpacking", dir);
+    if (rc) {
+        char why[sizeof(vc->err)];
+        snprintf(why, sizeof(why), "%s", vc->err);
+        return th_vm_fail(vc, rc,
+                          "could not fetch %s into %s: %s\n  Run: apt-get update && "
+                          "tcmu-harness kernel fetch",
+                          pkg, dir, why);
     }
-    if (!quiet) fprintf(stderr, "tcmu-harness: kernel %s ready in %s\n", k->version, dir);
+    if (!quiet) th_vm_progress(vc, "kernel %s ready in %s", k->version, dir);
     return 0;
 }
 
-int th_kernel_custom(th_kernel *k, const char *vmlinuz, const char *modules)
+int th_kernel_custom(th_vm_ctx *vc, th_kernel *k, const char *vmlinuz, const char *modules)
 {
-    if (access(vmlinuz, R_OK)) {
-        fprintf(stderr, "tcmu-harness: cannot read kernel %s\n", vmlinuz);
-        return -1;
-    }
+    if (access(vmlinuz, R_OK))
+        return th_vm_fail(vc, -errno, "cannot read kernel %s: %s", vmlinuz, strerror(errno));
     char dep[1100];
     snprintf(dep, sizeof(dep), "%s/modules.dep", modules);
-    if (access(dep, R_OK)) {
-        fprintf(stderr,
-                "tcmu-harness: %s is missing: pass --modules /path/lib/modules/VERSION "
-                "(after depmod)\n",
-                dep);
-        return -1;
-    }
+    if (access(dep, R_OK))
+        return th_vm_fail(vc, -ENOENT,
+                          "%s is missing: pass --modules /path/lib/modules/VERSION (after depmod)",
+                          dep);
     snprintf(k->vmlinuz, sizeof(k->vmlinuz), "%s", vmlinuz);
     snprintf(k->modules, sizeof(k->modules), "%s", modules);
     const char *base = strrchr(modules, '/');

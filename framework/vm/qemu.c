@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "init_script.h"
-#include "vm.h"
+#include "vm_internal.h"
 
 extern char **environ;
 
@@ -42,7 +42,7 @@ static bool is_static_elf(const char *path)
     return ok;
 }
 
-static int build_initrd(const char *work, const th_kernel *k, const char *share)
+static int build_initrd(th_vm_ctx *vc, const char *work, const th_kernel *k, const char *share)
 {
     /* Everything the harness needs, inserted from the initramfs: loading them with
      * modprobe over 9p costs seconds under TCG. */
@@ -50,27 +50,26 @@ static int build_initrd(const char *work, const th_kernel *k, const char *share)
         "virtio_pci",       "9pnet_virtio",   "9p",        "overlay", "configfs",
         "target_core_user", "tcm_loop",       "sd_mod",    "sg",      "st",
         "iscsi_target_mod", "crc32c_generic", "virtio_net"};
-    char mods[64][256], err[512], p[PATH_MAX], init[PATH_MAX];
-    int n = th_modules_resolve(k->modules, boot_mods, sizeof(boot_mods) / sizeof(boot_mods[0]),
-                               mods, 64, err, sizeof(err));
-    if (n < 0) {
-        fprintf(stderr, "tcmu-harness vm: %s\n", err);
-        return -1;
-    }
+    char mods[64][256], p[PATH_MAX], init[PATH_MAX];
+    int n = th_modules_resolve(vc, k->modules, boot_mods, sizeof(boot_mods) / sizeof(boot_mods[0]),
+                               mods, 64);
+    if (n < 0) return n;
     const char *bb = "/bin/busybox";
-    if (!is_static_elf(bb)) {
-        fprintf(stderr,
-                "tcmu-harness vm: %s is missing or not static: apt-get install busybox-static\n",
-                bb);
-        return -1;
-    }
+    if (!is_static_elf(bb))
+        return th_vm_fail(vc, -ENOEXEC,
+                          "%s is missing or not static: apt-get install busybox-static", bb);
     snprintf(init, sizeof(init), "%s/init.sh", work);
-    if (th_write_init(init, k->version, share)) return -1;
+    int rc = th_write_init(init, k->version, share);
+    if (rc) return th_vm_fail(vc, rc, "%s: %s", init, strerror(-rc));
     snprintf(p, sizeof(p), "%s/initrd.cpio", work);
-    th_cpio *c = th_cpio_open(p);
-    if (!c) return -1;
-    int rc = th_cpio_dir(c, "bin") | th_cpio_dir(c, "modules") |
-             th_cpio_copy(c, "bin/busybox", bb, 0755) | th_cpio_copy(c, "init", init, 0755);
+    th_cpio *c;
+    rc = th_cpio_open(&c, p);
+    if (rc) return th_vm_fail(vc, rc, "%s: %s", p, strerror(-rc));
+    if (!rc) rc = th_cpio_dir(c, "bin");
+    if (!rc) rc = th_cpio_dir(c, "modules");
+    if (!rc) rc = th_cpio_copy(c, "bin/busybox", bb, 0755);
+    if (!rc) rc = th_cpio_copy(c, "init", init, 0755);
+    if (rc) th_vm_fail(vc, rc, "writing %s: %s", p, strerror(-rc));
     char order[4096] = "";
     for (int i = 0; i < n && !rc; i++) {
         const char *base = strrchr(mods[i], '/');
@@ -79,15 +78,14 @@ static int build_initrd(const char *work, const th_kernel *k, const char *share)
         snprintf(src, sizeof(src), "%s/%s", k->modules, mods[i]);
         snprintf(dst, sizeof(dst), "modules/%s", base);
         rc = th_cpio_copy(c, dst, src, 0644);
-        if (rc)
-            fprintf(stderr,
-                    "tcmu-harness vm: cannot read %s (compressed modules are not supported)\n",
-                    src);
+        if (rc) th_vm_fail(vc, rc, "cannot read %s (compressed modules are not supported)", src);
         strncat(order, base, sizeof(order) - strlen(order) - 2);
         strcat(order, "\n");
     }
     if (!rc) rc = th_cpio_file(c, "modules/order", order, strlen(order), 0644);
-    return th_cpio_close(c) || rc ? -1 : 0;
+    int closed = th_cpio_close(c);
+    if (!rc && closed) rc = th_vm_fail(vc, closed, "writing %s: %s", p, strerror(-closed));
+    return rc;
 }
 
 static void forward(int from, int to, bool *open_)
@@ -105,23 +103,26 @@ static void forward(int from, int to, bool *open_)
     }
 }
 
-static void print_console_tail(const char *log)
+/* Keeps the console's last lines in vc for the caller to show; true if the guest
+ * kernel panicked. */
+static bool keep_console_tail(th_vm_ctx *vc, const char *log)
 {
+    vc->n_tail = 0;
     FILE *f = fopen(log, "r");
-    if (!f) return;
-    char lines[20][256];
+    if (!f) return false;
+    char lines[TH_VM_TAIL][256];
     int n = 0;
     char line[256];
     bool panic = false;
     while (fgets(line, sizeof(line), f)) {
         panic |= strstr(line, "Kernel panic") != NULL;
-        snprintf(lines[n % 20], sizeof(lines[0]), "%s", line);
+        snprintf(lines[n % TH_VM_TAIL], sizeof(lines[0]), "%s", line);
         n++;
     }
     fclose(f);
-    if (panic) fprintf(stderr, "tcmu-harness vm: the guest kernel panicked\n");
-    fprintf(stderr, "tcmu-harness vm: last lines of the guest console:\n");
-    for (int i = n > 20 ? n - 20 : 0; i < n; i++) fprintf(stderr, "  | %s", lines[i % 20]);
+    for (int i = n > TH_VM_TAIL ? n - TH_VM_TAIL : 0; i < n; i++)
+        snprintf(vc->tail[vc->n_tail++], sizeof(vc->tail[0]), "%s", lines[i % TH_VM_TAIL]);
+    return panic;
 }
 
 static volatile sig_atomic_t got_signal;
@@ -130,32 +131,35 @@ static void on_signal(int sig)
     got_signal = sig;
 }
 
-int th_vm_run(const th_vm_opts *o)
+int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o)
 {
     th_kernel k;
-    if (o->kernel ? th_kernel_custom(&k, o->kernel, o->modules ? o->modules : "")
-                  : th_kernel_get(&k, true, o->quiet))
-        return 125;
+    vc->signal = 0;
+    vc->n_tail = 0;
+    int result = o->kernel ? th_kernel_custom(vc, &k, o->kernel, o->modules ? o->modules : "")
+                           : th_kernel_get(vc, &k, true, o->quiet);
+    if (result) return result;
     char cwd[PATH_MAX], share[PATH_MAX];
-    if (!getcwd(cwd, sizeof(cwd))) return 125;
-    if (!realpath(o->share ? o->share : cwd, share)) {
-        fprintf(stderr, "tcmu-harness vm: cannot share %s: %s\n", o->share, strerror(errno));
-        return 125;
-    }
+    if (!getcwd(cwd, sizeof(cwd))) return th_vm_fail(vc, -errno, "getcwd: %s", strerror(errno));
+    if (!realpath(o->share ? o->share : cwd, share))
+        return th_vm_fail(vc, -errno, "cannot share %s: %s", o->share ? o->share : cwd,
+                          strerror(errno));
     const char *tmp = getenv("TMPDIR");
     char work[PATH_MAX];
     snprintf(work, sizeof(work), "%s/th-vm-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(work)) {
-        fprintf(stderr, "tcmu-harness vm: mkdtemp: %s\n", strerror(errno));
-        return 125;
-    }
-    int result = 125;
+    if (!mkdtemp(work)) return th_vm_fail(vc, -errno, "mkdtemp %s: %s", work, strerror(errno));
+    result = -EIO;
     char p[PATH_MAX + 64], console[PATH_MAX + 64], rcfile[PATH_MAX + 64], ready[PATH_MAX + 64];
     snprintf(console, sizeof(console), "%s/console.log", work);
     snprintf(rcfile, sizeof(rcfile), "%s/rc", work);
     snprintf(ready, sizeof(ready), "%s/ready", work);
     snprintf(p, sizeof(p), "%s/job.sh", work);
-    if (build_initrd(work, &k, share) || th_write_job(p, cwd, o->argv, environ)) goto out;
+    if ((result = build_initrd(vc, work, &k, share))) goto out;
+    if ((result = th_write_job(p, cwd, o->argv, environ))) {
+        th_vm_fail(vc, result, "%s: %s", p, strerror(-result));
+        goto out;
+    }
+    result = -EIO;
 
     char mem[32], cpus[16], a_host[128], a_work[PATH_MAX + 128], a_share[PATH_MAX + 128],
         a_mods[PATH_MAX + 128], a_con[PATH_MAX + 64], initrd[PATH_MAX + 64], accel[32];
@@ -174,7 +178,7 @@ int th_vm_run(const th_vm_opts *o)
     snprintf(initrd, sizeof(initrd), "%s/initrd.cpio", work);
     snprintf(accel, sizeof(accel), "%s", o->accel ? o->accel : "tcg");
     if (strchr(share, ',') || strchr(work, ',') || strchr(k.modules, ',')) {
-        fprintf(stderr, "tcmu-harness vm: paths with ',' cannot be shared with QEMU\n");
+        result = th_vm_fail(vc, -EINVAL, "paths with ',' cannot be shared with QEMU");
         goto out;
     }
     char *argv[48] = {"qemu-system-x86_64",
@@ -236,10 +240,13 @@ int th_vm_run(const th_vm_opts *o)
         argv[argc] = NULL;
     }
     int out_p[2], err_p[2];
-    if (pipe(out_p) || pipe(err_p)) goto out;
+    if (pipe(out_p) || pipe(err_p)) {
+        result = th_vm_fail(vc, -errno, "pipe: %s", strerror(errno));
+        goto out;
+    }
     if (!o->quiet)
-        fprintf(stderr, "tcmu-harness: booting %s in QEMU (%s, %s CPUs, %s MiB)...\n", k.version,
-                accel, cpus, mem);
+        th_vm_progress(vc, "booting %s in QEMU (%s, %s CPUs, %s MiB)...", k.version, accel, cpus,
+                       mem);
     double t0 = now_s();
     pid_t pid = fork();
     if (pid == 0) {
@@ -249,9 +256,7 @@ int th_vm_run(const th_vm_opts *o)
         dup2(err_p[1], 4);
         for (int fd = 5; fd < 1024; fd++) close(fd);
         execvp(argv[0], argv);
-        fprintf(stderr, "tcmu-harness vm: cannot run %s: %s (apt-get install qemu-system-x86)\n",
-                argv[0], strerror(errno));
-        _exit(127);
+        _exit(127); /* told apart from QEMU's own exit codes below */
     }
     close(out_p[1]);
     close(err_p[1]);
@@ -268,8 +273,7 @@ int th_vm_run(const th_vm_opts *o)
         if (fds[1].revents) forward(err_p[0], 2, &err_open);
         if (!announced && !access(ready, F_OK)) {
             announced = true;
-            if (!o->quiet)
-                fprintf(stderr, "tcmu-harness: guest ready after %.1f s\n", now_s() - t0);
+            if (!o->quiet) th_vm_progress(vc, "guest ready after %.1f s", now_s() - t0);
         }
         if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = true;
         if (!exited && ((o->timeout_s > 0 && now_s() - t0 > o->timeout_s) || got_signal)) {
@@ -294,25 +298,25 @@ int th_vm_run(const th_vm_opts *o)
         if (fscanf(rf, "%d", &rc) != 1) rc = -1;
         fclose(rf);
     }
+    int qemu_exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (timed_out) {
-        fprintf(stderr, "tcmu-harness vm: timed out after %d s; the guest was killed\n",
-                o->timeout_s);
-        print_console_tail(console);
-        result = 124;
+        bool panic = keep_console_tail(vc, console);
+        result = th_vm_fail(vc, -ETIMEDOUT, "timed out after %d s; the guest was killed%s",
+                            o->timeout_s, panic ? " (the guest kernel panicked)" : "");
     } else if (got_signal) {
-        fprintf(stderr, "tcmu-harness vm: interrupted; the guest was killed\n");
-        result = 128 + got_signal;
+        vc->signal = got_signal;
+        result = th_vm_fail(vc, -EINTR, "interrupted; the guest was killed");
+    } else if (rc < 0 && qemu_exit == 127 && access(console, F_OK)) {
+        result =
+            th_vm_fail(vc, -ENOENT, "cannot run %s (apt-get install qemu-system-x86)", argv[0]);
     } else if (rc < 0) {
-        fprintf(stderr,
-                "tcmu-harness vm: the guest stopped before the command finished (QEMU exit %d)\n",
-                WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        print_console_tail(console);
-        result = 125;
+        bool panic = keep_console_tail(vc, console);
+        result =
+            th_vm_fail(vc, -EIO, "the guest stopped before the command finished (QEMU exit %d)%s",
+                       qemu_exit, panic ? "; the guest kernel panicked" : "");
     } else {
         result = rc;
-        if (!o->quiet)
-            fprintf(stderr, "tcmu-harness: guest done in %.1f s, exit status %d\n", now_s() - t0,
-                    rc);
+        if (!o->quiet) th_vm_progress(vc, "guest done in %.1f s, exit status %d", now_s() - t0, rc);
     }
 out:
     if (o->keep_log) {

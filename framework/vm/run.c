@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -5,14 +6,14 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "vm.h"
+#include "vm_internal.h"
 
 extern char **environ;
 
 int th_run(char *const argv[], const char *cwd, bool quiet)
 {
     pid_t pid = fork();
-    if (pid < 0) return -1;
+    if (pid < 0) return -errno;
     if (pid == 0) {
         if (cwd && chdir(cwd)) _exit(126);
         if (quiet) {
@@ -28,7 +29,7 @@ int th_run(char *const argv[], const char *cwd, bool quiet)
         _exit(127);
     }
     int st;
-    if (waitpid(pid, &st, 0) < 0) return -1;
+    if (waitpid(pid, &st, 0) < 0) return -errno;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -59,14 +60,15 @@ bool th_native_available(char *why, size_t cap)
     return false;
 }
 
-int th_native_prepare(void)
+int th_native_prepare(th_vm_ctx *vc)
 {
     char *mp[] = {"modprobe", "-a", "configfs", "target_core_user", "tcm_loop", "sd_mod",
                   "sg",       "st", NULL};
-    if (th_run(mp, NULL, false)) return -1;
+    if (th_run(mp, NULL, false))
+        return th_vm_fail(vc, -EIO, "loading the target modules failed (modprobe)");
     if (!dir_exists("/sys/kernel/config/target")) {
         char *m[] = {"mount", "-t", "configfs", "configfs", "/sys/kernel/config", NULL};
-        if (th_run(m, NULL, false)) return -1;
+        if (th_run(m, NULL, false)) return th_vm_fail(vc, -EIO, "mounting configfs failed");
     }
     return 0;
 }

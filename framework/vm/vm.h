@@ -1,8 +1,27 @@
-/* The throwaway VM: the real kernel for machines without target_core_user. */
+/* The throwaway VM: the real kernel for machines without target_core_user.
+ *
+ * Every fallible call returns a negative errno and leaves what failed in a th_vm_ctx
+ * (th_vm_errmsg). Nothing here prints: progress lines go to the context's callback,
+ * and the CLI decides what reaches the terminal. */
 #ifndef TH_VM_H
 #define TH_VM_H
 #include <stdbool.h>
 #include <stddef.h>
+
+typedef void (*th_vm_progress_fn)(void *arg, const char *line);
+
+#define TH_VM_TAIL 20
+typedef struct th_vm_ctx {
+    th_vm_progress_fn progress; /* NULL: no progress lines */
+    void *progress_arg;
+    int signal;                 /* th_vm_run returned -EINTR: this signal */
+    int n_tail;                 /* after a failed guest: its console's last lines */
+    char tail[TH_VM_TAIL][256]; /* oldest first, each ending in '\n' */
+    char err[1024];
+} th_vm_ctx;
+
+void th_vm_ctx_init(th_vm_ctx *vc, th_vm_progress_fn progress, void *arg);
+const char *th_vm_errmsg(const th_vm_ctx *vc);
 
 typedef struct th_kernel {
     char vmlinuz[1024];
@@ -32,38 +51,43 @@ typedef struct th_vm_opts {
 } th_vm_opts;
 
 /* Parses [127.x.y.z|localhost:]HOST_PORT:GUEST_PORT into o->forwards; only loopback
- * host addresses are accepted. Returns 0, or -1 with a message in err. */
-int th_vm_parse_forward(th_vm_opts *o, const char *spec, char *err, size_t cap);
+ * host addresses are accepted. Returns 0 or -EINVAL. */
+int th_vm_parse_forward(th_vm_ctx *vc, th_vm_opts *o, const char *spec);
 
-/* Exit status of the command, 124 on timeout, 125 when the guest failed. */
-int th_vm_run(const th_vm_opts *o);
+/* The command's exit status (0..255), or a negative errno: -ETIMEDOUT when the guest
+ * was killed at the timeout, -EINTR when a signal stopped it (vc->signal), others when
+ * the guest could not be built, booted, or finish the command. */
+int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o);
+/* A th_vm_run result as an exit status: 124 timeout, 128+N signal, 125 other failures. */
+int th_vm_exit_status(const th_vm_ctx *vc, int rc);
 
 /* The cache folder: $TCMU_HARNESS_CACHE, else $XDG_CACHE_HOME or ~/.cache, + /tcmu-harness. */
 void th_cache_dir(char *buf, size_t cap);
-/* Resolves (fetching if needed, with progress on stderr) Debian's current kernel. */
-int th_kernel_get(th_kernel *k, bool fetch, bool quiet);
+/* Resolves Debian's current kernel, fetching it if needed (progress unless quiet). */
+int th_kernel_get(th_vm_ctx *vc, th_kernel *k, bool fetch, bool quiet);
 /* Uses a user-supplied kernel and modules directory. */
-int th_kernel_custom(th_kernel *k, const char *vmlinuz, const char *modules);
+int th_kernel_custom(th_vm_ctx *vc, th_kernel *k, const char *vmlinuz, const char *modules);
 
 /* Modules to insert, dependencies first, skipping built-ins; out holds paths
- * relative to the modules directory. Returns the count or -1 with a message. */
-int th_modules_resolve(const char *moddir, const char *const *names, size_t n, char out[][256],
-                       size_t cap, char *err, size_t errcap);
+ * relative to the modules directory. Returns the count or a negative errno. */
+int th_modules_resolve(th_vm_ctx *vc, const char *moddir, const char *const *names, size_t n,
+                       char out[][256], size_t cap);
 
-/* newc cpio archive writer. */
+/* newc cpio archive writer; every call returns 0 or a negative errno. */
 typedef struct th_cpio th_cpio;
-th_cpio *th_cpio_open(const char *path);
+int th_cpio_open(th_cpio **out, const char *path);
 int th_cpio_dir(th_cpio *c, const char *name);
 int th_cpio_file(th_cpio *c, const char *name, const void *data, size_t len, unsigned mode);
 int th_cpio_copy(th_cpio *c, const char *name, const char *host_path, unsigned mode);
 int th_cpio_symlink(th_cpio *c, const char *name, const char *target);
 int th_cpio_close(th_cpio *c); /* writes the trailer */
 
-/* Runs argv, waits, returns its exit status (or -1); output to /dev/null if quiet. */
+/* Runs argv, waits, returns its exit status, or a negative errno when it could not
+ * be started or waited for; output to /dev/null if quiet. */
 int th_run(char *const argv[], const char *cwd, bool quiet);
 /* Is target_core_user usable right here (modules loadable or loaded, configfs)? */
 bool th_native_available(char *why, size_t cap);
 /* Loads the modules and mounts configfs for native mode. */
-int th_native_prepare(void);
+int th_native_prepare(th_vm_ctx *vc);
 
 #endif

@@ -7,17 +7,30 @@
 #include <stdint.h>
 #include <sys/uio.h>
 #include "th/sense.h"
+#include "th/tmr.h"
+
+/* SCSI status codes: one list for the enum, the names and the parsing
+ * (TH_STATUS_<NAME>, th_status_name, th_status_from_name). X(NAME, value). */
+#define TH_STATUS_MAP(X)                                                                           \
+    X(GOOD, 0x00)                                                                                  \
+    X(CHECK_CONDITION, 0x02)                                                                       \
+    X(CONDITION_MET, 0x04)                                                                         \
+    X(BUSY, 0x08)                                                                                  \
+    X(RESERVATION_CONFLICT, 0x18)                                                                  \
+    X(TASK_SET_FULL, 0x28)                                                                         \
+    X(ACA_ACTIVE, 0x30)                                                                            \
+    X(TASK_ABORTED, 0x40)
 
 enum {
-    TH_STATUS_GOOD = 0x00,
-    TH_STATUS_CHECK_CONDITION = 0x02,
-    TH_STATUS_CONDITION_MET = 0x04,
-    TH_STATUS_BUSY = 0x08,
-    TH_STATUS_RESERVATION_CONFLICT = 0x18,
-    TH_STATUS_TASK_SET_FULL = 0x28,
-    TH_STATUS_ACA_ACTIVE = 0x30,
-    TH_STATUS_TASK_ABORTED = 0x40,
+#define TH_STATUS_ENUM_(name, value) TH_STATUS_##name = value,
+    TH_STATUS_MAP(TH_STATUS_ENUM_)
+#undef TH_STATUS_ENUM_
 };
+
+/* "CHECK_CONDITION"; NULL for a status not in the list. */
+const char *th_status_name(uint8_t status);
+/* The status, or -1; case-insensitive, '-' and ' ' match '_'. */
+int th_status_from_name(const char *name);
 
 /* The longest CDB the model keeps (a variable-length CDB may declare up to 260). */
 #define TH_CDB_MAX 260

@@ -5,21 +5,10 @@
 #include <stdint.h>
 #include "th/cmd.h"
 #include "th/ctx.h"
+#include "th/tmr.h"
 
 typedef enum { TH_TYPE_DISK = 0x00, TH_TYPE_TAPE = 0x01 } th_dev_type;
 typedef enum { TH_NODE_SD, TH_NODE_SG, TH_NODE_ST, TH_NODE_NST, TH_NODE_COUNT } th_node;
-
-/* Task management types as the ring carries them. */
-enum {
-    TH_TMR_ABORT_TASK = 1,
-    TH_TMR_ABORT_TASK_SET = 2,
-    TH_TMR_CLEAR_ACA = 3,
-    TH_TMR_CLEAR_TASK_SET = 4,
-    TH_TMR_LUN_RESET = 5,
-    TH_TMR_TARGET_WARM_RESET = 6,
-    TH_TMR_TARGET_COLD_RESET = 7,
-};
-const char *th_tmr_name(uint8_t type);
 
 /* Called from the serving thread when a TMR entry arrives, after the listed commands
  * that are still in flight were marked aborted. */

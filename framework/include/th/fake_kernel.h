@@ -36,7 +36,8 @@ int th_fk_reap(th_fake_kernel *fk, th_fk_completion *out, size_t max, int timeou
 size_t th_fk_outstanding(const th_fake_kernel *fk);
 uint64_t th_fk_kicks(const th_fake_kernel *fk);
 const char *th_fk_errmsg(const th_fake_kernel *fk);
-/* The mapping and the device-side fd (what /dev/uioN would be). */
+/* The mapping and the device-side fd (what /dev/uioN would be). Inaccessible pages
+ * follow the mapping, so a read or write past its end faults at once. */
 void th_fk_mapping(th_fake_kernel *fk, void **map, size_t *size, int *fd);
 /* Offsets for tests that build raw entries. */
 size_t th_fk_head(const th_fake_kernel *fk);

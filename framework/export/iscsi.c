@@ -1,11 +1,13 @@
-/* LIO iSCSI export: target/iscsi/<iqn>/tpgt_1/{lun,np,acls,attrib,auth}. */
+/* LIO iSCSI export: target/iscsi/<iqn>/tpgt_1/{lun,np,acls,attrib,auth}. It sits
+ * above the device layer (it exports a th_device) and uses kernel/'s configfs
+ * helpers, so nothing in kernel/ depends on devices. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "configfs.h"
+#include "../kernel/configfs.h"
 #include "th/iscsi.h"
 
 struct th_iscsi {
