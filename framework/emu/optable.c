@@ -1,7 +1,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "optable.h"
 
 static bool has_sa_entries(const th_optable *t, uint8_t op)

@@ -1,28 +1,17 @@
 /* ORWRITE(16) and WRITE ATOMIC(16): the writes with a twist. */
 #include "helpers.h"
 
-static th_disk *d;
-static void setup(void)
-{
-    d = test_disk(1024, 512);
-}
-static void teardown(void)
-{
-    th_disk_free(d);
-}
-TestSuite(disk_orwrite_atomic, .init = setup, .fini = teardown);
+DISK_SUITE(disk_orwrite_atomic, 1024, 512);
 
 static size_t cdb16(uint8_t *cdb, uint8_t op, uint64_t lba, uint32_t n)
 {
     memset(cdb, 0, 16);
     cdb[0] = op;
-    for (int i = 0; i < 8; i++) cdb[2 + i] = (uint8_t)(lba >> (56 - 8 * i));
-    if (op == 0x9c) {
-        cdb[12] = (uint8_t)(n >> 8);
-        cdb[13] = (uint8_t)n;
-    } else {
-        for (int i = 0; i < 4; i++) cdb[10 + i] = (uint8_t)(n >> (24 - 8 * i));
-    }
+    th_put_be64(cdb + 2, lba);
+    if (op == 0x9c)
+        th_put_be16(cdb + 12, (uint16_t)n);
+    else
+        th_put_be32(cdb + 10, n);
     return 16;
 }
 
@@ -48,7 +37,7 @@ Test(disk_orwrite_atomic, orwrite_checks_range_data_length_and_orprotect)
     th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LBA_OUT_OF_RANGE);
     th_fake_cmd_free(c);
     c = disk_cmd(d, cdb, cdb16(cdb, 0x8b, 0, 2), mask, 512, 0);
-    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
     th_fake_cmd_free(c);
     cdb16(cdb, 0x8b, 0, 1);
     cdb[1] = 0x20; /* ORPROTECT without protection information */

@@ -1,16 +1,7 @@
 /* READ and WRITE in all sizes; range checks; write protection; underflow. */
 #include "helpers.h"
 
-static th_disk *d;
-static void setup(void)
-{
-    d = test_disk(1024, 512);
-}
-static void teardown(void)
-{
-    th_disk_free(d);
-}
-TestSuite(disk_rw, .init = setup, .fini = teardown);
+DISK_SUITE(disk_rw, 1024, 512);
 
 Test(disk_rw, every_size_round_trips)
 {

@@ -1,6 +1,6 @@
 /* Tape cartridge state, identity, parameters and media images. */
 #include <unistd.h>
-#include "tape_helpers.h"
+#include "helpers.h"
 
 Test(tape_media, unloaded_is_not_ready_medium_not_present_and_load_brings_it_back)
 {
@@ -159,6 +159,12 @@ Test(tape_media, image_files_round_trip_and_bad_ones_are_refused)
     fputs("THTAPE1\nR\x00\x00", f);
     fclose(f);
     cr_assert_eq(th_tape_load_image(u, path), -EINVAL);
+    cr_assert_eq(th_tape_objects(u), 3, "a truncated image emptied the tape");
+    f = fopen(path, "wb");
+    fputs("NOTATAPE", f);
+    fclose(f);
+    cr_assert_eq(th_tape_load_image(u, path), -EINVAL);
+    cr_assert_eq(th_tape_objects(u), 3, "a file with the wrong magic emptied the tape");
     unlink(path);
     th_tape_free(t);
     th_tape_free(u);
@@ -180,12 +186,7 @@ Test(tape_media, op_names_and_unknown_opcodes)
 
 Test(tape_media, a_second_partition_keeps_its_own_objects)
 {
-    th_tape_config cfg;
-    th_tape_config_init(&cfg);
-    cfg.capacity = 8 << 20;
-    cfg.partition1 = 2 << 20;
-    th_tape *t;
-    cr_assert_eq(th_tape_new(&cfg, &t), 0);
+    th_tape *t = test_tape_partitioned(8 << 20, 2 << 20);
     uint8_t rec[100];
     fill_pattern(rec, sizeof(rec), 4);
     tape_write_ok(t, rec, 100);
