@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "disk_internal.h"
+#include "emu_err.h"
 
 #define C  0xc7 /* CONTROL byte: vendor bits, NACA, obsolete FLAG/LINK */
 #define FF 0xff
@@ -86,14 +87,23 @@ void th_disk_config_init(th_disk_config *cfg)
     cfg->max_transfer_bytes = 8u << 20;
 }
 
-int th_disk_new(const th_disk_config *cfg, th_backend *be, th_disk **out)
+int th_disk_new(const th_disk_config *cfg, th_backend *be, th_disk **out, char *err, size_t errlen)
 {
     uint32_t bs = cfg->block_size;
-    if (!be || bs < 512 || bs > 65536 || (bs & (bs - 1))) return -EINVAL;
+    if (!be) return th_emu_fail(err, errlen, -EINVAL, "no backend");
+    if (bs < 512 || bs > 65536 || (bs & (bs - 1)))
+        return th_emu_fail(err, errlen, -EINVAL,
+                           "block size %u is not a power of two from 512 to 65536", bs);
     uint64_t blocks = cfg->blocks ? cfg->blocks : be->size / bs;
-    if (!blocks || blocks > be->size / bs) return -EINVAL;
+    if (!blocks)
+        return th_emu_fail(err, errlen, -EINVAL, "a %llu-byte backend holds no %u-byte block",
+                           (unsigned long long)be->size, bs);
+    if (blocks > be->size / bs)
+        return th_emu_fail(err, errlen, -EINVAL,
+                           "%llu blocks of %u bytes do not fit the %llu-byte backend",
+                           (unsigned long long)blocks, bs, (unsigned long long)be->size);
     th_disk *d = calloc(1, sizeof(*d));
-    if (!d) return -ENOMEM;
+    if (!d) return th_emu_fail(err, errlen, -ENOMEM, "out of memory");
     d->be = be;
     d->block_size = bs;
     atomic_store(&d->blocks, blocks);

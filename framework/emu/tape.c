@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "th/be.h"
+#include "emu_err.h"
 #include "tape_internal.h"
 
 #define C  0xc7
@@ -60,13 +61,23 @@ void th_tape_config_init(th_tape_config *cfg)
     cfg->loaded = true;
 }
 
-int th_tape_new(const th_tape_config *cfg, th_tape **out)
+int th_tape_new(const th_tape_config *cfg, th_tape **out, char *err, size_t errlen)
 {
-    if (!cfg->capacity || cfg->early_warning >= cfg->capacity || cfg->block_size > 0xffffff ||
-        cfg->partition1 >= cfg->capacity)
-        return -EINVAL;
+    unsigned long long cap = cfg->capacity;
+    if (!cap) return th_emu_fail(err, errlen, -EINVAL, "capacity is zero");
+    if (cfg->early_warning >= cap)
+        return th_emu_fail(err, errlen, -EINVAL,
+                           "early warning (%llu bytes) must be below the capacity (%llu)",
+                           (unsigned long long)cfg->early_warning, cap);
+    if (cfg->block_size > 0xffffff)
+        return th_emu_fail(err, errlen, -EINVAL, "block size %u is over 16 MiB - 1",
+                           cfg->block_size);
+    if (cfg->partition1 >= cap)
+        return th_emu_fail(err, errlen, -EINVAL,
+                           "partition 1 (%llu bytes) must be smaller than the capacity (%llu)",
+                           (unsigned long long)cfg->partition1, cap);
     th_tape *t = calloc(1, sizeof(*t));
-    if (!t) return -ENOMEM;
+    if (!t) return th_emu_fail(err, errlen, -ENOMEM, "out of memory");
     pthread_mutex_init(&t->lock, NULL);
     t->capacity = cfg->capacity - cfg->partition1;
     t->partitions = cfg->partition1 ? 2 : 1;
@@ -269,37 +280,48 @@ int th_tape_save_image(const th_tape *t, const char *path)
 
 /* Reads the image into a scratch list first: a file that is not an image, or one cut
  * short, leaves the tape as it was. */
-int th_tape_load_image(th_tape *t, const char *path)
+int th_tape_load_image(th_tape *t, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return -errno;
+    if (!f) return th_emu_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
     char magic[8];
-    int rc = 0;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "THTAPE1\n", 8)) rc = -EINVAL;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "THTAPE1\n", 8)) {
+        fclose(f);
+        return th_emu_fail(err, errlen, -EINVAL, "%s: not a tape image (no THTAPE1 header)", path);
+    }
     th_tape tmp = {0};
-    int c;
+    int c, rc = 0;
     uint8_t *buf = NULL;
-    while (!rc && (c = fgetc(f)) != EOF) {
+    const char *why = NULL;
+    long at = 8; /* where the current object starts */
+    while (!rc && (at = ftell(f), c = fgetc(f)) != EOF) {
         if (c == 'F') {
             rc = tape_insert(&tmp, true, NULL, 0);
-        } else if (c == 'R') {
-            uint8_t l[4];
-            if (fread(l, 1, 4, f) != 4) rc = -EINVAL;
-            uint32_t len = th_be32(l);
-            if (!rc && len > 0xffffff) rc = -EINVAL;
-            if (!rc && !(buf = realloc(buf, len ? len : 1))) rc = -ENOMEM;
-            if (!rc && fread(buf, 1, len, f) != len) rc = -EINVAL;
-            if (!rc) rc = tape_insert(&tmp, false, buf, len);
-        } else {
-            rc = -EINVAL;
+            continue;
         }
+        uint8_t l[4];
+        uint32_t len = 0;
+        if (c != 'R')
+            why = "an object that is neither 'R' nor 'F'";
+        else if (fread(l, 1, 4, f) != 4)
+            why = "a record length cut short";
+        else if ((len = th_be32(l)) > 0xffffff)
+            why = "a record over 16 MiB - 1";
+        else if (!(buf = realloc(buf, len ? len : 1)))
+            rc = -ENOMEM;
+        else if (fread(buf, 1, len, f) != len)
+            why = "a record cut short";
+        if (why) rc = -EINVAL;
+        if (!rc) rc = tape_insert(&tmp, false, buf, len);
     }
     free(buf);
     fclose(f);
     if (rc) {
         tape_truncate(&tmp, 0);
         free(tmp.obj);
-        return rc;
+        if (!why) return th_emu_fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
+        return th_emu_fail(err, errlen, rc, "%s: object %zu at byte %ld: %s", path, tmp.n + 1, at,
+                           why);
     }
     pthread_mutex_lock(&t->lock);
     tape_truncate(t, 0);

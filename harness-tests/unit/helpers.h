@@ -16,13 +16,13 @@
 static inline th_disk *test_disk(uint64_t blocks, uint32_t bs)
 {
     th_backend *be;
-    cr_assert_eq(th_backend_memory_new(blocks * bs, &be), 0);
+    cr_assert_eq(th_backend_memory_new(blocks * bs, &be, NULL, 0), 0);
     th_disk_config cfg;
     th_disk_config_init(&cfg);
     cfg.block_size = bs;
     cfg.wwn = th_wwn_from_name("unit");
     th_disk *d;
-    cr_assert_eq(th_disk_new(&cfg, be, &d), 0);
+    cr_assert_eq(th_disk_new(&cfg, be, &d, NULL, 0), 0);
     return d;
 }
 
@@ -33,7 +33,7 @@ static inline th_tape *test_tape(uint64_t capacity, uint64_t ew)
     if (capacity) cfg.capacity = capacity;
     if (ew) cfg.early_warning = ew;
     th_tape *t;
-    cr_assert_eq(th_tape_new(&cfg, &t), 0);
+    cr_assert_eq(th_tape_new(&cfg, &t, NULL, 0), 0);
     return t;
 }
 
@@ -48,7 +48,7 @@ static inline th_tape *test_tape_partitioned(uint64_t capacity, uint64_t p1)
     cfg.capacity = capacity;
     cfg.partition1 = p1;
     th_tape *t;
-    cr_assert_eq(th_tape_new(&cfg, &t), 0);
+    cr_assert_eq(th_tape_new(&cfg, &t, NULL, 0), 0);
     return t;
 }
 

@@ -110,7 +110,7 @@ static void *fresh(th_ops_kind kind)
     th_tape_config_init(&cfg);
     cfg.block_size = BS;
     th_tape *t;
-    cr_assert_eq(th_tape_new(&cfg, &t), 0);
+    cr_assert_eq(th_tape_new(&cfg, &t, NULL, 0), 0);
     th_tape_set_loaded(t, true);
     th_cmd *c = tape_op6(t, 0x00, 0, 0, 0); /* takes the unit attention */
     th_fake_cmd_free(c);

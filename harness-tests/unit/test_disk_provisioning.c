@@ -140,12 +140,12 @@ Test(disk_provisioning, file_backend_persists_and_punches_holes)
     cr_assert_geq(fd, 0);
     close(fd);
     th_backend *be;
-    cr_assert_eq(th_backend_file_open(path, 64 * 4096, true, &be), 0);
+    cr_assert_eq(th_backend_file_open(path, 64 * 4096, true, &be, NULL, 0), 0);
     th_disk_config cfg;
     th_disk_config_init(&cfg);
     cfg.block_size = 4096;
     th_disk *fd_disk;
-    cr_assert_eq(th_disk_new(&cfg, be, &fd_disk), 0);
+    cr_assert_eq(th_disk_new(&cfg, be, &fd_disk, NULL, 0), 0);
     uint8_t buf[4096], back[4096], zeros[4096] = {0};
     fill_pattern(buf, sizeof(buf), 6);
     disk_write(fd_disk, 3, buf, 1, 4096);

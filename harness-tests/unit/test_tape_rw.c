@@ -168,7 +168,7 @@ Test(tape_rw, write6_fixed_with_short_data_out_is_refused_and_writes_nothing)
     th_tape_config_init(&cfg);
     cfg.block_size = 512;
     th_tape *f;
-    cr_assert_eq(th_tape_new(&cfg, &f), 0);
+    cr_assert_eq(th_tape_new(&cfg, &f, NULL, 0), 0);
     uint8_t *out = malloc(100); /* exact size: ASan sees a read past it */
     fill_pattern(out, 100, 3);
     uint8_t cdb[6] = {0x0a, 0x01, 0, 0, 4, 0}; /* four 512-byte blocks */
