@@ -34,6 +34,7 @@ const th_op *th_op_by_name(const th_optable *t, const char *name)
             if (c != *a) break;
             a++, b++;
         }
+        while (*b == ')') b++; /* "READ(10)": the loop stops before the last ')' */
         if (!*a && !*b) return &t->ops[i];
     }
     return NULL;

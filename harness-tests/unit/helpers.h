@@ -64,6 +64,19 @@ static inline th_cmd *run_cmd(th_handler_fn fn, void *dev, const uint8_t *cdb, s
 #define disk_cmd(d, ...) run_cmd(th_disk_handle, (d), __VA_ARGS__)
 #define tape_cmd(t, ...) run_cmd(th_tape_handle, (t), __VA_ARGS__)
 
+/* A 16-byte CDB with LBA and length; WRITE ATOMIC(16) keeps its length in bytes 12-13. */
+static inline size_t cdb16(uint8_t *cdb, uint8_t op, uint64_t lba, uint32_t n)
+{
+    memset(cdb, 0, 16);
+    cdb[0] = op;
+    th_put_be64(cdb + 2, lba);
+    if (op == 0x9c)
+        th_put_be16(cdb + 12, (uint16_t)n);
+    else
+        th_put_be32(cdb + 10, n);
+    return 16;
+}
+
 /* A suite whose tests share one fresh disk `d` of blocks x bs. */
 #define DISK_SUITE(name, blocks, bs)                                                               \
     static th_disk *d;                                                                             \

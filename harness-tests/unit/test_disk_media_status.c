@@ -1,4 +1,4 @@
-/* GET LBA STATUS, READ DEFECT DATA and PRE-FETCH: what the disk says about its media. */
+/* GET LBA STATUS, READ DEFECT DATA, PRE-FETCH and SYNCHRONIZE CACHE: the media and its cache. */
 #include "helpers.h"
 
 DISK_SUITE(disk_media_status, 1024, 512);
@@ -85,5 +85,18 @@ Test(disk_media_status, prefetch_checks_the_range_and_answers_good)
     uint8_t cdb16[16] = {0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0};
     c = disk_cmd(d, cdb16, 16, NULL, 0, 0);
     th_assert_good(c);
+    th_fake_cmd_free(c);
+}
+
+Test(disk_media_status, sync_cache_checks_range)
+{
+    uint8_t cdb[16];
+    size_t n = th_cdb_sync_cache(cdb, 10, 0, 0);
+    th_cmd *c = disk_cmd(d, cdb, n, NULL, 0, 0);
+    th_assert_good(c);
+    th_fake_cmd_free(c);
+    n = th_cdb_sync_cache(cdb, 16, 4096, 1);
+    c = disk_cmd(d, cdb, n, NULL, 0, 0);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LBA_OUT_OF_RANGE);
     th_fake_cmd_free(c);
 }

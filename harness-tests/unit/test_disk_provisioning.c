@@ -1,4 +1,4 @@
-/* WRITE SAME, UNMAP, SYNCHRONIZE CACHE. */
+/* Logical block provisioning: WRITE SAME (and its UNMAP bit), UNMAP, hole punching. */
 #include <stdlib.h>
 #include <unistd.h>
 #include "helpers.h"
@@ -117,19 +117,6 @@ Test(disk_provisioning, unmap_with_a_malformed_list)
     th_cdb_unmap(cdb, 4);
     c = disk_cmd(d, cdb, 10, p, 4, 0);
     th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
-    th_fake_cmd_free(c);
-}
-
-Test(disk_provisioning, sync_cache_checks_range)
-{
-    uint8_t cdb[16];
-    size_t n = th_cdb_sync_cache(cdb, 10, 0, 0);
-    th_cmd *c = disk_cmd(d, cdb, n, NULL, 0, 0);
-    th_assert_good(c);
-    th_fake_cmd_free(c);
-    n = th_cdb_sync_cache(cdb, 16, 4096, 1);
-    c = disk_cmd(d, cdb, n, NULL, 0, 0);
-    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LBA_OUT_OF_RANGE);
     th_fake_cmd_free(c);
 }
 

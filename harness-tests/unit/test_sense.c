@@ -158,16 +158,3 @@ Test(sense, fixed_format_clears_valid_when_information_needs_more_than_32_bits)
     cr_assert(back.info_valid);
     cr_assert_eq(back.info, (1ull << 32) + 5);
 }
-
-Test(sense, fixed_format_keeps_a_negative_tape_residue)
-{
-    th_sense s = th_sense_make(TH_KEY_NO_SENSE, TH_ASC_NONE), back;
-    s.info_valid = true;
-    s.info = (uint64_t)(int64_t)-300; /* a record 300 bytes longer than asked for */
-    s.ili = true;
-    uint8_t b[TH_SENSE_MAX];
-    size_t n = th_sense_encode(&s, b, sizeof(b));
-    cr_assert_eq(th_sense_decode(b, n, &back), 0);
-    cr_assert(back.info_valid);
-    cr_assert_eq((int32_t)back.info, -300);
-}

@@ -1,4 +1,5 @@
 /* Tape cartridge state, identity, parameters and media images. */
+#include <pthread.h>
 #include <unistd.h>
 #include "helpers.h"
 
@@ -229,5 +230,35 @@ Test(tape_media, a_second_partition_keeps_its_own_objects)
     cr_assert_eq(b[7], 1, "one additional partition defined");
     cr_assert_eq(b[15], 2, "partition 1 is 2 MB");
     th_fake_cmd_free(c);
+    th_tape_free(t);
+}
+
+/* Suspect: the getters read position and object count without the lock while worker
+ * threads run commands. The assertions are weak; ThreadSanitizer is what sees it (this
+ * loop, built with -fsanitize=thread, reported a race in th_tape_objects against
+ * tape_insert before the getters locked, and none after). */
+static void *writer(void *arg)
+{
+    th_tape *t = arg;
+    uint8_t rec[64] = {0};
+    for (int k = 0; k < 300; k++) {
+        tape_write_ok(t, rec, sizeof(rec));
+        if (k % 50 == 49) tape_simple_ok(t, 0x01, 0, 0); /* rewind: the tape shrinks */
+    }
+    return NULL;
+}
+
+Test(tape_media, getters_are_safe_while_commands_change_the_tape)
+{
+    th_tape *t = test_tape(0, 0);
+    pthread_t w;
+    pthread_create(&w, NULL, writer, t);
+    for (int k = 0; k < 3000; k++) {
+        size_t n = th_tape_objects(t), pos = th_tape_position(t);
+        cr_assert_leq(n, 300);
+        cr_assert_leq(pos, 300);
+        cr_assert_eq(th_tape_partition(t), 0);
+    }
+    pthread_join(w, NULL);
     th_tape_free(t);
 }
