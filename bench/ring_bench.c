@@ -24,10 +24,10 @@ static double run(const char *label, bool read4k, int workers, double seconds)
     th_device *dev;
     th_ctx_new(&ctx);
     th_fk_new(&fk, 1 << 20, 8 << 20, 0x0f);
-    th_backend_memory_new(64 << 20, &be);
+    th_backend_memory_new(64 << 20, &be, NULL, 0);
     th_disk_config dc;
     th_disk_config_init(&dc);
-    th_disk_new(&dc, be, &disk);
+    th_disk_new(&dc, be, &disk, NULL, 0);
     th_device_config cfg;
     th_device_config_init(&cfg);
     cfg.name = "bench";

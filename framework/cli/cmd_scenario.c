@@ -118,7 +118,7 @@ int cmd_exec(int argc, char **argv)
         free(sc);
         return CLI_USAGE;
     }
-    th_backend *be;
+    th_backend *be = NULL;
     th_disk_config cfg;
     th_disk *disk = NULL;
     th_tape *tape = NULL;
@@ -134,7 +134,12 @@ int cmd_exec(int argc, char **argv)
         }
         if (th_rules_new(NULL, &rules, dc->name, th_tape_handle, tape, 0, sc_op_name)) return 1;
     } else {
-        if (th_backend_memory_new(dc->size, &be) || th_disk_new(&cfg, be, &disk)) return 1;
+        if (th_backend_memory_new(dc->size, &be, err, sizeof(err)) ||
+            th_disk_new(&cfg, be, &disk, err, sizeof(err))) {
+            th_backend_free(be);
+            fprintf(stderr, "tcmu-harness exec: %s: %s\n", dc->name, err);
+            return 1;
+        }
         if (th_rules_new(NULL, &rules, dc->name, th_disk_handle, disk, dc->block_size, sc_op_name))
             return 1;
     }

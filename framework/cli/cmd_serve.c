@@ -125,17 +125,17 @@ int cmd_serve(int argc, char **argv)
     int rc = 0;
     th_tape *tapes[16] = {0};
     th_iscsi *exports[16] = {0};
+    char why[256];
     for (int i = 0; i < n && !rc; i++) {
         sc_spec *s = &specs[i];
         if (s->cfg.type == TH_TYPE_TAPE) {
             s->cfg.size = s->tape.capacity - s->tape.capacity % s->cfg.block_size;
-            if ((rc = th_tape_new(&s->tape, &tapes[i]))) {
-                fprintf(stderr, "tcmu-harness serve: %s: bad tape parameters\n", s->name);
+            if ((rc = th_tape_new(&s->tape, &tapes[i], why, sizeof(why)))) {
+                fprintf(stderr, "tcmu-harness serve: %s: %s\n", s->name, why);
                 break;
             }
-            if (s->image[0] && (rc = th_tape_load_image(tapes[i], s->image))) {
-                fprintf(stderr, "tcmu-harness serve: %s: image %s: %s\n", s->name, s->image,
-                        strerror(-rc));
+            if (s->image[0] && (rc = th_tape_load_image(tapes[i], s->image, why, sizeof(why)))) {
+                fprintf(stderr, "tcmu-harness serve: %s: image: %s\n", s->name, why);
                 break;
             }
             s->cfg.handler = th_tape_handle;
@@ -146,19 +146,19 @@ int cmd_serve(int argc, char **argv)
         }
         th_backend *be = NULL;
         if (!strcmp(s->backing, "memory"))
-            rc = th_backend_memory_new(s->cfg.size, &be);
+            rc = th_backend_memory_new(s->cfg.size, &be, why, sizeof(why));
         else if (!strncmp(s->backing, "file:", 5))
-            rc = th_backend_file_open(s->backing + 5, s->cfg.size, true, &be);
+            rc = th_backend_file_open(s->backing + 5, s->cfg.size, true, &be, why, sizeof(why));
         else
-            rc = -EINVAL;
+            rc = -EINVAL, snprintf(why, sizeof(why), "neither memory nor file:PATH");
         if (rc) {
             fprintf(stderr, "tcmu-harness serve: %s: backing '%s': %s\n", s->name, s->backing,
-                    strerror(-rc));
+                    why);
             break;
         }
-        if ((rc = th_disk_new(&s->disk, be, &disks[i]))) {
+        if ((rc = th_disk_new(&s->disk, be, &disks[i], why, sizeof(why)))) {
             th_backend_free(be);
-            fprintf(stderr, "tcmu-harness serve: %s: bad disk geometry\n", s->name);
+            fprintf(stderr, "tcmu-harness serve: %s: %s\n", s->name, why);
             break;
         }
         s->cfg.handler = th_disk_handle;

@@ -1,5 +1,5 @@
 /* CDB decoding shared by every device type. */
-#include "be.h"
+#include "th/be.h"
 #include "cmd_internal.h"
 
 /* By opcode group, as SPC defines them (and as the kernel copies them). */

@@ -1,6 +1,6 @@
 /* CDB builders; the fake-command tests and tools use them. */
 #include <string.h>
-#include "be.h"
+#include "th/be.h"
 #include "th/cdb.h"
 
 #define CLEAR(n) memset(buf, 0, n)

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "be.h"
+#include "th/be.h"
 #include "th/sense.h"
 
 th_sense th_sense_make(uint8_t key, uint16_t asc_ascq)
@@ -24,14 +24,24 @@ th_sense th_sense_invalid_field(bool in_cdb, uint16_t byte, int bit)
     return s;
 }
 
+/* Does INFORMATION fit the 4 bytes of fixed format? An LBA above 2^32 does not, and
+ * SBC-3 (4.18.1) then wants VALID zero rather than a truncated value; a tape's negative
+ * residue (SSC: a signed 32-bit count, stored sign-extended here) does. */
+static bool info_fits_fixed(uint64_t info)
+{
+    int64_t v = (int64_t)info;
+    return info <= 0xffffffffu || (v < 0 && v >= INT32_MIN);
+}
+
 static size_t encode_fixed(const th_sense *s, uint8_t *b, size_t cap)
 {
     if (cap < 18) return 0;
     memset(b, 0, 18);
-    b[0] = (uint8_t)((s->deferred ? 0x71 : 0x70) | (s->info_valid ? 0x80 : 0));
+    bool valid = s->info_valid && info_fits_fixed(s->info);
+    b[0] = (uint8_t)((s->deferred ? 0x71 : 0x70) | (valid ? 0x80 : 0));
     b[2] = (uint8_t)((s->key & 0x0f) | (s->filemark ? 0x80 : 0) | (s->eom ? 0x40 : 0) |
                      (s->ili ? 0x20 : 0));
-    th_put_be32(b + 3, (uint32_t)s->info);
+    if (valid) th_put_be32(b + 3, (uint32_t)s->info);
     b[7] = 10;
     b[12] = s->asc;
     b[13] = s->ascq;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "emu_err.h"
 #include "th/backend.h"
 
 typedef struct file_backend {
@@ -69,24 +70,25 @@ static void file_destroy(th_backend *be)
 static const th_backend_ops file_ops = {file_read, file_write, file_flush, file_discard,
                                         file_destroy};
 
-int th_backend_file_open(const char *path, uint64_t size, bool create, th_backend **out)
+int th_backend_file_open(const char *path, uint64_t size, bool create, th_backend **out, char *err,
+                         size_t errlen)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
-    if (fd < 0) return -errno;
+    if (fd < 0) return th_emu_fail(err, errlen, -errno, "open %s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
+    int rc = 0;
+    if (fstat(fd, &st))
+        rc = th_emu_fail(err, errlen, -errno, "stat %s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        rc = th_emu_fail(err, errlen, -EINVAL, "%s is neither a file nor a block device", path);
+    else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < size && ftruncate(fd, (off_t)size))
+        rc = th_emu_fail(err, errlen, -errno, "resize %s to %llu bytes: %s", path,
+                         (unsigned long long)size, strerror(errno));
+    file_backend *f = rc ? NULL : calloc(1, sizeof(*f));
+    if (!rc && !f) rc = th_emu_fail(err, errlen, -ENOMEM, "out of memory");
+    if (rc) {
         close(fd);
-        return -EINVAL;
-    }
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < size && ftruncate(fd, (off_t)size)) {
-        int e = -errno;
-        close(fd);
-        return e;
-    }
-    file_backend *f = calloc(1, sizeof(*f));
-    if (!f) {
-        close(fd);
-        return -ENOMEM;
+        return rc;
     }
     f->fd = fd;
     f->base.ops = &file_ops;

@@ -1,10 +1,12 @@
 /* Memory backend: anonymous, lazily allocated pages, so a large sparse disk costs
  * only what is written. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "emu_err.h"
 #include "th/backend.h"
 
 typedef struct mem_backend {
@@ -55,17 +57,20 @@ static void mem_destroy(th_backend *be)
 
 static const th_backend_ops mem_ops = {mem_read, mem_write, mem_flush, mem_discard, mem_destroy};
 
-int th_backend_memory_new(uint64_t size, th_backend **out)
+int th_backend_memory_new(uint64_t size, th_backend **out, char *err, size_t errlen)
 {
-    if (size == 0 || size > ((uint64_t)1 << 46)) return -EINVAL;
+    if (size == 0 || size > ((uint64_t)1 << 46))
+        return th_emu_fail(err, errlen, -EINVAL, "memory size %llu is not from 1 byte to 64 TiB",
+                           (unsigned long long)size);
     mem_backend *m = calloc(1, sizeof(*m));
-    if (!m) return -ENOMEM;
+    if (!m) return th_emu_fail(err, errlen, -ENOMEM, "out of memory");
     m->map_len = (size_t)size;
     m->data = mmap(NULL, m->map_len, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m->data == MAP_FAILED) {
         free(m);
-        return -ENOMEM;
+        return th_emu_fail(err, errlen, -ENOMEM, "cannot map %llu bytes of memory",
+                           (unsigned long long)size);
     }
     m->base.ops = &mem_ops;
     m->base.size = size;

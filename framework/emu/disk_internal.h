@@ -25,7 +25,8 @@ struct th_disk {
     atomic_bool wce;
     atomic_bool stopped;
     atomic_int prevent;
-    pthread_mutex_t lock; /* COMPARE AND WRITE and MODE SELECT */
+    pthread_mutex_t lock;     /* MODE SELECT, EXTENDED COPY */
+    pthread_rwlock_t io_lock; /* media commands shared, TH_OPF_EXCL ones exclusive */
 };
 
 extern const th_optable th_disk_optable;
@@ -57,9 +58,8 @@ void th_disk_get_lba_status(void *d, th_cmd *cmd);
 void th_disk_xcopy(void *d, th_cmd *cmd);
 void th_disk_receive_copy_results(void *d, th_cmd *cmd);
 
-/* WRITE ATOMIC writes under the disk lock, and with one worker (the default) commands
- * run one at a time anyway, so any length a command can carry is atomic: the maximum
- * transfer length (WRITE ATOMIC's length field is 16 bits). */
+/* WRITE ATOMIC runs with io_lock held exclusively, so any length a command can carry
+ * is atomic: the maximum transfer length (WRITE ATOMIC's length field is 16 bits). */
 static inline uint32_t th_disk_max_atomic(const th_disk *d)
 {
     uint32_t n = d->max_transfer_bytes ? d->max_transfer_bytes / d->block_size : 0xffffu;

@@ -1,6 +1,6 @@
 /* Disk commands that move no user data. */
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "disk_internal.h"
 
 void th_disk_tur(void *d, th_cmd *cmd)

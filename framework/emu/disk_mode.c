@@ -1,6 +1,6 @@
 /* MODE SENSE and MODE SELECT (6 and 10) for pages 01h, 08h, 0Ah and 3Fh. */
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "disk_internal.h"
 
 enum { PC_CURRENT, PC_CHANGEABLE, PC_DEFAULT, PC_SAVED };

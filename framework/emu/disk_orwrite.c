@@ -1,7 +1,7 @@
-/* ORWRITE(16): the Data-Out buffer ORed into the blocks (SBC-3), atomic under the disk
- * lock like COMPARE AND WRITE. */
+/* ORWRITE(16): the Data-Out buffer ORed into the blocks (SBC-3), atomic like COMPARE
+ * AND WRITE: the table marks it exclusive. */
 #include <stdlib.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "disk_internal.h"
 
 void th_disk_orwrite(void *arg, th_cmd *cmd)
@@ -12,13 +12,9 @@ void th_disk_orwrite(void *arg, th_cmd *cmd)
     if (!th_disk_range_ok(d, cmd, lba, n)) return;
     size_t bs = d->block_size;
     uint64_t total = (uint64_t)n * bs;
-    if (th_cmd_data_out_len(cmd) < total) {
-        th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
-        return;
-    }
+    if (!th_op_need_data_out(cmd, (size_t)total)) return;
     uint8_t *media = malloc(TH_DISK_CHUNK), *mask = malloc(TH_DISK_CHUNK);
     bool ok = media && mask;
-    pthread_mutex_lock(&d->lock);
     for (uint64_t done = 0; ok && done < total;) {
         size_t len = total - done < TH_DISK_CHUNK ? (size_t)(total - done) : TH_DISK_CHUNK;
         uint64_t off = lba * bs + done;
@@ -28,7 +24,6 @@ void th_disk_orwrite(void *arg, th_cmd *cmd)
         ok = ok && !d->be->ops->write(d->be, media, off, len);
         done += len;
     }
-    pthread_mutex_unlock(&d->lock);
     free(media);
     free(mask);
     if (ok)

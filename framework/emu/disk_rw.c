@@ -1,7 +1,7 @@
 /* Disk commands that move user data. */
 #include <stdlib.h>
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "disk_internal.h"
 
 /* Walks the iovecs straight into or out of the backend: no bounce buffer. */
@@ -40,7 +40,7 @@ void th_disk_read(void *arg, th_cmd *cmd)
 static bool do_write(th_disk *d, th_cmd *cmd, uint64_t lba, uint32_t n)
 {
     size_t bytes = (size_t)n * d->block_size;
-    if (bytes > th_cmd_data_out_len(cmd)) bytes = th_cmd_data_out_len(cmd);
+    if (!th_op_need_data_out(cmd, bytes)) return false;
     const struct iovec *iov;
     size_t cnt = th_cmd_data_out_iov(cmd, &iov);
     if (iov_io(d, iov, cnt, lba * d->block_size, bytes, true)) {
@@ -61,7 +61,8 @@ void th_disk_write(void *arg, th_cmd *cmd)
     th_cmd_ok(cmd);
 }
 
-/* Atomic against every other command: the whole write happens under the disk lock. */
+/* Atomic against every other media command: the table marks it exclusive, so
+ * th_disk_handle holds io_lock for writing around it. */
 void th_disk_write_atomic(void *arg, th_cmd *cmd)
 {
     th_disk *d = arg;
@@ -77,10 +78,7 @@ void th_disk_write_atomic(void *arg, th_cmd *cmd)
         return;
     }
     if (!th_disk_range_ok(d, cmd, lba, n)) return;
-    pthread_mutex_lock(&d->lock);
-    bool ok = do_write(d, cmd, lba, n);
-    pthread_mutex_unlock(&d->lock);
-    if (ok) th_cmd_ok(cmd);
+    if (do_write(d, cmd, lba, n)) th_cmd_ok(cmd);
 }
 
 void th_disk_write_verify(void *arg, th_cmd *cmd)
@@ -156,6 +154,7 @@ void th_disk_verify(void *arg, th_cmd *cmd)
         th_cmd_ok(cmd);
         return;
     }
+    if (!th_op_need_data_out(cmd, bytchk == 3 ? d->block_size : (size_t)n * d->block_size)) return;
     long long r = compare(d, cmd, lba, n, bytchk == 3, 0);
     if (r == -2)
         th_disk_io_error(cmd, false, lba);
@@ -237,7 +236,10 @@ void th_disk_unmap(void *arg, th_cmd *cmd)
         return;
     }
     uint8_t b[8 + TH_DISK_MAX_UNMAP_DESCS * 16];
-    if (plen < 8 || th_cmd_data_out_read(cmd, 0, b, plen < sizeof(b) ? plen : sizeof(b)) < 8) {
+    size_t want = plen < sizeof(b) ? plen : sizeof(b);
+    /* Every descriptor is checked against what arrived, not what the CDB announced:
+     * fewer bytes than PARAMETER LIST LENGTH is a length error like fewer than 8. */
+    if (plen < 8 || th_cmd_data_out_read(cmd, 0, b, want) < want) {
         th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
         return;
     }
@@ -290,11 +292,8 @@ void th_disk_compare_and_write(void *arg, th_cmd *cmd)
     }
     if (!th_disk_range_ok(d, cmd, lba, n)) return;
     size_t half = (size_t)n * d->block_size;
-    if (th_cmd_data_out_len(cmd) < 2 * half) {
-        th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
-        return;
-    }
-    pthread_mutex_lock(&d->lock);
+    if (!th_op_need_data_out(cmd, 2 * half)) return;
+    /* Exclusive (table flag): compare and write are one step for every other command. */
     long long r = compare(d, cmd, lba, n, false, 0);
     if (r == -1) {
         uint8_t *buf = malloc(half);
@@ -309,5 +308,4 @@ void th_disk_compare_and_write(void *arg, th_cmd *cmd)
     } else {
         miscompare(cmd, (uint64_t)r);
     }
-    pthread_mutex_unlock(&d->lock);
 }

@@ -1,7 +1,7 @@
 /* What the disk says about its media: GET LBA STATUS and READ DEFECT DATA. */
 #include <stdlib.h>
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "disk_internal.h"
 
 #define SCAN_LIMIT (1u << 20) /* blocks examined per GET LBA STATUS */

@@ -4,7 +4,7 @@
  * Everything is validated before the first block moves. */
 #include <stdlib.h>
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "disk_internal.h"
 
 #define HDR_LEN    16

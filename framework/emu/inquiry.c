@@ -1,6 +1,6 @@
 #include <stdio.h>
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "inquiry.h"
 #include "optable.h"
 
@@ -95,7 +95,7 @@ void th_inquiry(th_cmd *cmd, const th_identity *id, const uint8_t *extra, size_t
         }
         if (page == 0x00) {
             b[4] = 0x00, b[5] = 0x80, b[6] = 0x83;
-            memcpy(b + 7, extra, n_extra);
+            if (n_extra) memcpy(b + 7, extra, n_extra); /* a tape has no extra pages: NULL */
             n = 7 + n_extra;
             th_put_be16(b + 2, (uint16_t)(n - 4));
         } else if (page == 0x80) {

@@ -1,7 +1,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "optable.h"
 
 static bool has_sa_entries(const th_optable *t, uint8_t op)
@@ -34,6 +34,7 @@ const th_op *th_op_by_name(const th_optable *t, const char *name)
             if (c != *a) break;
             a++, b++;
         }
+        while (*b == ')') b++; /* "READ(10)": the loop stops before the last ')' */
         if (!*a && !*b) return &t->ops[i];
     }
     return NULL;

@@ -3,80 +3,47 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
+#include "emu_err.h"
 #include "tape_internal.h"
 
 #define C  0xc7
 #define FF 0xff
+#define NO TH_NO_SA
 #define M  TH_OPF_MEDIA
 #define W  (TH_OPF_MEDIA | TH_OPF_WRITE)
+#define I  TH_OPF_IN
+#define O  TH_OPF_OUT
+#define U  TH_OPF_NO_UA
 
+// clang-format off
 static const th_op tape_ops[] = {
-    {0x00, TH_NO_SA, 6, {0x00, 0, 0, 0, 0, C}, tape_tur, "TEST_UNIT_READY", M},
-    {0x01, TH_NO_SA, 6, {0x01, 0x01, 0, 0, 0, C}, tape_rewind, "REWIND", M},
-    {0x03, TH_NO_SA, 6, {0x03, 0x01, 0, 0, FF, C}, tape_request_sense, "REQUEST_SENSE", 0},
-    {0x05, TH_NO_SA, 6, {0x05, 0, 0, 0, 0, C}, tape_read_block_limits, "READ_BLOCK_LIMITS", 0},
-    {0x08, TH_NO_SA, 6, {0x08, 0x03, FF, FF, FF, C}, tape_read6, "READ_6", M},
-    {0x0a, TH_NO_SA, 6, {0x0a, 0x01, FF, FF, FF, C}, tape_write6, "WRITE_6", W},
-    {0x10, TH_NO_SA, 6, {0x10, 0x01, FF, FF, FF, C}, tape_write_filemarks, "WRITE_FILEMARKS_6", W},
-    {0x11, TH_NO_SA, 6, {0x11, 0x07, FF, FF, FF, C}, tape_space, "SPACE_6", M},
-    {0x12, TH_NO_SA, 6, {0x12, 0x01, FF, FF, FF, C}, tape_inquiry, "INQUIRY", 0},
-    {0x15, TH_NO_SA, 6, {0x15, 0x11, 0, 0, FF, C}, tape_mode_select, "MODE_SELECT_6", 0},
-    {0x19, TH_NO_SA, 6, {0x19, 0x03, 0, 0, 0, C}, tape_erase, "ERASE_6", W},
-    {0x1a, TH_NO_SA, 6, {0x1a, 0x08, FF, FF, FF, C}, tape_mode_sense, "MODE_SENSE_6", 0},
-    {0x1b, TH_NO_SA, 6, {0x1b, 0x01, 0, 0, 0x0f, C}, tape_load_unload, "LOAD_UNLOAD", 0},
-    {0x1e,
-     TH_NO_SA,
-     6,
-     {0x1e, 0, 0, 0, 0x03, C},
-     tape_prevent_allow,
-     "PREVENT_ALLOW_MEDIUM_REMOVAL",
-     0},
-    {0x2b, TH_NO_SA, 10, {0x2b, 0x07, 0, FF, FF, FF, FF, 0, FF, C}, tape_locate, "LOCATE_10", M},
-    {0x34,
-     TH_NO_SA,
-     10,
-     {0x34, 0x1f, 0, 0, 0, 0, 0, FF, FF, C},
-     tape_read_position,
-     "READ_POSITION",
-     M},
-    {0x44,
-     TH_NO_SA,
-     10,
-     {0x44, 0x03, 0, 0, 0, 0, 0, FF, FF, C},
-     tape_report_density,
-     "REPORT_DENSITY_SUPPORT",
-     0},
-    {0x4d, TH_NO_SA, 10, {0x4d, 0, FF, FF, 0, FF, FF, FF, FF, C}, tape_log_sense, "LOG_SENSE", 0},
-    {0x55,
-     TH_NO_SA,
-     10,
-     {0x55, 0x11, 0, 0, 0, 0, 0, FF, FF, C},
-     tape_mode_select,
-     "MODE_SELECT_10",
-     0},
-    {0x5a,
-     TH_NO_SA,
-     10,
-     {0x5a, 0x08, FF, FF, 0, 0, 0, FF, FF, C},
-     tape_mode_sense,
-     "MODE_SENSE_10",
-     0},
-    {0x92,
-     TH_NO_SA,
-     16,
-     {0x92, 0x3b, 0, FF, FF, FF, FF, FF, FF, FF, FF, FF, 0, 0, 0, C},
-     tape_locate,
-     "LOCATE_16",
-     M},
-    {0xa3,
-     0x0c,
-     12,
-     {0xa3, 0x1f, 0x87, FF, FF, FF, FF, FF, FF, FF, 0, C},
-     tape_report_opcodes,
-     "REPORT_SUPPORTED_OPERATION_CODES",
-     0},
+    {0x00, NO,    6, {0x00, 0, 0, 0, 0, C},                                            tape_tur, "TEST_UNIT_READY", M},
+    {0x01, NO,    6, {0x01, 0x01, 0, 0, 0, C},                                         tape_rewind, "REWIND", M},
+    {0x03, NO,    6, {0x03, 0x01, 0, 0, FF, C},                                        tape_request_sense, "REQUEST_SENSE", U | I},
+    {0x05, NO,    6, {0x05, 0, 0, 0, 0, C},                                            tape_read_block_limits, "READ_BLOCK_LIMITS", I},
+    /* READ(6): fixed or variable blocks, by the FIXED bit */
+    {0x08, NO,    6, {0x08, 0x03, FF, FF, FF, C},                                      tape_read6, "READ_6", M | I},
+    {0x0a, NO,    6, {0x0a, 0x01, FF, FF, FF, C},                                      tape_write6, "WRITE_6", W | O},
+    {0x10, NO,    6, {0x10, 0x01, FF, FF, FF, C},                                      tape_write_filemarks, "WRITE_FILEMARKS_6", W},
+    {0x11, NO,    6, {0x11, 0x07, FF, FF, FF, C},                                      tape_space, "SPACE_6", M},
+    {0x12, NO,    6, {0x12, 0x01, FF, FF, FF, C},                                      tape_inquiry, "INQUIRY", U | I},
+    {0x15, NO,    6, {0x15, 0x11, 0, 0, FF, C},                                        tape_mode_select, "MODE_SELECT_6", O},
+    {0x19, NO,    6, {0x19, 0x03, 0, 0, 0, C},                                         tape_erase, "ERASE_6", W},
+    {0x1a, NO,    6, {0x1a, 0x08, FF, FF, FF, C},                                      tape_mode_sense, "MODE_SENSE_6", I},
+    {0x1b, NO,    6, {0x1b, 0x01, 0, 0, 0x0f, C},                                      tape_load_unload, "LOAD_UNLOAD", 0},
+    {0x1e, NO,    6, {0x1e, 0, 0, 0, 0x03, C},                                         tape_prevent_allow, "PREVENT_ALLOW_MEDIUM_REMOVAL", 0},
+    {0x2b, NO,   10, {0x2b, 0x07, 0, FF, FF, FF, FF, 0, FF, C},                        tape_locate, "LOCATE_10", M},
+    {0x34, NO,   10, {0x34, 0x1f, 0, 0, 0, 0, 0, FF, FF, C},                           tape_read_position, "READ_POSITION", M | I},
+    {0x44, NO,   10, {0x44, 0x03, 0, 0, 0, 0, 0, FF, FF, C},                           tape_report_density, "REPORT_DENSITY_SUPPORT", I},
+    {0x4d, NO,   10, {0x4d, 0, FF, FF, 0, FF, FF, FF, FF, C},                          tape_log_sense, "LOG_SENSE", I},
+    {0x55, NO,   10, {0x55, 0x11, 0, 0, 0, 0, 0, FF, FF, C},                           tape_mode_select, "MODE_SELECT_10", O},
+    {0x5a, NO,   10, {0x5a, 0x08, FF, FF, 0, 0, 0, FF, FF, C},                         tape_mode_sense, "MODE_SENSE_10", I},
+    {0x92, NO,   16, {0x92, 0x3b, 0, FF, FF, FF, FF, FF, FF, FF, FF, FF, 0, 0, 0, C},  tape_locate, "LOCATE_16", M},
+    /* MAINTENANCE IN A3h, service action 0Ch */
+    {0xa3, 0x0c, 12, {0xa3, 0x1f, 0x87, FF, FF, FF, FF, FF, FF, FF, 0, C},             tape_report_opcodes, "REPORT_SUPPORTED_OPERATION_CODES", I},
 };
+// clang-format on
 
 const th_optable th_tape_optable = {tape_ops, sizeof(tape_ops) / sizeof(tape_ops[0])};
 
@@ -94,13 +61,23 @@ void th_tape_config_init(th_tape_config *cfg)
     cfg->loaded = true;
 }
 
-int th_tape_new(const th_tape_config *cfg, th_tape **out)
+int th_tape_new(const th_tape_config *cfg, th_tape **out, char *err, size_t errlen)
 {
-    if (!cfg->capacity || cfg->early_warning >= cfg->capacity || cfg->block_size > 0xffffff ||
-        cfg->partition1 >= cfg->capacity)
-        return -EINVAL;
+    unsigned long long cap = cfg->capacity;
+    if (!cap) return th_emu_fail(err, errlen, -EINVAL, "capacity is zero");
+    if (cfg->early_warning >= cap)
+        return th_emu_fail(err, errlen, -EINVAL,
+                           "early warning (%llu bytes) must be below the capacity (%llu)",
+                           (unsigned long long)cfg->early_warning, cap);
+    if (cfg->block_size > 0xffffff)
+        return th_emu_fail(err, errlen, -EINVAL, "block size %u is over 16 MiB - 1",
+                           cfg->block_size);
+    if (cfg->partition1 >= cap)
+        return th_emu_fail(err, errlen, -EINVAL,
+                           "partition 1 (%llu bytes) must be smaller than the capacity (%llu)",
+                           (unsigned long long)cfg->partition1, cap);
     th_tape *t = calloc(1, sizeof(*t));
-    if (!t) return -ENOMEM;
+    if (!t) return th_emu_fail(err, errlen, -ENOMEM, "out of memory");
     pthread_mutex_init(&t->lock, NULL);
     t->capacity = cfg->capacity - cfg->partition1;
     t->partitions = cfg->partition1 ? 2 : 1;
@@ -139,7 +116,11 @@ void tape_switch_partition(th_tape *t, int p)
 
 int th_tape_partition(const th_tape *t)
 {
-    return t->active;
+    th_tape *m = (th_tape *)t;
+    pthread_mutex_lock(&m->lock);
+    int p = t->active;
+    pthread_mutex_unlock(&m->lock);
+    return p;
 }
 
 void th_tape_free(th_tape *t)
@@ -211,13 +192,24 @@ int th_tape_append_filemark(th_tape *t)
     return rc;
 }
 
+/* The getters lock too: commands on worker threads move the position while a test or
+ * scenario reads it. */
 size_t th_tape_objects(const th_tape *t)
 {
-    return t->n;
+    th_tape *m = (th_tape *)t;
+    pthread_mutex_lock(&m->lock);
+    size_t n = t->n;
+    pthread_mutex_unlock(&m->lock);
+    return n;
 }
+
 size_t th_tape_position(const th_tape *t)
 {
-    return t->pos;
+    th_tape *m = (th_tape *)t;
+    pthread_mutex_lock(&m->lock);
+    size_t pos = t->pos;
+    pthread_mutex_unlock(&m->lock);
+    return pos;
 }
 
 void th_tape_set_loaded(th_tape *t, bool loaded)
@@ -248,18 +240,13 @@ void tape_sense(th_cmd *cmd, uint8_t key, uint16_t asc, int64_t info, bool fm, b
     th_cmd_check_condition(cmd, &s);
 }
 
-static bool ua_exempt(uint8_t op)
-{
-    return op == 0x12 || op == 0x03 || op == 0xa0;
-}
-
 int th_tape_handle(th_cmd *cmd, void *arg)
 {
     th_tape *t = arg;
     const th_op *o = th_op_lookup(&th_tape_optable, cmd);
     if (!o) return 0;
     pthread_mutex_lock(&t->lock);
-    if (t->ua_pending && !ua_exempt(o->op)) {
+    if (t->ua_pending && !(o->flags & TH_OPF_NO_UA)) {
         t->ua_pending = false;
         th_cmd_check(cmd, TH_KEY_UNIT_ATTENTION, TH_ASC_NOT_READY_TO_READY);
     } else if ((o->flags & TH_OPF_MEDIA) && !t->loaded) {
@@ -291,36 +278,56 @@ int th_tape_save_image(const th_tape *t, const char *path)
     return fclose(f) ? -EIO : 0;
 }
 
-int th_tape_load_image(th_tape *t, const char *path)
+/* Reads the image into a scratch list first: a file that is not an image, or one cut
+ * short, leaves the tape as it was. */
+int th_tape_load_image(th_tape *t, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return -errno;
+    if (!f) return th_emu_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
     char magic[8];
-    int rc = 0;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "THTAPE1\n", 8)) rc = -EINVAL;
-    pthread_mutex_lock(&t->lock);
-    tape_truncate(t, 0);
-    t->pos = 0;
-    int c;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "THTAPE1\n", 8)) {
+        fclose(f);
+        return th_emu_fail(err, errlen, -EINVAL, "%s: not a tape image (no THTAPE1 header)", path);
+    }
+    th_tape tmp = {0};
+    int c, rc = 0;
     uint8_t *buf = NULL;
-    while (!rc && (c = fgetc(f)) != EOF) {
+    const char *why = NULL;
+    long at = 8; /* where the current object starts */
+    while (!rc && (at = ftell(f), c = fgetc(f)) != EOF) {
         if (c == 'F') {
-            rc = tape_insert(t, true, NULL, 0);
-        } else if (c == 'R') {
-            uint8_t l[4];
-            if (fread(l, 1, 4, f) != 4) rc = -EINVAL;
-            uint32_t len = th_be32(l);
-            if (!rc && len > 0xffffff) rc = -EINVAL;
-            if (!rc && !(buf = realloc(buf, len ? len : 1))) rc = -ENOMEM;
-            if (!rc && fread(buf, 1, len, f) != len) rc = -EINVAL;
-            if (!rc) rc = tape_insert(t, false, buf, len);
-        } else {
-            rc = -EINVAL;
+            rc = tape_insert(&tmp, true, NULL, 0);
+            continue;
         }
+        uint8_t l[4];
+        uint32_t len = 0;
+        if (c != 'R')
+            why = "an object that is neither 'R' nor 'F'";
+        else if (fread(l, 1, 4, f) != 4)
+            why = "a record length cut short";
+        else if ((len = th_be32(l)) > 0xffffff)
+            why = "a record over 16 MiB - 1";
+        else if (!(buf = realloc(buf, len ? len : 1)))
+            rc = -ENOMEM;
+        else if (fread(buf, 1, len, f) != len)
+            why = "a record cut short";
+        if (why) rc = -EINVAL;
+        if (!rc) rc = tape_insert(&tmp, false, buf, len);
     }
     free(buf);
+    fclose(f);
+    if (rc) {
+        tape_truncate(&tmp, 0);
+        free(tmp.obj);
+        if (!why) return th_emu_fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
+        return th_emu_fail(err, errlen, rc, "%s: object %zu at byte %ld: %s", path, tmp.n + 1, at,
+                           why);
+    }
+    pthread_mutex_lock(&t->lock);
+    tape_truncate(t, 0);
+    free(t->obj);
+    t->obj = tmp.obj, t->n = tmp.n, t->cap = tmp.cap, t->used = tmp.used;
     t->pos = 0;
     pthread_mutex_unlock(&t->lock);
-    fclose(f);
-    return rc;
+    return 0;
 }

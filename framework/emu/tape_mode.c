@@ -1,7 +1,7 @@
 /* Identity and parameters: INQUIRY, REQUEST SENSE, READ BLOCK LIMITS, MODE SENSE/SELECT
  * (block descriptor, pages 0Fh and 10h), REPORT DENSITY SUPPORT, LOG SENSE, PREVENT. */
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "tape_internal.h"
 
 #define MAX_BLOCK 0x400000u /* 4 MiB: within the default data area of a device */

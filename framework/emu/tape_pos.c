@@ -1,6 +1,6 @@
 /* Positioning: SPACE, REWIND, LOCATE, READ POSITION, ERASE, LOAD UNLOAD. */
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "tape_internal.h"
 
 static void space_blocks(th_tape *t, th_cmd *cmd, int32_t count)
@@ -122,14 +122,15 @@ void tape_locate(void *arg, th_cmd *cmd)
         th_cmd_invalid_field(cmd, true, sixteen ? 3 : 8, -1);
         return;
     }
+    if (dest > 1) { /* checked before CP moves anything: an error leaves the position */
+        th_cmd_invalid_field(cmd, true, 1, 5);
+        return;
+    }
     if (cp) tape_switch_partition(t, partition);
     if (dest == 1) { /* a logical file: just after filemark number id */
         size_t pos = 0, seen = 0;
         while (seen < id && pos < t->n) seen += t->obj[pos++].filemark;
         id = seen == id ? pos : t->n + 1;
-    } else if (dest != 0) {
-        th_cmd_invalid_field(cmd, true, 1, 5);
-        return;
     }
     if (id > t->n) {
         t->pos = t->n;

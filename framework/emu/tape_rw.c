@@ -1,7 +1,7 @@
 /* READ(6), WRITE(6), WRITE FILEMARKS(6): the sense rules SSC and the st driver expect. */
 #include <stdlib.h>
 #include <string.h>
-#include "../cmd/be.h"
+#include "th/be.h"
 #include "tape_internal.h"
 
 static bool bad_fixed(th_tape *t, th_cmd *cmd, bool fixed)
@@ -105,7 +105,11 @@ void tape_write6(void *arg, th_cmd *cmd)
         th_cmd_ok(cmd);
         return;
     }
-    if (bytes > th_cmd_data_out_len(cmd)) bytes = th_cmd_data_out_len(cmd);
+    /* Fewer bytes than the CDB asks for: nothing is written (see th_op_need_data_out).
+     * Writing the whole blocks that arrived would need a residual for the rest, which
+     * SSC reports only for early warning and overflow, not for an initiator's
+     * short transfer. */
+    if (!th_op_need_data_out(cmd, bytes)) return;
     uint64_t kept = 0; /* what stays of the tape before the write position */
     for (size_t i = 0; i < t->pos; i++) kept += t->obj[i].len;
     if (kept + bytes > t->capacity) {

@@ -46,14 +46,14 @@ int sc_tape_new(const sc_device *c, th_tape **out, char *err, size_t cap)
     tc.product = c->product[0] ? c->product : NULL;
     tc.serial = c->serial[0] ? c->serial : NULL;
     th_tape *t;
-    int rc = th_tape_new(&tc, &t);
+    char why[256];
+    int rc = th_tape_new(&tc, &t, why, sizeof(why));
     if (rc) {
-        snprintf(err, cap, "device %s: bad tape parameters (early_warning must be below the size)",
-                 c->name);
+        snprintf(err, cap, "device %s: %s", c->name, why);
         return rc;
     }
-    if (c->image[0] && (rc = th_tape_load_image(t, c->image)))
-        snprintf(err, cap, "device %s: image %s: %s", c->name, c->image, strerror(-rc));
+    if (c->image[0] && (rc = th_tape_load_image(t, c->image, why, sizeof(why))))
+        snprintf(err, cap, "device %s: image: %s", c->name, why);
     for (int i = 0; i < c->n_media && !rc; i++) {
         const struct sc_media *m = &c->media[i];
         if (m->filemark) {
@@ -90,12 +90,13 @@ static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *
     const sc_device *c = d->cfg;
     bool tape = !strcmp(c->type, "tape");
     th_backend *be = NULL;
+    char why[256];
     int rc = tape ? open_tape(d, res)
              : !strcmp(c->backing, "memory")
-                 ? th_backend_memory_new(c->size, &be)
-                 : th_backend_file_open(c->backing + 5, c->size, true, &be);
+                 ? th_backend_memory_new(c->size, &be, why, sizeof(why))
+                 : th_backend_file_open(c->backing + 5, c->size, true, &be, why, sizeof(why));
     if (rc) {
-        if (!tape) sc_fail(res, "device %s: backing %s: %s", c->name, c->backing, strerror(-rc));
+        if (!tape) sc_fail(res, "device %s: backing %s: %s", c->name, c->backing, why);
         return rc;
     }
     th_disk_config dc;
@@ -106,9 +107,9 @@ static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *
     dc.product = c->product[0] ? c->product : NULL;
     dc.revision = c->revision[0] ? c->revision : NULL;
     dc.serial = c->serial[0] ? c->serial : NULL;
-    if (!tape && (rc = th_disk_new(&dc, be, &d->disk))) {
+    if (!tape && (rc = th_disk_new(&dc, be, &d->disk, why, sizeof(why)))) {
         th_backend_free(be);
-        sc_fail(res, "device %s: bad geometry", c->name);
+        sc_fail(res, "device %s: %s", c->name, why);
         return rc;
     }
     if (tape)

@@ -75,11 +75,32 @@ Test(disk_capacity, geometry_is_validated)
     th_disk_config cfg;
     th_disk *d;
     th_disk_config_init(&cfg);
-    cr_assert_eq(th_backend_memory_new(4096, &be), 0);
+    cr_assert_eq(th_backend_memory_new(4096, &be, NULL, 0), 0);
+    char err[128];
     cfg.block_size = 1000;
-    cr_assert_eq(th_disk_new(&cfg, be, &d), -EINVAL);
+    cr_assert_eq(th_disk_new(&cfg, be, &d, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "block size 1000 is not a power of two from 512 to 65536");
     cfg.block_size = 512;
     cfg.blocks = 9;
-    cr_assert_eq(th_disk_new(&cfg, be, &d), -EINVAL);
+    cr_assert_eq(th_disk_new(&cfg, be, &d, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "9 blocks of 512 bytes do not fit the 4096-byte backend");
+    cr_assert_eq(th_disk_new(&cfg, be, &d, NULL, 0), -EINVAL, "err is optional");
     th_backend_free(be);
+}
+
+Test(disk_capacity, constructors_say_what_is_wrong)
+{
+    th_backend *be;
+    char err[128] = "";
+    cr_assert_eq(th_backend_memory_new(0, &be, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "memory size 0 is not from 1 byte to 64 TiB");
+    cr_assert_eq(th_backend_file_open("/nonexistent/x", 4096, true, &be, err, sizeof(err)),
+                 -ENOENT);
+    cr_assert_str_eq(err, "open /nonexistent/x: No such file or directory");
+    th_tape_config tc;
+    th_tape_config_init(&tc);
+    tc.early_warning = tc.capacity;
+    th_tape *t;
+    cr_assert_eq(th_tape_new(&tc, &t, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "early warning (67108864 bytes) must be below the capacity (67108864)");
 }

@@ -1,16 +1,7 @@
 /* INQUIRY: standard data, VPD pages, allocation length, reserved bits. */
 #include "helpers.h"
 
-static th_disk *d;
-static void setup(void)
-{
-    d = test_disk(2048, 512);
-}
-static void teardown(void)
-{
-    th_disk_free(d);
-}
-TestSuite(disk_inquiry, .init = setup, .fini = teardown);
+DISK_SUITE(disk_inquiry, 2048, 512);
 
 static th_cmd *inquiry(bool evpd, uint8_t page, uint16_t alloc)
 {

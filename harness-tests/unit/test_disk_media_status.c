@@ -1,28 +1,14 @@
-/* GET LBA STATUS, READ DEFECT DATA and PRE-FETCH: what the disk says about its media. */
+/* GET LBA STATUS, READ DEFECT DATA, PRE-FETCH and SYNCHRONIZE CACHE: the media and its cache. */
 #include "helpers.h"
 
-static th_disk *d;
-static void setup(void)
-{
-    d = test_disk(1024, 512);
-}
-static void teardown(void)
-{
-    th_disk_free(d);
-}
-TestSuite(disk_media_status, .init = setup, .fini = teardown);
+DISK_SUITE(disk_media_status, 1024, 512);
 
 static th_cmd *get_lba_status(uint64_t lba, uint32_t alloc)
 {
     uint8_t cdb[16] = {0x9e, 0x12};
-    for (int i = 0; i < 8; i++) cdb[2 + i] = (uint8_t)(lba >> (56 - 8 * i));
-    for (int i = 0; i < 4; i++) cdb[10 + i] = (uint8_t)(alloc >> (24 - 8 * i));
+    th_put_be64(cdb + 2, lba);
+    th_put_be32(cdb + 10, alloc);
     return disk_cmd(d, cdb, 16, NULL, 0, alloc);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
 }
 
 Test(disk_media_status, get_lba_status_reports_written_and_unwritten_extents)
@@ -35,16 +21,16 @@ Test(disk_media_status, get_lba_status_reports_written_and_unwritten_extents)
     size_t n;
     const uint8_t *b = th_fake_data_in(c, &n);
     cr_assert_eq(n, 8 + 3 * 16);
-    cr_assert_eq(be32(b), 4 + 3 * 16);
+    cr_assert_eq(th_be32(b), 4 + 3 * 16);
     /* 98-99 deallocated, 100-103 mapped, 104-1023 deallocated */
-    cr_assert_eq(be32(b + 8 + 4), 98);
-    cr_assert_eq(be32(b + 8 + 8), 2);
+    cr_assert_eq(th_be32(b + 8 + 4), 98);
+    cr_assert_eq(th_be32(b + 8 + 8), 2);
     cr_assert_eq(b[8 + 12], 1);
-    cr_assert_eq(be32(b + 24 + 4), 100);
-    cr_assert_eq(be32(b + 24 + 8), 4);
+    cr_assert_eq(th_be32(b + 24 + 4), 100);
+    cr_assert_eq(th_be32(b + 24 + 8), 4);
     cr_assert_eq(b[24 + 12], 0);
-    cr_assert_eq(be32(b + 40 + 4), 104);
-    cr_assert_eq(be32(b + 40 + 8), 920);
+    cr_assert_eq(th_be32(b + 40 + 4), 104);
+    cr_assert_eq(th_be32(b + 40 + 8), 920);
     cr_assert_eq(b[40 + 12], 1);
     th_fake_cmd_free(c);
 }
@@ -99,5 +85,18 @@ Test(disk_media_status, prefetch_checks_the_range_and_answers_good)
     uint8_t cdb16[16] = {0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0};
     c = disk_cmd(d, cdb16, 16, NULL, 0, 0);
     th_assert_good(c);
+    th_fake_cmd_free(c);
+}
+
+Test(disk_media_status, sync_cache_checks_range)
+{
+    uint8_t cdb[16];
+    size_t n = th_cdb_sync_cache(cdb, 10, 0, 0);
+    th_cmd *c = disk_cmd(d, cdb, n, NULL, 0, 0);
+    th_assert_good(c);
+    th_fake_cmd_free(c);
+    n = th_cdb_sync_cache(cdb, 16, 4096, 1);
+    c = disk_cmd(d, cdb, n, NULL, 0, 0);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LBA_OUT_OF_RANGE);
     th_fake_cmd_free(c);
 }

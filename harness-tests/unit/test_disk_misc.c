@@ -2,16 +2,7 @@
  * OPERATION CODES, unknown opcodes. */
 #include "helpers.h"
 
-static th_disk *d;
-static void setup(void)
-{
-    d = test_disk(1024, 512);
-}
-static void teardown(void)
-{
-    th_disk_free(d);
-}
-TestSuite(disk_misc, .init = setup, .fini = teardown);
+DISK_SUITE(disk_misc, 1024, 512);
 
 static th_cmd *run6(uint8_t op, uint8_t b1, uint8_t b4, size_t in_cap)
 {

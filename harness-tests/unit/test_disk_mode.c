@@ -1,16 +1,7 @@
 /* MODE SENSE / MODE SELECT (6 and 10). */
 #include "helpers.h"
 
-static th_disk *d;
-static void setup(void)
-{
-    d = test_disk(2048, 512);
-}
-static void teardown(void)
-{
-    th_disk_free(d);
-}
-TestSuite(disk_mode, .init = setup, .fini = teardown);
+DISK_SUITE(disk_mode, 2048, 512);
 
 static th_cmd *sense6(bool dbd, int pc, uint8_t page, uint8_t alloc)
 {

@@ -1,20 +1,11 @@
-/* WRITE SAME, UNMAP, SYNCHRONIZE CACHE. */
+/* Logical block provisioning: WRITE SAME (and its UNMAP bit), UNMAP, hole punching. */
 #include <stdlib.h>
 #include <unistd.h>
 #include "helpers.h"
 
-static th_disk *d;
-static void setup(void)
-{
-    d = test_disk(4096, 512);
-}
-static void teardown(void)
-{
-    th_disk_free(d);
-}
-TestSuite(disk_prov, .init = setup, .fini = teardown);
+DISK_SUITE(disk_provisioning, 4096, 512);
 
-Test(disk_prov, write_same_repeats_the_block)
+Test(disk_provisioning, write_same_repeats_the_block)
 {
     uint8_t pat[512], cdb[16], back[512];
     fill_pattern(pat, 512, 8);
@@ -28,7 +19,7 @@ Test(disk_prov, write_same_repeats_the_block)
     }
 }
 
-Test(disk_prov, write_same_zero_blocks_is_invalid_field_wsnz)
+Test(disk_provisioning, write_same_zero_blocks_is_invalid_field_wsnz)
 {
     uint8_t pat[512] = {0}, cdb[16];
     size_t n = th_cdb_write_same(cdb, 10, 10, 0, false);
@@ -37,7 +28,7 @@ Test(disk_prov, write_same_zero_blocks_is_invalid_field_wsnz)
     th_fake_cmd_free(c);
 }
 
-Test(disk_prov, write_same_with_unmap_reads_back_zeros)
+Test(disk_provisioning, write_same_with_unmap_reads_back_zeros)
 {
     uint8_t buf[8 * 512], zeros[8 * 512] = {0}, cdb[16];
     fill_pattern(buf, sizeof(buf), 2);
@@ -50,7 +41,7 @@ Test(disk_prov, write_same_with_unmap_reads_back_zeros)
     cr_assert_arr_eq(buf, zeros, sizeof(buf));
 }
 
-Test(disk_prov, write_same16_ndob_writes_zeros_without_data)
+Test(disk_provisioning, write_same16_ndob_writes_zeros_without_data)
 {
     uint8_t buf[512], zeros[512] = {0}, cdb[16];
     fill_pattern(buf, 512, 2);
@@ -68,17 +59,16 @@ static uint8_t *unmap_list(size_t *len, int n, const uint64_t (*ranges)[2])
 {
     *len = 8 + 16u * (size_t)n;
     uint8_t *p = calloc(1, *len);
-    p[0] = (uint8_t)((*len - 2) >> 8), p[1] = (uint8_t)(*len - 2);
-    p[2] = (uint8_t)((16 * n) >> 8), p[3] = (uint8_t)(16 * n);
+    th_put_be16(p, (uint16_t)(*len - 2));
+    th_put_be16(p + 2, (uint16_t)(16 * n));
     for (int i = 0; i < n; i++) {
-        uint8_t *e = p + 8 + 16 * i;
-        for (int b = 0; b < 8; b++) e[b] = (uint8_t)(ranges[i][0] >> (56 - 8 * b));
-        for (int b = 0; b < 4; b++) e[8 + b] = (uint8_t)(ranges[i][1] >> (24 - 8 * b));
+        th_put_be64(p + 8 + 16 * i, ranges[i][0]);
+        th_put_be32(p + 16 + 16 * i, (uint32_t)ranges[i][1]);
     }
     return p;
 }
 
-Test(disk_prov, unmap_zeroes_every_listed_range)
+Test(disk_provisioning, unmap_zeroes_every_listed_range)
 {
     uint8_t buf[16 * 512], zeros[512] = {0}, cdb[10];
     fill_pattern(buf, sizeof(buf), 1);
@@ -99,7 +89,7 @@ Test(disk_prov, unmap_zeroes_every_listed_range)
     cr_assert_arr_neq(buf + 1536, zeros, 512);
 }
 
-Test(disk_prov, unmap_out_of_range_changes_nothing)
+Test(disk_provisioning, unmap_out_of_range_changes_nothing)
 {
     uint8_t buf[512], cdb[10];
     fill_pattern(buf, 512, 1);
@@ -117,7 +107,7 @@ Test(disk_prov, unmap_out_of_range_changes_nothing)
     cr_assert_arr_eq(back, buf, 512);
 }
 
-Test(disk_prov, unmap_with_a_malformed_list)
+Test(disk_provisioning, unmap_with_a_malformed_list)
 {
     uint8_t p[8] = {0, 6, 0, 16}, cdb[10];
     th_cdb_unmap(cdb, 8);
@@ -130,32 +120,19 @@ Test(disk_prov, unmap_with_a_malformed_list)
     th_fake_cmd_free(c);
 }
 
-Test(disk_prov, sync_cache_checks_range)
-{
-    uint8_t cdb[16];
-    size_t n = th_cdb_sync_cache(cdb, 10, 0, 0);
-    th_cmd *c = disk_cmd(d, cdb, n, NULL, 0, 0);
-    th_assert_good(c);
-    th_fake_cmd_free(c);
-    n = th_cdb_sync_cache(cdb, 16, 4096, 1);
-    c = disk_cmd(d, cdb, n, NULL, 0, 0);
-    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_LBA_OUT_OF_RANGE);
-    th_fake_cmd_free(c);
-}
-
-Test(disk_prov, file_backend_persists_and_punches_holes)
+Test(disk_provisioning, file_backend_persists_and_punches_holes)
 {
     char path[] = "/tmp/th-unit-XXXXXX";
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
     close(fd);
     th_backend *be;
-    cr_assert_eq(th_backend_file_open(path, 64 * 4096, true, &be), 0);
+    cr_assert_eq(th_backend_file_open(path, 64 * 4096, true, &be, NULL, 0), 0);
     th_disk_config cfg;
     th_disk_config_init(&cfg);
     cfg.block_size = 4096;
     th_disk *fd_disk;
-    cr_assert_eq(th_disk_new(&cfg, be, &fd_disk), 0);
+    cr_assert_eq(th_disk_new(&cfg, be, &fd_disk, NULL, 0), 0);
     uint8_t buf[4096], back[4096], zeros[4096] = {0};
     fill_pattern(buf, sizeof(buf), 6);
     disk_write(fd_disk, 3, buf, 1, 4096);
@@ -177,4 +154,33 @@ Test(disk_prov, file_backend_persists_and_punches_holes)
     cr_assert_arr_eq(back, zeros, 4096);
     th_disk_free(fd_disk);
     unlink(path);
+}
+
+/* Defect 3: the descriptor count was checked against the CDB's PARAMETER LIST LENGTH,
+ * not what arrived: an 8-byte header announcing one descriptor took it from stack
+ * garbage, could discard LBA 0, and answered GOOD. */
+Test(disk_provisioning, unmap_with_data_out_shorter_than_its_list_is_refused_and_discards_nothing)
+{
+    uint8_t buf[512];
+    fill_pattern(buf, sizeof(buf), 5);
+    disk_write(d, 0, buf, 1, 512);
+    uint64_t ranges[1][2] = {{0, 1}};
+    size_t len;
+    uint8_t *p = unmap_list(&len, 1, ranges);
+    size_t sizes[] = {8, len - 1};
+    for (size_t k = 0; k < 2; k++) {
+        uint8_t cdb[10];
+        th_cdb_unmap(cdb, (uint16_t)len); /* the whole list, in the CDB */
+        uint8_t *out = malloc(sizes[k]);
+        memcpy(out, p, sizes[k]);
+        th_cmd *c = disk_cmd(d, cdb, 10, out, sizes[k], 0);
+        th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
+        th_fake_cmd_free(c);
+        free(out);
+        uint8_t back[512];
+        disk_read(d, 0, back, 1, 512);
+        cr_assert_arr_eq(back, buf, 512, "%zu bytes of a %zu-byte list discarded LBA 0", sizes[k],
+                         len);
+    }
+    free(p);
 }

@@ -1,16 +1,7 @@
 /* READ and WRITE in all sizes; range checks; write protection; underflow. */
 #include "helpers.h"
 
-static th_disk *d;
-static void setup(void)
-{
-    d = test_disk(1024, 512);
-}
-static void teardown(void)
-{
-    th_disk_free(d);
-}
-TestSuite(disk_rw, .init = setup, .fini = teardown);
+DISK_SUITE(disk_rw, 1024, 512);
 
 Test(disk_rw, every_size_round_trips)
 {
@@ -127,12 +118,12 @@ Test(disk_rw, a_cdb_shorter_than_its_opcode_needs_is_refused)
 Test(disk_rw, write_protected_disk_refuses_writes)
 {
     th_backend *be;
-    th_backend_memory_new(64 * 512, &be);
+    th_backend_memory_new(64 * 512, &be, NULL, 0);
     th_disk_config cfg;
     th_disk_config_init(&cfg);
     cfg.read_only = true;
     th_disk *ro;
-    cr_assert_eq(th_disk_new(&cfg, be, &ro), 0);
+    cr_assert_eq(th_disk_new(&cfg, be, &ro, NULL, 0), 0);
     uint8_t buf[512] = {0}, cdb[16];
     size_t n = th_cdb_write(cdb, 10, 0, 1);
     th_cmd *c = disk_cmd(ro, cdb, n, buf, 512, 0);

@@ -112,7 +112,7 @@ Test(disk_verify, compare_and_write_limits)
     th_fake_cmd_free(c);
     n = th_cdb_compare_and_write(cdb, 50, 2);
     c = disk_cmd(d, cdb, n, media, 512, 0); /* half the data it needs */
-    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, TH_ASC_PARAM_LIST_LENGTH_ERROR);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
     th_fake_cmd_free(c);
     n = th_cdb_compare_and_write(cdb, 50, 0);
     c = disk_cmd(d, cdb, n, NULL, 0, 0);

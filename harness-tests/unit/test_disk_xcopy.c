@@ -1,16 +1,7 @@
 /* EXTENDED COPY (LID1) within the disk and RECEIVE COPY RESULTS' operating parameters. */
 #include "helpers.h"
 
-static th_disk *d;
-static void setup(void)
-{
-    d = test_disk(1024, 512);
-}
-static void teardown(void)
-{
-    th_disk_free(d);
-}
-TestSuite(disk_xcopy, .init = setup, .fini = teardown);
+DISK_SUITE(disk_xcopy, 1024, 512);
 
 static void put_be(uint8_t *p, uint64_t v, int n)
 {

@@ -139,3 +139,22 @@ Test(sense, key_names_and_texts_come_from_tables)
     th_sense_format(&s, buf, sizeof(buf));
     cr_assert(strstr(buf, "filemark detected") && strstr(buf, "FM"), "%s", buf);
 }
+
+/* Suspect: fixed format kept VALID with the low 32 bits of a larger INFORMATION. */
+Test(sense, fixed_format_clears_valid_when_information_needs_more_than_32_bits)
+{
+    th_sense s = th_sense_make(TH_KEY_MEDIUM_ERROR, TH_ASC_UNRECOVERED_READ_ERROR), back;
+    s.info_valid = true;
+    s.info = (1ull << 32) + 5;
+    uint8_t b[TH_SENSE_MAX];
+    size_t n = th_sense_encode(&s, b, sizeof(b));
+    cr_assert_eq(n, 18);
+    cr_assert_eq(th_sense_decode(b, n, &back), 0);
+    cr_assert_not(back.info_valid, "VALID set for a truncated INFORMATION %llu",
+                  (unsigned long long)back.info);
+    s.descriptor = true; /* descriptor format carries all 64 bits */
+    n = th_sense_encode(&s, b, sizeof(b));
+    cr_assert_eq(th_sense_decode(b, n, &back), 0);
+    cr_assert(back.info_valid);
+    cr_assert_eq(back.info, (1ull << 32) + 5);
+}

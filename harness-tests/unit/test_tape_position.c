@@ -1,5 +1,5 @@
 /* Tape positioning: SPACE in every form, REWIND, LOCATE, READ POSITION, ERASE. */
-#include "tape_helpers.h"
+#include "helpers.h"
 
 static th_tape *t;
 /* rec rec FM rec FM FM rec   (objects 0..6, EOD at 7) */
@@ -19,14 +19,14 @@ static void teardown(void)
 {
     th_tape_free(t);
 }
-TestSuite(tape_pos, .init = setup, .fini = teardown);
+TestSuite(tape_position, .init = setup, .fini = teardown);
 
 static th_cmd *space(uint8_t code, int32_t count)
 {
     return tape_op6(t, 0x11, code, (uint32_t)count & 0xffffff, 0);
 }
 
-Test(tape_pos, space_blocks_forward_stops_after_a_filemark)
+Test(tape_position, space_blocks_forward_stops_after_a_filemark)
 {
     th_cmd *c = space(0, 5);
     th_assert_sense(c, TH_KEY_NO_SENSE, TH_ASC_FILEMARK);
@@ -35,7 +35,7 @@ Test(tape_pos, space_blocks_forward_stops_after_a_filemark)
     th_fake_cmd_free(c);
 }
 
-Test(tape_pos, space_blocks_backward_to_bop_reports_eom_bom)
+Test(tape_position, space_blocks_backward_to_bop_reports_eom_bom)
 {
     tape_simple_ok(t, 0x11, 0, 1);
     th_cmd *c = space(0, -3);
@@ -48,7 +48,7 @@ Test(tape_pos, space_blocks_backward_to_bop_reports_eom_bom)
     th_fake_cmd_free(c);
 }
 
-Test(tape_pos, space_blocks_backward_stops_before_a_filemark)
+Test(tape_position, space_blocks_backward_stops_before_a_filemark)
 {
     th_fake_cmd_free(space(3, 0)); /* EOD */
     th_cmd *c = space(0, -2);
@@ -57,7 +57,7 @@ Test(tape_pos, space_blocks_backward_stops_before_a_filemark)
     th_fake_cmd_free(c);
 }
 
-Test(tape_pos, space_filemarks_forward_and_backward)
+Test(tape_position, space_filemarks_forward_and_backward)
 {
     tape_simple_ok(t, 0x11, 1, 2);
     cr_assert_eq(th_tape_position(t), 5);
@@ -73,7 +73,7 @@ Test(tape_pos, space_filemarks_forward_and_backward)
     th_fake_cmd_free(c);
 }
 
-Test(tape_pos, space_sequential_filemarks_and_eod)
+Test(tape_position, space_sequential_filemarks_and_eod)
 {
     tape_simple_ok(t, 0x11, 2, 2);
     cr_assert_eq(th_tape_position(t), 6);
@@ -85,7 +85,7 @@ Test(tape_pos, space_sequential_filemarks_and_eod)
     th_fake_cmd_free(c);
 }
 
-Test(tape_pos, locate_and_read_position_short_and_long)
+Test(tape_position, locate_and_read_position_short_and_long)
 {
     uint8_t loc[10] = {0x2b, 0, 0, 0, 0, 0, 4, 0, 0, 0};
     th_cmd *c = tape_cmd(t, loc, 10, NULL, 0, 0);
@@ -113,7 +113,7 @@ Test(tape_pos, locate_and_read_position_short_and_long)
     th_fake_cmd_free(c);
 }
 
-Test(tape_pos, locate_past_eod_is_blank_check_at_eod)
+Test(tape_position, locate_past_eod_is_blank_check_at_eod)
 {
     uint8_t loc[10] = {0x2b, 0, 0, 0, 0, 0, 50, 0, 0, 0};
     th_cmd *c = tape_cmd(t, loc, 10, NULL, 0, 0);
@@ -126,7 +126,7 @@ Test(tape_pos, locate_past_eod_is_blank_check_at_eod)
     th_fake_cmd_free(c);
 }
 
-Test(tape_pos, read_position_at_bop_and_bad_service_action)
+Test(tape_position, read_position_at_bop_and_bad_service_action)
 {
     uint8_t rp[10] = {0x34, 0x00};
     th_cmd *c = tape_cmd(t, rp, 10, NULL, 0, 20);
@@ -139,9 +139,25 @@ Test(tape_pos, read_position_at_bop_and_bad_service_action)
     th_fake_cmd_free(c);
 }
 
-Test(tape_pos, long_erase_removes_everything_after_the_position)
+Test(tape_position, long_erase_removes_everything_after_the_position)
 {
     tape_simple_ok(t, 0x11, 1, 1);
     tape_simple_ok(t, 0x19, 0x01, 0);
     cr_assert_eq(th_tape_objects(t), 3);
+}
+
+/* Suspect: LOCATE with CP switched partition before checking DEST_TYPE, so a refused
+ * LOCATE still moved the tape to the other partition. */
+Test(tape_position, locate_with_cp_and_a_bad_dest_type_leaves_the_partition)
+{
+    th_tape *p = test_tape_partitioned(8 << 20, 2 << 20);
+    uint8_t rec[10] = {0};
+    tape_write_ok(p, rec, sizeof(rec));
+    uint8_t loc[16] = {0x92, 0x02 | (2 << 3), 0, 1}; /* CP, DEST_TYPE 2 (reserved), part 1 */
+    th_cmd *c = tape_cmd(p, loc, 16, NULL, 0, 0);
+    th_assert_invalid_field(c, 1, 5);
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_partition(p), 0);
+    cr_assert_eq(th_tape_position(p), 1);
+    th_tape_free(p);
 }

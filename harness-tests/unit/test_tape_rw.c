@@ -1,5 +1,5 @@
 /* Tape READ(6)/WRITE(6)/WRITE FILEMARKS: records, filemarks, ILI, EOD, early warning. */
-#include "tape_helpers.h"
+#include "helpers.h"
 
 static th_tape *t;
 static uint8_t r1[1000], r2[300];
@@ -157,4 +157,35 @@ Test(tape_rw, write_filemarks_zero_is_a_flush)
     size_t n = th_tape_objects(t);
     tape_simple_ok(t, 0x10, 0, 0);
     cr_assert_eq(th_tape_objects(t), n);
+}
+
+/* Defect 2: the handler capped the copy to what arrived but inserted every block of the
+ * CDB from that buffer: a heap over-read (ASan), and bytes that were never sent on the
+ * tape. */
+Test(tape_rw, write6_fixed_with_short_data_out_is_refused_and_writes_nothing)
+{
+    th_tape_config cfg;
+    th_tape_config_init(&cfg);
+    cfg.block_size = 512;
+    th_tape *f;
+    cr_assert_eq(th_tape_new(&cfg, &f, NULL, 0), 0);
+    uint8_t *out = malloc(100); /* exact size: ASan sees a read past it */
+    fill_pattern(out, 100, 3);
+    uint8_t cdb[6] = {0x0a, 0x01, 0, 0, 4, 0}; /* four 512-byte blocks */
+    th_cmd *c = tape_cmd(f, cdb, 6, out, 100, 0);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
+    cr_assert_eq(th_tape_objects(f), 0);
+    th_fake_cmd_free(c);
+    free(out);
+    th_tape_free(f);
+}
+
+Test(tape_rw, write6_variable_with_short_data_out_is_refused)
+{
+    uint8_t cdb[6] = {0x0a, 0, 0, 0x01, 0x00, 0}; /* a 256-byte record */
+    size_t before = th_tape_objects(t);
+    th_cmd *c = tape_cmd(t, cdb, 6, r1, 255, 0);
+    th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
+    cr_assert_eq(th_tape_objects(t), before);
+    th_fake_cmd_free(c);
 }

@@ -21,9 +21,13 @@ struct th_backend {
     uint64_t size;
 };
 
-int th_backend_memory_new(uint64_t size, th_backend **out);
+/* Errors, here and in th/disk.h and th/tape.h: a negative errno is returned, and when
+ * err is not NULL a message saying what was wrong is written to it (errlen bytes at
+ * most, always terminated); on success err is left alone. */
+int th_backend_memory_new(uint64_t size, th_backend **out, char *err, size_t errlen);
 /* Opens or creates PATH and sizes it; sparse files stay sparse. */
-int th_backend_file_open(const char *path, uint64_t size, bool create, th_backend **out);
+int th_backend_file_open(const char *path, uint64_t size, bool create, th_backend **out, char *err,
+                         size_t errlen);
 void th_backend_free(th_backend *be);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef TH_DISK_H
 #define TH_DISK_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "th/backend.h"
 #include "th/cmd.h"
@@ -25,8 +26,9 @@ typedef struct th_disk_config {
 typedef struct th_disk th_disk;
 
 void th_disk_config_init(th_disk_config *cfg);
-/* Takes ownership of be. */
-int th_disk_new(const th_disk_config *cfg, th_backend *be, th_disk **out);
+/* Takes ownership of be on success only. Errors as in th/backend.h: -EINVAL with the
+ * geometry that does not fit in err, or -ENOMEM. */
+int th_disk_new(const th_disk_config *cfg, th_backend *be, th_disk **out, char *err, size_t errlen);
 void th_disk_free(th_disk *disk);
 /* The handler: th_disk_handle(cmd, disk). */
 int th_disk_handle(th_cmd *cmd, void *disk);

@@ -22,7 +22,8 @@ typedef struct th_tape_config {
 typedef struct th_tape th_tape;
 
 void th_tape_config_init(th_tape_config *cfg);
-int th_tape_new(const th_tape_config *cfg, th_tape **out);
+/* Errors as in th/backend.h: -EINVAL with the parameter at fault in err, or -ENOMEM. */
+int th_tape_new(const th_tape_config *cfg, th_tape **out, char *err, size_t errlen);
 void th_tape_free(th_tape *t);
 int th_tape_handle(th_cmd *cmd, void *tape);
 const char *th_tape_op_name(uint8_t opcode, uint16_t sa);
@@ -40,7 +41,9 @@ void th_tape_set_write_protect(th_tape *t, bool wp);
 
 /* Media image files (partition 0): "THTAPE1\n", then objects: 'R' + u32 length (big-endian) +
  * bytes, or 'F' for a filemark; the end of the file is the end of data. */
-int th_tape_load_image(th_tape *t, const char *path);
+/* Loading replaces the active partition's objects; on any error (-errno, message in err)
+ * the tape is left as it was. */
+int th_tape_load_image(th_tape *t, const char *path, char *err, size_t errlen);
 int th_tape_save_image(const th_tape *t, const char *path);
 
 #endif

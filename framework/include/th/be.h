@@ -1,4 +1,5 @@
-/* Big-endian field access for CDBs and parameter data. */
+/* Big-endian field access for CDBs, parameter data and sense: what every emulation,
+ * handler and test reading SCSI fields needs. */
 #ifndef TH_BE_H
 #define TH_BE_H
 #include <stdint.h>
