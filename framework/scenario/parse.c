@@ -4,18 +4,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../emu/disk_internal.h"
-#include "../emu/optable.h"
-#include "../emu/tape_internal.h"
 #include "parse_internal.h"
+#include "th/ops.h"
 
 int sc_op_from_name(const char *name, int *op, int *sa)
 {
-    const th_op *o = th_op_by_name(&th_disk_optable, name);
-    if (!o) o = th_op_by_name(&th_tape_optable, name);
-    if (o) {
-        *op = o->op;
-        *sa = o->sa == TH_NO_SA ? -1 : o->sa;
+    th_op_info o;
+    if (!th_ops_by_name(TH_OPS_DISK, name, &o) || !th_ops_by_name(TH_OPS_TAPE, name, &o)) {
+        *op = o.opcode;
+        *sa = o.sa == TH_OP_NO_SA ? -1 : o.sa;
         return 0;
     }
     char *end;
@@ -30,8 +27,8 @@ int sc_op_from_name(const char *name, int *op, int *sa)
 
 const char *sc_op_name(uint8_t op, uint16_t sa)
 {
-    const char *n = th_disk_op_name(op, sa);
-    return n ? n : th_tape_op_name(op, sa);
+    const char *n = th_ops_name(TH_OPS_DISK, op, sa);
+    return n ? n : th_ops_name(TH_OPS_TAPE, op, sa);
 }
 
 unsigned sc_device_on(const sc_device *d)
