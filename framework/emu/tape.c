@@ -317,11 +317,11 @@ int th_tape_load_image(th_tape *t, const char *path, char *err, size_t errlen)
     free(buf);
     fclose(f);
     if (rc) {
+        size_t bad = tmp.n + 1; /* before the truncate empties tmp */
         tape_truncate(&tmp, 0);
         free(tmp.obj);
         if (!why) return th_emu_fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
-        return th_emu_fail(err, errlen, rc, "%s: object %zu at byte %ld: %s", path, tmp.n + 1, at,
-                           why);
+        return th_emu_fail(err, errlen, rc, "%s: object %zu at byte %ld: %s", path, bad, at, why);
     }
     pthread_mutex_lock(&t->lock);
     tape_truncate(t, 0);

@@ -262,3 +262,20 @@ Test(tape_media, getters_are_safe_while_commands_change_the_tape)
     pthread_join(w, NULL);
     th_tape_free(t);
 }
+
+/* The message names the object that was bad, counted from 1, not where parsing was reset. */
+Test(tape_media, a_bad_image_error_names_the_object_that_was_bad)
+{
+    char path[] = "/tmp/th-unit-tape-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    static const char img[] = "THTAPE1\nFFX"; /* two filemarks, then garbage */
+    cr_assert_eq(write(fd, img, sizeof(img) - 1), (ssize_t)(sizeof(img) - 1));
+    close(fd);
+    th_tape *t = test_tape(0, 0);
+    char err[256] = "";
+    cr_assert_eq(th_tape_load_image(t, path, err, sizeof(err)), -EINVAL);
+    unlink(path);
+    th_tape_free(t);
+    cr_assert(strstr(err, "object 3 at byte 10") != NULL, "message: %s", err);
+}
