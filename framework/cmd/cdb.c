@@ -2,16 +2,6 @@
 #include "th/be.h"
 #include "cmd_internal.h"
 
-/* By opcode group, as SPC defines them (and as the kernel copies them). */
-static const uint8_t group_len[8] = {6, 10, 10, 12, 16, 12, 10, 10};
-
-size_t th_cdb_len_for(const uint8_t *cdb, size_t avail)
-{
-    if (avail == 0) return 0;
-    if (cdb[0] == 0x7f) return avail >= 8 ? 8u + cdb[7] : 8u;
-    return group_len[cdb[0] >> 5];
-}
-
 typedef enum { LBA_NONE, LBA_6, LBA_10, LBA_12, LBA_16, LBA_CAW, LBA_ATOMIC } lba_form;
 
 static lba_form form_of(uint8_t op)

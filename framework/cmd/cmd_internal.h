@@ -1,13 +1,9 @@
 #ifndef TH_CMD_INTERNAL_H
 #define TH_CMD_INTERNAL_H
 #include <stdatomic.h>
+#include "cmd_handler.h"
 #include "cmd_source.h"
 #include "th/cmd.h"
-
-/* Asks whoever holds a deferred command to give it back (the server is closing).
- * True: the holder dropped it and will never touch it again; false: it already
- * started completing it and will call th_cmd_complete(). */
-typedef bool (*th_cmd_revoke_fn)(th_cmd *cmd, void *arg);
 
 struct th_cmd {
     uint8_t cdb[TH_CDB_MAX];
@@ -40,7 +36,7 @@ struct th_cmd {
 
     th_cmd_done_fn done_fn;
     /* Sees the response just before it leaves (traces); reset for every command. */
-    void (*observer)(th_cmd *cmd, void *arg);
+    th_cmd_observer_fn observer;
     void *observer_arg;
     int rule;     /* which rule answered, -1 none */
     void *owner;  /* the server or fake command */
@@ -52,10 +48,6 @@ struct th_cmd {
     size_t fake_buf_len;
 };
 
-/* Takes the right to complete cmd; false if another thread has it already. */
-bool th_cmd_claim(th_cmd *cmd);
-/* Answers a claimed command: observer, then done_fn (HARDWARE ERROR if unanswered). */
-void th_cmd_finish(th_cmd *cmd);
 /* Sums iovec lengths into out_len/in_cap after the source filled them. */
 void th_cmd_finish_iov(th_cmd *cmd);
 

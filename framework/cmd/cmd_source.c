@@ -1,4 +1,5 @@
-/* The producer API (cmd_source.h): how sources build commands and read responses. */
+/* The producer API (cmd_source.h): how sources build commands and read responses;
+ * and what a wrapping handler may set (cmd_handler.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,12 @@ void th_cmd_set_iov(th_cmd *cmd, uint32_t i, void *base, size_t len)
     cmd->iov[i].iov_len = len;
 }
 
+struct iovec *th_cmd_iovecs(th_cmd *cmd, uint32_t *cap)
+{
+    *cap = cmd->iov_cap;
+    return cmd->iov;
+}
+
 void th_cmd_set_data_dirs(th_cmd *cmd, uint32_t out_cnt, uint32_t in_first, uint32_t in_cnt)
 {
     cmd->out_cnt = out_cnt;
@@ -61,6 +68,49 @@ void th_cmd_set_done(th_cmd *cmd, th_cmd_done_fn fn, void *owner, void *user)
 void *th_cmd_owner(const th_cmd *cmd)
 {
     return cmd->owner;
+}
+
+th_cmd *th_cmd_link(const th_cmd *cmd)
+{
+    return cmd->next;
+}
+
+void th_cmd_set_link(th_cmd *cmd, th_cmd *next)
+{
+    cmd->next = next;
+}
+
+void th_cmd_set_aborted(th_cmd *cmd)
+{
+    atomic_store(&cmd->aborted, true);
+}
+
+bool th_cmd_revoke(th_cmd *cmd)
+{
+    return !cmd->revoke || cmd->revoke(cmd, cmd->revoke_arg);
+}
+
+/* The consumer side (cmd_handler.h). */
+void th_cmd_set_observer(th_cmd *cmd, th_cmd_observer_fn fn, void *arg)
+{
+    cmd->observer = fn;
+    cmd->observer_arg = arg;
+}
+
+void th_cmd_set_rule(th_cmd *cmd, int rule)
+{
+    cmd->rule = rule;
+}
+
+int th_cmd_rule(const th_cmd *cmd)
+{
+    return cmd->rule;
+}
+
+void th_cmd_set_revoke(th_cmd *cmd, th_cmd_revoke_fn fn, void *arg)
+{
+    cmd->revoke = fn;
+    cmd->revoke_arg = arg;
 }
 
 void th_cmd_set_uflags(th_cmd *cmd, uint8_t uflags)

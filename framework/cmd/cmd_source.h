@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include "th/cmd.h"
 
 /* Where a command goes when it is answered (th_cmd_complete or the handler's return). */
@@ -25,6 +26,9 @@ void th_cmd_set_id(th_cmd *cmd, uint16_t id);
 int th_cmd_reserve_iov(th_cmd *cmd, uint32_t n);
 /* Sets iovec i (below what was reserved). */
 void th_cmd_set_iov(th_cmd *cmd, uint32_t i, void *base, size_t len);
+/* The iovec array itself, *cap iovecs long, for a source that fills it in place
+ * (then th_cmd_set_data_dirs); valid until the next th_cmd_reserve_iov. */
+struct iovec *th_cmd_iovecs(th_cmd *cmd, uint32_t *cap);
 /* Data-out is iov[0..out_cnt), data-in iov[in_first..in_first+in_cnt): the same
  * iovecs except for BIDI commands. Sums the lengths; call after the iovecs are set. */
 void th_cmd_set_data_dirs(th_cmd *cmd, uint32_t out_cnt, uint32_t in_first, uint32_t in_cnt);
@@ -35,6 +39,23 @@ void th_cmd_clear_data(th_cmd *cmd);
  * th_cmd_owner() and (to handlers) th_cmd_user(). */
 void th_cmd_set_done(th_cmd *cmd, th_cmd_done_fn fn, void *owner, void *user);
 void *th_cmd_owner(const th_cmd *cmd);
+/* One intrusive link for the source's own lists (queue, free list); NULL after
+ * every reset. */
+th_cmd *th_cmd_link(const th_cmd *cmd);
+void th_cmd_set_link(th_cmd *cmd, th_cmd *next);
+
+/* Takes the right to complete cmd; false if another thread has it already. */
+bool th_cmd_claim(th_cmd *cmd);
+/* Answers a claimed command: observer, then done_fn (HARDWARE ERROR if unanswered). */
+void th_cmd_finish(th_cmd *cmd);
+/* Marks it aborted (a TMR listed its id); handlers see th_cmd_is_aborted(). */
+void th_cmd_set_aborted(th_cmd *cmd);
+/* At close, for a command still in flight: asks the handler that deferred it to give
+ * it back (th_cmd_set_revoke). True: nobody holds it any more, and the source may
+ * claim and answer it; false: the holder is completing it itself. Call only once no
+ * handler can still be registering (the handler threads are joined). */
+bool th_cmd_revoke(th_cmd *cmd);
+
 /* Extra ring flags for the completion (TCMU_UFLAG_UNKNOWN_OP). */
 void th_cmd_set_uflags(th_cmd *cmd, uint8_t uflags);
 

@@ -8,8 +8,8 @@
 #include "../kernel/loopback.h"
 #include "../kernel/uio.h"
 #include "server.h"
-#include "th/disk.h"
 #include "th/fake_kernel.h"
+#include "th/wwn.h"
 
 #define NAME_PREFIX "th-"
 

@@ -8,6 +8,10 @@
 #include <unistd.h>
 #include "server.h"
 
+/* The ring and the command model meet here: their bounds must agree. */
+_Static_assert(TH_RING_CDB_MAX == TH_CDB_MAX, "ring and command CDB bounds differ");
+_Static_assert(TH_RING_STATUS_CHECK_CONDITION == TH_STATUS_CHECK_CONDITION, "SAM status");
+
 /* The server whose batch the current thread is working through; completions made
  * inside a batch are kicked once at its end, others at once. */
 static _Thread_local th_server *tls_batch;
@@ -23,20 +27,38 @@ static void flush_kick(th_server *s)
 static void release(th_server *s, th_cmd *cmd)
 {
     pthread_mutex_lock(&s->qlock);
-    if (s->inflight[cmd->id] == cmd) {
-        s->inflight[cmd->id] = NULL;
+    uint16_t id = th_cmd_id(cmd);
+    if (s->inflight[id] == cmd) {
+        s->inflight[id] = NULL;
         s->n_inflight--;
     }
-    cmd->next = s->free_list;
+    th_cmd_set_link(cmd, s->free_list);
     s->free_list = cmd;
     pthread_cond_broadcast(&s->qcond);
     pthread_mutex_unlock(&s->qlock);
 }
 
+static void complete_in_ring(th_server *s, const th_cmd *cmd)
+{
+    th_cmd_response c;
+    th_cmd_get_response(cmd, &c);
+    th_ring_response rsp = {
+        .id = c.id,
+        .status = c.status,
+        .uflags = c.uflags,
+        .data_in_set = c.data_in_set,
+        .data_in_len = c.data_in_len,
+        .data_in_cap = c.data_in_cap,
+        .sense = c.sense,
+        .sense_len = c.sense_len,
+    };
+    th_ring_complete(&s->ring, &rsp);
+}
+
 static void server_done(th_cmd *cmd)
 {
-    th_server *s = cmd->owner;
-    th_ring_complete(&s->ring, cmd);
+    th_server *s = th_cmd_owner(cmd);
+    complete_in_ring(s, cmd);
     atomic_fetch_add(&s->served, 1);
     atomic_fetch_add(&s->unkicked, 1);
     if (tls_batch != s) flush_kick(s);
@@ -48,14 +70,17 @@ static th_cmd *get_cmd(th_server *s)
 {
     pthread_mutex_lock(&s->qlock);
     th_cmd *cmd = s->free_list;
-    if (cmd) s->free_list = cmd->next;
+    if (cmd) s->free_list = th_cmd_link(cmd);
     pthread_mutex_unlock(&s->qlock);
-    if (!cmd) cmd = calloc(1, sizeof(*cmd));
+    if (!cmd) cmd = th_cmd_alloc();
+    /* Never an empty array: a command without data still has a valid iovec base. */
+    if (cmd && th_cmd_reserve_iov(cmd, 1)) {
+        th_cmd_free(cmd);
+        cmd = NULL;
+    }
     if (!cmd) return NULL;
     th_cmd_reset(cmd);
-    cmd->owner = s;
-    cmd->user = s->user;
-    cmd->done_fn = server_done;
+    th_cmd_set_done(cmd, server_done, s, s->user);
     return cmd;
 }
 
@@ -71,7 +96,7 @@ static void handle_tmr(th_server *s)
     pthread_mutex_lock(&s->qlock);
     for (uint32_t i = 0; i < t->n; i++) {
         th_cmd *c = s->inflight[t->ids[i]];
-        if (c) atomic_store(&c->aborted, true);
+        if (c) th_cmd_set_aborted(c);
     }
     pthread_mutex_unlock(&s->qlock);
     char type[8], n[12];
@@ -80,6 +105,28 @@ static void handle_tmr(th_server *s)
     th_log(s->ctx, TH_LOG_INFO, "task management request", "device", s->name, "type",
            th_tmr_name(t->type), "commands", n, NULL);
     if (s->on_tmr) s->on_tmr(s->tmr_arg, t->type, t->ids, t->n);
+}
+
+/* Reads the next entry; a command entry lands in cmd, whose iovec array the ring
+ * fills in place (grown when an entry has more iovecs than it holds). */
+static th_entry_kind next_entry(th_server *s, th_cmd *cmd)
+{
+    th_ring_cmd rc;
+    rc.no_grow = false;
+    rc.iov = th_cmd_iovecs(cmd, &rc.iov_cap);
+    th_entry_kind k;
+    /* Ends: the array only grows, and an entry holds a bounded number of iovecs. */
+    while ((k = th_ring_next(&s->ring, &rc, &s->tmr)) == TH_ENTRY_NEED_IOV) {
+        /* Out of memory: the ring fails the entry, as it cannot be served. */
+        if (th_cmd_reserve_iov(cmd, rc.iov_need)) rc.no_grow = true;
+        rc.iov = th_cmd_iovecs(cmd, &rc.iov_cap);
+    }
+    if (k == TH_ENTRY_CMD || k == TH_ENTRY_BAD_CMD || k == TH_ENTRY_UNKNOWN) {
+        th_cmd_set_id(cmd, rc.id);
+        th_cmd_set_cdb(cmd, rc.cdb, rc.cdb_len); /* cannot fail: the bounds agree */
+        th_cmd_set_data_dirs(cmd, rc.out_cnt, rc.in_first, rc.in_cnt);
+    }
+    return k;
 }
 
 /* Reads everything queued; false once the ring is broken. */
@@ -91,18 +138,16 @@ static bool drain(th_server *s)
             th_log(s->ctx, TH_LOG_ERROR, "out of memory for a command", "device", s->name, NULL);
             return true; /* the entry stays queued; the next wakeup retries */
         }
-        th_entry_kind k = th_ring_next(&s->ring, cmd, &s->tmr);
+        th_entry_kind k = next_entry(s, cmd);
         if (k != TH_ENTRY_CMD) {
             if (k == TH_ENTRY_BAD_CMD || k == TH_ENTRY_UNKNOWN) {
                 char id[8];
-                snprintf(id, sizeof(id), "%u", cmd->id);
+                snprintf(id, sizeof(id), "%u", th_cmd_id(cmd));
                 th_log(s->ctx, TH_LOG_ERROR,
                        k == TH_ENTRY_BAD_CMD ? "ring entry points outside the mapping; failed"
                                              : "unknown ring entry op; answered UNKNOWN_OP",
                        "device", s->name, "cmd_id", id, NULL);
-                cmd->cdb_len = 0;
-                cmd->in_cap = cmd->out_len = 0;
-                if (k == TH_ENTRY_UNKNOWN) cmd->uflags = TCMU_UFLAG_UNKNOWN_OP;
+                if (k == TH_ENTRY_UNKNOWN) th_cmd_set_uflags(cmd, TCMU_UFLAG_UNKNOWN_OP);
                 th_cmd_check(cmd, TH_KEY_HARDWARE_ERROR, TH_ASC_INTERNAL_TARGET_FAILURE);
                 th_cmd_complete(cmd);
                 continue;
@@ -120,11 +165,12 @@ static bool drain(th_server *s)
             return true; /* TH_ENTRY_NONE */
         }
         pthread_mutex_lock(&s->qlock);
-        if (!s->inflight[cmd->id]) s->n_inflight++;
-        s->inflight[cmd->id] = cmd;
+        uint16_t id = th_cmd_id(cmd);
+        if (!s->inflight[id]) s->n_inflight++;
+        s->inflight[id] = cmd;
         if (s->n_workers) {
             if (s->qtail)
-                s->qtail->next = cmd;
+                th_cmd_set_link(s->qtail, cmd);
             else
                 s->qhead = cmd;
             s->qtail = cmd;
@@ -184,7 +230,7 @@ static void *worker_main(void *arg)
         while (!s->qhead && !s->stopping) pthread_cond_wait(&s->qcond, &s->qlock);
         th_cmd *cmd = s->qhead;
         if (!cmd) break; /* stopping with an empty queue: everything queued was served */
-        s->qhead = cmd->next;
+        s->qhead = th_cmd_link(cmd);
         if (!s->qhead) s->qtail = NULL;
         pthread_mutex_unlock(&s->qlock);
         run_handler(s, cmd);
@@ -271,7 +317,7 @@ static void fail_unanswered(th_server *s, uint16_t id)
     pthread_mutex_unlock(&s->qlock);
     if (!c) return;
     /* Threads are joined: revoke was set (or not) before the handler returned. */
-    bool ours = !c->revoke || c->revoke(c, c->revoke_arg);
+    bool ours = th_cmd_revoke(c);
     if (ours && th_cmd_claim(c)) {
         th_sense sense = th_sense_make(TH_KEY_ABORTED_COMMAND, TH_ASC_NONE);
         th_cmd_set_data_in_len(c, 0);
@@ -302,9 +348,8 @@ void th_server_join(th_server *s)
     flush_kick(s);
     while (s->free_list) {
         th_cmd *c = s->free_list;
-        s->free_list = c->next;
-        free(c->iov);
-        free(c);
+        s->free_list = th_cmd_link(c);
+        th_cmd_free(c);
     }
     free(s->inflight);
     s->inflight = NULL;

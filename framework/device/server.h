@@ -3,7 +3,7 @@
 #define TH_SERVER_H
 #include <pthread.h>
 #include <stdatomic.h>
-#include "../cmd/cmd_internal.h"
+#include "../cmd/cmd_source.h"
 #include "../core/ctx_internal.h"
 #include "../kernel/ring.h"
 #include "th/device.h"

@@ -72,13 +72,6 @@ static const th_op disk_ops[] = {
 
 const th_optable th_disk_optable = {disk_ops, sizeof(disk_ops) / sizeof(disk_ops[0])};
 
-uint64_t th_wwn_from_name(const char *name)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-    return (3ull << 60) | (h & 0x0fffffffffffffffull);
-}
-
 void th_disk_config_init(th_disk_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));

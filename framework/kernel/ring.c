@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "../cmd/cmd_source.h"
 #include "ring.h"
+#include "th/be.h"
 
 #define ENTRY_HDR 48 /* offsetof(struct tcmu_cmd_entry, req.iov) */
 #define TMR_HDR   32 /* offsetof(struct tcmu_tmr_entry, cmd_ids) */
@@ -109,7 +109,7 @@ static th_entry_kind bad(th_ring *r, const char *why)
 }
 
 /* e and len were checked: the entry lies inside the ring. */
-static th_entry_kind parse_cmd(th_ring *r, uint32_t at, uint32_t len, th_cmd *cmd)
+static th_entry_kind parse_cmd(th_ring *r, uint32_t at, uint32_t len, th_ring_cmd *cmd)
 {
     const uint8_t *e = r->cmdr + at;
     struct tcmu_cmd_entry h; /* the header only: iovecs are copied one by one */
@@ -124,28 +124,30 @@ static th_entry_kind parse_cmd(th_ring *r, uint32_t at, uint32_t len, th_cmd *cm
     uint64_t entry_off = (uint64_t)r->cmdr_off + at, cdb_off = h.req.cdb_off;
     if (cdb_off < entry_off + iov_end || cdb_off >= entry_off + len)
         return bad(r, "CDB outside its entry");
-    uint8_t cdb[TH_CDB_MAX];
     size_t avail = (size_t)(entry_off + len - cdb_off);
-    if (avail > sizeof(cdb)) avail = sizeof(cdb);
-    memcpy(cdb, r->map + cdb_off, avail);
+    if (avail > sizeof(cmd->cdb)) avail = sizeof(cmd->cdb);
+    memcpy(cmd->cdb, r->map + cdb_off, avail);
     copied();
-    size_t cdb_len = th_cdb_len_for(cdb, avail); /* from the copy: it cannot change */
+    size_t cdb_len = th_cdb_len_for(cmd->cdb, avail); /* from the copy: it cannot change */
     if (cdb_len > avail) return bad(r, "CDB runs past its entry");
-    th_cmd_set_cdb(cmd, cdb, cdb_len);
+    cmd->cdb_len = (uint16_t)cdb_len;
     uint32_t cnt = out_cnt + bidi_cnt; /* no overflow: n_iov fit in the entry */
-    if (th_cmd_reserve_iov(cmd, cnt ? cnt : 1)) return bad(r, "out of memory for iovecs");
+    if (cnt > cmd->iov_cap) {
+        if (cmd->no_grow) return bad(r, "out of memory for iovecs");
+        cmd->iov_need = cnt;
+        return TH_ENTRY_NEED_IOV;
+    }
     for (uint32_t i = 0; i < cnt; i++) {
         struct iovec v;
         memcpy(&v, e + ENTRY_HDR + i * sizeof(v), sizeof(v));
         copied();
         uint64_t base = (uint64_t)(uintptr_t)v.iov_base, ilen = v.iov_len;
         if (!in_map(r, base, ilen, r->data_off)) return bad(r, "iovec outside the data area");
-        th_cmd_set_iov(cmd, i, r->map + base, (size_t)ilen);
+        cmd->iov[i] = (struct iovec){r->map + base, (size_t)ilen};
     }
-    if (bidi_cnt)
-        th_cmd_set_data_dirs(cmd, out_cnt, out_cnt, bidi_cnt);
-    else
-        th_cmd_set_data_dirs(cmd, out_cnt, 0, out_cnt);
+    cmd->out_cnt = out_cnt;
+    cmd->in_first = bidi_cnt ? out_cnt : 0;
+    cmd->in_cnt = bidi_cnt ? bidi_cnt : out_cnt;
     return TH_ENTRY_CMD;
 }
 
@@ -164,7 +166,7 @@ static th_entry_kind parse_tmr(th_ring *r, uint32_t at, uint32_t len, th_ring_tm
     return TH_ENTRY_TMR;
 }
 
-th_entry_kind th_ring_next(th_ring *r, th_cmd *cmd, th_ring_tmr *tmr)
+th_entry_kind th_ring_next(th_ring *r, th_ring_cmd *cmd, th_ring_tmr *tmr)
 {
     for (;;) {
         if (atomic_load_explicit(&r->broken, memory_order_acquire)) return TH_ENTRY_BROKEN;
@@ -188,22 +190,23 @@ th_entry_kind th_ring_next(th_ring *r, th_cmd *cmd, th_ring_tmr *tmr)
             kind = TH_ENTRY_NONE;
             break;
         case TCMU_OP_CMD:
-            th_cmd_set_id(cmd, id);
+            cmd->id = id;
             /* The kernel sizes every command entry to hold a whole response. */
             kind = len < sizeof(struct tcmu_cmd_entry) ? bad(r, "entry too short for a response")
                                                        : parse_cmd(r, at, len, cmd);
+            if (kind == TH_ENTRY_NEED_IOV) return kind; /* not consumed: read again */
             break;
         case TCMU_OP_TMR:
             kind = parse_tmr(r, at, len, tmr);
             if (kind == TH_ENTRY_BROKEN) return kind;
             break;
         default:
-            th_cmd_set_id(cmd, id);
+            cmd->id = id;
             kind = TH_ENTRY_UNKNOWN;
         }
         if (kind == TH_ENTRY_BAD_CMD || kind == TH_ENTRY_UNKNOWN) {
-            th_cmd_set_cdb(cmd, NULL, 0);
-            th_cmd_clear_data(cmd);
+            cmd->cdb_len = 0;
+            cmd->out_cnt = cmd->in_first = cmd->in_cnt = 0;
         }
         /* Published only after the entry was copied out: completions on other threads
          * may reuse everything before it. */
@@ -251,7 +254,7 @@ static bool skip_non_cmds(th_ring *r)
 
 /* Writes only the response fields that lie inside the entry: an entry too short for
  * them (failed when read) must not spill into the one after it. */
-static void write_response(th_ring *r, uint8_t *e, uint32_t len, const th_cmd_response *rsp)
+static void write_response(th_ring *r, uint8_t *e, uint32_t len, const th_ring_response *rsp)
 {
     struct tcmu_cmd_entry *ce = (void *)e;
     ce->hdr.cmd_id = rsp->id;
@@ -260,7 +263,7 @@ static void write_response(th_ring *r, uint8_t *e, uint32_t len, const th_cmd_re
     if (len >= offsetof(struct tcmu_cmd_entry, rsp.read_len) + sizeof(uint32_t)) {
         ce->rsp.read_len = 0;
         bool short_in = rsp->data_in_len < rsp->data_in_cap;
-        if (rsp->data_in_set && (short_in || rsp->status == TH_STATUS_CHECK_CONDITION) &&
+        if (rsp->data_in_set && (short_in || rsp->status == TH_RING_STATUS_CHECK_CONDITION) &&
             (r->flags & TCMU_MAILBOX_FLAG_CAP_READ_LEN)) {
             uflags |= TCMU_UFLAG_READ_LEN;
             ce->rsp.read_len = (uint32_t)rsp->data_in_len;
@@ -271,14 +274,12 @@ static void write_response(th_ring *r, uint8_t *e, uint32_t len, const th_cmd_re
     size_t room = len > sense_at ? len - sense_at : 0;
     if (room > TCMU_SENSE_BUFFERSIZE) room = TCMU_SENSE_BUFFERSIZE;
     memset(e + sense_at, 0, room);
-    if (rsp->status == TH_STATUS_CHECK_CONDITION)
+    if (rsp->status == TH_RING_STATUS_CHECK_CONDITION)
         memcpy(e + sense_at, rsp->sense, rsp->sense_len < room ? rsp->sense_len : room);
 }
 
-void th_ring_complete(th_ring *r, const th_cmd *cmd)
+void th_ring_complete(th_ring *r, const th_ring_response *rsp)
 {
-    th_cmd_response rsp;
-    th_cmd_get_response(cmd, &rsp);
     pthread_mutex_lock(&r->lock);
     uint8_t op;
     uint32_t len;
@@ -288,7 +289,7 @@ void th_ring_complete(th_ring *r, const th_cmd *cmd)
         goto out;
     /* Out of order: the completion goes into whichever entry is at the tail, named by
      * the finished command's id; that entry's own command was copied out when read. */
-    write_response(r, r->cmdr + r->tail, len, &rsp);
+    write_response(r, r->cmdr + r->tail, len, rsp);
     r->tail = (r->tail + len) % r->cmdr_size;
     skip_non_cmds(r);
     __atomic_store_n(&r->mb->cmd_tail, r->tail, __ATOMIC_RELEASE);

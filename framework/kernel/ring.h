@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "th/cmd.h"
+#include <sys/uio.h>
 
 typedef struct th_ring {
     uint8_t *map;
@@ -27,13 +27,48 @@ typedef struct th_ring {
 } th_ring;
 
 typedef enum {
-    TH_ENTRY_NONE,    /* nothing new */
-    TH_ENTRY_CMD,     /* cmd holds CDB and iovecs */
-    TH_ENTRY_BAD_CMD, /* cmd->id is set; the entry is malformed (err says how): fail it */
-    TH_ENTRY_UNKNOWN, /* cmd->id is set; an entry op we do not know */
-    TH_ENTRY_TMR,     /* tmr holds the type and ids */
-    TH_ENTRY_BROKEN,  /* the ring itself is corrupt: stop reading; err says why */
+    TH_ENTRY_NONE,     /* nothing new */
+    TH_ENTRY_CMD,      /* cmd holds id, CDB and iovecs */
+    TH_ENTRY_BAD_CMD,  /* cmd->id is set; the entry is malformed (bad says how): fail it */
+    TH_ENTRY_UNKNOWN,  /* cmd->id is set; an entry op we do not know */
+    TH_ENTRY_TMR,      /* tmr holds the type and ids */
+    TH_ENTRY_BROKEN,   /* the ring itself is corrupt: stop reading; err says why */
+    TH_ENTRY_NEED_IOV, /* cmd->iov_need iovecs do not fit in cmd->iov_cap: nothing was
+                        * consumed; grow the array and call again */
 } th_entry_kind;
+
+/* The longest CDB the ring hands out (the model's TH_CDB_MAX: asserted where the two
+ * meet). */
+#define TH_RING_CDB_MAX 260
+/* The status after which the response carries sense (SAM CHECK CONDITION). */
+#define TH_RING_STATUS_CHECK_CONDITION 0x02
+
+/* A command entry as read: everything copied out of shared memory and checked. The
+ * caller provides the iovec array (iov, iov_cap); the iovecs point into the mapping. */
+typedef struct th_ring_cmd {
+    struct iovec *iov; /* in: room for iov_cap iovecs (NULL if 0) */
+    uint32_t iov_cap;  /* in */
+    bool no_grow;      /* in: the array cannot grow; more iovecs fail the entry instead */
+    uint32_t iov_need; /* out (TH_ENTRY_NEED_IOV): how many iovecs the entry has */
+    uint16_t id;
+    uint16_t cdb_len; /* 0 for a failed entry */
+    uint8_t cdb[TH_RING_CDB_MAX];
+    /* Data-out iov[0..out_cnt), data-in iov[in_first..in_first+in_cnt): the same
+     * iovecs but for BIDI commands. All 0 for a failed entry. */
+    uint32_t out_cnt, in_first, in_cnt;
+} th_ring_cmd;
+
+/* A completion, as th_ring_complete writes it into the entry at the tail. */
+typedef struct th_ring_response {
+    uint16_t id;
+    uint8_t status;
+    uint8_t uflags;     /* extra entry flags (TCMU_UFLAG_UNKNOWN_OP) */
+    bool data_in_set;   /* the handler declared a data-in length */
+    size_t data_in_len; /* valid data-in bytes when data_in_set */
+    size_t data_in_cap; /* the data-in the command asked for */
+    const uint8_t *sense;
+    size_t sense_len;
+} th_ring_response;
 
 #define TH_TMR_IDS_MAX 1024
 typedef struct th_ring_tmr {
@@ -45,10 +80,11 @@ typedef struct th_ring_tmr {
 /* Checks the mailbox (version 2, offsets inside the mapping). */
 int th_ring_init(th_ring *r, void *map, size_t size, int fd);
 void th_ring_destroy(th_ring *r);
-th_entry_kind th_ring_next(th_ring *r, th_cmd *cmd, th_ring_tmr *tmr);
-/* Writes cmd's response into the entry at the tail; safe from any thread. An entry
+/* Reads the next entry into cmd (commands) or tmr (TMRs). */
+th_entry_kind th_ring_next(th_ring *r, th_ring_cmd *cmd, th_ring_tmr *tmr);
+/* Writes the response into the entry at the tail; safe from any thread. An entry
  * the kernel changed after it was read breaks the ring instead (nothing is written). */
-void th_ring_complete(th_ring *r, const th_cmd *cmd);
+void th_ring_complete(th_ring *r, const th_ring_response *rsp);
 void th_ring_kick(th_ring *r);
 
 #endif

@@ -302,8 +302,7 @@ static int defer_or_answer(th_rules *r, th_cmd *cmd, uint64_t due_ns)
 int th_rules_handle(th_cmd *cmd, void *arg)
 {
     th_rules *r = arg;
-    cmd->observer = th_rules_trace_cmd;
-    cmd->observer_arg = r;
+    th_cmd_set_observer(cmd, th_rules_trace_cmd, r);
     /* The TMR for it came while it waited for a worker: nothing else will answer it. */
     if (th_cmd_is_aborted(cmd)) {
         th_cmd_status(cmd, TH_STATUS_TASK_ABORTED);
@@ -315,7 +314,7 @@ int th_rules_handle(th_cmd *cmd, void *arg)
         memmove(r->ua, r->ua + 1, (size_t)(--r->n_ua) * sizeof(ua));
         pthread_mutex_unlock(&r->lock);
         th_cmd_check_condition(cmd, &ua);
-        cmd->rule = -2; /* the queued unit attention */
+        th_cmd_set_rule(cmd, -2); /* the queued unit attention */
         return 0;
     }
     int i = pick_locked(r, cmd);
@@ -325,7 +324,7 @@ int th_rules_handle(th_cmd *cmd, void *arg)
     }
     th_rule rule = r->rules[i].r;
     uint64_t fired = r->rules[i].fired;
-    cmd->rule = r->rules[i].id;
+    th_cmd_set_rule(cmd, r->rules[i].id);
     if (rule.action.set_state[0]) set_state_locked(r, rule.action.set_state);
     if (rule.action.queue_ua && r->n_ua < TH_UA_MAX) r->ua[r->n_ua++] = rule.action.ua_sense;
     pthread_mutex_unlock(&r->lock);

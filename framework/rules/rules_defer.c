@@ -106,8 +106,7 @@ int th_rules_defer(th_rules *r, th_cmd *cmd, uint64_t due_ns)
         free(p);
         return rc;
     }
-    cmd->revoke = revoke;
-    cmd->revoke_arg = r;
+    th_cmd_set_revoke(cmd, revoke, r);
     p->next = r->pending;
     r->pending = p;
     pthread_cond_signal(&r->cond);

@@ -1,7 +1,7 @@
 #ifndef TH_RULES_INTERNAL_H
 #define TH_RULES_INTERNAL_H
 #include <pthread.h>
-#include "../cmd/cmd_internal.h"
+#include "../cmd/cmd_handler.h"
 #include "../core/ctx_internal.h"
 #include "th/rules.h"
 

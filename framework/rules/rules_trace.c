@@ -44,15 +44,16 @@ void th_rules_trace_cmd(th_cmd *cmd, void *arg)
                  s.eom ? "true" : "false", s.ili ? "true" : "false");
     }
     char rule[96] = "null";
-    if (cmd->rule == -2) {
+    int rule_id = th_cmd_rule(cmd);
+    if (rule_id == -2) {
         snprintf(rule, sizeof(rule), "\"unit_attention\"");
-    } else if (cmd->rule >= 0) {
+    } else if (rule_id >= 0) {
         pthread_mutex_lock(&r->lock);
-        const char *rn = th_rules_name_locked(r, cmd->rule);
+        const char *rn = th_rules_name_locked(r, rule_id);
         if (rn[0])
             snprintf(rule, sizeof(rule), "\"%s\"", rn);
         else
-            snprintf(rule, sizeof(rule), "%d", cmd->rule);
+            snprintf(rule, sizeof(rule), "%d", rule_id);
         pthread_mutex_unlock(&r->lock);
     }
     bool lba_op = th_cmd_xfer_len(cmd) || th_cmd_lba(cmd);

@@ -3,7 +3,15 @@
 #define TH_SCENARIO_RUN_INTERNAL_H
 #include <stdio.h>
 #include "scenario.h"
-#include "th/th.h"
+#include "th/backend.h"
+#include "th/ctx.h"
+#include "th/device.h"
+#include "th/disk.h"
+#include "th/iscsi.h"
+#include "th/rules.h"
+#include "th/sense.h"
+#include "th/tape.h"
+#include "th/wwn.h"
 
 typedef struct live {
     const sc_device *cfg;

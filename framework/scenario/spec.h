@@ -3,7 +3,9 @@
 #define TH_SCENARIO_SPEC_H
 #include <stdbool.h>
 #include "scenario.h"
-#include "th/th.h"
+#include "th/device.h"
+#include "th/disk.h"
+#include "th/tape.h"
 
 typedef struct sc_spec {
     /* Ready for th_device_open, th_disk_new and th_tape_new; their strings point into this

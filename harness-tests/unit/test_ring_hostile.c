@@ -5,7 +5,6 @@
  * entry is failed and the ring goes on, or the ring is declared broken with a
  * message. */
 #include "kernel/tcmu_uapi.h"
-#include "cmd/cmd_source.h"
 #include "helpers.h"
 #include "kernel/ring.h"
 #include "ring_rig.h"
@@ -15,7 +14,9 @@ typedef struct hrig {
     uint8_t *map;
     size_t size;
     th_ring ring;
-    th_cmd *cmd;
+    th_ring_cmd cmd;
+    struct iovec *iov; /* starts empty: every entry with data goes through NEED_IOV */
+    uint32_t iov_cap;
     th_ring_tmr tmr;
 } hrig;
 
@@ -28,50 +29,89 @@ static void hup(hrig *h)
     th_fk_mapping(h->fk, &map, &h->size, &fd);
     h->map = map;
     cr_assert_eq(th_ring_init(&h->ring, map, h->size, fd), 0, "%s", h->ring.err);
-    h->cmd = th_cmd_alloc();
-    cr_assert_not_null(h->cmd);
 }
 
 static void hdown(hrig *h)
 {
-    th_cmd_free(h->cmd);
+    free(h->iov);
     th_ring_destroy(&h->ring);
     th_fk_free(h->fk);
 }
 
-/* Every byte a command's iovecs name is written and read, as a handler may. */
-static void touch_data(th_cmd *cmd)
+/* th_ring_next, growing the iovec array as the ring asks: an entry it does not fit
+ * is not consumed (the same entry comes back once it fits). */
+static th_entry_kind next(hrig *h)
 {
-    const struct iovec *iov;
-    size_t n = th_cmd_data_out_iov(cmd, &iov);
+    h->cmd.iov = h->iov;
+    h->cmd.iov_cap = h->iov_cap;
+    h->cmd.no_grow = false;
+    th_entry_kind k;
+    while ((k = th_ring_next(&h->ring, &h->cmd, &h->tmr)) == TH_ENTRY_NEED_IOV) {
+        cr_assert_gt(h->cmd.iov_need, h->iov_cap, "NEED_IOV for an array that fits");
+        struct iovec *iov = realloc(h->iov, h->cmd.iov_need * sizeof(*iov));
+        cr_assert_not_null(iov);
+        h->iov = h->cmd.iov = iov;
+        h->iov_cap = h->cmd.iov_cap = h->cmd.iov_need;
+    }
+    if (k == TH_ENTRY_CMD) {
+        cr_assert_leq(h->cmd.out_cnt, h->iov_cap);
+        cr_assert_leq((uint64_t)h->cmd.in_first + h->cmd.in_cnt, h->iov_cap);
+        cr_assert_leq(h->cmd.cdb_len, TH_RING_CDB_MAX);
+    }
+    return k;
+}
+
+/* Every byte a command's iovecs name is written and read, as a handler may; returns
+ * the data-in bytes. */
+static size_t touch_data(const th_ring_cmd *cmd)
+{
     uint8_t sum = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t b = 0; b < iov[i].iov_len; b++) sum += ((const uint8_t *)iov[i].iov_base)[b];
+    for (uint32_t i = 0; i < cmd->out_cnt; i++)
+        for (size_t b = 0; b < cmd->iov[i].iov_len; b++)
+            sum += ((const uint8_t *)cmd->iov[i].iov_base)[b];
     cr_assert_geq(sum, 0); /* keeps the reads */
-    n = th_cmd_data_in_iov(cmd, &iov);
-    for (size_t i = 0; i < n; i++) memset(iov[i].iov_base, 0x3c, iov[i].iov_len);
-    th_cmd_set_data_in_len(cmd, th_cmd_data_in_cap(cmd));
+    size_t in = 0;
+    for (uint32_t i = cmd->in_first; i < cmd->in_first + cmd->in_cnt; i++) {
+        memset(cmd->iov[i].iov_base, 0x3c, cmd->iov[i].iov_len);
+        in += cmd->iov[i].iov_len;
+    }
+    return in;
+}
+
+/* GOOD with all data-in, or HARDWARE ERROR (UNKNOWN_OP for an unknown entry). */
+static void answer(hrig *h, th_entry_kind k)
+{
+    th_ring_response rsp = {.id = h->cmd.id};
+    uint8_t sense[TH_SENSE_MAX];
+    if (k == TH_ENTRY_CMD) {
+        rsp.status = TH_STATUS_GOOD;
+        rsp.data_in_set = true;
+        rsp.data_in_len = rsp.data_in_cap = touch_data(&h->cmd);
+    } else {
+        th_sense s = th_sense_make(TH_KEY_HARDWARE_ERROR, TH_ASC_INTERNAL_TARGET_FAILURE);
+        rsp.status = TH_STATUS_CHECK_CONDITION;
+        rsp.sense = sense;
+        rsp.sense_len = th_sense_encode(&s, sense, sizeof(sense));
+        if (k == TH_ENTRY_UNKNOWN) rsp.uflags = TCMU_UFLAG_UNKNOWN_OP;
+    }
+    th_ring_complete(&h->ring, &rsp);
 }
 
 /* Reads and answers until nothing is left; returns NONE or BROKEN. */
 static th_entry_kind serve(hrig *h)
 {
     for (int guard = 0; guard < 10000; guard++) {
-        th_cmd_reset(h->cmd);
-        th_entry_kind k = th_ring_next(&h->ring, h->cmd, &h->tmr);
+        th_entry_kind k = next(h);
         if (k == TH_ENTRY_NONE || k == TH_ENTRY_BROKEN) return k;
         if (k == TH_ENTRY_TMR) {
             cr_assert_leq(h->tmr.n, TH_TMR_IDS_MAX);
             continue;
         }
-        if (k == TH_ENTRY_CMD) {
-            touch_data(h->cmd);
-            th_cmd_ok(h->cmd);
-        } else {
-            if (k == TH_ENTRY_UNKNOWN) th_cmd_set_uflags(h->cmd, TCMU_UFLAG_UNKNOWN_OP);
-            th_cmd_check(h->cmd, TH_KEY_HARDWARE_ERROR, TH_ASC_INTERNAL_TARGET_FAILURE);
+        if (k != TH_ENTRY_CMD) {
+            cr_assert_eq(h->cmd.cdb_len, 0, "a failed entry hands out its CDB");
+            cr_assert_eq(h->cmd.out_cnt + h->cmd.in_cnt, 0, "a failed entry hands out data");
         }
-        th_ring_complete(&h->ring, h->cmd);
+        answer(h, k);
     }
     cr_assert_fail("the ring never ran dry");
     return TH_ENTRY_BROKEN;
@@ -303,14 +343,11 @@ Test(ring_hostile, an_entry_rewritten_after_it_was_read_breaks_the_ring)
         uint8_t tur[6] = {0};
         size_t at = th_fk_cmdr_off(h.fk) + th_fk_head(h.fk);
         cr_assert_eq(th_fk_queue_cmd(h.fk, tur, 6, NULL, 0, 4096, NULL), 0);
-        th_cmd_reset(h.cmd);
-        cr_assert_eq(th_ring_next(&h.ring, h.cmd, &h.tmr), TH_ENTRY_CMD);
+        cr_assert_eq(next(&h), TH_ENTRY_CMD);
         uint32_t *len_op = (uint32_t *)(h.map + at);
         __atomic_store_n(len_op, len_ops[i], __ATOMIC_RELAXED);
-        th_cmd_ok(h.cmd);
-        th_ring_complete(&h.ring, h.cmd);
-        cr_assert_eq(th_ring_next(&h.ring, h.cmd, &h.tmr), TH_ENTRY_BROKEN, "len_op %#x",
-                     len_ops[i]);
+        answer(&h, TH_ENTRY_CMD);
+        cr_assert_eq(next(&h), TH_ENTRY_BROKEN, "len_op %#x", len_ops[i]);
         cr_assert(strstr(h.ring.err, "ring broken"), "%s", h.ring.err);
         hdown(&h);
     }
@@ -366,4 +403,58 @@ Test(ring_hostile, a_bad_mailbox_fails_init_with_a_message)
         th_ring_destroy(&r);
         hdown(&h);
     }
+}
+
+/* A READ(10) entry of three 4 KiB iovecs, apart in the data area. */
+static void queue_three_iovecs(hrig *h, uint16_t id)
+{
+    size_t entry_off = th_fk_cmdr_off(h->fk) + th_fk_head(h->fk);
+    uint8_t e[CMD_LEN];
+    template_cmd(h, e, entry_off);
+    struct tcmu_cmd_entry *ent = (void *)e;
+    ent->hdr.cmd_id = id;
+    ent->req.iov_cnt = 3;
+    for (size_t i = 0; i < 3; i++) {
+        struct iovec iov = {(void *)(uintptr_t)(h->size - 65536 + i * 8192), 4096};
+        memcpy(e + 48 + i * sizeof(iov), &iov, sizeof(iov));
+    }
+    cr_assert_eq(th_fk_queue_raw(h->fk, e, CMD_LEN), 0);
+}
+
+/* The caller's iovec array is too small: the entry stays where it is (same id, same
+ * data once the array fits); a caller that cannot grow gets the entry failed. */
+Test(ring_hostile, an_entry_with_more_iovecs_than_the_array_waits_for_it_to_grow)
+{
+    alarm(60); /* a hang is a failure (SIGALRM), not a stuck run */
+    hrig h;
+    hup(&h);
+    queue_three_iovecs(&h, 501);
+    struct iovec one;
+    h.cmd = (th_ring_cmd){.iov = &one, .iov_cap = 1};
+    cr_assert_eq(th_ring_next(&h.ring, &h.cmd, &h.tmr), TH_ENTRY_NEED_IOV);
+    cr_assert_eq(h.cmd.iov_need, 3);
+    cr_assert_eq(th_ring_next(&h.ring, &h.cmd, &h.tmr), TH_ENTRY_NEED_IOV, "consumed");
+    cr_assert_eq(h.cmd.iov_need, 3);
+    cr_assert_eq(next(&h), TH_ENTRY_CMD);
+    cr_assert_eq(h.cmd.id, 501);
+    cr_assert_eq(h.cmd.out_cnt, 3); /* READ(10) reads into the same iovecs */
+    cr_assert_eq(h.cmd.in_first, 0);
+    cr_assert_eq(h.cmd.in_cnt, 3);
+    cr_assert_eq(h.cmd.cdb_len, 10);
+    cr_assert_eq(h.cmd.cdb[0], 0x28);
+    cr_assert_eq(touch_data(&h.cmd), 3 * 4096);
+    answer(&h, TH_ENTRY_CMD);
+
+    queue_three_iovecs(&h, 502);
+    h.cmd = (th_ring_cmd){.iov = &one, .iov_cap = 1, .no_grow = true};
+    cr_assert_eq(th_ring_next(&h.ring, &h.cmd, &h.tmr), TH_ENTRY_BAD_CMD);
+    cr_assert_eq(h.cmd.id, 502);
+    cr_assert_eq(h.cmd.cdb_len, 0);
+    cr_assert_eq(h.cmd.out_cnt + h.cmd.in_cnt, 0);
+    cr_assert_str_eq(h.ring.bad, "out of memory for iovecs");
+    answer(&h, TH_ENTRY_BAD_CMD);
+    cr_assert_eq(next(&h), TH_ENTRY_NONE);
+    cr_assert_eq(__atomic_load_n(&((struct tcmu_mailbox *)h.map)->cmd_tail, __ATOMIC_ACQUIRE),
+                 th_fk_head(h.fk), "both entries were completed");
+    hdown(&h);
 }

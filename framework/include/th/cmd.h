@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include "th/be.h"
 #include "th/sense.h"
 #include "th/tmr.h"
 
@@ -42,8 +43,7 @@ typedef struct th_cmd th_cmd;
 #define TH_CMD_DEFERRED 1
 typedef int (*th_handler_fn)(th_cmd *cmd, void *arg);
 
-/* CDB length implied by the opcode group (0x7F: 8 + additional length). */
-size_t th_cdb_len_for(const uint8_t *cdb, size_t avail);
+/* th_cdb_len_for(cdb, avail), the CDB length by opcode group, is in th/be.h. */
 
 const uint8_t *th_cmd_cdb(const th_cmd *cmd);
 size_t th_cmd_cdb_len(const th_cmd *cmd);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "th/backend.h"
 #include "th/cmd.h"
+#include "th/wwn.h" /* th_wwn_from_name, the default identifier */
 
 typedef struct th_disk_config {
     uint32_t block_size;  /* 512 .. 65536, a power of two */
@@ -36,8 +37,5 @@ uint64_t th_disk_blocks(const th_disk *disk);
 /* Changes the reported capacity (the backend must be large enough). */
 int th_disk_set_blocks(th_disk *disk, uint64_t blocks);
 const char *th_disk_op_name(uint8_t opcode, uint16_t sa);
-
-/* Derives a NAA 3 (locally assigned) identifier from a name. */
-uint64_t th_wwn_from_name(const char *name);
 
 #endif

@@ -14,4 +14,5 @@
 #include "th/rules.h"
 #include "th/sense.h"
 #include "th/tape.h"
+#include "th/wwn.h"
 #endif
