@@ -144,9 +144,10 @@ static bool drain(th_server *s)
                 char id[8];
                 snprintf(id, sizeof(id), "%u", th_cmd_id(cmd));
                 th_log(s->ctx, TH_LOG_ERROR,
-                       k == TH_ENTRY_BAD_CMD ? "ring entry points outside the mapping; failed"
+                       k == TH_ENTRY_BAD_CMD ? "malformed ring entry; failed"
                                              : "unknown ring entry op; answered UNKNOWN_OP",
-                       "device", s->name, "cmd_id", id, NULL);
+                       "device", s->name, "cmd_id", id, "why",
+                       k == TH_ENTRY_BAD_CMD && s->ring.bad ? s->ring.bad : "-", NULL);
                 if (k == TH_ENTRY_UNKNOWN) th_cmd_set_uflags(cmd, TCMU_UFLAG_UNKNOWN_OP);
                 th_cmd_check(cmd, TH_KEY_HARDWARE_ERROR, TH_ASC_INTERNAL_TARGET_FAILURE);
                 th_cmd_complete(cmd);
@@ -166,7 +167,18 @@ static bool drain(th_server *s)
         }
         pthread_mutex_lock(&s->qlock);
         uint16_t id = th_cmd_id(cmd);
-        if (!s->inflight[id]) s->n_inflight++;
+        if (s->inflight[id]) {
+            /* A kernel never reuses an id in flight; taking the slot would orphan the
+             * first command (close would not find it, its late completion would
+             * reach a freed server). */
+            pthread_mutex_unlock(&s->qlock);
+            release(s, cmd);
+            th_ring_set_broken(&s->ring, "entry reuses a cmd_id still in flight", id);
+            atomic_store(&s->broken, true);
+            th_log(s->ctx, TH_LOG_ERROR, s->ring.err, "device", s->name, NULL);
+            return false;
+        }
+        s->n_inflight++;
         s->inflight[id] = cmd;
         if (s->n_workers) {
             if (s->qtail)

@@ -94,6 +94,13 @@ static void set_broken(th_ring *r, const char *what, uint32_t at, uint32_t value
     atomic_store_explicit(&r->broken, true, memory_order_release);
 }
 
+void th_ring_set_broken(th_ring *r, const char *what, uint32_t value)
+{
+    pthread_mutex_lock(&r->lock);
+    set_broken(r, what, __atomic_load_n(&r->seen, __ATOMIC_RELAXED), value);
+    pthread_mutex_unlock(&r->lock);
+}
+
 static th_entry_kind broken(th_ring *r, const char *what, uint32_t at, uint32_t value)
 {
     pthread_mutex_lock(&r->lock);

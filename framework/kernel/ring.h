@@ -70,7 +70,8 @@ typedef struct th_ring_response {
     size_t sense_len;
 } th_ring_response;
 
-#define TH_TMR_IDS_MAX 1024
+/* Ids are 16 bits and the kernel lists every command a TMR affects, with no cap. */
+#define TH_TMR_IDS_MAX 65536
 typedef struct th_ring_tmr {
     uint8_t type;
     uint32_t n;
@@ -86,5 +87,8 @@ th_entry_kind th_ring_next(th_ring *r, th_ring_cmd *cmd, th_ring_tmr *tmr);
  * the kernel changed after it was read breaks the ring instead (nothing is written). */
 void th_ring_complete(th_ring *r, const th_ring_response *rsp);
 void th_ring_kick(th_ring *r);
+/* Declares the ring broken (the first reason is kept): for misbehaviour only the reader
+ * can see, such as an id reused while its command is in flight. */
+void th_ring_set_broken(th_ring *r, const char *what, uint32_t value);
 
 #endif

@@ -1,6 +1,7 @@
 #ifndef TH_RULES_INTERNAL_H
 #define TH_RULES_INTERNAL_H
 #include <pthread.h>
+#include <stdatomic.h>
 #include "../cmd/cmd_handler.h"
 #include "../core/ctx_internal.h"
 #include "th/rules.h"
@@ -46,9 +47,9 @@ struct th_rules {
     pthread_t timer;
     pthread_cond_t cond;
     bool timer_running;
-    bool stopping; /* tells the timer thread to exit */
-    int releasing; /* th_rules_release_all calls under way: deferrals answer at once */
-    FILE *trace;
+    bool stopping;         /* tells the timer thread to exit */
+    int releasing;         /* th_rules_release_all calls under way: deferrals answer at once */
+    _Atomic(FILE *) trace; /* written under trace_lock; read without it to skip work */
     double t0;
     pthread_mutex_t trace_lock;
 };

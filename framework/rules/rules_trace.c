@@ -19,7 +19,7 @@ static double now_s(void)
 void th_rules_trace_cmd(th_cmd *cmd, void *arg)
 {
     th_rules *r = arg;
-    if (!r->trace) return;
+    if (!atomic_load_explicit(&r->trace, memory_order_relaxed)) return;
     const uint8_t *cdb = th_cmd_cdb(cmd);
     char hex[2 * 32 + 1] = "";
     size_t n = th_cmd_cdb_len(cmd) < 32 ? th_cmd_cdb_len(cmd) : 32;

@@ -81,13 +81,18 @@ static inline int hold(th_cmd *cmd, void *arg)
     return TH_CMD_DEFERRED;
 }
 
+static inline int held_count(holder *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->n;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
 static inline void release_reverse(holder *h, int want, uint16_t *order)
 {
     for (int tries = 0; tries < 500; tries++) {
-        pthread_mutex_lock(&h->lock);
-        int n = h->n;
-        pthread_mutex_unlock(&h->lock);
-        if (n >= want) break;
+        if (held_count(h) >= want) break;
         usleep(10000);
     }
     pthread_mutex_lock(&h->lock);

@@ -36,7 +36,7 @@ static uint16_t hold_one_read(rig *r, holder *h)
     rig_up(r, 4096, 0, hold, h, ALL_CAPS);
     uint16_t id = queue_read(r, 0, 1);
     th_fk_notify(r->fk);
-    for (int i = 0; i < 500 && !h->n; i++) usleep(1000);
+    for (int i = 0; i < 500 && !held_count(h); i++) usleep(1000);
     return id;
 }
 

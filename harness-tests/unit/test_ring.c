@@ -1,5 +1,6 @@
 /* The ring, served through the fake kernel: the same device code as the real
  * kernel path, minus configfs. */
+#include <stdatomic.h>
 #include "ring_rig.h"
 
 Test(ring, inquiry_round_trip)
@@ -103,7 +104,7 @@ Test(ring, out_of_order_completion_across_a_wrap)
 }
 
 typedef struct tmr_seen {
-    int calls;
+    atomic_int calls; /* published last: the other fields are read after it */
     uint8_t type;
     uint16_t ids[8];
     uint32_t n;
@@ -112,10 +113,10 @@ typedef struct tmr_seen {
 static void on_tmr(void *arg, uint8_t type, const uint16_t *ids, uint32_t n)
 {
     tmr_seen *t = arg;
-    t->calls++;
     t->type = type;
     t->n = n;
     memcpy(t->ids, ids, n * sizeof(uint16_t));
+    atomic_fetch_add(&t->calls, 1);
 }
 
 Test(ring, tmr_entry_marks_the_command_aborted_and_is_reported)
@@ -139,13 +140,13 @@ Test(ring, tmr_entry_marks_the_command_aborted_and_is_reported)
     cr_assert_eq(th_device_open(r.ctx, &cfg, &r.dev), 0);
     uint16_t id = queue_read(&r, 0, 1);
     th_fk_notify(r.fk);
-    for (int i = 0; i < 500 && !h.n; i++) usleep(1000);
-    cr_assert_eq(h.n, 1);
+    for (int i = 0; i < 500 && !held_count(&h); i++) usleep(1000);
+    cr_assert_eq(held_count(&h), 1);
     cr_assert(!th_cmd_is_aborted(h.held[0]));
     cr_assert_eq(th_fk_queue_tmr(r.fk, TH_TMR_ABORT_TASK, &id, 1), 0);
     th_fk_notify(r.fk);
-    for (int i = 0; i < 500 && !seen.calls; i++) usleep(1000);
-    cr_assert_eq(seen.calls, 1);
+    for (int i = 0; i < 500 && !atomic_load(&seen.calls); i++) usleep(1000);
+    cr_assert_eq(atomic_load(&seen.calls), 1);
     cr_assert_eq(seen.type, TH_TMR_ABORT_TASK);
     cr_assert_eq(seen.n, 1);
     cr_assert_eq(seen.ids[0], id);
