@@ -33,7 +33,7 @@ void th_ctx_set_logger(th_ctx *ctx, th_log_fn fn, void *arg, th_log_level max_le
 static int set_path(char *dst, const char *src, const char *dflt)
 {
     const char *p = src ? src : dflt;
-    if (strlen(p) >= TH_PATH_MAX) return -ENAMETOOLONG;
+    if (strlen(p) >= TH_ROOT_MAX) return -ENAMETOOLONG;
     strcpy(dst, p);
     return 0;
 }

@@ -4,6 +4,9 @@
 #include "th/ctx.h"
 
 #define TH_PATH_MAX 512
+/* Roots (configfs, sysfs, /dev) are shorter, so that every object path built under them
+ * (an iSCSI ACL's mapped LUN: root + ~480 bytes of IQNs) fits a recorded path. */
+#define TH_ROOT_MAX 256
 #define TH_ERR_MAX  512
 
 struct th_ctx {

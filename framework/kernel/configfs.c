@@ -50,14 +50,24 @@ static int record(th_ctx *ctx, th_objects *o, th_undo_kind kind, const char *pat
         o->cap = cap;
     }
     o->items[o->n].kind = kind;
-    snprintf(o->items[o->n].path, TH_PATH_MAX, "%s", path);
+    memcpy(o->items[o->n].path, path, strlen(path) + 1); /* fits: checked before creating */
     o->n++;
     return 0;
+}
+
+/* A path cut short would be removed instead of the one created: refuse it up front. */
+static int check_len(th_ctx *ctx, const char *path)
+{
+    if (strlen(path) < TH_CFS_PATH_MAX) return 0;
+    return th_fail(ctx, -ENAMETOOLONG, "configfs path longer than %d bytes: %.80s...",
+                   TH_CFS_PATH_MAX - 1, path);
 }
 
 int th_cfs_mkdir(th_ctx *ctx, th_objects *o, const char *path, bool shared, bool *existed)
 {
     if (existed) *existed = false;
+    int lrc = check_len(ctx, path);
+    if (lrc) return lrc;
     if (mkdir(path, 0755) == 0) {
         th_log(ctx, TH_LOG_DEBUG, "created", "path", path, NULL);
         int rc = record(ctx, o, shared ? TH_UNDO_RMDIR_IF_EMPTY : TH_UNDO_RMDIR, path);
@@ -78,6 +88,8 @@ int th_cfs_mkdir(th_ctx *ctx, th_objects *o, const char *path, bool shared, bool
 
 int th_cfs_symlink(th_ctx *ctx, th_objects *o, const char *target, const char *path)
 {
+    int lrc = check_len(ctx, path);
+    if (lrc) return lrc;
     if (symlink(target, path))
         return th_fail(ctx, -errno, "link %s -> %s: %s", path, target, strerror(errno));
     th_log(ctx, TH_LOG_DEBUG, "created", "path", path, NULL);

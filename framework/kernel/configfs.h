@@ -7,9 +7,13 @@
 
 typedef enum { TH_UNDO_RMDIR, TH_UNDO_UNLINK, TH_UNDO_RMDIR_IF_EMPTY } th_undo_kind;
 
+/* Longer than any path built under a root of TH_ROOT_MAX; a longer one is refused
+ * before anything is created, never recorded cut short. */
+#define TH_CFS_PATH_MAX 1024
+
 typedef struct th_undo {
     th_undo_kind kind;
-    char path[TH_PATH_MAX];
+    char path[TH_CFS_PATH_MAX];
 } th_undo;
 
 /* Grows as objects are made: an entry that is not recorded would never be removed.

@@ -100,3 +100,57 @@ Test(configfs_undo, an_existing_private_object_is_an_error_and_not_recorded)
     cr_assert_eq(th_cfs_undo(ctx, &o), 0);
     cr_assert(!th_path_exists(p), "a shared object goes with its last user");
 }
+
+/* Builds root/aaa.../aaa.../.../<last> with components of at most 200 bytes, so that the
+ * whole path is exactly len bytes; creates every directory but the last. */
+static void deep_path(const char *root, size_t len, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", root);
+    while (strlen(out) + 201 < len) {
+        size_t at = strlen(out);
+        out[at] = '/';
+        memset(out + at + 1, 'a', 199);
+        out[at + 200] = 0;
+        mkdir(out, 0755);
+    }
+    size_t at = strlen(out), rest = len - at - 1;
+    out[at] = '/';
+    memset(out + at + 1, 'b', rest);
+    out[len] = 0;
+}
+
+/* Every length up to the limit is recorded whole, so undo removes exactly the directory
+ * made, and never a shorter path that happens to be its prefix; a longer one is refused
+ * before anything is created. */
+Test(configfs_undo, long_paths_are_recorded_whole_or_refused_before_creating, .init = setup,
+     .fini = teardown)
+{
+    static const size_t lens[] = {500, 511, 512, 513, 620, 1000, 1023, 1024, 1100};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        char mine[1200], prefix[1200];
+        deep_path(root, lens[i], mine, sizeof(mine));
+        /* Somebody else's directory named by the first 511 bytes of ours. */
+        snprintf(prefix, sizeof(prefix), "%.*s", 511, mine);
+        bool has_prefix = lens[i] > 512 && strrchr(prefix, '/') < prefix + 511 - 1;
+        if (has_prefix) cr_assert_eq(mkdir(prefix, 0755), 0, "%s", strerror(errno));
+        th_objects o = {0};
+        int rc = th_cfs_mkdir(ctx, &o, mine, false, NULL);
+        if (lens[i] >= 1024) {
+            cr_expect_eq(rc, -ENAMETOOLONG, "length %zu: rc %d", lens[i], rc);
+            cr_expect(!th_path_exists(mine), "length %zu: created although refused", lens[i]);
+            cr_expect(strstr(th_ctx_errmsg(ctx), "longer than") != NULL, "%s", th_ctx_errmsg(ctx));
+        } else {
+            cr_expect_eq(rc, 0, "length %zu: %s", lens[i], th_ctx_errmsg(ctx));
+        }
+        cr_expect_eq(th_cfs_undo(ctx, &o), 0, "length %zu: %s", lens[i], th_ctx_errmsg(ctx));
+        cr_expect(!th_path_exists(mine), "length %zu: undo left the directory it made", lens[i]);
+        if (has_prefix) {
+            cr_expect(th_path_exists(prefix), "length %zu: undo removed a directory it never made",
+                      lens[i]);
+            rmdir(prefix);
+        }
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", root);
+    cr_assert_eq(system(cmd), 0);
+}
