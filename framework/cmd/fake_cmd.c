@@ -1,5 +1,6 @@
 /* Fake commands: the kernel-free source of th_cmd. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cmd_internal.h"
@@ -15,6 +16,7 @@ th_cmd *th_fake_cmd_new(const uint8_t *cdb, size_t cdb_len, const void *data_out
 {
     if (!cdb || cdb_len == 0 || cdb_len > TH_CDB_MAX) return NULL;
     if (out_len && !data_out) return NULL;
+    if (data_in_cap > SIZE_MAX - out_len) return NULL; /* the one buffer holds both */
     th_cmd *cmd = calloc(1, sizeof(*cmd));
     if (!cmd) return NULL;
     memcpy(cmd->cdb, cdb, cdb_len);

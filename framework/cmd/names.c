@@ -8,6 +8,7 @@
 
 bool th_name_matches(const char *canon, const char *name)
 {
+    if (!name) return false; /* every from-name lookup answers NULL with -1 */
     for (; *canon && *name; canon++, name++) {
         char c = (char)toupper((unsigned char)*name);
         if (c == '-' || c == ' ') c = '_';

@@ -52,9 +52,15 @@ static void parse_initiators(yt *t, yaml_node_t *v, sc_device *d)
         yt_error(t, v, "initiators is a list of 1 to %d initiator IQNs", SC_MAX_INITIATORS);
         return;
     }
-    for (int i = 0; i < n; i++)
-        if (yt_copy(t, yt_item(t, v, i), d->initiators[d->n_initiators], sizeof(d->initiators[0])))
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *item = yt_item(t, v, i);
+        const char *iqn = yt_str(t, item);
+        if (!iqn) continue; /* yt_str said why */
+        if (!*iqn)
+            yt_error(t, item, "an initiator IQN is empty");
+        else if (yt_copy(t, item, d->initiators[d->n_initiators], sizeof(d->initiators[0])))
             d->n_initiators++;
+    }
 }
 
 static void parse_media(yt *t, yaml_node_t *v, sc_device *d)

@@ -69,8 +69,17 @@ static int bad(sc_spec *s, const char *fmt, ...)
     return -EINVAL;
 }
 
+/* Empty means "the default" only for the identity strings; anywhere else it is a
+ * mistake that would otherwise surface late (an empty initiator after the target was
+ * made). */
+static bool empty_means_default(const char *k)
+{
+    return !strcmp(k, "vendor") || !strcmp(k, "product") || !strcmp(k, "serial");
+}
+
 static int text(sc_spec *s, const char *k, const char *v, char *dst, size_t cap)
 {
+    if (!*v && !empty_means_default(k)) return bad(s, "%s=: empty", k);
     if (strlen(v) >= cap) return bad(s, "%s=%.40s: longer than %zu characters", k, v, cap - 1);
     memcpy(dst, v, strlen(v) + 1);
     return 0;

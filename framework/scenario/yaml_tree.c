@@ -40,6 +40,35 @@ static int load_fail(yt *t, int rc, size_t line, size_t col, const char *fmt, ..
     return rc;
 }
 
+/* libyaml's scanner costs O(depth) per token (it walks its flow levels), so a file of
+ * [[[[... takes minutes to load. No scenario nests deeper than a dozen levels: read
+ * the events first and stop at the first one that goes too deep, before the cost
+ * grows. Syntax errors are left to the load, which reports them. */
+#define MAX_DEPTH 64
+static int check_depth(yt *t, const char *buf, size_t n)
+{
+    yaml_parser_t p;
+    yaml_parser_initialize(&p);
+    yaml_parser_set_input_string(&p, (const unsigned char *)buf, n);
+    int depth = 0, rc = 0;
+    for (;;) {
+        yaml_event_t e;
+        if (!yaml_parser_parse(&p, &e)) break;
+        yaml_event_type_t type = e.type;
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > MAX_DEPTH)
+                rc = load_fail(t, -EINVAL, e.start_mark.line + 1, e.start_mark.column + 1,
+                               "nested deeper than %d levels", MAX_DEPTH);
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        yaml_event_delete(&e);
+        if (rc || type == YAML_STREAM_END_EVENT) break;
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
 int yt_load(yt *t, const char *path)
 {
     memset(t, 0, sizeof(*t));
@@ -61,6 +90,11 @@ int yt_load(yt *t, const char *path)
             free(buf);
             return load_fail(t, -EINVAL, line, col, "binary data (NUL byte) in a scenario file");
         }
+    }
+    int drc = check_depth(t, buf, n);
+    if (drc) {
+        free(buf);
+        return drc;
     }
     yaml_parser_t p;
     yaml_parser_initialize(&p);
@@ -215,7 +249,8 @@ bool yt_u64(yt *t, yaml_node_t *n, uint64_t *out)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 0);
-    if (!*s || *end || errno || *s == '-') {
+    /* strtoull skips blanks and takes a sign: " -5" would be 2^64 - 5. */
+    if (!isdigit((unsigned char)*s) || *end || errno) {
         yt_error(t, n, "'%.40s' is not a non-negative integer", s);
         return false;
     }
@@ -268,8 +303,12 @@ bool yt_range(yt *t, yaml_node_t *n, uint64_t *lo, uint64_t *hi)
     char *end;
     errno = 0;
     unsigned long long a = strtoull(s, &end, 0), b = a;
-    if (*end == '-') b = strtoull(end + 1, &end, 0);
-    if (!isdigit((unsigned char)*s) || *end || errno || b < a) {
+    bool upper_ok = true;
+    if (*end == '-') {
+        upper_ok = isdigit((unsigned char)end[1]); /* "10--1" is no range */
+        b = strtoull(end + 1, &end, 0);
+    }
+    if (!isdigit((unsigned char)*s) || !upper_ok || *end || errno || b < a) {
         yt_error(t, n, "'%.40s' is not a number or a range like 100-107", s);
         return false;
     }

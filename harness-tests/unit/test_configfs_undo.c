@@ -122,8 +122,7 @@ static void deep_path(const char *root, size_t len, char *out, size_t cap)
 /* Every length up to the limit is recorded whole, so undo removes exactly the directory
  * made, and never a shorter path that happens to be its prefix; a longer one is refused
  * before anything is created. */
-Test(configfs_undo, long_paths_are_recorded_whole_or_refused_before_creating, .init = setup,
-     .fini = teardown)
+Test(configfs_undo, long_paths_are_recorded_whole_or_refused_before_creating)
 {
     static const size_t lens[] = {500, 511, 512, 513, 620, 1000, 1023, 1024, 1100};
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {

@@ -156,3 +156,12 @@ Test(fake_cmd, abort_flag_is_visible_to_the_handler)
     cr_assert(th_cmd_is_aborted(c));
     th_fake_cmd_free(c);
 }
+
+/* Data-out and data-in share one buffer: sizes whose sum wraps must be refused, not
+ * allocated small and written past. */
+Test(fake_cmd, sizes_whose_sum_wraps_are_refused)
+{
+    uint8_t cdb[6] = {0}, out[16] = {0};
+    cr_assert_null(th_fake_cmd_new(cdb, 6, out, sizeof(out), SIZE_MAX - 7));
+    cr_assert_null(th_fake_cmd_new(cdb, 6, out, sizeof(out), SIZE_MAX));
+}

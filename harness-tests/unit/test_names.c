@@ -91,3 +91,13 @@ Test(names, every_sense_key_round_trips)
     cr_assert_eq(keys, 16);
     cr_assert_str_eq(th_sense_key_name(16), "?");
 }
+
+/* Every from-name lookup answers NULL as it answers an unknown name. */
+Test(names, every_from_name_lookup_refuses_null)
+{
+    cr_assert_eq(th_status_from_name(NULL), -1);
+    cr_assert_eq(th_asc_from_name(NULL), -1);
+    cr_assert_eq(th_sense_key_from_name(NULL), -1);
+    cr_assert_eq(th_tmr_from_name(NULL), -1);
+    cr_assert_eq(th_log_level_from_name(NULL), -1);
+}

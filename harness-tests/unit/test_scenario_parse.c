@@ -311,3 +311,68 @@ Test(scenario_parse, many_repeated_keys_cost_time_linear_in_the_file, .timeout =
     sc_free(&sc);
     free(doc);
 }
+
+/* strtoull skips blanks and takes a sign: numbers and ranges that only parse that way
+ * are refused where they stand. */
+Test(scenario_parse, signed_numbers_and_ranges_are_located_errors)
+{
+    static const struct {
+        const char *text, *what;
+        int line, col;
+    } cases[] = {
+        {"name: t\ndevices: [{name: d0}]\nrules:\n  - {device: d0, name: r0, match: {lba: "
+         "10--1}}\n",
+         "is not a number or a range", 4, 41},
+        {"name: t\ndevices: [{name: d0}]\nrules:\n  - {device: d0, name: r0, match: {lba: 1-+5}}\n",
+         "is not a number or a range", 4, 41},
+        {"name: t\ndevices: [{name: d0}]\nexpect_trace:\n  - {device: d0, lba: \" -5\", count: "
+         "0}\n",
+         "is not a non-negative integer", 4, 23},
+        {"name: t\ndevices: [{name: d0}]\nexpect_trace:\n  - {device: d0, lba: \"+5\", count: 0}\n",
+         "is not a non-negative integer", 4, 23},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        static scenario sc;
+        cr_assert_eq(load_text(cases[i].text, &sc), -EINVAL, "accepted:\n%s", cases[i].text);
+        assert_located(&sc, cases[i].line, cases[i].col, cases[i].what, cases[i].text);
+        sc_free(&sc);
+    }
+}
+
+/* libyaml's scanner costs O(depth) per token: 500,000 levels (what 1 MiB allows) took
+ * minutes. The depth check stops at the first level too deep, wherever it is. */
+Test(scenario_parse, nesting_deeper_than_64_levels_is_a_located_error)
+{
+    static const size_t depths[] = {65, 1000, 500000};
+    for (size_t k = 0; k < sizeof(depths) / sizeof(depths[0]); k++) {
+        size_t depth = depths[k];
+        char *doc = malloc(depth * 2 + 64);
+        cr_assert_not_null(doc);
+        size_t n = (size_t)sprintf(doc, "name: t\ndevices: ");
+        for (size_t i = 0; i < depth; i++) doc[n++] = '[';
+        for (size_t i = 0; i < depth; i++) doc[n++] = ']';
+        doc[n++] = '\n';
+        doc[n] = 0;
+        static scenario sc;
+        cr_assert_eq(load_text(doc, &sc), -EINVAL, "depth %zu accepted", depth);
+        /* The top-level mapping is level 1; the 64th '[' is level 65, at column 9 + 64. */
+        assert_located(&sc, 2, 9 + 64, "nested deeper than 64 levels", "(deep document)\n");
+        sc_free(&sc);
+        free(doc);
+    }
+    static scenario ok;
+    cr_assert_eq(load_text("name: t\ndevices: [{name: d0, media: [[x]]}]\n", &ok), -EINVAL);
+    cr_assert_null(strstr(sc_errors(&ok), "nested deeper"), "%s", sc_errors(&ok));
+    sc_free(&ok);
+}
+
+/* An empty IQN in initiators: is refused at the entry, not later by the export. */
+Test(scenario_parse, an_empty_initiator_is_a_located_error)
+{
+    static const char text[] =
+        "name: t\ndevices:\n  - {name: d0, export: iscsi, initiators: [\"\"]}\n";
+    static scenario sc;
+    cr_assert_eq(load_text(text, &sc), -EINVAL);
+    assert_located(&sc, 3, 44, "an initiator IQN is empty", text);
+    sc_free(&sc);
+}

@@ -103,6 +103,13 @@ Test(spec_parse, bad_values_are_refused_with_the_key_and_why)
         {"size=1M", "a device needs name="},
         {"name=d,chap_user=u", "d: chap_user and chap_password go together"},
         {"name=d,initiator=iqn.x:y", "d: iqn=, portal=, chap_*= and initiator= need export=iscsi"},
+        {"name=d,export=iscsi,initiator=", "initiator=: empty"},
+        {"name=,size=1M", "name=: empty"},
+        {"name=d,export=iscsi,iqn=", "iqn=: empty"},
+        {"name=d,image=", "image=: empty"},
+        {"name=d,size=99999999999T", "size=99999999999T: not a size above 0 (like 64MiB)"},
+        {"name=d,size=18446744073709551616",
+         "size=18446744073709551616: not a size above 0 (like 64MiB)"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cr_assert_eq(sc_spec_parse(cases[i].spec, &s), -EINVAL, "%s accepted", cases[i].spec);
