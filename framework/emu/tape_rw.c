@@ -4,6 +4,10 @@
 #include "th/be.h"
 #include "tape_internal.h"
 
+/* INVALID FIELD IN COMMAND INFORMATION UNIT, as th_op_need_data_out answers a short
+ * Data-Out: the transfer the initiator set up does not match the CDB. */
+#define ASC_INVALID_FIELD_IN_IU 0x0e03
+
 static bool bad_fixed(th_tape *t, th_cmd *cmd, bool fixed)
 {
     if (fixed && t->block_size == 0) { /* fixed-block transfer in variable mode */
@@ -76,6 +80,13 @@ void tape_read6(void *arg, th_cmd *cmd)
     if (bad_fixed(t, cmd, fixed)) return;
     if (len == 0) {
         th_cmd_ok(cmd);
+        return;
+    }
+    /* Less room than the CDB asks for: refused before the tape moves. The data would stop
+     * at the buffer while the position passed every object the CDB names, and the ones
+     * that did not fit could never be read again. */
+    if (th_cmd_data_in_cap(cmd) < (fixed ? (uint64_t)len * t->block_size : len)) {
+        th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
         return;
     }
     if (fixed)
