@@ -235,3 +235,52 @@ Test(tape_rw, read6_with_short_data_in_is_refused_and_does_not_move)
     th_assert_data_in(c, r1, 1000);
     th_fake_cmd_free(c);
 }
+
+/* Filemarks take room on the tape: one CDB may ask for 2^24 - 1 of them. */
+Test(tape_rw, write_filemarks_past_capacity_is_volume_overflow_and_writes_none)
+{
+    th_tape *e = test_tape(8192, 4096);
+    th_cmd *c = tape_op6(e, 0x10, 0, 200000, 0);
+    th_assert_sense(c, TH_KEY_VOLUME_OVERFLOW, TH_ASC_EOP_EOM);
+    th_sense s;
+    th_fake_sense(c, &s);
+    cr_assert(s.eom);
+    cr_assert_eq(s.info, 200000, "INFORMATION: the filemarks not written");
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_objects(e), 0, "no filemark of a write that does not fit");
+    c = tape_op6(e, 0x10, 0, 0xffffff, 0);
+    th_assert_sense(c, TH_KEY_VOLUME_OVERFLOW, TH_ASC_EOP_EOM);
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_objects(e), 0);
+    th_tape_free(e);
+}
+
+/* The same early-warning rule as WRITE: marks that fit are written, and past the warning
+ * the initiator hears EOM with GOOD data; filemarks fill the tape for later WRITEs too. */
+Test(tape_rw, write_filemarks_count_toward_early_warning_and_capacity)
+{
+    th_tape *e = test_tape(8192, 4096);
+    tape_simple_ok(e, 0x10, 0, 1); /* far from the warning */
+    size_t n = 1;
+    th_cmd *c;
+    for (;;) { /* one mark at a time until the warning */
+        c = tape_op6(e, 0x10, 0, 1, 0);
+        n++;
+        if (th_cmd_get_status(c) != TH_STATUS_GOOD) break;
+        th_fake_cmd_free(c);
+        cr_assert_lt(n, 8192, "filemarks never reach the early warning");
+    }
+    th_assert_sense(c, TH_KEY_NO_SENSE, TH_ASC_EOP_EOM);
+    th_sense s;
+    th_fake_sense(c, &s);
+    cr_assert(s.eom);
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_objects(e), n, "the mark inside the warning zone was written");
+    uint8_t big[6] = {0x0a, 0, 0, 0x10, 0x01, 0}; /* 4097 bytes: past the end now */
+    uint8_t buf[4097] = {0};
+    c = tape_cmd(e, big, 6, buf, sizeof(buf), 0);
+    th_assert_sense(c, TH_KEY_VOLUME_OVERFLOW, TH_ASC_EOP_EOM);
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_objects(e), n);
+    th_tape_free(e);
+}
