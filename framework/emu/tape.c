@@ -98,7 +98,7 @@ int th_tape_new(const th_tape_config *cfg, th_tape **out, char *err, size_t errl
 void tape_truncate(th_tape *t, size_t at)
 {
     for (size_t i = at; i < t->n; i++) {
-        t->used -= t->obj[i].len;
+        t->used -= tape_obj_bytes(&t->obj[i]);
         free(t->obj[i].data);
     }
     if (at < t->n) t->n = at;
@@ -156,7 +156,7 @@ int tape_insert(th_tape *t, bool filemark, const void *data, uint32_t len)
         if (!o->data) return -ENOMEM;
         memcpy(o->data, data, len);
     }
-    t->used += o->len;
+    t->used += tape_obj_bytes(o);
     t->n++;
     t->pos = t->n;
     return 0;

@@ -4,6 +4,10 @@
 #include "th/be.h"
 #include "tape_internal.h"
 
+/* INVALID FIELD IN COMMAND INFORMATION UNIT, as th_op_need_data_out answers a short
+ * Data-Out: the transfer the initiator set up does not match the CDB. */
+#define ASC_INVALID_FIELD_IN_IU 0x0e03
+
 static bool bad_fixed(th_tape *t, th_cmd *cmd, bool fixed)
 {
     if (fixed && t->block_size == 0) { /* fixed-block transfer in variable mode */
@@ -78,10 +82,28 @@ void tape_read6(void *arg, th_cmd *cmd)
         th_cmd_ok(cmd);
         return;
     }
+    /* Less room than the CDB asks for: refused before the tape moves. The data would stop
+     * at the buffer while the position passed every object the CDB names, and the ones
+     * that did not fit could never be read again. */
+    if (th_cmd_data_in_cap(cmd) < (fixed ? (uint64_t)len * t->block_size : len)) {
+        th_cmd_check(cmd, TH_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
+        return;
+    }
     if (fixed)
         read_fixed(t, cmd, len);
     else
         read_variable(t, cmd, len, sili);
+}
+
+/* Whether `bytes` more fit at the position (what follows it is overwritten); if not,
+ * VOLUME OVERFLOW with `count` (the CDB's transfer length) not written. */
+static bool fits(th_tape *t, th_cmd *cmd, uint64_t bytes, uint32_t count)
+{
+    uint64_t kept = 0; /* what stays of the tape before the write position */
+    for (size_t i = 0; i < t->pos; i++) kept += tape_obj_bytes(&t->obj[i]);
+    if (kept + bytes <= t->capacity) return true;
+    tape_sense(cmd, TH_KEY_VOLUME_OVERFLOW, TH_ASC_EOP_EOM, count, false, true, false);
+    return false;
 }
 
 /* Early warning: the write is done, and the initiator is told the end is near. */
@@ -110,12 +132,7 @@ void tape_write6(void *arg, th_cmd *cmd)
      * SSC reports only for early warning and overflow, not for an initiator's
      * short transfer. */
     if (!th_op_need_data_out(cmd, bytes)) return;
-    uint64_t kept = 0; /* what stays of the tape before the write position */
-    for (size_t i = 0; i < t->pos; i++) kept += t->obj[i].len;
-    if (kept + bytes > t->capacity) {
-        tape_sense(cmd, TH_KEY_VOLUME_OVERFLOW, TH_ASC_EOP_EOM, len, false, true, false);
-        return;
-    }
+    if (!fits(t, cmd, bytes, len)) return;
     uint8_t *buf = malloc(bytes);
     if (!buf) {
         th_cmd_status(cmd, TH_STATUS_TASK_SET_FULL);
@@ -139,6 +156,8 @@ void tape_write_filemarks(void *arg, th_cmd *cmd)
 {
     th_tape *t = arg;
     uint32_t count = th_be24(th_cmd_cdb(cmd) + 2);
+    /* All or none, as WRITE: a count that does not fit writes no filemark. */
+    if (count && !fits(t, cmd, (uint64_t)count * TAPE_FILEMARK_BYTES, count)) return;
     for (uint32_t k = 0; k < count; k++) {
         if (tape_insert(t, true, NULL, 0)) {
             th_cmd_check(cmd, TH_KEY_MEDIUM_ERROR, TH_ASC_WRITE_ERROR);

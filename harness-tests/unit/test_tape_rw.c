@@ -107,16 +107,24 @@ static void set_block_size(th_tape *tp, uint32_t bs)
     th_fake_cmd_free(c);
 }
 
-Test(tape_rw, fixed_blocks_write_and_read_back)
+/* A 1 MiB tape in 512-byte fixed mode, with `n` blocks of pattern `seed` written. */
+static th_tape *fixed_tape_with(uint8_t *buf, uint8_t n, int seed)
 {
     th_tape *f = test_tape(1 << 20, 4096);
     set_block_size(f, 512);
-    uint8_t buf[3 * 512];
-    fill_pattern(buf, sizeof(buf), 5);
-    uint8_t w[6] = {0x0a, 0x01, 0, 0, 3, 0};
-    th_cmd *c = tape_cmd(f, w, 6, buf, sizeof(buf), 0);
+    fill_pattern(buf, (size_t)n * 512, seed);
+    uint8_t w[6] = {0x0a, 0x01, 0, 0, n, 0};
+    th_cmd *c = tape_cmd(f, w, 6, buf, (size_t)n * 512, 0);
     th_assert_good(c);
     th_fake_cmd_free(c);
+    return f;
+}
+
+Test(tape_rw, fixed_blocks_write_and_read_back)
+{
+    uint8_t buf[3 * 512];
+    th_tape *f = fixed_tape_with(buf, 3, 5);
+    th_cmd *c;
     cr_assert_eq(th_tape_objects(f), 3);
     tape_simple_ok(f, 0x10, 0, 1);
     tape_simple_ok(f, 0x01, 0, 0);
@@ -188,4 +196,91 @@ Test(tape_rw, write6_variable_with_short_data_out_is_refused)
     th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
     cr_assert_eq(th_tape_objects(t), before);
     th_fake_cmd_free(c);
+}
+
+/* A READ with less Data-In room than its CDB asks for: the data would stop at the buffer
+ * while the position passed every object the CDB names, so what did not fit would be lost
+ * for good. Every short room (none, one byte short, one block short) in both modes is
+ * refused before the tape moves. */
+Test(tape_rw, read6_with_short_data_in_is_refused_and_does_not_move)
+{
+    uint8_t buf[4 * 512];
+    th_tape *f = fixed_tape_with(buf, 4, 7);
+    th_cmd *c;
+    tape_simple_ok(f, 0x01, 0, 0);
+    const size_t rooms[] = {0, 512, 3 * 512, 4 * 512 - 1};
+    for (size_t i = 0; i < sizeof(rooms) / sizeof(rooms[0]); i++) {
+        c = tape_op6(f, 0x08, 0x01, 4, rooms[i]);
+        th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
+        th_fake_cmd_free(c);
+        cr_assert_eq(th_tape_position(f), 0, "fixed READ into %zu bytes moved", rooms[i]);
+    }
+    c = tape_op6(f, 0x08, 0x01, 4, sizeof(buf)); /* the blocks are all still there */
+    th_assert_good(c);
+    th_assert_data_in(c, buf, sizeof(buf));
+    th_fake_cmd_free(c);
+    th_tape_free(f);
+
+    const size_t vrooms[] = {0, 100, 999};
+    for (size_t i = 0; i < sizeof(vrooms) / sizeof(vrooms[0]); i++) {
+        for (uint8_t b1 = 0; b1 <= 0x02; b1 += 0x02) { /* without and with SILI */
+            c = tape_op6(t, 0x08, b1, 1000, vrooms[i]);
+            th_assert_sense(c, TH_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
+            th_fake_cmd_free(c);
+            cr_assert_eq(th_tape_position(t), 0, "variable READ into %zu bytes moved", vrooms[i]);
+        }
+    }
+    c = tape_op6(t, 0x08, 0, 1000, 1000);
+    th_assert_good(c);
+    th_assert_data_in(c, r1, 1000);
+    th_fake_cmd_free(c);
+}
+
+/* Filemarks take room on the tape: one CDB may ask for 2^24 - 1 of them. */
+Test(tape_rw, write_filemarks_past_capacity_is_volume_overflow_and_writes_none)
+{
+    th_tape *e = test_tape(8192, 4096);
+    th_cmd *c = tape_op6(e, 0x10, 0, 200000, 0);
+    th_assert_sense(c, TH_KEY_VOLUME_OVERFLOW, TH_ASC_EOP_EOM);
+    th_sense s;
+    th_fake_sense(c, &s);
+    cr_assert(s.eom);
+    cr_assert_eq(s.info, 200000, "INFORMATION: the filemarks not written");
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_objects(e), 0, "no filemark of a write that does not fit");
+    c = tape_op6(e, 0x10, 0, 0xffffff, 0);
+    th_assert_sense(c, TH_KEY_VOLUME_OVERFLOW, TH_ASC_EOP_EOM);
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_objects(e), 0);
+    th_tape_free(e);
+}
+
+/* The same early-warning rule as WRITE: marks that fit are written, and past the warning
+ * the initiator hears EOM with GOOD data; filemarks fill the tape for later WRITEs too. */
+Test(tape_rw, write_filemarks_count_toward_early_warning_and_capacity)
+{
+    th_tape *e = test_tape(8192, 4096);
+    tape_simple_ok(e, 0x10, 0, 1); /* far from the warning */
+    size_t n = 1;
+    th_cmd *c;
+    for (;;) { /* one mark at a time until the warning */
+        c = tape_op6(e, 0x10, 0, 1, 0);
+        n++;
+        if (th_cmd_get_status(c) != TH_STATUS_GOOD) break;
+        th_fake_cmd_free(c);
+        cr_assert_lt(n, 8192, "filemarks never reach the early warning");
+    }
+    th_assert_sense(c, TH_KEY_NO_SENSE, TH_ASC_EOP_EOM);
+    th_sense s;
+    th_fake_sense(c, &s);
+    cr_assert(s.eom);
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_objects(e), n, "the mark inside the warning zone was written");
+    uint8_t big[6] = {0x0a, 0, 0, 0x10, 0x01, 0}; /* 4097 bytes: past the end now */
+    uint8_t buf[4097] = {0};
+    c = tape_cmd(e, big, 6, buf, sizeof(buf), 0);
+    th_assert_sense(c, TH_KEY_VOLUME_OVERFLOW, TH_ASC_EOP_EOM);
+    th_fake_cmd_free(c);
+    cr_assert_eq(th_tape_objects(e), n);
+    th_tape_free(e);
 }
