@@ -152,8 +152,7 @@ int cmd_serve(int argc, char **argv)
         else
             rc = -EINVAL, snprintf(why, sizeof(why), "neither memory nor file:PATH");
         if (rc) {
-            fprintf(stderr, "tcmu-harness serve: %s: backing '%s': %s\n", s->name, s->backing,
-                    why);
+            fprintf(stderr, "tcmu-harness serve: %s: backing '%s': %s\n", s->name, s->backing, why);
             break;
         }
         if ((rc = th_disk_new(&s->disk, be, &disks[i], why, sizeof(why)))) {
