@@ -125,10 +125,17 @@ int cmd_exec(int argc, char **argv)
     th_rules *rules;
     th_disk_config_init(&cfg);
     cfg.block_size = dc->block_size;
-    cfg.wwn = th_wwn_from_name(dc->name);
+    /* The identity serve would give it on this instance (TCMU_HARNESS_INSTANCE pins it). */
+    th_ctx *ictx;
+    if (th_ctx_new(&ictx)) {
+        fprintf(stderr, "tcmu-harness exec: TCMU_HARNESS_INSTANCE must be 1 to 8 hex digits\n");
+        return CLI_USAGE;
+    }
+    cfg.wwn = dc->wwn ? dc->wwn : th_device_wwn_for(ictx, dc->name);
+    th_ctx_free(ictx);
     char err[600];
     if (!strcmp(dc->type, "tape")) {
-        if (sc_tape_new(dc, &tape, err, sizeof(err))) {
+        if (sc_tape_new(dc, cfg.wwn, &tape, err, sizeof(err))) {
             fprintf(stderr, "tcmu-harness exec: %s\n", err);
             return 1;
         }

@@ -32,7 +32,9 @@ static const char serve_usage[] =
     "    initiator=IQN    with export=iscsi: only these initiators get in (repeatable,\n"
     "                     up to 16; none: any initiator)\n"
     "    chap_user=, chap_password=  with export=iscsi: require CHAP\n"
-    "    vendor=, product=, serial=  INQUIRY identity\n"
+    "    vendor=, product=, serial=  INQUIRY identity (serial: default the WWN's hex)\n"
+    "    wwn=naa.X        pin the NAA identifier (16 hex digits); default: derived from\n"
+    "                     the name and this harness instance, unique per serve process\n"
     "  LEVEL: error (default), warn, info, debug; logs go to stderr.\n"
     "Prints one JSON object per device on stdout when all are ready.\n";
 
@@ -118,8 +120,12 @@ int cmd_serve(int argc, char **argv)
         return rc;
     }
     th_ctx *ctx;
-    if (th_ctx_new(&ctx)) return 1;
+    if (th_ctx_new(&ctx)) {
+        fprintf(stderr, "tcmu-harness serve: TCMU_HARNESS_INSTANCE must be 1 to 8 hex digits\n");
+        return CLI_USAGE;
+    }
     th_ctx_set_logger(ctx, th_log_stderr, NULL, level);
+    for (int i = 0; i < n; i++) sc_spec_bind(&specs[i], ctx);
     th_device *devs[16] = {0};
     th_disk *disks[16] = {0};
     int rc = 0;

@@ -3,12 +3,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include "ctx_internal.h"
+
+/* TCMU_HARNESS_INSTANCE=<1..8 hex digits> pins the id (reproducible names); anything
+ * else in it is refused rather than silently replaced by a random id. */
+static int initial_instance(uint32_t *out)
+{
+    const char *env = getenv("TCMU_HARNESS_INSTANCE");
+    if (env && *env) {
+        size_t len = strlen(env);
+        if (len > 8 || strspn(env, "0123456789abcdefABCDEF") != len) return -EINVAL;
+        *out = (uint32_t)strtoul(env, NULL, 16);
+        return 0;
+    }
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v)) return errno ? -errno : -EIO;
+    *out = v;
+    return 0;
+}
 
 int th_ctx_new(th_ctx **out)
 {
+    uint32_t instance = 0;
+    int rc = initial_instance(&instance);
+    if (rc) return rc;
     th_ctx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx) return -ENOMEM;
+    ctx->instance = instance;
     ctx->log_max = TH_LOG_ERROR;
     pthread_mutex_init(&ctx->err_lock, NULL);
     th_ctx_set_paths(ctx, NULL, NULL, NULL);
@@ -44,6 +66,16 @@ int th_ctx_set_paths(th_ctx *ctx, const char *configfs, const char *sysfs, const
     if (!rc) rc = set_path(ctx->sysfs, sysfs, "/sys");
     if (!rc) rc = set_path(ctx->dev, dev, "/dev");
     return rc;
+}
+
+uint32_t th_ctx_instance(const th_ctx *ctx)
+{
+    return ctx->instance;
+}
+
+void th_ctx_set_instance(th_ctx *ctx, uint32_t instance)
+{
+    ctx->instance = instance;
 }
 
 const char *th_ctx_errmsg(const th_ctx *ctx)

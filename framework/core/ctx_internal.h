@@ -13,6 +13,7 @@ struct th_ctx {
     th_log_fn log_fn;
     void *log_arg;
     th_log_level log_max;
+    uint32_t instance;
     char configfs[TH_PATH_MAX];
     char sysfs[TH_PATH_MAX];
     char dev[TH_PATH_MAX];

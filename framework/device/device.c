@@ -11,12 +11,14 @@
 #include "th/fake_kernel.h"
 #include "th/wwn.h"
 
+/* Backstores are th-<instance>-<name>: another harness's "d0" has another instance id.
+ * cleanup knows ours (old th-<name> ones too) by the "th-" prefix. */
 #define NAME_PREFIX "th-"
 
 struct th_device {
     th_ctx *ctx;
     th_device_config cfg;
-    char name[72]; /* configfs name: "th-" + user name */
+    char name[80]; /* configfs name: "th-" + 8 hex + "-" + user name */
     char user_name[65];
     char backstore[TH_PATH_MAX];
     char target[40];
@@ -176,14 +178,14 @@ int th_device_open(th_ctx *ctx, const th_device_config *cfg, th_device **out)
     d->cfg = *cfg;
     d->uio.fd = -1;
     snprintf(d->user_name, sizeof(d->user_name), "%s", cfg->name);
-    snprintf(d->name, sizeof(d->name), NAME_PREFIX "%s", cfg->name);
+    snprintf(d->name, sizeof(d->name), NAME_PREFIX "%08x-%s", th_ctx_instance(ctx), cfg->name);
     d->cfg.name = d->user_name;
     d->cfg.loop_target = NULL;
     if (cfg->loop_target) {
         snprintf(d->loop_target, sizeof(d->loop_target), "%s", cfg->loop_target);
         d->cfg.loop_target = d->loop_target;
     }
-    if (!d->cfg.wwn) d->cfg.wwn = th_wwn_from_name(cfg->name);
+    if (!d->cfg.wwn) d->cfg.wwn = th_device_wwn_for(ctx, cfg->name);
     if (d->cfg.node_timeout_ms <= 0) d->cfg.node_timeout_ms = 10000;
 
     void *map;
@@ -212,6 +214,11 @@ int th_device_open(th_ctx *ctx, const th_device_config *cfg, th_device **out)
     }
     *out = d;
     return 0;
+}
+
+uint64_t th_device_wwn_for(const th_ctx *ctx, const char *name)
+{
+    return th_wwn_for(th_ctx_instance(ctx), name);
 }
 
 void th_device_stop(th_device *d)

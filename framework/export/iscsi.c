@@ -46,7 +46,8 @@ int th_iscsi_export(th_ctx *ctx, th_device *dev, const th_iscsi_opts *o, th_iscs
     if (o->iqn)
         snprintf(iqn, sizeof(iqn), "%s", o->iqn);
     else
-        snprintf(iqn, sizeof(iqn), "iqn.2026-11.org.tcmu-harness:%s", th_device_name(dev));
+        snprintf(iqn, sizeof(iqn), "iqn.2026-11.org.tcmu-harness:%08x-%s", th_ctx_instance(ctx),
+                 th_device_name(dev)); /* another harness's name too */
     snprintf(portal, sizeof(portal), "%s", o->portal ? o->portal : "127.0.0.1:3260");
     for (char *p = iqn; *p; p++) *p = (char)(*p == '_' ? '-' : *p); /* IQNs have no '_' */
     if (strncmp(iqn, "iqn.", 4) || !valid_token(iqn, ".:-"))

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "parse_internal.h"
+#include "th/wwn.h"
 
 static const yt_key chap_keys[] = {
     {"user", YT_TEXT, "th-user"},
@@ -19,6 +20,7 @@ static const yt_key device_keys[] = {
     {"product", YT_TEXT, "Anvil"},
     {"revision", YT_TEXT, "0001"},
     {"serial", YT_TEXT, "S0"},
+    {"wwn", YT_TEXT, "naa.3000000000000001"},
     {"early_warning", YT_TYPED, "64K"},
     {"export", YT_TYPED, "iscsi"},
     {"iqn", YT_TEXT, "iqn.2026-11.org.example:t"},
@@ -131,6 +133,10 @@ static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
         yt_copy(t, v, d->revision, sizeof(d->revision));
     } else if (!strcmp(key, "serial")) {
         yt_copy(t, v, d->serial, sizeof(d->serial));
+    } else if (!strcmp(key, "wwn")) {
+        char w[24];
+        if (yt_copy(t, v, w, sizeof(w)) && !th_wwn_parse(w, &d->wwn))
+            yt_error(t, v, "wwn '%s': naa. and 16 hex digits, not all zero", w);
     } else if (!strcmp(key, "early_warning")) {
         yt_size(t, v, &d->early_warning);
     } else if (!strcmp(key, "export")) {

@@ -84,11 +84,21 @@ static void check_trace(const scenario *sc, const char *path, sc_result *res)
     }
 }
 
+/* The scenario's harness instance: its devices' configfs names and WWNs. */
+static th_ctx *new_ctx(sc_result *res)
+{
+    th_ctx *ctx = NULL;
+    if (th_ctx_new(&ctx)) sc_fail(res, "TCMU_HARNESS_INSTANCE must be 1 to 8 hex digits or unset");
+    return ctx;
+}
+
 int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
            volatile const int *stop)
 {
     memset(res, 0, sizeof(*res));
     res->passed = true;
+    th_ctx *ctx = new_ctx(res);
+    if (!ctx) return -1;
     double t0 = sc_now();
     char tmp[] = "/tmp/th-trace-XXXXXX";
     char path[1024];
@@ -102,10 +112,9 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
     FILE *trace = fopen(path, "w");
     if (!trace) {
         sc_fail(res, "cannot write the trace %s: %s", path, strerror(errno));
+        th_ctx_free(ctx);
         return -1;
     }
-    th_ctx *ctx;
-    th_ctx_new(&ctx);
     live l[SC_MAX];
     memset(l, 0, sizeof(l));
     int opened = sc_open_all(sc, l, trace, t0, ctx, res);
@@ -216,13 +225,14 @@ int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *
 {
     memset(res, 0, sizeof(*res));
     res->passed = true;
+    th_ctx *ctx = new_ctx(res);
+    if (!ctx) return 1;
     FILE *trace = fopen(trace_path ? trace_path : "/dev/null", "w");
     if (!trace) {
         sc_fail(res, "cannot write %s: %s", trace_path, strerror(errno));
+        th_ctx_free(ctx);
         return 1;
     }
-    th_ctx *ctx;
-    th_ctx_new(&ctx);
     live l[SC_MAX];
     memset(l, 0, sizeof(l));
     int opened = sc_open_all(sc, l, trace, sc_now(), ctx, res);

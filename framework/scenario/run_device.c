@@ -29,7 +29,7 @@ const char *sc_live_field(live *d, const char *f)
     return NULL;
 }
 /* A tape from its declaration: parameters, an image, then the declared media. */
-int sc_tape_new(const sc_device *c, th_tape **out, char *err, size_t cap)
+int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap)
 {
     th_tape_config tc;
     th_tape_config_init(&tc);
@@ -41,7 +41,7 @@ int sc_tape_new(const sc_device *c, th_tape **out, char *err, size_t cap)
     tc.partition1 = c->second_partition;
     tc.write_protect = c->write_protect;
     tc.loaded = !c->unloaded;
-    tc.wwn = th_wwn_from_name(c->name);
+    tc.wwn = wwn;
     tc.vendor = c->vendor[0] ? c->vendor : NULL;
     tc.product = c->product[0] ? c->product : NULL;
     tc.serial = c->serial[0] ? c->serial : NULL;
@@ -77,10 +77,10 @@ int sc_tape_new(const sc_device *c, th_tape **out, char *err, size_t cap)
     return 0;
 }
 
-static int open_tape(live *d, sc_result *res)
+static int open_tape(live *d, uint64_t wwn, sc_result *res)
 {
     char err[600];
-    int rc = sc_tape_new(d->cfg, &d->tape, err, sizeof(err));
+    int rc = sc_tape_new(d->cfg, wwn, &d->tape, err, sizeof(err));
     if (rc) sc_fail(res, "%s", err);
     return rc;
 }
@@ -91,7 +91,8 @@ static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *
     bool tape = !strcmp(c->type, "tape");
     th_backend *be = NULL;
     char why[256];
-    int rc = tape ? open_tape(d, res)
+    uint64_t wwn = c->wwn ? c->wwn : th_device_wwn_for(ctx, c->name);
+    int rc = tape ? open_tape(d, wwn, res)
              : !strcmp(c->backing, "memory")
                  ? th_backend_memory_new(c->size, &be, why, sizeof(why))
                  : th_backend_file_open(c->backing + 5, c->size, true, &be, why, sizeof(why));
@@ -102,7 +103,7 @@ static int open_device(live *d, FILE *trace, double t0, th_ctx *ctx, sc_result *
     th_disk_config dc;
     th_disk_config_init(&dc);
     dc.block_size = c->block_size;
-    dc.wwn = th_wwn_from_name(c->name);
+    dc.wwn = wwn;
     dc.vendor = c->vendor[0] ? c->vendor : NULL;
     dc.product = c->product[0] ? c->product : NULL;
     dc.revision = c->revision[0] ? c->revision : NULL;

@@ -18,6 +18,7 @@ typedef struct sc_device {
     uint32_t block_size;
     char backing[512]; /* memory | file:PATH */
     char vendor[9], product[17], revision[5], serial[33];
+    uint64_t wwn; /* wwn: pinned; 0: th_device_wwn_for(ctx, name) */
     int workers;
     /* tapes */
     uint64_t early_warning;
@@ -125,7 +126,7 @@ typedef struct sc_result {
 int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset,
              sc_result *res);
 /* The tape a device declaration describes. */
-int sc_tape_new(const sc_device *c, th_tape **out, char *err, size_t cap);
+int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap);
 int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
            volatile const int *stop);
 

@@ -35,6 +35,7 @@ const sc_spec_key sc_spec_keys[] = {
     {"vendor", "ACME", false},
     {"product", "Anvil", false},
     {"serial", "S0", false},
+    {"wwn", "naa.3000000000000001", false},
     {NULL, NULL, false},
 };
 
@@ -151,6 +152,9 @@ static int device_key(sc_spec *s, const char *k, const char *v)
         rc = text(s, k, v, s->product, sizeof(s->product));
     } else if (!strcmp(k, "serial")) {
         rc = text(s, k, v, s->serial, sizeof(s->serial));
+    } else if (!strcmp(k, "wwn")) {
+        if (!th_wwn_parse(v, &s->cfg.wwn))
+            return bad(s, "wwn=%s: naa. and 16 hex digits, not all zero", v);
     } else {
         return 1; /* not a device key */
     }
@@ -202,7 +206,6 @@ static int finish(sc_spec *s)
     if (s->iscsi) s->cfg.external_fabric = true;
     s->cfg.name = s->name;
     if (s->target[0]) s->cfg.loop_target = s->target;
-    s->cfg.wwn = th_wwn_from_name(s->name);
     s->disk.block_size = s->cfg.block_size;
     s->disk.wwn = s->cfg.wwn;
     s->disk.vendor = s->vendor[0] ? s->vendor : NULL;
@@ -213,6 +216,13 @@ static int finish(sc_spec *s)
     s->tape.product = s->disk.product;
     s->tape.serial = s->disk.serial;
     return 0;
+}
+
+void sc_spec_bind(sc_spec *s, const th_ctx *ctx)
+{
+    if (!s->cfg.wwn) s->cfg.wwn = th_device_wwn_for(ctx, s->name); /* wwn= pins it */
+    s->disk.wwn = s->cfg.wwn;
+    s->tape.wwn = s->cfg.wwn;
 }
 
 int sc_spec_parse(const char *spec, sc_spec *s)

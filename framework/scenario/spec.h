@@ -33,6 +33,9 @@ extern const sc_spec_key sc_spec_keys[];
 
 /* 0, or -EINVAL with the reason in s->err. */
 int sc_spec_parse(const char *text, sc_spec *s);
+/* Gives an unpinned spec (no wwn=) the WWN of its name on ctx's harness instance;
+ * call before th_disk_new / th_tape_new / th_device_open. */
+void sc_spec_bind(sc_spec *s, const th_ctx *ctx);
 /* "64MiB", "1G", "4096" (K/M/G/T, KiB.., KB..); false if not a size. */
 bool sc_parse_size(const char *s, uint64_t *out);
 

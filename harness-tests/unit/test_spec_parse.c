@@ -42,7 +42,9 @@ Test(spec_parse, every_key_with_its_example_together_is_valid)
     cr_assert_str_eq(s.cfg.loop_target, "naa.5001405000000001");
     cr_assert_str_eq(s.disk.vendor, "ACME");
     cr_assert_str_eq(s.tape.product, "Anvil");
-    cr_assert_eq(s.cfg.wwn, th_wwn_from_name("s0"));
+    cr_assert_eq(s.cfg.wwn, 0x3000000000000001ull); /* wwn= pins it */
+    cr_assert_eq(s.disk.wwn, s.cfg.wwn);
+    cr_assert_eq(s.tape.wwn, s.cfg.wwn);
 }
 
 Test(spec_parse, defaults_are_a_64MiB_memory_disk)
@@ -97,6 +99,11 @@ Test(spec_parse, bad_values_are_refused_with_the_key_and_why)
         {"name=d,spin=-1", "spin=-1: not a number from 0 to 1073741824"},
         {"name=d,hba=2x", "hba=2x: not a number from 0 to 1048576"},
         {"name=d,vendor=ABCDEFGHIJKLMNOPQ", "vendor=ABCDEFGHIJKLMNOPQ: longer than 15 characters"},
+        {"name=d,wwn=naa.123", "wwn=naa.123: naa. and 16 hex digits, not all zero"},
+        {"name=d,wwn=naa.000000000000000g",
+         "wwn=naa.000000000000000g: naa. and 16 hex digits, not all zero"},
+        {"name=d,wwn=0000000000000000",
+         "wwn=0000000000000000: naa. and 16 hex digits, not all zero"},
         {"name=d,colour=red", "unknown key 'colour'"},
         {"name=d,=1", "unknown key ''"},
         {"name=d,novalue", "'novalue' is not key=value"},

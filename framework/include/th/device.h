@@ -20,7 +20,7 @@ typedef struct th_device_config {
     const char *name;        /* volume name: [A-Za-z0-9_.-], at most 64 */
     int hba;                 /* configfs core/user_<hba> */
     int lun;                 /* LUN on the loopback target */
-    uint64_t wwn;            /* NAA 3 identifier; 0: derived from name */
+    uint64_t wwn;            /* NAA 3 identifier; 0: th_device_wwn_for(ctx, name) */
     const char *loop_target; /* "naa.<16 hex>" to share a target between devices; NULL: own */
     th_dev_type type;
     uint64_t size;
@@ -45,6 +45,10 @@ typedef struct th_device_config {
 typedef struct th_device th_device;
 
 void th_device_config_init(th_device_config *cfg);
+/* The WWN a device of this name gets on this context unless one is pinned: unique per
+ * harness instance (th_ctx_instance), so that two harnesses' "d0" are two units. Give
+ * the same value to the emulation (th_disk_config.wwn), which answers VPD 0x83. */
+uint64_t th_device_wwn_for(const th_ctx *ctx, const char *name);
 /* Creates everything and starts serving. On failure nothing is left behind, the
  * return value is a negative errno and th_ctx_errmsg(ctx) says what failed. */
 int th_device_open(th_ctx *ctx, const th_device_config *cfg, th_device **out);

@@ -5,7 +5,7 @@
 #include "th/device.h"
 
 typedef struct th_iscsi_opts {
-    const char *iqn;    /* NULL: iqn.2026-11.org.tcmu-harness:<device name> */
+    const char *iqn;    /* NULL: iqn.2026-11.org.tcmu-harness:<instance hex>-<device name> */
     const char *portal; /* "IP:PORT"; NULL: 127.0.0.1:3260 */
     int lun;
     /* Initiators allowed in; none: demo mode (any initiator, no ACLs). */
