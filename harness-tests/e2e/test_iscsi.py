@@ -1,6 +1,7 @@
 """Devices exported over LIO's iSCSI fabric, reached with libiscsi's tools in the guest."""
 import os
 import pathlib
+import re
 
 from conftest import our_objects, run
 
@@ -10,14 +11,17 @@ INI = "iqn.2026-11.org.tcmu-harness:e2e-initiator"
 def test_iscsi_inq_readcapacity_and_ls_reach_an_exported_disk(serve):
     dev = serve("name=isc0,size=16MiB,export=iscsi")["isc0"]
     url = dev["iscsi"]
-    assert url == "iscsi://127.0.0.1:3260/iqn.2026-11.org.tcmu-harness:isc0/0"
+    # the default IQN carries this harness's instance id: another harness's isc0 is another
+    m = re.fullmatch(r"iscsi://127\.0\.0\.1:3260/(iqn\.2026-11\.org\.tcmu-harness:[0-9a-f]{8}-isc0)/0",
+                     url)
+    assert m, url
     assert dev["sd"] is None and dev["sg"] is None  # not on the loopback fabric
     p = run("iscsi-inq", "-i", INI, url, check=True)
     assert "Peripheral Device Type:DIRECT_ACCESS" in p.stdout
     p = run("iscsi-readcapacity16", "-i", INI, url, check=True)
     assert "RETURNED LOGICAL BLOCK ADDRESS:32767" in p.stdout
     p = run("iscsi-ls", "-i", INI, "iscsi://127.0.0.1:3260", check=True)
-    assert "iqn.2026-11.org.tcmu-harness:isc0" in p.stdout
+    assert m.group(1) in p.stdout
 
 
 def test_two_luns_behind_one_iscsi_target_and_a_tape(serve):
@@ -42,7 +46,7 @@ def test_cleanup_removes_an_iscsi_export_a_killed_harness_left():
     s.proc.wait()
     assert any("isccrash" in p for p in our_objects())
     p = run(TH, "cleanup", check=True)
-    assert "tcmu-harness:isccrash" in p.stdout
+    assert re.search(r"tcmu-harness:[0-9a-f]{8}-isccrash", p.stdout), p.stdout
     assert our_objects() == []
 
 
@@ -67,9 +71,9 @@ def _acl_leftovers(iqn):
 
 def _export_with_initiators(serve, n, name):
     inis = [f"iqn.2026-11.org.example:ini{i}" for i in range(n)]
-    iqn = f"iqn.2026-11.org.tcmu-harness:{name}"
     spec = f"name={name},size=8MiB,export=iscsi," + ",".join(f"initiator={i}" for i in inis)
     s = serve(spec)
+    iqn = s[name]["iscsi"].split("/")[3]  # the default IQN carries the instance id
     acls = _acl_leftovers(iqn)
     assert sorted(pathlib.Path(p).name for p in acls) == sorted(inis)
     assert s.stop() == 0, s.proc.stderr.read()

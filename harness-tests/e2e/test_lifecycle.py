@@ -1,6 +1,7 @@
 """Creation and removal: nothing left behind, and the kernel still works after."""
 import glob
 import os
+import re
 import subprocess
 import time
 
@@ -51,6 +52,73 @@ def test_cleanup_keeps_devices_of_a_running_harness():
         run("sg_inq", s["alive0"]["sg"], check=True)
     finally:
         assert s.stop() == 0
+
+
+def naa_of(sg):
+    p = run("sg_vpd", "-p", "di", sg, check=True)
+    m = re.search(r"designator type: NAA.*\n\s+(0x[0-9a-f]+)", p.stdout)
+    assert m, p.stdout
+    return m.group(1)
+
+
+def test_two_harnesses_both_serving_d0_come_up_apart_and_leave_nothing():
+    a = Server("name=d0,size=8MiB")
+    try:
+        b = Server("name=d0,size=8MiB")
+    except Exception:
+        a.stop()
+        raise
+    try:
+        da, db = a["d0"], b["d0"]
+        assert da["name"] == db["name"] == "d0"  # the user's name, in both
+        assert da["sg"] != db["sg"] and da["sd"] != db["sd"]
+        assert da["backstore"] != db["backstore"]
+        for d in (da, db):
+            assert re.fullmatch(r"th-[0-9a-f]{8}-d0", os.path.basename(d["backstore"]))
+        assert da["wwn"] != db["wwn"]
+        na, nb = naa_of(da["sg"]), naa_of(db["sg"])
+        assert na != nb, "dm-multipath would take them for two paths to one disk"
+        assert na == "0x" + da["wwn"][4:] and nb == "0x" + db["wwn"][4:]
+        sa = run("sg_vpd", "-p", "sn", da["sg"], check=True).stdout
+        sb = run("sg_vpd", "-p", "sn", db["sg"], check=True).stdout
+        assert sa != sb
+    finally:
+        assert a.stop() == 0
+        assert b.stop() == 0
+    assert our_objects() == []
+
+
+def test_pinned_wwn_is_used_as_given():
+    s = Server("name=d0,size=8MiB,wwn=naa.3000000000000abc")
+    try:
+        assert s["d0"]["wwn"] == "naa.3000000000000abc"
+        assert naa_of(s["d0"]["sg"]) == "0x3000000000000abc"
+    finally:
+        assert s.stop() == 0
+    assert our_objects() == []
+
+
+def test_cleanup_between_two_d0_harnesses_keeps_the_live_one_and_old_style_leftovers_go():
+    live = Server("name=d0,size=8MiB")
+    try:
+        dead = Server("name=d0,size=8MiB")
+        dead.proc.kill()  # SIGKILL: its objects stay, with nobody serving them
+        dead.proc.wait()
+        # A leftover of a harness from before instance ids: core/user_1/th-<name>.
+        old = "/sys/kernel/config/target/core/user_1/th-old0"
+        os.mkdir(old)
+        p = run(TH, "cleanup", check=True)
+        assert f"kept {live['d0']['backstore']}" in p.stdout, p.stdout
+        assert f"removed {dead['d0']['backstore']}" in p.stdout, p.stdout
+        assert f"removed {old}" in p.stdout, p.stdout
+        assert not os.path.exists(dead["d0"]["backstore"]) and not os.path.exists(old)
+        assert os.path.isdir(live["d0"]["backstore"])
+        assert our_objects() and all(live["d0"]["backstore"].rsplit("/", 1)[1] in o
+                                     for o in our_objects())
+        run("sg_inq", live["d0"]["sg"], check=True)
+    finally:
+        assert live.stop() == 0
+    assert our_objects() == []
 
 
 def test_external_fabric_leaves_the_export_to_the_caller():

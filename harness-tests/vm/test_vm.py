@@ -2,6 +2,7 @@
 import glob
 import os
 import pathlib
+import re
 import subprocess
 
 import pytest
@@ -118,8 +119,10 @@ def test_forwarded_port_lets_a_host_initiator_reach_an_iscsi_device_in_the_guest
         assert ready, "serve in the guest printed nothing in 120 s"
         dev = json.loads(proc.stdout.readline())
         # the wildcard portal is announced at the guest's loopback address
-        assert dev["iscsi"] == "iscsi://127.0.0.1:3260/iqn.2026-11.org.tcmu-harness:fwd0/0"
-        url = f"iscsi://127.0.0.1:{port}/iqn.2026-11.org.tcmu-harness:fwd0/0"
+        m = re.fullmatch(r"iscsi://127\.0\.0\.1:3260/(iqn\.2026-11\.org\.tcmu-harness:"
+                         r"[0-9a-f]{8}-fwd0)/0", dev["iscsi"])
+        assert m, dev["iscsi"]
+        url = f"iscsi://127.0.0.1:{port}/{m.group(1)}/0"
         p = subprocess.run(["iscsi-inq", "-i", "iqn.2026-11.org.tcmu-harness:host", url],
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stdout + p.stderr
