@@ -88,6 +88,18 @@ def test_two_harnesses_both_serving_d0_come_up_apart_and_leave_nothing():
     assert our_objects() == []
 
 
+def test_two_scenarios_run_in_parallel_both_with_d0_pass(tmp_path):
+    # What two pytest-xdist workers or two CI jobs on one machine do.
+    sc = tmp_path / "d0.yaml"
+    sc.write_text("name: parallel d0\ndevices:\n  - {name: d0, size: 8MiB}\nsteps:\n"
+                  "  - run: sg_inq {d0.sg} && test {d0.name} = d0 && sleep 2\n")
+    procs = [subprocess.Popen([str(TH), "run", str(sc)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert our_objects() == []
+
+
 def test_pinned_wwn_is_used_as_given():
     s = Server("name=d0,size=8MiB,wwn=naa.3000000000000abc")
     try:
