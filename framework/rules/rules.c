@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "rules_internal.h"
+#include "th/ops.h"
 
 void th_rule_init(th_rule *rule)
 {
@@ -223,11 +224,6 @@ static int pick_locked(th_rules *r, th_cmd *cmd)
     return -1;
 }
 
-static bool ua_exempt(uint8_t op)
-{
-    return op == 0x12 || op == 0x03 || op == 0xa0; /* INQUIRY, REQUEST SENSE, REPORT LUNS */
-}
-
 static uint64_t derive_info(const th_rules *r, const th_rule *rule, th_cmd *cmd)
 {
     switch (rule->action.info_from) {
@@ -309,7 +305,7 @@ int th_rules_handle(th_cmd *cmd, void *arg)
         return 0;
     }
     pthread_mutex_lock(&r->lock);
-    if (r->n_ua && !ua_exempt(th_cmd_opcode(cmd))) {
+    if (r->n_ua && !th_ops_ua_exempt(th_cmd_opcode(cmd))) {
         th_sense ua = r->ua[0];
         memmove(r->ua, r->ua + 1, (size_t)(--r->n_ua) * sizeof(ua));
         pthread_mutex_unlock(&r->lock);
