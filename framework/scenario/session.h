@@ -1,0 +1,60 @@
+/* A session: the live devices of one harness instance (one ctx), built from their
+ * descriptions by one builder, with one trace. run, serve (both forms), the control
+ * channel and (without the kernel) exec all go through it, and the fault actions of
+ * steps and of control requests are the same calls. Thread-safe: steps, control clients
+ * and the serving threads may call in at once. */
+#ifndef TH_SCENARIO_SESSION_H
+#define TH_SCENARIO_SESSION_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "scenario.h"
+#include "th/ctx.h"
+
+typedef struct sc_session sc_session;
+typedef struct sc_trace sc_trace; /* trace.h */
+
+typedef struct sc_session_opts {
+    const char *trace_path; /* JSON lines written here; NULL: none (the memory trace stays) */
+    bool kernel;            /* false: emulations and rules only, no th_device (exec) */
+} sc_session_opts;
+
+/* 0 or -errno with the reason in err. Creates the ctx (TCMU_HARNESS_INSTANCE) and trace. */
+int sc_session_new(const sc_session_opts *o, sc_session **out, char *err, size_t cap);
+/* Tears down every device, newest first; 0, or -errno with the first failure in err.
+ * Frees s either way. */
+int sc_session_close(sc_session *s, char *err, size_t cap);
+
+th_ctx *sc_session_ctx(sc_session *s);
+sc_trace *sc_session_trace(sc_session *s);
+
+/* The one builder: backend + emulation + rules (wired to the trace) + device (+ iSCSI
+ * export). The description was validated by the parser (YAML, SPEC or request);
+ * -EEXIST if the name is taken. The copy of d is the session's. */
+int sc_session_add_device(sc_session *s, const sc_device *d, char *err, size_t cap);
+int sc_session_remove_device(sc_session *s, const char *name, char *err, size_t cap);
+/* The descriptions of the live devices, as a scenario model for the parsers' checks
+ * (device names, types): a snapshot copied into *out (devices only). */
+void sc_session_model(sc_session *s, scenario *out);
+/* Waits until no device has served a command for quiet_s (at most max_s): the kernel's
+ * probing of new devices is over. */
+void sc_session_settle(sc_session *s, double quiet_s, double max_s);
+
+/* A fault action: kinds SC_ADD_RULE (step->rule, step->position), SC_REMOVE_RULE,
+ * SC_QUEUE_UA, SC_SET_STATE, SC_SET_CAPACITY, SC_OFFLINE, SC_ONLINE, SC_LOAD, SC_UNLOAD.
+ * 0, or -errno with a message ("device d0 has no rule 'r9'") in err. */
+int sc_session_act(sc_session *s, const sc_step *step, char *err, size_t cap);
+
+/* {dev.field}: sg sd st nst backstore address name size block_size wwn sdname iscsi
+ * type state. 0, -ENOENT (no such device), -ENODATA (the device has no such node). */
+int sc_session_field(sc_session *s, const char *dev, const char *field, char *buf, size_t cap);
+/* The JSON object of one device (the line serve prints, an item of `devices`):
+ * name type state sd sg st nst address backstore iscsi wwn size block_size. */
+int sc_session_device_json(sc_session *s, const char *dev, char *buf, size_t cap);
+/* The names of the live devices, in creation order; returns how many (at most max). */
+int sc_session_names(sc_session *s, char names[][65], int max);
+/* list_rules: a JSON array of {name, index, fired, times, spent} (malloc'd, caller frees). */
+int sc_session_rules_json(sc_session *s, const char *dev, char **json, char *err, size_t cap);
+/* stats: a JSON object per device {commands, tmrs, rules fired, ...} (malloc'd). */
+int sc_session_stats_json(sc_session *s, char **json);
+
+#endif
