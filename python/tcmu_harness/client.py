@@ -1,0 +1,137 @@
+"""A JSON-lines client for the control socket of `tcmu-harness serve --control PATH`
+(docs/control-protocol.md): one request per line, one response per line, in order."""
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+from typing import Any, Dict, Optional
+
+__all__ = ["Client", "TcmuHarnessError", "ConnectionLost", "RequestTimeout", "WaitTimeout"]
+
+# A response larger than this is taken as a broken server, not buffered for ever.
+MAX_RESPONSE = 256 << 20
+
+
+class TcmuHarnessError(Exception):
+    """A request failed. `message` is the server's own message when it gave one;
+    `response` the whole response object (None when there was none)."""
+
+    def __init__(self, message: str, *, op: Optional[str] = None,
+                 response: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(f"{op}: {message}" if op else message)
+        self.message = message
+        self.op = op
+        self.response = response
+
+
+class ConnectionLost(TcmuHarnessError):
+    """The server closed the connection (it exited, or refused us) before answering."""
+
+
+class RequestTimeout(TcmuHarnessError):
+    """No response within the client's timeout. The connection is closed: a late
+    response would otherwise be taken as the answer to the next request."""
+
+
+class WaitTimeout(TcmuHarnessError):
+    """A `wait` ran out of time; `matched` is how many entries did match."""
+
+    def __init__(self, message: str, *, matched: int, op: Optional[str] = "wait",
+                 response: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(message, op=op, response=response)
+        self.matched = matched
+
+
+class Client:
+    """One connection. Thread-safe: requests from several threads are sent one at a
+    time (a blocking `wait` holds the connection; use another Client alongside)."""
+
+    def __init__(self, path: str, *, timeout: float = 60.0) -> None:
+        self.path = str(path)
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._buf = b""
+        self._sock: Optional[socket.socket] = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._sock.settimeout(timeout)
+            self._sock.connect(self.path)
+        except OSError as e:
+            self._sock.close()
+            self._sock = None
+            raise ConnectionLost(f"cannot connect to the control socket {self.path}: "
+                                 f"{e.strerror or e}") from e
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._sock is None
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def request(self, op: str, *, timeout: Optional[float] = None,
+                check: bool = True, **args: Any) -> Dict[str, Any]:
+        """Sends {"op": op, "id": N, **args}; returns the response object. With check
+        (the default) a response with "ok": false raises TcmuHarnessError carrying the
+        server's message (WaitTimeout for a `wait` that timed out)."""
+        with self._lock:
+            if self._sock is None:
+                raise ConnectionLost("the connection is closed", op=op)
+            rid = next(self._ids)
+            msg = {"op": op, "id": rid, **args}
+            line = json.dumps(msg, separators=(",", ":")).encode() + b"\n"
+            try:
+                self._sock.settimeout(self.timeout if timeout is None else timeout)
+                self._sock.sendall(line)
+                raw = self._read_line(op)
+            except socket.timeout as e:
+                self.close()
+                raise RequestTimeout(f"no response within "
+                                     f"{self.timeout if timeout is None else timeout:g} s",
+                                     op=op) from e
+            except (BrokenPipeError, ConnectionResetError) as e:
+                self.close()
+                raise ConnectionLost("the server closed the connection", op=op) from e
+        try:
+            resp = json.loads(raw)
+        except ValueError as e:
+            self.close()
+            raise TcmuHarnessError(f"not a JSON response: {raw[:200]!r}", op=op) from e
+        if not isinstance(resp, dict) or not isinstance(resp.get("ok"), bool):
+            self.close()
+            raise TcmuHarnessError(f"not a response object: {raw[:200]!r}", op=op)
+        if resp.get("id") != rid:
+            self.close()
+            raise TcmuHarnessError(f"response id {resp.get('id')!r} does not answer "
+                                   f"request id {rid}", op=op, response=resp)
+        if check and not resp["ok"]:
+            err = str(resp.get("error") or "failed (no message)")
+            if op == "wait" and "matched" in resp:
+                raise WaitTimeout(err, matched=int(resp["matched"]), response=resp)
+            raise TcmuHarnessError(err, op=op, response=resp)
+        return resp
+
+    def _read_line(self, op: str) -> bytes:
+        assert self._sock is not None
+        while b"\n" not in self._buf:
+            if len(self._buf) > MAX_RESPONSE:
+                self.close()
+                raise TcmuHarnessError(f"response longer than {MAX_RESPONSE} bytes", op=op)
+            chunk = self._sock.recv(1 << 20)
+            if not chunk:
+                self.close()
+                raise ConnectionLost("the server closed the connection before answering",
+                                     op=op)
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line

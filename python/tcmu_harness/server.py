@@ -1,0 +1,433 @@
+"""`tcmu-harness serve --control SOCK` as a Python object: started with no devices,
+driven over the control socket, stopped with `shutdown` (SIGTERM, then SIGKILL, if it
+does not go)."""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
+
+from .client import Client, ConnectionLost, TcmuHarnessError, WaitTimeout
+from .device import Device, device_request
+
+__all__ = ["Server", "find_binary"]
+
+PROTOCOL = 1
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def find_binary(binary: Optional[PathLike] = None) -> str:
+    """The tcmu-harness executable: the one given, else $TCMU_HARNESS_BIN, else
+    `tcmu-harness` on PATH, else build/tcmu-harness of the checkout this package is in."""
+    if binary is not None:
+        return str(binary)
+    env = os.environ.get("TCMU_HARNESS_BIN")
+    if env:
+        return env
+    found = shutil.which("tcmu-harness")
+    if found:
+        return found
+    in_tree = pathlib.Path(__file__).resolve().parents[2] / "build" / "tcmu-harness"
+    if in_tree.is_file() and os.access(in_tree, os.X_OK):
+        return str(in_tree)
+    raise TcmuHarnessError("no tcmu-harness executable: give its path (Server(binary=...), "
+                           "--tcmu-harness-bin, or $TCMU_HARNESS_BIN) or put it on PATH")
+
+
+class _Tail:
+    """Collects a pipe's lines on a thread, so the server never blocks on a full pipe."""
+
+    def __init__(self, stream: Any, keep: int = 2000) -> None:
+        self.lines: List[str] = []
+        self._keep = keep
+        self._thread = threading.Thread(target=self._run, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _run(self, stream: Any) -> None:
+        for raw in iter(stream.readline, b""):
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+            if len(self.lines) > self._keep:
+                del self.lines[: len(self.lines) - self._keep]
+        stream.close()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+class Server:
+    """One `tcmu-harness serve` process with a control socket and no devices at first.
+
+        with Server() as s:
+            d = s.add_disk(size="8MiB")
+            d.add_rule(match={"op": "READ_10", "lba": "100-107"},
+                       respond={"sense": {"key": "MEDIUM_ERROR", "asc": 0x11, "ascq": 0}},
+                       times=1)
+    """
+
+    def __init__(self, binary: Optional[PathLike] = None, *, trace: Optional[PathLike] = None,
+                 control: Optional[PathLike] = None, args: Sequence[str] = (),
+                 env: Optional[Mapping[str, str]] = None, start_timeout: float = 30.0,
+                 request_timeout: float = 120.0, stop_timeout: float = 60.0) -> None:
+        self.binary = find_binary(binary)
+        self.trace_path = str(trace) if trace is not None else None
+        self._tmpdir: Optional[str] = None
+        if control is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="tcmu-harness-")
+            control = os.path.join(self._tmpdir, "control.sock")
+        self.control = str(control)
+        self.args = list(args)
+        self.env = dict(env) if env is not None else None
+        self.start_timeout = start_timeout
+        self.request_timeout = request_timeout
+        self.stop_timeout = stop_timeout
+        self.proc: Optional[subprocess.Popen[bytes]] = None
+        self.info: Dict[str, Any] = {}
+        self._client: Optional[Client] = None
+        self._stderr: Optional[_Tail] = None
+        self._stdout: Optional[_Tail] = None
+        self._names = 0
+        self._names_lock = threading.Lock()
+
+    # --- life cycle -------------------------------------------------------------------
+
+    def start(self) -> "Server":
+        if self.proc is not None:
+            raise TcmuHarnessError("this server was started already")
+        argv = [self.binary, "serve", "--control", self.control]
+        if self.trace_path:
+            argv += ["--trace", self.trace_path]
+        argv += self.args
+        env = None if self.env is None else {**os.environ, **self.env}
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, env=env)
+        except OSError as e:
+            raise TcmuHarnessError(f"cannot run {self.binary}: {e.strerror or e}") from e
+        self._stderr = _Tail(self.proc.stderr)
+        self._stdout = _Tail(self.proc.stdout)
+        try:
+            self._connect()
+        except BaseException:
+            self._terminate()
+            self._cleanup_files()
+            raise
+        return self
+
+    def _connect(self) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + self.start_timeout
+        last = ""
+        while True:
+            if self.proc.poll() is not None:
+                self._stderr.join(5) if self._stderr else None
+                raise TcmuHarnessError(f"tcmu-harness serve exited with status "
+                                       f"{self.proc.returncode} before its control socket "
+                                       f"answered{self._stderr_suffix()}")
+            if os.path.exists(self.control):
+                try:
+                    client = Client(self.control, timeout=self.request_timeout)
+                    self.info = client.request("version", timeout=10)
+                    self._client = client
+                    break
+                except TcmuHarnessError as e:
+                    last = str(e)
+            if time.monotonic() > deadline:
+                raise TcmuHarnessError(f"tcmu-harness serve: the control socket {self.control} "
+                                       f"did not answer within {self.start_timeout:g} s"
+                                       f"{' (' + last + ')' if last else ''}"
+                                       f"{self._stderr_suffix()}")
+            time.sleep(0.05)
+        if self.info.get("protocol") != PROTOCOL:
+            raise TcmuHarnessError(f"tcmu-harness serve speaks control protocol "
+                                   f"{self.info.get('protocol')!r}; this package speaks "
+                                   f"{PROTOCOL}")
+
+    def stop(self) -> int:
+        """Asks serve to shut down (it tears every device down and exits); SIGTERM
+        after stop_timeout, SIGKILL after as long again. Returns its exit status."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None and self._client is not None:
+            try:
+                self._client.request("shutdown", timeout=10)
+            except TcmuHarnessError:
+                pass  # gone already, or refused: the signals below
+        rc = self._terminate()
+        self._cleanup_files()
+        return rc
+
+    def kill(self) -> int:
+        """SIGKILL: no teardown runs (what a crashed harness leaves behind)."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.kill()
+        rc = self.proc.wait()
+        self._close_client()
+        return rc
+
+    def _terminate(self) -> int:
+        assert self.proc is not None
+        self._close_client()
+        for sig in (None, signal.SIGTERM, signal.SIGKILL):
+            if sig is not None and self.proc.poll() is None:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=self.stop_timeout)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        for tail in (self._stderr, self._stdout):
+            if tail:
+                tail.join(5)
+        return self.proc.returncode
+
+    def _close_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _cleanup_files(self) -> None:
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> "Server":
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        rc = self.stop()
+        if rc != 0 and exc_type is None:
+            raise TcmuHarnessError(f"tcmu-harness serve exited with status {rc}"
+                                   f"{self._stderr_suffix()}")
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def returncode(self) -> Optional[int]:
+        return None if self.proc is None else self.proc.poll()
+
+    @property
+    def pid(self) -> Optional[int]:
+        return None if self.proc is None else self.proc.pid
+
+    @property
+    def stderr(self) -> str:
+        """What serve wrote to stderr so far (its messages and warnings)."""
+        return self._stderr.text() if self._stderr else ""
+
+    @property
+    def stdout(self) -> str:
+        return self._stdout.text() if self._stdout else ""
+
+    def _stderr_suffix(self) -> str:
+        text = self.stderr.strip()
+        return f"; its stderr:\n{text}" if text else ""
+
+    # --- requests ---------------------------------------------------------------------
+
+    def request(self, op: str, *, timeout: Optional[float] = None, check: bool = True,
+                **args: Any) -> Dict[str, Any]:
+        """One request on the server's connection; see docs/control-protocol.md."""
+        if self._client is None:
+            raise TcmuHarnessError("the server is not running (start() it, or use `with`)",
+                                   op=op)
+        return self._call(self._client, op, timeout, check, args)
+
+    def _call(self, client: Client, op: str, timeout: Optional[float], check: bool,
+              args: Dict[str, Any]) -> Dict[str, Any]:
+        try:
+            return client.request(op, timeout=timeout, check=check, **args)
+        except ConnectionLost as e:
+            if self.proc is not None:
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+                if self.proc.poll() is not None:
+                    if self._stderr:
+                        self._stderr.join(5)
+                    raise ConnectionLost(f"{e.message}: tcmu-harness serve exited with "
+                                         f"status {self.proc.returncode}"
+                                         f"{self._stderr_suffix()}", op=op) from e
+            raise
+
+    def connect(self) -> Client:
+        """A second connection (for a blocking wait alongside other requests)."""
+        return Client(self.control, timeout=self.request_timeout)
+
+    def version(self) -> Dict[str, Any]:
+        return self.request("version")
+
+    @property
+    def instance(self) -> str:
+        return str(self.info.get("instance", ""))
+
+    def _auto_name(self, prefix: str) -> str:
+        with self._names_lock:
+            n = self._names
+            self._names += 1
+        return f"{prefix}{n}"
+
+    def add_device(self, device: Optional[Mapping[str, Any]] = None, *,
+                   spec: Optional[str] = None, **keys: Any) -> Device:
+        """Adds a device: a YAML device mapping (docs/scenario-format.md "devices") as a
+        dict or as keyword arguments (size="8MiB", block_size=4096, type="tape", ...), or
+        a SPEC string (spec="name=d0,size=8MiB,lun=1", as `serve --device`). Without a
+        name one is made up (dev0, dev1, ...)."""
+        args = device_request(device, spec, keys, lambda: self._auto_name("dev"))
+        since = self.cursor()
+        resp = self.request("add_device", **args)
+        return Device(self, resp["device"], since=since)
+
+    def add_disk(self, device: Optional[Mapping[str, Any]] = None, *,
+                 spec: Optional[str] = None, **keys: Any) -> Device:
+        """add_device with type disk (names disk0, disk1, ... unless given)."""
+        args = device_request(device, spec, keys, lambda: self._auto_name("disk"), "disk")
+        since = self.cursor()
+        return Device(self, self.request("add_device", **args)["device"], since=since)
+
+    def add_tape(self, device: Optional[Mapping[str, Any]] = None, *,
+                 spec: Optional[str] = None, **keys: Any) -> Device:
+        """add_device with type tape (names tape0, tape1, ... unless given)."""
+        args = device_request(device, spec, keys, lambda: self._auto_name("tape"), "tape")
+        since = self.cursor()
+        return Device(self, self.request("add_device", **args)["device"], since=since)
+
+    def remove_device(self, name: str) -> None:
+        self.request("remove_device", device=name)
+
+    def devices(self) -> List[Device]:
+        return [Device(self, d) for d in self.request("devices")["devices"]]
+
+    def device(self, name: str) -> Device:
+        """The live device of that name (KeyError if there is none)."""
+        for d in self.request("devices")["devices"]:
+            if d.get("name") == name:
+                return Device(self, d)
+        raise KeyError(name)
+
+    __getitem__ = device
+
+    def stats(self) -> Dict[str, Any]:
+        return dict(self.request("stats")["devices"])
+
+    # --- the trace --------------------------------------------------------------------
+
+    def cursor(self) -> int:
+        """The trace index the next entry will get: give it as after= to see only what
+        comes later."""
+        # A wait that cannot be satisfied at once answers with where the trace is now.
+        resp = self.request("wait", check=False, count=2**31 - 1, timeout_ms=0)
+        return int(resp.get("next", 0))
+
+    def trace_page(self, after: int = 0, max: int = 1000) -> Dict[str, Any]:
+        """One `trace` request: {"entries": [...], "next": cursor}."""
+        return self.request("trace", after=after, max=max)
+
+    def iter_trace(self, after: int = 0) -> Iterator[Dict[str, Any]]:
+        """Every kept entry from index `after` on, each with its "seq"."""
+        while True:
+            page = self.trace_page(after)
+            entries = page.get("entries") or []
+            yield from entries
+            nxt = int(page.get("next", after))
+            if not entries or nxt <= after:
+                return
+            after = nxt
+
+    def trace(self, after: int = 0, **filters: Any) -> List[Dict[str, Any]]:
+        """The entries from index `after` on that match filters (device=, op=, status=,
+        rule=, tmr=, lba=; as `wait` and expect_trace filter)."""
+        return [e for e in self.iter_trace(after) if trace_matches(e, filters)]
+
+    def wait_trace(self, *, timeout: float = 10.0, count: int = 1,
+                   after: Optional[int] = None, **filters: Any) -> int:
+        """Blocks until `count` trace entries from index `after` (default: now) match the
+        filters; returns how many matched. Raises WaitTimeout (with .matched) when they
+        do not come within timeout seconds. Runs on its own connection, so other threads
+        may drive the server meanwhile."""
+        args: Dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
+        args["count"] = count
+        args["timeout_ms"] = int(timeout * 1000)
+        if after is not None:
+            args["after"] = after
+        with self.connect() as c:
+            resp = self._call(c, "wait", timeout + 30, True, args)
+        return int(resp.get("matched", count))
+
+    # --- the kernel log ---------------------------------------------------------------
+
+    def kmsg_mark(self) -> Any:
+        """A mark in the kernel log; give it to kmsg_check as since."""
+        return self.request("kmsg_mark")["mark"]
+
+    def kmsg_check(self, since: Any, *, allow: Iterable[str] = (),
+                   expect: Iterable[str] = (), forbid: Iterable[str] = ()) -> Dict[str, Any]:
+        """The kernel log since the mark and its verdict: {"log": [...], "failures": [...]}
+        (no failures: it passed). allow/expect/forbid are extended regexes."""
+        args: Dict[str, Any] = {"since": since}
+        for key, val in (("allow", allow), ("expect", expect), ("forbid", forbid)):
+            val = list(val)
+            if val:
+                args[key] = val
+        return self.request("kmsg_check", **args)
+
+
+# SAM status names, as filters and expect_trace take them (the trace has numbers).
+STATUS = {"GOOD": 0x00, "CHECK_CONDITION": 0x02, "CONDITION_MET": 0x04, "BUSY": 0x08,
+          "RESERVATION_CONFLICT": 0x18, "TASK_SET_FULL": 0x28, "ACA_ACTIVE": 0x30,
+          "TASK_ABORTED": 0x40}
+
+
+def _status(v: Any) -> Any:
+    if isinstance(v, str):
+        name = v.strip().upper()
+        if name in STATUS:
+            return STATUS[name]
+        try:
+            return int(name, 0)
+        except ValueError:
+            return v
+    return v
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.upper() == b.upper()
+    return a == b
+
+
+def trace_matches(entry: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
+    """Whether one trace entry passes filters, as the server's wait decides: with tmr=
+    only TMRs of that type (and only device= applies), without it only commands."""
+    tmr = filters.get("tmr")
+    if tmr is not None:
+        if "tmr" not in entry or not _same(entry.get("tmr"), tmr):
+            return False
+    elif "tmr" in entry:
+        return False
+    for key, want in filters.items():
+        if key == "tmr" or want is None:
+            continue
+        got = entry.get(key)
+        if key == "status":
+            if _status(got) != _status(want):
+                return False
+        elif key == "lba":
+            if got is None or int(got) != int(want):
+                return False
+        elif not _same(got, want):
+            return False
+    return True
