@@ -58,7 +58,7 @@ def request_log(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def server():
+def server(request_log):
     import tcmu_harness
     with tcmu_harness.Server(FAKE, start_timeout=20, stop_timeout=10) as s:
         yield s

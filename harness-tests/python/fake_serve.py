@@ -192,13 +192,16 @@ def handle(req):
     raise ValueError(f"request:1:1: unknown op '{op}'")
 
 
-FILTERS = ("device", "op", "status", "rule", "tmr", "lba")
+FILTERS = {"device": "device", "opcode": "op", "status": "status", "rule": "rule",
+           "tmr": "tmr", "lba": "lba"}  # the request's key: the entry's
 
 
 def wait(req):
     count = int(req.get("count", 1))
     timeout = int(req.get("timeout_ms", 10000)) / 1000
-    filt = {k: req[k] for k in FILTERS if k in req}
+    filt = {FILTERS[k]: req[k] for k in FILTERS if k in req}
+    if "op" in filt and not isinstance(filt["op"], str):
+        raise ValueError("request:1:1: opcode: a name or number")
     end = time.monotonic() + timeout
     with lock:
         pos = int(req["after"]) if "after" in req else len(trace)
@@ -259,7 +262,7 @@ def client(conn, on_shutdown):
                 try:
                     resp = handle(req)
                 except (ValueError, KeyError, TypeError) as e:
-                    resp = {"ok": False, "error": str(e).strip("'\"")}
+                    resp = {"ok": False, "error": str(e.args[0] if e.args else e)}
                 respond(conn, req, resp)
                 if op == "shutdown":
                     on_shutdown()

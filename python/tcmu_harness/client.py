@@ -79,11 +79,14 @@ class Client:
         if sock is not None:
             sock.close()
 
-    def request(self, op: str, *, timeout: Optional[float] = None,
+    def request(self, op: str, /, *, timeout: Optional[float] = None,
                 check: bool = True, **args: Any) -> Dict[str, Any]:
         """Sends {"op": op, "id": N, **args}; returns the response object. With check
         (the default) a response with "ok": false raises TcmuHarnessError carrying the
         server's message (WaitTimeout for a `wait` that timed out)."""
+        if "op" in args or "id" in args:
+            raise TypeError("op and id are the envelope's: give the request's op first "
+                            "(a wait filters the opcode with opcode=)")
         with self._lock:
             if self._sock is None:
                 raise ConnectionLost("the connection is closed", op=op)

@@ -156,12 +156,14 @@ class Server:
         after stop_timeout, SIGKILL after as long again. Returns its exit status."""
         if self.proc is None:
             return 0
+        asked = False
         if self.proc.poll() is None and self._client is not None:
             try:
                 self._client.request("shutdown", timeout=10)
+                asked = True
             except TcmuHarnessError:
                 pass  # gone already, or refused: the signals below
-        rc = self._terminate()
+        rc = self._terminate(asked)
         self._cleanup_files()
         return rc
 
@@ -175,10 +177,12 @@ class Server:
         self._close_client()
         return rc
 
-    def _terminate(self) -> int:
+    def _terminate(self, asked: bool = False) -> int:
         assert self.proc is not None
         self._close_client()
-        for sig in (None, signal.SIGTERM, signal.SIGKILL):
+        steps = (None, signal.SIGTERM, signal.SIGKILL) if asked else (signal.SIGTERM,
+                                                                       signal.SIGKILL)
+        for sig in steps:
             if sig is not None and self.proc.poll() is None:
                 self.proc.send_signal(sig)
             try:
@@ -186,6 +190,8 @@ class Server:
                 break
             except subprocess.TimeoutExpired:
                 continue
+        if self.proc.poll() is None:
+            self.proc.wait()  # after SIGKILL: it goes, however long the kernel takes
         for tail in (self._stderr, self._stdout):
             if tail:
                 tail.join(5)
@@ -237,7 +243,7 @@ class Server:
 
     # --- requests ---------------------------------------------------------------------
 
-    def request(self, op: str, *, timeout: Optional[float] = None, check: bool = True,
+    def request(self, op: str, /, *, timeout: Optional[float] = None, check: bool = True,
                 **args: Any) -> Dict[str, Any]:
         """One request on the server's connection; see docs/control-protocol.md."""
         if self._client is None:
@@ -359,6 +365,8 @@ class Server:
         do not come within timeout seconds. Runs on its own connection, so other threads
         may drive the server meanwhile."""
         args: Dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
+        if "op" in args:  # the request's "op" is the envelope's: the filter is "opcode"
+            args["opcode"] = args.pop("op")
         args["count"] = count
         args["timeout_ms"] = int(timeout * 1000)
         if after is not None:
