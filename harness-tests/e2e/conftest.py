@@ -1,14 +1,13 @@
-"""Fixtures for the end-to-end suite: devices served by `tcmu-harness serve` on the
-real kernel (target_core_user + tcm_loop), checked with the real tools."""
-import json
-import os
+"""The end-to-end suite on the real kernel (target_core_user + tcm_loop), checked with the
+real tools. Devices come from the tcmu_harness pytest plugin (python/; `run` loads it):
+tcmu_disk/tcmu_tape on the session's server, or a Server of the package where a test
+needs a process of its own (killing it, two harnesses at once)."""
 import pathlib
-import select
-import signal
 import subprocess
-import time
 
 import pytest
+
+import tcmu_harness
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TH = ROOT / "build" / "tcmu-harness"
@@ -49,70 +48,41 @@ def our_objects():
     return found
 
 
-class Server:
-    def __init__(self, *specs, extra=()):
-        self.specs = specs
-        self.proc = subprocess.Popen(
-            [str(TH), "serve", *extra] + [a for s in specs for a in ("--device", s)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=0)
-        self.devices = {}
-        fd = self.proc.stdout.fileno()
-        buf = b""
-        deadline = time.time() + 30
-        while len(self.devices) < len(specs):
-            left = deadline - time.time()
-            ready, _, _ = select.select([fd], [], [], max(left, 0))
-            if not ready:
-                self.stop()
-                raise AssertionError(f"serve not ready in 30 s: {self.proc.stderr.read()}")
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                err = self.proc.stderr.read()
-                self.proc.wait()
-                raise AssertionError(f"serve exited {self.proc.returncode}: {err}")
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                dev = json.loads(line)
-                self.devices[dev["name"]] = dev
-
-    def __getitem__(self, name):
-        return self.devices[name]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+def our_scsi_devices():
+    """SCSI devices the kernel still has with our INQUIRY vendor (their sd/sg/st nodes)."""
+    found = []
+    for vendor in pathlib.Path("/sys/bus/scsi/devices").glob("*/vendor"):
         try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("serve did not stop within 30 s of SIGTERM")
-        return self.proc.returncode
+            if vendor.read_text().strip() == "TCMUHARN":
+                found.append(vendor.parent.name)
+        except OSError:
+            pass  # going away while we look
+    return found
 
 
-@pytest.fixture
-def serve():
-    """serve(spec, ...) starts devices; all are stopped and checked for leftovers after."""
-    servers = []
+def start_server(*specs, **kw):
+    """A `serve --control` process of its own with these SPEC devices (`serve --device`
+    syntax); stop() it (0 expected), or kill() it."""
+    s = tcmu_harness.Server(TH, **kw).start()
+    try:
+        for spec in specs:
+            s.add_device(spec=spec)
+    except BaseException:
+        s.stop()
+        raise
+    return s
 
-    def start(*specs, extra=()):
-        s = Server(*specs, extra=extra)
-        servers.append(s)
-        return s
 
-    yield start
-    for s in servers:
-        rc = s.stop()
-        assert rc == 0, f"serve exited {rc}: {s.proc.stderr.read()}"
-        for dev in s.devices.values():
-            for key in ("sd", "sg"):
-                if dev.get(key):
-                    assert not os.path.exists(dev[key]), f"{dev[key]} still exists after close"
+@pytest.fixture(autouse=True)
+def nothing_left_behind():
+    """After each test (and its devices' removal): no configfs object and no SCSI device of
+    ours remain, whoever made them."""
+    yield
     assert our_objects() == [], "configfs objects left behind"
+    assert our_scsi_devices() == [], "SCSI devices (sd/sg/st nodes) left behind"
 
 
 @pytest.fixture
-def disk(serve):
+def disk(tcmu_disk):
     """One 64 MiB memory-backed disk."""
-    return serve("name=e2e0,size=64MiB")["e2e0"]
+    return tcmu_disk(name="e2e0", size="64MiB")

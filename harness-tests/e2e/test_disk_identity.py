@@ -11,16 +11,16 @@ def test_sg_inq_reports_our_vendor_and_disk_type(disk):
     assert "version=0x06" in p.stdout
 
 
-def test_sg_vpd_two_devices_report_different_naa_ids(serve):
-    s = serve("name=naa-a,size=8MiB", "name=naa-b,size=8MiB")
+def test_sg_vpd_two_devices_report_different_naa_ids(tcmu_disk):
+    s = {n: tcmu_disk(name=n, size="8MiB") for n in ("naa-a", "naa-b")}
     ids = []
     for name in ("naa-a", "naa-b"):
-        p = run("sg_vpd", "-p", "di", s[name]["sg"], check=True)
+        p = run("sg_vpd", "-p", "di", s[name].sg, check=True)
         m = re.search(r"designator type: NAA.*\n\s+(0x[0-9a-f]+)", p.stdout)
         assert m, p.stdout
         ids.append(m.group(1))
     assert ids[0] != ids[1]
-    assert ids[0] == "0x" + s["naa-a"]["wwn"][4:]
+    assert ids[0] == "0x" + s["naa-a"].wwn[4:]
 
 
 def test_sg_vpd_lists_supported_pages_with_device_type(disk):
@@ -32,8 +32,8 @@ def test_sg_vpd_lists_supported_pages_with_device_type(disk):
     assert raw[0] == 0x00 and raw[1] == 0x80
 
 
-def test_sg_readcap_16_reports_size_and_block_length(serve):
-    dev = serve("name=cap0,size=16MiB,block_size=4096")["cap0"]
+def test_sg_readcap_16_reports_size_and_block_length(tcmu_disk):
+    dev = tcmu_disk(name="cap0", size="16MiB", block_size=4096)
     p = run("sg_readcap", "--16", dev["sg"], check=True)
     assert "Last LBA=4095" in p.stdout
     assert "Logical block length=4096 bytes" in p.stdout
@@ -68,10 +68,10 @@ def test_lsscsi_lists_the_device_with_its_nodes(disk):
     assert "TCMUHARN" in line[0] and disk["sd"] in line[0] and disk["sg"] in line[0]
 
 
-def test_several_luns_behind_one_loopback_target(serve):
-    s = serve("name=lun-a,size=8MiB,lun=0,target=naa.5001405000000001",
-              "name=lun-b,size=8MiB,lun=1,target=naa.5001405000000001")
-    a, b = s["lun-a"]["address"], s["lun-b"]["address"]
-    assert a.rsplit(":", 1)[0] == b.rsplit(":", 1)[0]
-    assert a.endswith(":0") and b.endswith(":1")
-    run("sg_inq", s["lun-b"]["sg"], check=True)
+def test_several_luns_behind_one_loopback_target(tcmu_disk):
+    # lun= and target= are SPEC keys (serve --device), not YAML ones
+    a = tcmu_disk(spec="name=lun-a,size=8MiB,lun=0,target=naa.5001405000000001")
+    b = tcmu_disk(spec="name=lun-b,size=8MiB,lun=1,target=naa.5001405000000001")
+    assert a.address.rsplit(":", 1)[0] == b.address.rsplit(":", 1)[0]
+    assert a.address.endswith(":0") and b.address.endswith(":1")
+    run("sg_inq", b.sg, check=True)

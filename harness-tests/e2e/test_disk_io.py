@@ -97,17 +97,17 @@ def test_compare_and_write_swaps_only_on_match(disk, tmp_path):
     assert got == new
 
 
-def test_fio_verify_with_workers_out_of_order_completion(serve):
-    dev = serve("name=ooo0,size=32MiB,workers=4")["ooo0"]
+def test_fio_verify_with_workers_out_of_order_completion(tcmu_disk):
+    dev = tcmu_disk(name="ooo0", size="32MiB", workers=4)
     p = run("fio", "--name=v", f"--filename={dev['sd']}", "--direct=1", "--rw=randwrite",
             "--bs=4k", "--iodepth=16", "--ioengine=libaio", "--size=16M", "--verify=crc32c",
             "--do_verify=1", "--verify_fatal=1", "--output-format=terse", timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
 
 
-def test_file_backing_holds_the_written_data(serve, tmp_path):
+def test_file_backing_holds_the_written_data(tcmu_disk, tmp_path):
     backing = tmp_path / "disk.img"
-    dev = serve(f"name=file0,size=4MiB,backing=file:{backing}")["file0"]
+    dev = tcmu_disk(name="file0", size="4MiB", backing=f"file:{backing}")
     data = os.urandom(65536)
     write_file(tmp_path / "d", data)
     run("dd", f"if={tmp_path / 'd'}", f"of={dev['sd']}", "bs=64k", "seek=2", "oflag=direct",

@@ -5,23 +5,55 @@ import re
 import subprocess
 import time
 
-from conftest import TH, Server, our_objects, run
+import pytest
+
+from conftest import TH, our_objects, run, start_server
+from tcmu_harness import TcmuHarnessError
 
 
 def test_close_removes_nodes_and_configfs_objects_and_new_devices_still_work():
-    s = Server("name=life0,size=8MiB")
+    s = start_server("name=life0,size=8MiB")
     dev = s["life0"]
-    assert os.path.exists(dev["sd"]) and os.path.exists(dev["sg"])
+    assert os.path.exists(dev.sd) and os.path.exists(dev.sg)
     assert our_objects()
-    assert s.stop() == 0
-    assert not os.path.exists(dev["sd"]) and not os.path.exists(dev["sg"])
+    assert s.stop() == 0, s.stderr
+    assert not os.path.exists(dev.sd) and not os.path.exists(dev.sg)
     assert our_objects() == []
-    s2 = Server("name=life1,size=8MiB")
+    s2 = start_server("name=life1,size=8MiB")
     try:
-        run("sg_inq", s2["life1"]["sg"], check=True)
+        run("sg_inq", s2["life1"].sg, check=True)
     finally:
-        assert s2.stop() == 0
+        assert s2.stop() == 0, s2.stderr
     assert our_objects() == []
+
+
+def test_remove_device_takes_its_nodes_and_objects_and_the_others_stay(tcmu_disk, tcmu_tape):
+    a = tcmu_disk(name="rm-a", size="8MiB")
+    b = tcmu_disk(name="rm-b", size="8MiB")
+    t = tcmu_tape(name="rm-t")
+    a.remove()
+    assert not os.path.exists(a.sd) and not os.path.exists(a.sg)
+    assert not any("rm-a" in p for p in our_objects())
+    assert any("rm-b" in p for p in our_objects())
+    t.remove()
+    assert not os.path.exists(t.nst)
+    run("sg_inq", b.sg, check=True)
+    assert [d.name for d in b.server.devices()] == ["rm-b"]
+    # the name is free again
+    a2 = tcmu_disk(name="rm-a", size="4MiB")
+    assert "Last LBA=8191" in run("sg_readcap", a2.sg, check=True).stdout
+
+
+def test_a_refused_device_leaves_nothing_and_the_server_serves_on(tcmu_harness, tcmu_disk):
+    tcmu_disk(name="dup", size="8MiB")
+    with pytest.raises(TcmuHarnessError, match="already exists"):
+        tcmu_disk(name="dup", size="8MiB")
+    with pytest.raises(TcmuHarnessError, match="size"):
+        tcmu_disk(name="bad", size="7")  # not a multiple of the block size
+    assert [d.name for d in tcmu_harness.devices()] == ["dup"]
+    assert sum("dup" in p for p in our_objects()) >= 1
+    assert not any(p.endswith("-bad") for p in our_objects())
+    run("sg_turs", tcmu_harness["dup"].sg, check=True)
 
 
 def test_open_failure_leaves_nothing_behind():
@@ -34,9 +66,8 @@ def test_open_failure_leaves_nothing_behind():
 
 
 def test_cleanup_removes_what_a_killed_harness_left(tmp_path):
-    s = Server("name=crash0,size=8MiB")
-    s.proc.kill()  # SIGKILL: no teardown ran
-    s.proc.wait()
+    s = start_server("name=crash0,size=8MiB")
+    s.kill()  # SIGKILL: no teardown ran
     assert our_objects()
     p = run(TH, "cleanup", check=True)
     assert "removed" in p.stdout
@@ -45,13 +76,13 @@ def test_cleanup_removes_what_a_killed_harness_left(tmp_path):
 
 
 def test_cleanup_keeps_devices_of_a_running_harness():
-    s = Server("name=alive0,size=8MiB")
+    s = start_server("name=alive0,size=8MiB")
     try:
         p = run(TH, "cleanup", check=True)
         assert "kept" in p.stdout
-        run("sg_inq", s["alive0"]["sg"], check=True)
+        run("sg_inq", s["alive0"].sg, check=True)
     finally:
-        assert s.stop() == 0
+        assert s.stop() == 0, s.stderr
 
 
 def naa_of(sg):
@@ -62,9 +93,9 @@ def naa_of(sg):
 
 
 def test_two_harnesses_both_serving_d0_come_up_apart_and_leave_nothing():
-    a = Server("name=d0,size=8MiB")
+    a = start_server("name=d0,size=8MiB")
     try:
-        b = Server("name=d0,size=8MiB")
+        b = start_server("name=d0,size=8MiB")
     except Exception:
         a.stop()
         raise
@@ -83,8 +114,8 @@ def test_two_harnesses_both_serving_d0_come_up_apart_and_leave_nothing():
         sb = run("sg_vpd", "-p", "sn", db["sg"], check=True).stdout
         assert sa != sb
     finally:
-        assert a.stop() == 0
-        assert b.stop() == 0
+        assert a.stop() == 0, a.stderr
+        assert b.stop() == 0, b.stderr
     assert our_objects() == []
 
 
@@ -101,21 +132,20 @@ def test_two_scenarios_run_in_parallel_both_with_d0_pass(tmp_path):
 
 
 def test_pinned_wwn_is_used_as_given():
-    s = Server("name=d0,size=8MiB,wwn=naa.3000000000000abc")
+    s = start_server("name=d0,size=8MiB,wwn=naa.3000000000000abc")
     try:
         assert s["d0"]["wwn"] == "naa.3000000000000abc"
         assert naa_of(s["d0"]["sg"]) == "0x3000000000000abc"
     finally:
-        assert s.stop() == 0
+        assert s.stop() == 0, s.stderr
     assert our_objects() == []
 
 
 def test_cleanup_between_two_d0_harnesses_keeps_the_live_one_and_old_style_leftovers_go():
-    live = Server("name=d0,size=8MiB")
+    live = start_server("name=d0,size=8MiB")
     try:
-        dead = Server("name=d0,size=8MiB")
-        dead.proc.kill()  # SIGKILL: its objects stay, with nobody serving them
-        dead.proc.wait()
+        dead = start_server("name=d0,size=8MiB")
+        dead.kill()  # SIGKILL: its objects stay, with nobody serving them
         # A leftover of a harness from before instance ids: core/user_1/th-<name>.
         old = "/sys/kernel/config/target/core/user_1/th-old0"
         os.mkdir(old)
@@ -129,14 +159,13 @@ def test_cleanup_between_two_d0_harnesses_keeps_the_live_one_and_old_style_lefto
                                      for o in our_objects())
         run("sg_inq", live["d0"]["sg"], check=True)
     finally:
-        assert live.stop() == 0
+        assert live.stop() == 0, live.stderr
     assert our_objects() == []
 
 
-def test_external_fabric_leaves_the_export_to_the_caller():
-    s = Server("name=ext0,size=8MiB,external=1")
-    dev = s["ext0"]
-    assert dev["sd"] is None and dev["sg"] is None
+def test_external_fabric_leaves_the_export_to_the_caller(tcmu_disk):
+    dev = tcmu_disk(spec="name=ext0,size=8MiB,external=1")
+    assert dev.sd is None and dev.sg is None
     backstore = dev["backstore"]
     assert os.path.isdir(backstore)
     # Export it by hand, as an external fabric would.
@@ -163,5 +192,5 @@ def test_external_fabric_leaves_the_export_to_the_caller():
         os.rmdir(tpg + "/lun/lun_0")
         os.rmdir(tpg)
         os.rmdir(os.path.dirname(tpg))
-    assert s.stop() == 0
+    dev.remove()
     assert not os.path.exists(backstore)

@@ -12,8 +12,8 @@ FIXTURE = ROOT / "fixtures" / "tapes" / "three-files.thtape"
 
 
 @pytest.fixture
-def tape(serve):
-    return serve("name=tape0,type=tape,capacity=32MiB")["tape0"]
+def tape(tcmu_tape):
+    return tcmu_tape(name="tape0", size="32MiB")
 
 
 def mt(dev, *args, check=True):
@@ -112,8 +112,8 @@ def test_reading_past_the_last_filemark_gives_0_then_eio_at_eod(tape):
         os.close(fd)
 
 
-def test_writing_into_the_early_warning_zone_gives_enospc(serve):
-    dev = serve("name=small0,type=tape,capacity=2MiB,early_warning=512KiB")["small0"]
+def test_writing_into_the_early_warning_zone_gives_enospc(tcmu_tape):
+    dev = tcmu_tape(name="small0", size="2MiB", early_warning="512KiB")
     fd = os.open(dev["nst"], os.O_WRONLY)
     written, err = 0, None
     try:
@@ -146,8 +146,8 @@ def test_tar_round_trip(tape, tmp_path):
     run("diff", "-r", str(src), str(dst), check=True)
 
 
-def test_a_write_protected_cartridge_refuses_open_for_write(serve):
-    dev = serve("name=wp0,type=tape,write_protect=1")["wp0"]
+def test_a_write_protected_cartridge_refuses_open_for_write(tcmu_tape):
+    dev = tcmu_tape(name="wp0", write_protect=True)
     with pytest.raises(OSError) as e:
         os.open(dev["nst"], os.O_WRONLY)
     assert e.value.errno == errno.EROFS
@@ -166,13 +166,13 @@ def assert_no_medium(nst):
         os.close(fd)
 
 
-def test_an_empty_drive_is_enomedium(serve):
-    dev = serve("name=nomedia0,type=tape,loaded=0")["nomedia0"]
+def test_an_empty_drive_is_enomedium(tcmu_tape):
+    dev = tcmu_tape(name="nomedia0", loaded=False)
     assert_no_medium(dev["nst"])
 
 
-def test_a_media_image_fixture_is_served(serve):
-    dev = serve(f"name=img0,type=tape,image={FIXTURE}")["img0"]
+def test_a_media_image_fixture_is_served(tcmu_tape):
+    dev = tcmu_tape(name="img0", image=FIXTURE)
     first = read_records(dev["nst"], 65536)
     assert [len(r) for r in first] == [4000, 26]
     assert first[1] == b"second record of file one\n"
@@ -186,8 +186,8 @@ def test_mt_offline_unloads_the_cartridge(tape):
     assert_no_medium(tape["nst"])
 
 
-def test_a_second_partition_through_mt_setpartition(serve):
-    dev = serve("name=part0,type=tape,capacity=16MiB,partition1=4MiB")["part0"]
+def test_a_second_partition_through_mt_setpartition(tcmu_tape):
+    dev = tcmu_tape(name="part0", size="16MiB", second_partition="4MiB")
     nst = dev["nst"]
     mt(nst, "stsetoptions", "can-partitions")
     write_file(nst, b"in partition zero" * 10, 170)

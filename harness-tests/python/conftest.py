@@ -1,6 +1,5 @@
 """The Python package tcmu_harness and its pytest plugin, without a kernel: against
 fake_serve.py, a stand-in for `tcmu-harness serve --control` that speaks the protocol."""
-import os
 import pathlib
 import sys
 

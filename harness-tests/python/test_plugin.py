@@ -1,7 +1,6 @@
 """The pytest plugin, run in a child pytest (pytester) against fake_serve.py: fixtures,
 cleanup of failed tests, the kernel-log check, options, and the failure (never a skip)
 where the kernel has no TCMU."""
-import json
 import os
 import shutil
 import subprocess

@@ -1,7 +1,6 @@
 """Server, Device and Rule against fake_serve.py: start, stop, the devices' requests,
 errors with the server's message, a server that dies, hangs or will not stop."""
 import os
-import pathlib
 import threading
 import time
 

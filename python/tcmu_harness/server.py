@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
-from .client import Client, ConnectionLost, TcmuHarnessError, WaitTimeout
+from .client import Client, ConnectionLost, TcmuHarnessError
 from .device import Device, device_request
 
 __all__ = ["Server", "find_binary"]
@@ -175,6 +175,7 @@ class Server:
             self.proc.kill()
         rc = self.proc.wait()
         self._close_client()
+        self._cleanup_files()
         return rc
 
     def _terminate(self, asked: bool = False) -> int:
