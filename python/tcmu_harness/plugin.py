@@ -9,7 +9,7 @@ TCMU such tests fail (never skip) with how to run them: `tcmu-harness vm -- pyte
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Mapping, Optional
 
 import pytest
 
@@ -57,7 +57,7 @@ def _uses_devices(item: pytest.Item) -> bool:
     return any(f in FIXTURES for f in getattr(item, "fixturenames", ()))
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(trylast=True)  # type: ignore[misc]
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: List[pytest.Item]) -> None:
     # Once, before any test runs: a suite of 200 device tests gets one clear message,
@@ -99,6 +99,8 @@ def tcmu_kmsg(request: pytest.FixtureRequest, tcmu_harness: Server) -> Iterator[
         allow += [str(a) for a in m.args]
     verdict = tcmu_harness.kmsg_check(mark, allow=allow)
     failures = verdict.get("failures") or []
+    if verdict.get("passed") is False and not failures:
+        failures = ["the server's verdict: failed (no line quoted)"]
     if failures:
         log = "\n".join(str(line) for line in verdict.get("log") or [])
         pytest.fail("kernel log of this test:\n  " + "\n  ".join(str(f) for f in failures)
@@ -121,7 +123,7 @@ class _Factory:
         self._add = add
         self.devices: List[Device] = []
 
-    def __call__(self, device: Optional[dict] = None, *, spec: Optional[str] = None,
+    def __call__(self, device: Optional[Mapping[str, Any]] = None, *, spec: Optional[str] = None,
                  **keys: Any) -> Device:
         dev = self._add(device, spec=spec, **keys)
         self.devices.append(dev)

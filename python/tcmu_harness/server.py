@@ -415,7 +415,7 @@ def _status(v: Any) -> Any:
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a.upper() == b.upper()
-    return a == b
+    return bool(a == b)
 
 
 def trace_matches(entry: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
