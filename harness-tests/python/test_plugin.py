@@ -107,7 +107,7 @@ def test_server_only(tcmu_harness):
     assert seq[:3] == ["kmsg_mark", "remove_device", "kmsg_check"]
 
 
-@pytest.mark.parametrize("how", ["option", "ini", "marker"])
+@pytest.mark.parametrize("how", ["option", "ini", "marker", "file"])
 def test_an_allowed_kernel_line_does_not_fail(run, fake_configfs, tmp_path, monkeypatch,
                                               pytester, how):
     kmsg = tmp_path / "kmsg"
@@ -117,6 +117,10 @@ def test_an_allowed_kernel_line_does_not_fail(run, fake_configfs, tmp_path, monk
     mark = ""
     if how == "option":
         args = ["--tcmu-allow-kmsg", "page fault at [0-9]+", "--tcmu-allow-kmsg", "other"]
+    elif how == "file":
+        base = tmp_path / "baseline"
+        base.write_text("# known on this kernel\n\n   page fault at [0-9]+\nother\n")
+        args = [f"--tcmu-allow-kmsg-file={base}"]
     elif how == "ini":
         pytester.makeini("[pytest]\ntcmu_allow_kmsg =\n    page fault at [0-9]+\n")
     else:

@@ -29,6 +29,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--tcmu-allow-kmsg", metavar="REGEX", action="append", default=[],
                     help="a kernel log line matching this extended regex does not fail a "
                          "test (repeatable)")
+    group.addoption("--tcmu-allow-kmsg-file", metavar="FILE", action="append", default=[],
+                    help="a baseline of allowed kernel log lines, one extended regex a line "
+                         "(blank lines and # comments ignored), as `run --allow-kmsg FILE`")
     group.addoption("--tcmu-trace", metavar="FILE", default=None,
                     help="serve writes the trace of the whole session here (JSON lines)")
     parser.addini("tcmu_allow_kmsg", type="linelist", default=[],
@@ -39,6 +42,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "tcmu_allow_kmsg(*regexes): kernel log lines that "
                             "do not fail this test")
+    _allowed(config)  # a missing baseline file is a usage error before any test
 
 
 def _binary(config: pytest.Config) -> Optional[str]:
@@ -68,6 +72,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         pytest.exit(_how_to_run(config), returncode=pytest.ExitCode.USAGE_ERROR)
 
 
+def _allowed(config: pytest.Config) -> List[str]:
+    allow = list(config.getoption("tcmu_allow_kmsg")) + list(config.getini("tcmu_allow_kmsg"))
+    for path in config.getoption("tcmu_allow_kmsg_file"):
+        try:
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except OSError as e:
+            raise pytest.UsageError(f"--tcmu-allow-kmsg-file {path}: {e.strerror or e}")
+        allow += [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    return allow
+
+
 @pytest.fixture(scope="session")
 def tcmu_harness(pytestconfig: pytest.Config) -> Iterator[Server]:
     """One `tcmu-harness serve --control` for the session, with no devices of its own."""
@@ -93,8 +109,7 @@ def tcmu_kmsg(request: pytest.FixtureRequest, tcmu_harness: Server) -> Iterator[
     mark. The tcmu fixtures take it, so every test with devices is checked."""
     mark = tcmu_harness.kmsg_mark()
     yield mark
-    allow = list(request.config.getoption("tcmu_allow_kmsg"))
-    allow += list(request.config.getini("tcmu_allow_kmsg"))
+    allow = _allowed(request.config)
     for m in request.node.iter_markers("tcmu_allow_kmsg"):
         allow += [str(a) for a in m.args]
     verdict = tcmu_harness.kmsg_check(mark, allow=allow)
