@@ -19,26 +19,29 @@ FAKE_VARS = ("FAKE_EXIT_AT_START", "FAKE_START_DELAY", "FAKE_DIE_ON", "FAKE_HANG
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for v in FAKE_VARS + ("TCMU_HARNESS_BIN", "TCMU_HARNESS_CONFIGFS"):
+    for v in FAKE_VARS + ("TCMU_HARNESS_BIN", "TCMU_HARNESS_SYSFS"):
         monkeypatch.delenv(v, raising=False)
 
 
 @pytest.fixture
 def fake_configfs(tmp_path, monkeypatch):
-    """A configfs that looks like TCMU is loaded (target/core, target/loopback)."""
-    root = tmp_path / "configfs"
-    (root / "target" / "core").mkdir(parents=True)
-    (root / "target" / "loopback").mkdir()
-    monkeypatch.setenv("TCMU_HARNESS_CONFIGFS", str(root))
+    """A /sys that looks like TCMU is there (configfs target/core, the two modules)."""
+    root = tmp_path / "sys"
+    (root / "kernel" / "config" / "target" / "core").mkdir(parents=True)
+    for mod in ("target_core_user", "tcm_loop"):
+        (root / "module" / mod).mkdir(parents=True)
+    monkeypatch.setenv("TCMU_HARNESS_SYSFS", str(root))
     return root
 
 
-@pytest.fixture
-def no_tcmu(tmp_path, monkeypatch):
-    """A configfs with no target core: this kernel has no TCMU, wherever the tests run."""
-    root = tmp_path / "empty-configfs"
-    root.mkdir()
-    monkeypatch.setenv("TCMU_HARNESS_CONFIGFS", str(root))
+@pytest.fixture(params=["no-configfs", "no-tcm_loop"])
+def no_tcmu(tmp_path, monkeypatch, request):
+    """A /sys without TCMU, wherever the tests run: no target core, or no tcm_loop."""
+    root = tmp_path / "sys"
+    (root / "module" / "target_core_user").mkdir(parents=True)
+    if request.param == "no-tcm_loop":
+        (root / "kernel" / "config" / "target" / "core").mkdir(parents=True)
+    monkeypatch.setenv("TCMU_HARNESS_SYSFS", str(root))
     return root
 
 

@@ -149,6 +149,7 @@ def test_plain():
     out = res.stdout.str() + res.stderr.str()
     assert "this kernel has no TCMU" in out
     assert "target_core_user and tcm_loop are not loaded" in out
+    assert f"{no_tcmu}/module/tcm_loop" in out
     assert f"    {FAKE} vm -- python3 -m pytest " in out
     assert f"    {FAKE} with-kernel -- python3 -m pytest " in out
     assert "-p tcmu_harness.plugin -p no:cacheprovider" in out

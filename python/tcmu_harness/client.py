@@ -20,7 +20,9 @@ class TcmuHarnessError(Exception):
 
     def __init__(self, message: str, *, op: Optional[str] = None,
                  response: Optional[Dict[str, Any]] = None) -> None:
-        super().__init__(f"{op}: {message}" if op else message)
+        # the server's messages often name the op already ("wait: 0 of 1 ...")
+        named = op is None or message.startswith(f"{op}:")
+        super().__init__(message if named else f"{op}: {message}")
         self.message = message
         self.op = op
         self.response = response
