@@ -46,7 +46,7 @@ def test_remove_device_takes_its_nodes_and_objects_and_the_others_stay(tcmu_disk
 
 def test_a_refused_device_leaves_nothing_and_the_server_serves_on(tcmu_harness, tcmu_disk):
     tcmu_disk(name="dup", size="8MiB")
-    with pytest.raises(TcmuHarnessError, match="already exists"):
+    with pytest.raises(TcmuHarnessError, match="device name 'dup' is used twice"):
         tcmu_disk(name="dup", size="8MiB")
     with pytest.raises(TcmuHarnessError, match="size"):
         tcmu_disk(name="bad", size="7")  # not a multiple of the block size
@@ -57,11 +57,11 @@ def test_a_refused_device_leaves_nothing_and_the_server_serves_on(tcmu_harness, 
 
 
 def test_open_failure_leaves_nothing_behind():
-    # The same name twice: the second device fails and both are torn down.
+    # The same name twice: refused before any device is made (a usage error).
     p = subprocess.run([str(TH), "serve", "--device", "name=dup,size=8MiB", "--device",
                         "name=dup,size=8MiB"], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 1
-    assert "already exists" in p.stderr
+    assert p.returncode == 2
+    assert "device name 'dup' is used twice" in p.stderr
     assert our_objects() == []
 
 
@@ -145,15 +145,16 @@ def test_cleanup_between_two_d0_harnesses_keeps_the_live_one_and_old_style_lefto
     live = start_server("name=d0,size=8MiB")
     try:
         dead = start_server("name=d0,size=8MiB")
+        dead_d0 = dead["d0"]
         dead.kill()  # SIGKILL: its objects stay, with nobody serving them
         # A leftover of a harness from before instance ids: core/user_1/th-<name>.
         old = "/sys/kernel/config/target/core/user_1/th-old0"
         os.mkdir(old)
         p = run(TH, "cleanup", check=True)
         assert f"kept {live['d0']['backstore']}" in p.stdout, p.stdout
-        assert f"removed {dead['d0']['backstore']}" in p.stdout, p.stdout
+        assert f"removed {dead_d0.backstore}" in p.stdout, p.stdout
         assert f"removed {old}" in p.stdout, p.stdout
-        assert not os.path.exists(dead["d0"]["backstore"]) and not os.path.exists(old)
+        assert not os.path.exists(dead_d0.backstore) and not os.path.exists(old)
         assert os.path.isdir(live["d0"]["backstore"])
         assert our_objects() and all(live["d0"]["backstore"].rsplit("/", 1)[1] in o
                                      for o in our_objects())
