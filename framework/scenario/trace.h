@@ -24,9 +24,9 @@ typedef struct sc_trace_filter {
 void sc_trace_filter_init(sc_trace_filter *f);
 
 /* path: the JSON-lines file (NULL: none), truncated; keep: entries kept in memory (0: the
- * default, SC_TRACE_KEEP). A kept entry is a fixed record of about 300 bytes, allocated
- * once (pages are touched as the ring fills); nothing is allocated per entry. The
- * lines' "t" is seconds since sc_trace_new. */
+ * default, SC_TRACE_KEEP). A kept entry is a fixed record of about 330 bytes (86 MB at the
+ * default), allocated once (pages are touched as the ring fills); nothing is allocated per entry.
+ * The lines' "t" is seconds since sc_trace_new. */
 #define SC_TRACE_KEEP 262144
 /* A TMR's ids kept in memory (the file has them all); read adds "ids_total" beyond. */
 #define SC_TRACE_IDS 16
