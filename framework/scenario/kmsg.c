@@ -451,10 +451,11 @@ static void span_fail(sc_result *res, const char *fmt, ...)
     va_end(ap);
 }
 
-void sc_kmsg_begin(sc_kmsg_span *sp, sc_result *res)
+void sc_kmsg_begin(sc_kmsg_span *sp, const char *path, sc_result *res)
 {
     char err[300];
-    sp->marked = !sc_kmsg_mark(SC_KMSG_PATH, &sp->mark, err, sizeof(err));
+    sp->path = path ? path : SC_KMSG_PATH;
+    sp->marked = !sc_kmsg_mark(sp->path, &sp->mark, err, sizeof(err));
     if (!sp->marked) span_fail(res, "%s; a scenario's verdict includes its kernel log", err);
 }
 
@@ -464,7 +465,7 @@ void sc_kmsg_end(sc_kmsg_span *sp, const scenario *sc, sc_result *res)
     sp->marked = false;
     char err[300];
     sc_kmsg_log log;
-    if (sc_kmsg_collect(SC_KMSG_PATH, sp->mark, &log, err, sizeof(err))) {
+    if (sc_kmsg_collect(sp->path, sp->mark, &log, err, sizeof(err))) {
         span_fail(res, "%s (after the scenario)", err);
         return;
     }

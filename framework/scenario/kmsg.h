@@ -94,11 +94,13 @@ void sc_kmsg_failures_free(sc_kmsg_failures *f);
 struct scenario;
 struct sc_result;
 typedef struct sc_kmsg_span {
+    const char *path;
     bool marked;
     uint64_t mark;
 } sc_kmsg_span;
-/* Marks; if the log cannot be read, the run fails (res) saying so. */
-void sc_kmsg_begin(sc_kmsg_span *sp, struct sc_result *res);
+/* Marks path (NULL: SC_KMSG_PATH); if the log cannot be read, the run fails (res) saying
+ * so. */
+void sc_kmsg_begin(sc_kmsg_span *sp, const char *path, struct sc_result *res);
 /* Collects, judges with the scenario's lists, puts the rendered log in res->kmsg, and fails
  * the run (or, already failed, adds to its message) quoting the offending lines. */
 void sc_kmsg_end(sc_kmsg_span *sp, const struct scenario *sc, struct sc_result *res);

@@ -349,3 +349,77 @@ Test(kmsg, a_bad_regex_or_a_non_text_item_is_a_located_error)
     cr_assert(strstr(sc_errors(&sc), at), "%s", sc_errors(&sc));
     sc_free(&sc);
 }
+
+static void append(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "a");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+Test(kmsg, a_span_judges_what_came_after_its_mark_with_the_scenario_lists)
+{
+    static scenario sc;
+    cr_assert_eq(load_scenario("name: t\ndevices: [{name: d0}]\nexpect_kmsg: [Attached]\n", &sc), 0,
+                 "%s", sc_errors(&sc));
+    static char log[64];
+    const char *p = file_with("4,0,1,-;WARNING: before the mark\n", 33);
+    snprintf(log, sizeof(log), "%s", p);
+    sc_result res = {.passed = true};
+    sc_kmsg_span sp;
+    sc_kmsg_begin(&sp, log, &res);
+    cr_assert(res.passed, "%s", res.message);
+    append(log, "6,1,2000000,-;sd 0:0:0:0: [sda] Attached SCSI disk\n"
+                "4,2,3000000,-;WARNING: during the span\n");
+    sc_kmsg_end(&sp, &sc, &res);
+    cr_assert_not(res.passed);
+    cr_assert_str_eq(res.message, "kernel log: 1 problem:\n  a kernel warning (WARNING:), and no "
+                                  "allow_kmsg regex matches it: \"[    3.000000] WARNING: during "
+                                  "the span\"");
+    cr_assert_str_eq(res.kmsg, "[    2.000000] sd 0:0:0:0: [sda] Attached SCSI disk\n"
+                               "[    3.000000] WARNING: during the span\n");
+    sc_result_clear(&res);
+    cr_assert_null(res.kmsg);
+
+    /* a run that failed already keeps its message, the kernel log's problems follow */
+    res = (sc_result){.passed = false};
+    snprintf(res.message, sizeof(res.message), "step 1 (line 4): exit status 3, expected 0");
+    sc_kmsg_begin(&sp, log, &res);
+    append(log, "4,3,4000000,-;BUG: scheduling while atomic\n");
+    sc_kmsg_end(&sp, &sc, &res);
+    cr_assert_str_eq(
+        res.message,
+        "step 1 (line 4): exit status 3, expected 0\n--- kernel log: 2 problems:\n"
+        "  a kernel BUG (BUG:), and no allow_kmsg regex matches it: \"[    4.000000] "
+        "BUG: scheduling while atomic\"\n"
+        "  expect_kmsg (line 3) /Attached/: no kernel log line of the span matched it");
+    sc_result_clear(&res);
+    unlink(log);
+    sc_free(&sc);
+}
+
+Test(kmsg, a_kernel_log_that_cannot_be_read_fails_the_run_saying_so)
+{
+    static scenario sc;
+    cr_assert_eq(load_scenario("name: t\ndevices: [{name: d0}]\n", &sc), 0);
+    sc_result res = {.passed = true};
+    sc_kmsg_span sp;
+    sc_kmsg_begin(&sp, "/nonexistent/kmsg", &res);
+    cr_assert_not(res.passed);
+    cr_assert_str_eq(res.message, "cannot read the kernel log /nonexistent/kmsg: No such file or "
+                                  "directory; a scenario's verdict includes its kernel log");
+    sc_kmsg_end(&sp, &sc, &res);
+    cr_assert_null(res.kmsg);
+    /* readable at the mark, gone at the end */
+    res = (sc_result){.passed = true};
+    static char log[64];
+    snprintf(log, sizeof(log), "%s", file_with("6,0,1,-;x\n", 10));
+    sc_kmsg_begin(&sp, log, &res);
+    cr_assert(res.passed);
+    unlink(log);
+    sc_kmsg_end(&sp, &sc, &res);
+    cr_assert_not(res.passed);
+    cr_assert(strstr(res.message, "(after the scenario)"), "%s", res.message);
+    sc_free(&sc);
+}
