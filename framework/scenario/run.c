@@ -117,6 +117,8 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
     }
     live l[SC_MAX];
     memset(l, 0, sizeof(l));
+    sc_kmsg_span kspan; /* from before the devices come up to after they are gone */
+    sc_kmsg_begin(&kspan, NULL, res);
     int opened = sc_open_all(sc, l, trace, t0, ctx, res);
     sc_settle_and_arm(sc, l, opened, res);
     for (int i = 0; i < sc->n_steps && res->passed && !(stop && *stop); i++) {
@@ -199,6 +201,7 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
     fclose(trace);
     if (stop && *stop) sc_fail(res, "interrupted; devices were torn down");
     if (res->passed) check_trace(sc, path, res);
+    sc_kmsg_end(&kspan, sc, res);
     if (!trace_path && res->passed) unlink(tmp); /* a failed run keeps its trace */
     th_ctx_free(ctx);
     res->seconds = sc_now() - t0;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "th/rules.h"
+#include "kmsg.h"
 #include "th/tape.h"
 
 #define SC_MAX 64
@@ -100,6 +101,10 @@ typedef struct scenario {
     sc_trace_expect expects[SC_MAX];
     int n_expects;
     char *errors; /* sc_errors */
+    /* Kernel-log verdicts (kmsg.h): allow_kmsg excuses built-in splat patterns (run
+     * --allow-kmsg adds its baseline here), each expect_kmsg must match a line of the span,
+     * no line may match a forbid_kmsg. */
+    sc_kmsg_list kmsg_allow, kmsg_expect, kmsg_forbid;
 } scenario;
 
 /* Parses. 0, or a negative errno (-EINVAL: the file is not a valid scenario) with
@@ -116,7 +121,9 @@ typedef struct sc_result {
     bool passed;
     double seconds;
     char message[8192];
+    char *kmsg; /* the kernel log of the run's span, rendered (malloc'd; sc_result_clear) */
 } sc_result;
+void sc_result_clear(sc_result *res);
 
 /* Runs a scenario on the real kernel (this process must be able to create devices).
  * trace_path: where the JSON-lines trace goes (NULL: a temporary file). */
