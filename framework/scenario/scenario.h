@@ -68,6 +68,7 @@ typedef struct sc_step {
     char *expect_stderr;
     int timeout_s;
     sc_rule rule; /* SC_ADD_RULE */
+    int position; /* SC_ADD_RULE: the rule's index once added (0: first); -1: last */
     char device[65];
     char name[64]; /* SC_REMOVE_RULE, SC_SET_STATE */
     th_sense ua;   /* SC_QUEUE_UA */
@@ -125,15 +126,11 @@ typedef struct sc_result {
 } sc_result;
 void sc_result_clear(sc_result *res);
 
-/* Runs a scenario on the real kernel (this process must be able to create devices).
- * trace_path: where the JSON-lines trace goes (NULL: a temporary file). */
-/* Creates the scenario's devices with their rules, prints one JSON line per device on out,
- * serves until one of the signals in set arrives (they must be blocked), tears down.
- * 0, or 1 with the first failure in res->message. */
-int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset,
-             sc_result *res);
 /* The tape a device declaration describes. */
 int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap);
+/* Runs a scenario on the real kernel (this process must be able to create devices).
+ * trace_path: where the JSON-lines trace goes (NULL: a temporary file). 0, or 1 with
+ * the first failure in res->message. */
 int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
            volatile const int *stop);
 

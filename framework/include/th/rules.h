@@ -83,6 +83,8 @@ void th_rules_clear(th_rules *r);
 size_t th_rules_count(const th_rules *r);
 /* How often rule i fired. */
 uint64_t th_rules_fired(const th_rules *r, size_t i);
+/* A copy of rule i and how often it fired; -ENOENT past the end. */
+int th_rules_get(const th_rules *r, size_t i, th_rule *out, uint64_t *fired);
 void th_rules_queue_ua(th_rules *r, const th_sense *ua);
 int th_rules_set_state(th_rules *r, const char *state);
 const char *th_rules_state(const th_rules *r, char *buf, size_t cap);
