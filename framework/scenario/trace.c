@@ -169,7 +169,7 @@ static void hub_sink(void *arg, const th_trace_entry *e)
     if (t->file) { /* formatted before the lock: other devices' entries need not wait */
         n = th_trace_entry_json(e, t->t0, line, sizeof(line));
         if (n >= sizeof(line) && (big = malloc(n + 1))) th_trace_entry_json(e, t->t0, big, n + 1);
-        if (n >= sizeof(line) && !big) n = strlen(line);
+        if (n >= sizeof(line) && !big) n = th_trace_entry_json_fit(e, t->t0, line, sizeof(line));
     }
     pthread_mutex_lock(&t->lock);
     fill(&t->ring[t->next % t->keep], e);

@@ -215,3 +215,60 @@ Test(review_trace, a_small_ring_overtaken_while_readers_waiters_and_attach_run)
     while (!th_fake_cmd_done(c)) usleep(1000);
     th_fake_cmd_free(c);
 }
+
+/* Without memory for a long line the sinks wrote the cut line with no "\n", and the next
+ * entry ran on in the same line (seen with malloc failing over 1024 bytes); they now
+ * write th_trace_entry_json_fit's line, which still parses. */
+Test(review_trace, a_line_fit_into_the_sinks_buffer_is_still_one_json_line)
+{
+    static uint16_t ids[400];
+    for (int i = 0; i < 400; i++) ids[i] = (uint16_t)(10000 + i);
+    th_trace_entry e = {.t_ns = 2000000000ull,
+                        .device = "d0",
+                        .is_tmr = true,
+                        .rule_id = -1,
+                        .tmr_type = TH_TMR_LUN_RESET,
+                        .ids = ids,
+                        .n_ids = 400,
+                        .ids_total = 400};
+    char line[1024];
+    cr_assert_geq(th_trace_entry_json(&e, 1.0, line, sizeof(line)), sizeof(line));
+    size_t n = th_trace_entry_json_fit(&e, 1.0, line, sizeof(line));
+    cr_assert_lt(n, sizeof(line));
+    cr_assert_eq(n, strlen(line));
+    cr_assert(!strncmp(line,
+                       "{\"t\":1.000000,\"device\":\"d0\",\"tmr\":\"LUN_RESET\",\"ids\":[10000,",
+                       58),
+              "%s", line);
+    cr_assert(strstr(line, "],\"ids_total\":400}\n") == line + n - 19, "%s", line);
+    cr_assert_eq(strchr(line, '\n'), line + n - 1);
+
+    /* A command whose names do not fit: op in hex, then the rule by id. */
+    static char name[1500];
+    memset(name, 'N', sizeof(name) - 1);
+    uint8_t cdb[1] = {0xc1};
+    th_trace_entry c = {.device = "d0",
+                        .op = 0xc1,
+                        .op_name = name,
+                        .cdb = cdb,
+                        .cdb_len = 1,
+                        .rule_id = 3,
+                        .rule_name = "r"};
+    n = th_trace_entry_json_fit(&c, 0, line, sizeof(line));
+    cr_assert_str_eq(line,
+                     "{\"t\":0.000000,\"device\":\"d0\",\"id\":0,\"op\":\"0xC1\",\"cdb\":\"c1\","
+                     "\"status\":0,\"sense\":null,\"data_in\":0,\"buffer\":0,\"rule\":\"r\","
+                     "\"aborted\":false}\n");
+    cr_assert_eq(n, strlen(line));
+    c.rule_name = name;
+    n = th_trace_entry_json_fit(&c, 0, line, sizeof(line));
+    cr_assert(strstr(line, ",\"rule\":3,\"aborted\":false}\n"), "%s", line);
+    cr_assert_eq(n, strlen(line));
+
+    /* Nothing to drop (a device name longer than the buffer): cut, "\n" last. */
+    c.device = name;
+    n = th_trace_entry_json_fit(&c, 0, line, sizeof(line));
+    cr_assert_eq(n, sizeof(line) - 1);
+    cr_assert_eq(strlen(line), n);
+    cr_assert_eq(strchr(line, '\n'), line + n - 1);
+}
