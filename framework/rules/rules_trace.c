@@ -25,9 +25,12 @@ static void file_sink(void *arg, const th_trace_entry *e)
     char *big = NULL;
     if (n >= sizeof(line)) { /* a TMR naming many commands */
         big = malloc(n + 1);
-        if (big) th_trace_entry_json(e, r->t0, big, n + 1);
+        if (big)
+            th_trace_entry_json(e, r->t0, big, n + 1);
+        else
+            n = th_trace_entry_json_fit(e, r->t0, line, sizeof(line));
     }
-    fwrite(big ? big : line, 1, big ? n : strlen(line), r->trace_file);
+    fwrite(big ? big : line, 1, n, r->trace_file);
     fflush(r->trace_file);
     free(big);
 }
@@ -200,4 +203,31 @@ size_t th_trace_entry_json(const th_trace_entry *e, double t0, char *buf, size_t
     if (e->ids_total > e->n_ids) put(&o, ",\"ids_total\":%u", e->ids_total);
     put(&o, "}\n");
     return o.len;
+}
+
+size_t th_trace_entry_json_fit(const th_trace_entry *e, double t0, char *buf, size_t cap)
+{
+    size_t n = th_trace_entry_json(e, t0, buf, cap);
+    if (n < cap) return n;
+    if (cap < 2) return 0;
+    th_trace_entry s = *e;
+    if (s.is_tmr) {
+        if (s.ids_total < s.n_ids) s.ids_total = s.n_ids;
+        while (n >= cap && s.n_ids) {
+            s.n_ids /= 2;
+            n = th_trace_entry_json(&s, t0, buf, cap);
+        }
+    } else {
+        s.op_name = NULL; /* names are the only long parts of a command's line */
+        n = th_trace_entry_json(&s, t0, buf, cap);
+        if (n >= cap) {
+            s.rule_name = NULL;
+            n = th_trace_entry_json(&s, t0, buf, cap);
+        }
+    }
+    if (n >= cap) { /* a device name longer than a line: cut, but still one line */
+        buf[cap - 2] = '\n';
+        n = cap - 1;
+    }
+    return n;
 }

@@ -106,7 +106,8 @@ static void fill(rec *r, const th_trace_entry *e)
         r->tmr_type = e->tmr_type;
         r->n_ids = e->n_ids < SC_TRACE_IDS ? e->n_ids : SC_TRACE_IDS;
         r->ids_total = e->ids_total > e->n_ids ? e->ids_total : e->n_ids;
-        memcpy(r->ids, e->ids, r->n_ids * sizeof(r->ids[0]));
+        /* A TMR naming nothing may come with ids NULL (memcpy's arguments must not be). */
+        if (r->n_ids) memcpy(r->ids, e->ids, r->n_ids * sizeof(r->ids[0]));
         return;
     }
     r->id = e->id;
@@ -114,7 +115,7 @@ static void fill(rec *r, const th_trace_entry *e)
     r->sa = e->sa;
     copy_str(r->op_name, sizeof(r->op_name), e->op_name);
     r->cdb_len = (uint8_t)(e->cdb_len < sizeof(r->cdb) ? e->cdb_len : sizeof(r->cdb));
-    memcpy(r->cdb, e->cdb, r->cdb_len);
+    if (r->cdb_len) memcpy(r->cdb, e->cdb, r->cdb_len);
     r->has_lba = e->has_lba;
     r->lba = e->lba;
     r->blocks = e->blocks;
@@ -168,7 +169,7 @@ static void hub_sink(void *arg, const th_trace_entry *e)
     if (t->file) { /* formatted before the lock: other devices' entries need not wait */
         n = th_trace_entry_json(e, t->t0, line, sizeof(line));
         if (n >= sizeof(line) && (big = malloc(n + 1))) th_trace_entry_json(e, t->t0, big, n + 1);
-        if (n >= sizeof(line) && !big) n = strlen(line);
+        if (n >= sizeof(line) && !big) n = th_trace_entry_json_fit(e, t->t0, line, sizeof(line));
     }
     pthread_mutex_lock(&t->lock);
     fill(&t->ring[t->next % t->keep], e);

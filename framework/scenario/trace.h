@@ -28,9 +28,14 @@ void sc_trace_filter_init(sc_trace_filter *f);
  * default), allocated once (pages are touched as the ring fills); nothing is allocated per entry.
  * The lines' "t" is seconds since sc_trace_new. */
 #define SC_TRACE_KEEP 262144
-/* A TMR's ids kept in memory (the file has them all); read adds "ids_total" beyond. */
+/* A TMR's ids kept in memory (the file has them all); read adds "ids_total" beyond. Op
+ * names are kept to 39 characters (the filter's op holds no more; the file has them whole);
+ * the CDB to 32 bytes, as in the file. */
 #define SC_TRACE_IDS 16
 int sc_trace_new(const char *path, size_t keep, sc_trace **out, char *err, size_t cap);
+/* Nothing may be in a call on t, nor call it, once this starts: it does not wait for
+ * them. A waiter must have returned, not only been told to (set its stop, sc_trace_wake,
+ * join its thread): freed right after the wake, the waiter wakes into freed memory. */
 void sc_trace_free(sc_trace *t);
 /* Routes a device's trace here; sc_trace_attach(NULL, r) detaches (before the rules are
  * freed). Once it returns, r's previous sink is not running. Every rules attached must

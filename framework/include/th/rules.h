@@ -133,6 +133,11 @@ void th_rules_set_trace(th_rules *r, FILE *f, double t0);
 /* The trace's JSON line for e ("\n" included), t relative to t0 in seconds. Returns the
  * length it needs (as snprintf does): when that is >= cap, buf holds a truncated line. */
 size_t th_trace_entry_json(const th_trace_entry *e, double t0, char *buf, size_t cap);
+/* e's line shortened to fit buf (cap >= 2), for a sink that cannot allocate the long
+ * one: a TMR keeps its first ids ("ids_total" says how many it named), a command shows
+ * its op in hex and then its rule by id; whatever is left is cut, "\n" kept, so the next
+ * entry still starts a line. Returns the length written (< cap). */
+size_t th_trace_entry_json_fit(const th_trace_entry *e, double t0, char *buf, size_t cap);
 /* Answers every delayed and hung command now (before closing the device). */
 void th_rules_release_all(th_rules *r);
 
