@@ -16,6 +16,8 @@ typedef struct sc_trace sc_trace; /* trace.h */
 typedef struct sc_session_opts {
     const char *trace_path; /* JSON lines written here; NULL: none (the memory trace stays) */
     bool kernel;            /* false: emulations and rules only, no th_device (exec) */
+    bool log_stderr;        /* the ctx logs to stderr, up to log_level (a th_log_level) */
+    int log_level;
 } sc_session_opts;
 
 /* 0 or -errno with the reason in err. Creates the ctx (TCMU_HARNESS_INSTANCE) and trace. */

@@ -28,7 +28,7 @@ Test(session, a_taken_name_is_eexist_and_changes_nothing)
     char err[256], names[4][65];
     cr_assert_eq(rig_add(s, "d0", "disk", err, sizeof(err)), 0);
     cr_assert_eq(rig_add(s, "d0", "tape", err, sizeof(err)), -EEXIST);
-    cr_assert_str_eq(err, "a device named 'd0' exists");
+    cr_assert_str_eq(err, "a device named 'd0' already exists");
     cr_assert_eq(sc_session_names(s, names, 4), 1);
     char type[16];
     cr_assert_eq(sc_session_field(s, "d0", "type", type, sizeof(type)), 0);
@@ -217,5 +217,21 @@ Test(session, stats_count_rules_and_fires)
     cr_assert_str_eq(json, "{\"d0\":{\"commands\":0,\"tmrs\":0,\"rules\":1,\"fired\":1,"
                            "\"state\":\"offline\",\"rules_state\":\"\"}}");
     free(json);
+    cr_assert_eq(sc_session_close(s, err, sizeof(err)), 0);
+}
+
+Test(session, a_tape_that_fails_to_build_is_released_and_the_name_free)
+{
+    sc_session *s = rig_session();
+    char err[256], names[4][65];
+    sc_device t = rig_device("t0", "tape");
+    snprintf(t.image, sizeof(t.image), "/nonexistent/tape.img");
+    t.n_media = 1;
+    t.media[0].text = "after the image";
+    cr_assert_neq(sc_session_add_device(s, &t, err, sizeof(err)), 0);
+    cr_assert(strstr(err, "device t0: image: "), "%s", err);
+    cr_assert_eq(sc_session_names(s, names, 4), 0);
+    t.image[0] = 0;
+    cr_assert_eq(sc_session_add_device(s, &t, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(sc_session_close(s, err, sizeof(err)), 0);
 }
