@@ -136,14 +136,18 @@ static int set_block(const sc_device_key *k, void *field, const char *v, char *e
     return rc;
 }
 
-/* Decimal or 0x hex, no sign and no blanks (strtoll would take both). */
+/* Decimal or 0x hex, no sign and no blanks (strtoll would take both); a leading zero is
+ * still decimal (base 0 would make lun=010 an octal 8 and refuse 08). */
 static int parse_int(const char *name, const char *v, long long lo, long long hi, long long *out,
                      char *err, size_t cap)
 {
+    bool hex = v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+    const char *digits = hex ? v + 2 : v;
     char *end;
     errno = 0;
-    long long n = strtoll(v, &end, 0);
-    if (!isdigit((unsigned char)*v) || *end || errno)
+    long long n = strtoll(digits, &end, hex ? 16 : 10);
+    if (!isxdigit((unsigned char)*digits) || (!hex && !isdigit((unsigned char)*digits)) || *end ||
+        errno)
         return bad(err, cap, "%s: '%.40s' is not an integer", name, v);
     if (n < lo || n > hi)
         return bad(err, cap, "%s: %lld is out of range (%lld to %lld)", name, n, lo, hi);
@@ -192,8 +196,8 @@ static int set_wwn(const sc_device_key *k, void *field, const char *v, char *err
 
 static int set_target(const sc_device_key *k, void *field, const char *v, char *err, size_t cap)
 {
-    uint64_t w;
-    if (!th_wwn_parse(v, &w))
+    uint64_t w; /* th_device takes "naa." and 16 hex digits only (th_wwn_parse: either) */
+    if (strncmp(v, "naa.", 4) || !th_wwn_parse(v, &w))
         return bad(err, cap, "%s: '%.40s' is not naa. and 16 hex digits, not all zero", k->name, v);
     return set_text(k, field, v, err, cap);
 }
