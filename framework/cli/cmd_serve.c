@@ -73,7 +73,13 @@ static int add_spec(scenario *sc, const char *spec)
         return CLI_USAGE;
     }
     char err[320];
-    if (sc_spec_parse(spec, &sc->devices[sc->n_devices++], err, sizeof(err))) {
+    const sc_device *d = &sc->devices[sc->n_devices++];
+    int rc = sc_spec_parse(spec, &sc->devices[sc->n_devices - 1], err, sizeof(err));
+    /* Caught here, as YAML's check does, not by the session after the first one is up. */
+    for (int i = 0; !rc && i < sc->n_devices - 1; i++)
+        if (!strcmp(sc->devices[i].name, d->name))
+            rc = -EINVAL, snprintf(err, sizeof(err), "device name '%s' is used twice", d->name);
+    if (rc) {
         fprintf(stderr, "tcmu-harness serve: --device '%s': %s\n", spec, err);
         return CLI_USAGE;
     }
