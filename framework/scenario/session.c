@@ -189,8 +189,9 @@ th_rules *sc_session_rules(sc_session *s, const char *name)
 {
     pthread_mutex_lock(&s->lock);
     sc_live *l = sc_session_find_locked(s, name);
+    th_rules *r = l ? l->rules : NULL; /* read here: a removal frees l after the unlock */
     pthread_mutex_unlock(&s->lock);
-    return l ? l->rules : NULL;
+    return r;
 }
 
 int sc_session_names(sc_session *s, char names[][65], int max)
