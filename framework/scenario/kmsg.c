@@ -84,6 +84,10 @@ int sc_kmsg_list_add(sc_kmsg_list *l, const char *src, int line, char *err, size
         l->re = g;
         l->cap = nc;
     }
+    if (!*src) { /* matches every line: an allow_kmsg of it would excuse every splat */
+        snprintf(err, cap, "an empty regex matches every kernel log line; write '.*' if meant");
+        return -EINVAL;
+    }
     sc_kmsg_re *r = &l->re[l->n];
     int rc = regcomp(&r->re, src, REG_EXTENDED | REG_NOSUB);
     if (rc) {

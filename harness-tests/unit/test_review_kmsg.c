@@ -175,3 +175,14 @@ Test(review_kmsg, ordinary_sd_st_and_user_space_lines_are_not_splats)
         cr_assert_eq(sc_kmsg_splat_match(lines[i]), -1, "a splat: %s (pattern %d)", lines[i],
                      sc_kmsg_splat_match(lines[i]));
 }
+
+Test(review_kmsg, an_empty_regex_is_refused_not_an_allow_of_everything)
+{
+    sc_kmsg_list l = {0};
+    char err[300] = "";
+    cr_assert_eq(sc_kmsg_list_add(&l, "", 4, err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "empty regex"), "%s", err);
+    cr_assert_eq(l.n, 0);
+    cr_assert_eq(sc_kmsg_list_add(&l, ".*", 4, err, sizeof(err)), 0, "spelled out, it is taken");
+    sc_kmsg_list_free(&l);
+}
