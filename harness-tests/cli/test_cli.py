@@ -208,6 +208,7 @@ def test_validate_accepts_the_kernel_log_keys(tmp_path):
     ("forbid_kmsg", '["ok", "a{2,1}"]', 9, 21, "'a{2,1}' is not an extended regex"),
     ("allow_kmsg", "[{a: 1}]", 9, 14, "expected a single value, not a mapping"),
     ("allow_kmsg", "WARNING", 9, 13, "must be a list"),
+    ("allow_kmsg", '["ok", ""]', 9, 20, "an empty regex matches every kernel log line"),
 ])
 def test_validate_rejects_bad_kernel_log_regexes_at_their_place(tmp_path, key, value, line, col,
                                                                  message):
