@@ -32,6 +32,9 @@ const sc_device *sc_find_device(const scenario *sc, const char *name);
 bool sc_parse_status(yt *t, yaml_node_t *v, int *out);
 void sc_parse_sense(yt *t, yaml_node_t *v, th_sense *s, th_info_from *from);
 void sc_parse_rule(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out);
+/* A device action's own mapping (a->keys: remove_rule's {device, name}, ...) as a step of
+ * that kind reads it, for the control requests of the same name. */
+void sc_parse_action(yt *t, scenario *sc, const sc_action *a, yaml_node_t *n, sc_step *s);
 /* List items, i-th of their list. */
 void sc_each_device(yt *t, scenario *sc, yaml_node_t *n, int i);
 void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i);
