@@ -107,7 +107,7 @@ static void wait_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
     (void)k;
     if (!strcmp(key, "device")) {
         live_device(t, c, v, f->device, sizeof(f->device));
-    } else if (!strcmp(key, "op")) {
+    } else if (!strcmp(key, "opcode")) { /* "op" is the envelope's */
         filter_op(t, v, f);
     } else if (!strcmp(key, "tmr")) {
         const char *s = yt_str(t, v);
@@ -136,13 +136,14 @@ static const yt_key add_device_keys[] = {{"device", YT_MAP, "{name: d1, size: 8M
 static const yt_key name_keys[] = {{"device", YT_TEXT, "\"d0\""}};
 static const yt_key trace_keys[] = {{"after", YT_TYPED, "0"}, {"max", YT_TYPED, "1000"}};
 static const yt_key wait_keys[] = {
-    {"device", YT_TEXT, "\"d0\""},     {"op", YT_TYPED, "\"READ_10\""},
+    {"device", YT_TEXT, "\"d0\""},     {"opcode", YT_TYPED, "\"READ_10\""},
     {"tmr", YT_TEXT, "\"LUN_RESET\""}, {"status", YT_TYPED, "\"CHECK_CONDITION\""},
     {"rule", YT_TEXT, "\"r0\""},       {"lba", YT_TYPED, "10"},
     {"count", YT_TYPED, "1"},          {"after", YT_TYPED, "0"},
     {"timeout_ms", YT_TYPED, "10000"},
 };
-static const yt_keys none_t = {"this request", NULL, 0},
+static const yt_keys version_t = {"version", NULL, 0}, devices_t = {"devices", NULL, 0},
+                     stats_t = {"stats", NULL, 0}, shutdown_t = {"shutdown", NULL, 0},
                      add_device_t = YT_KEYS("add_device", add_device_keys),
                      remove_device_t = YT_KEYS("remove_device", name_keys),
                      list_rules_t = YT_KEYS("list_rules", name_keys),
@@ -150,7 +151,7 @@ static const yt_keys none_t = {"this request", NULL, 0},
 
 static void no_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
-    (void)t, (void)key, (void)k, (void)v, (void)arg; /* none_t has no keys to call this */
+    (void)t, (void)key, (void)k, (void)v, (void)arg; /* tables without keys: never called */
 }
 
 /* The requests that are not fault actions; those come from sc_actions (the steps). */
@@ -160,15 +161,15 @@ static const struct req_op {
     const yt_keys *keys;
     yt_pair_fn pair;
 } req_ops[] = {
-    {"version", SC_REQ_VERSION, &none_t, no_pair},
-    {"devices", SC_REQ_DEVICES, &none_t, no_pair},
+    {"version", SC_REQ_VERSION, &version_t, no_pair},
+    {"devices", SC_REQ_DEVICES, &devices_t, no_pair},
     {"add_device", SC_REQ_ADD_DEVICE, &add_device_t, add_device_pair},
     {"remove_device", SC_REQ_REMOVE_DEVICE, &remove_device_t, name_pair},
     {"list_rules", SC_REQ_LIST_RULES, &list_rules_t, name_pair},
     {"trace", SC_REQ_TRACE, &trace_t, trace_pair},
     {"wait", SC_REQ_WAIT, &wait_t, wait_pair},
-    {"stats", SC_REQ_STATS, &none_t, no_pair},
-    {"shutdown", SC_REQ_SHUTDOWN, &none_t, no_pair},
+    {"stats", SC_REQ_STATS, &stats_t, no_pair},
+    {"shutdown", SC_REQ_SHUTDOWN, &shutdown_t, no_pair},
 };
 #define N_REQ_OPS (sizeof(req_ops) / sizeof(req_ops[0]))
 
@@ -310,7 +311,7 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
     rq->max = 1000;
     rq->count = 1;
     rq->timeout_ms = 10000;
-    sc_trace_filter_init(&rq->filter);
+    rq->filter.status = -1; /* as sc_trace_filter_init: the rest matches anything at 0 */
     if (cap) err[0] = 0;
     yt t;
     int rc = yt_load_buffer(&t, "request", line, len, true);
@@ -334,7 +335,7 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
     }
     if (rc) take_errors(&t, err, cap);
     free(t.msgs);
-    return rc;
+    return rc ? -EINVAL : 0; /* too large, not UTF-8, ...: all "not a valid request" */
 }
 
 void sc_request_free(sc_request *rq)

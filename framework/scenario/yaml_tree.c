@@ -232,7 +232,12 @@ int yt_load_buffer(yt *t, const char *name, const char *buf, size_t n, bool json
     yaml_parser_initialize(&p);
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, n);
     if (!yaml_parser_load(&p, &t->doc)) {
-        load_fail(t, -EINVAL, p.problem_mark.line + 1, p.problem_mark.column + 1,
+        size_t line = p.problem_mark.line + 1, col = p.problem_mark.column + 1;
+        if (json && line > 1 && !memchr(buf, '\n', n)) { /* the end of a one-line request */
+            line = 1, col = 1;
+            for (size_t i = 0; i < n; i++) col += ((unsigned char)buf[i] & 0xc0) != 0x80;
+        }
+        load_fail(t, -EINVAL, line, col,
                   "%s syntax error: %s%s%s", json ? "JSON" : "YAML", p.problem ? p.problem : "?",
                   p.context ? " " : "", p.context ? p.context : "");
         yaml_parser_delete(&p);
