@@ -157,7 +157,7 @@ int cmd_ctl(int argc, char **argv)
         ssize_t w = send(fd, line + off, len - off, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
-            why = strerror(errno);
+            why = "the server closed the connection before it took the request";
             break;
         }
         off += (size_t)w;
