@@ -120,6 +120,7 @@ static void entries(ctl_json *res, const char *lines)
 static int r_trace(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
 {
     sc_trace *t = sc_session_trace(c->srv->s);
+    if (!t) return fail(err, cap, -ENOTSUP, "trace: this session keeps no trace");
     char *lines = NULL;
     uint64_t next = 0;
     int rc = sc_trace_read(t, rq->after, (size_t)rq->max, &lines, &next);
@@ -154,6 +155,7 @@ static bool hung_up(int fd)
 static int r_wait(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
 {
     sc_trace *t = sc_session_trace(c->srv->s);
+    if (!t) return fail(err, cap, -ENOTSUP, "wait: this session keeps no trace");
     uint64_t from = rq->after_set ? rq->after : sc_trace_cursor(t);
     long matched = 0;
     long long deadline = now_ms() + rq->timeout_ms;

@@ -47,7 +47,8 @@ static bool send_all(int fd, const char *buf, size_t n)
 
 static bool send_line(int fd, ctl_json *j)
 {
-    ctl_json_rawn(j, "\n", 1); /* after the closing brace: no comma is added there */
+    j->first = true; /* a newline after the closing brace, not an item: no comma */
+    ctl_json_rawn(j, "\n", 1);
     return !j->oom && send_all(fd, j->buf, j->len);
 }
 
@@ -310,7 +311,8 @@ void ctl_server_stop(ctl_server *srv)
     for (ctl_client *c = srv->clients; c; c = c->next)
         if (c->fd >= 0) shutdown(c->fd, SHUT_RDWR);
     pthread_mutex_unlock(&srv->lock);
-    sc_trace_wake(sc_session_trace(srv->s));
+    sc_trace *t = sc_session_trace(srv->s);
+    if (t) sc_trace_wake(t);
     reap(srv, true);
     struct stat st;
     if (!lstat(srv->path, &st) && st.st_dev == srv->dev && st.st_ino == srv->ino) unlink(srv->path);
