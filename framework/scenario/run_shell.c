@@ -1,5 +1,6 @@
 /* `run:` steps: the shell command with {dev.field} substituted, run with a timeout, its
  * exit status and output checked. */
+#include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
 #include <signal.h>
@@ -10,7 +11,7 @@
 #include "run_internal.h"
 
 /* {dev.field} -> the value, shell-quoted; errors name the bad reference. */
-static char *substitute(const char *cmd, live *l, int n, char *err, size_t errcap)
+static char *substitute(const char *cmd, sc_session *ses, char *err, size_t errcap)
 {
     size_t cap = strlen(cmd) * 2 + 256, len = 0;
     char *out = malloc(cap);
@@ -18,19 +19,18 @@ static char *substitute(const char *cmd, live *l, int n, char *err, size_t errca
         const char *close = *p == '{' ? strchr(p, '}') : NULL;
         const char *dot = close ? memchr(p, '.', (size_t)(close - p)) : NULL;
         const char *val = NULL;
+        char buf[1024];
         if (dot) {
             char dev[80], f[40];
             snprintf(dev, sizeof(dev), "%.*s", (int)(dot - p - 1), p + 1);
             snprintf(f, sizeof(f), "%.*s", (int)(close - dot - 1), dot + 1);
-            live *d = sc_live_find(l, n, dev);
-            if (d) {
-                val = sc_live_field(d, f);
-                if (!val) {
-                    snprintf(err, errcap, "{%s.%s}: device %s has no %s", dev, f, dev, f);
-                    free(out);
-                    return NULL;
-                }
+            int rc = sc_session_field(ses, dev, f, buf, sizeof(buf));
+            if (rc == -ENODATA || rc == -ENOSPC) {
+                snprintf(err, errcap, "{%s.%s}: device %s has no %s", dev, f, dev, f);
+                free(out);
+                return NULL;
             }
+            if (!rc) val = buf;
         }
         if (!val) {
             out[len++] = *p++;
@@ -92,11 +92,11 @@ void sc_trace_tail(const char *path, const char *device, char *out, size_t cap, 
         len += (size_t)snprintf(out + len, cap - len, "%s", lines[i % max]);
 }
 
-void sc_run_command(const sc_step *s, int idx, live *l, int n, sc_result *res, FILE *log,
+void sc_run_command(const sc_step *s, int idx, sc_session *ses, sc_result *res, FILE *log,
                     volatile const int *stop)
 {
     char err[256] = "";
-    char *cmd = substitute(s->run, l, n, err, sizeof(err));
+    char *cmd = substitute(s->run, ses, err, sizeof(err));
     if (!cmd) {
         sc_fail(res, "step %d (line %d): %s", idx + 1, s->line, err);
         return;
