@@ -20,7 +20,8 @@ typedef struct ctl_opts {
      * must not call ctl_server_stop itself. NULL: shutdown is refused. */
     void (*on_shutdown)(void *arg);
     void *arg;
-    int max_clients; /* 0: CTL_MAX_CLIENTS */
+    int max_clients;       /* 0: CTL_MAX_CLIENTS */
+    const char *kmsg_path; /* kmsg_mark/kmsg_check read it; NULL: /dev/kmsg */
 } ctl_opts;
 
 /* Listens at path (mode 0600): refuses a path that exists and is not a socket, and a

@@ -30,7 +30,8 @@ struct ctl_server {
     pthread_mutex_t lock;
     ctl_client *clients;
     int live;
-    int stopping; /* atomic */
+    int stopping;     /* atomic */
+    unsigned unnamed; /* atomic: rules added without a name so far (rule-N) */
 };
 
 /* Answers one request line (one JSON object, no newline) into out. */

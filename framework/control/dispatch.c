@@ -83,6 +83,10 @@ static int r_remove_device(ctl_client *c, sc_request *rq, ctl_json *res, char *e
 
 static int r_action(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
 {
+    th_rule *rule = &rq->step.rule.rule;
+    if (rq->step.kind == SC_ADD_RULE && !rule->name[0]) /* a name to remove it by */
+        snprintf(rule->name, sizeof(rule->name), "rule-%u",
+                 __atomic_add_fetch(&c->srv->unnamed, 1, __ATOMIC_RELAXED));
     int rc = sc_session_act(c->srv->s, &rq->step, err, cap);
     if (!rc && rq->step.kind == SC_ADD_RULE) {
         ctl_json_key(res, "rule");
@@ -204,6 +208,58 @@ static int r_stats(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size
     return 0;
 }
 
+static const char *kmsg_path(const ctl_client *c)
+{
+    return c->srv->o.kmsg_path ? c->srv->o.kmsg_path : SC_KMSG_PATH;
+}
+
+static int r_kmsg_mark(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
+{
+    (void)rq;
+    uint64_t mark;
+    int rc = sc_kmsg_mark(kmsg_path(c), &mark, err, cap);
+    if (rc) return rc;
+    ctl_json_key(res, "mark");
+    ctl_json_u64(res, mark);
+    return 0;
+}
+
+/* The verdict of docs/scenario-format.md "kernel log" on the lines since the mark. A
+ * failed verdict is a result, not an error: ok, with passed false and the failures. */
+static int r_kmsg_check(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
+{
+    sc_kmsg_log log;
+    int rc = sc_kmsg_collect(kmsg_path(c), rq->since, &log, err, cap);
+    if (rc) return rc;
+    sc_kmsg_failures f = {0};
+    int n = sc_kmsg_verdict(&log, rq->allow.re, rq->allow.n, rq->expect.re, rq->expect.n,
+                            rq->forbid.re, rq->forbid.n, &f);
+    if (n < 0) {
+        sc_kmsg_log_free(&log);
+        return fail(err, cap, n, "kmsg_check: out of memory");
+    }
+    ctl_json_key(res, "passed");
+    ctl_json_bool(res, n == 0);
+    ctl_json_key(res, "failures");
+    ctl_json_open(res, '[');
+    for (int i = 0; i < f.n; i++) ctl_json_str(res, f.msg[i]);
+    ctl_json_close(res, ']');
+    ctl_json_key(res, "log");
+    ctl_json_open(res, '[');
+    for (size_t i = 0; i < log.n; i++) {
+        char line[1200];
+        int len = sc_kmsg_format_line(&log.lines[i], line, sizeof(line));
+        ctl_json_strn(res, line,
+                      len < 0                      ? 0
+                      : (size_t)len < sizeof(line) ? (size_t)len
+                                                   : sizeof(line) - 1);
+    }
+    ctl_json_close(res, ']');
+    sc_kmsg_failures_free(&f);
+    sc_kmsg_log_free(&log);
+    return 0;
+}
+
 static int r_shutdown(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
 {
     (void)rq, (void)res;
@@ -219,6 +275,7 @@ static const req_fn handlers[] = {
     [SC_REQ_ACTION] = r_action,         [SC_REQ_LIST_RULES] = r_list_rules,
     [SC_REQ_TRACE] = r_trace,           [SC_REQ_WAIT] = r_wait,
     [SC_REQ_STATS] = r_stats,           [SC_REQ_SHUTDOWN] = r_shutdown,
+    [SC_REQ_KMSG_MARK] = r_kmsg_mark,   [SC_REQ_KMSG_CHECK] = r_kmsg_check,
 };
 
 static scenario *client_model(void *arg)

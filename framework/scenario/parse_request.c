@@ -16,7 +16,7 @@ typedef struct req_ctx {
     sc_request_model_fn model_fn;
     void *model_arg;
     scenario *model;
-    bool device_set, spec_set;
+    bool device_set, spec_set, since_set;
 } req_ctx;
 
 static scenario *model_of(req_ctx *c)
@@ -52,11 +52,17 @@ static void add_device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t 
     } else if (!strcmp(key, "spec")) {
         c->spec_set = true;
         const char *spec = yt_str(t, v);
-        sc_spec s;
-        if (spec && sc_spec_parse(spec, &s))
-            yt_error(t, v, "spec: %s", s.err);
-        else if (spec)
-            yt_error(t, v, "spec: not supported yet"); /* TODO: the unified SPEC -> sc_device */
+        scenario *m = model_of(c);
+        char why[320];
+        if (!spec) return;
+        if (m->n_devices >= SC_MAX) {
+            yt_error(t, v, "at most %d devices", SC_MAX);
+            return;
+        }
+        if (sc_spec_parse(spec, &c->rq->device, why, sizeof(why)))
+            yt_error(t, v, "spec: %s", why);
+        else if (sc_find_device(m, c->rq->device.name))
+            yt_error(t, v, "spec: device name '%s' is used twice", c->rq->device.name);
     } else {
         yt_error(t, k, "unknown key '%s' in add_device", key);
     }
@@ -131,6 +137,21 @@ static void wait_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
     }
 }
 
+static void kmsg_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    req_ctx *c = arg;
+    sc_request *rq = c->rq;
+    (void)k;
+    if (!strcmp(key, "since")) {
+        c->since_set = yt_u64(t, v, &rq->since);
+        return;
+    }
+    sc_parse_kmsg_list(t, v,
+                       !strcmp(key, "allow")    ? &rq->allow
+                       : !strcmp(key, "expect") ? &rq->expect
+                                                : &rq->forbid);
+}
+
 static const yt_key add_device_keys[] = {{"device", YT_MAP, "{name: d1, size: 8MiB}"},
                                          {"spec", YT_TEXT, "\"name=d1,size=8MiB\""}};
 static const yt_key name_keys[] = {{"device", YT_TEXT, "\"d0\""}};
@@ -142,8 +163,14 @@ static const yt_key wait_keys[] = {
     {"count", YT_TYPED, "1"},          {"after", YT_TYPED, "0"},
     {"timeout_ms", YT_TYPED, "10000"},
 };
+static const yt_key kmsg_check_keys[] = {{"since", YT_TYPED, "1234"},
+                                         {"allow", YT_LIST, "[\"WARNING: .* at drivers/scsi/\"]"},
+                                         {"expect", YT_LIST, "[\"Attached SCSI disk\"]"},
+                                         {"forbid", YT_LIST, "[\"I/O error\"]"}};
 static const yt_keys version_t = {"version", NULL, 0}, devices_t = {"devices", NULL, 0},
                      stats_t = {"stats", NULL, 0}, shutdown_t = {"shutdown", NULL, 0},
+                     kmsg_mark_t = {"kmsg_mark", NULL, 0},
+                     kmsg_check_t = YT_KEYS("kmsg_check", kmsg_check_keys),
                      add_device_t = YT_KEYS("add_device", add_device_keys),
                      remove_device_t = YT_KEYS("remove_device", name_keys),
                      list_rules_t = YT_KEYS("list_rules", name_keys),
@@ -170,6 +197,8 @@ static const struct req_op {
     {"wait", SC_REQ_WAIT, &wait_t, wait_pair},
     {"stats", SC_REQ_STATS, &stats_t, no_pair},
     {"shutdown", SC_REQ_SHUTDOWN, &shutdown_t, no_pair},
+    {"kmsg_mark", SC_REQ_KMSG_MARK, &kmsg_mark_t, no_pair},
+    {"kmsg_check", SC_REQ_KMSG_CHECK, &kmsg_check_t, kmsg_pair},
 };
 #define N_REQ_OPS (sizeof(req_ops) / sizeof(req_ops[0]))
 
@@ -177,7 +206,7 @@ const char *sc_request_ops(void)
 {
     return "version, devices, add_device, remove_device, add_rule, remove_rule, list_rules, "
            "set_state, queue_ua, offline, online, set_capacity, load, unload, trace, wait, "
-           "stats, shutdown";
+           "stats, kmsg_mark, kmsg_check, shutdown";
 }
 
 static const sc_action *action_of(const char *op)
@@ -198,10 +227,10 @@ static size_t byte_of(const char *line, size_t len, size_t ci)
     return b < len ? b : len;
 }
 
-/* Takes the envelope's pairs (op, id, and add_rule's position) out of the root mapping,
- * so what is left is exactly the mapping of the step, device or request. */
+/* Takes the envelope's pairs (op, id) out of the root mapping, so what is left is exactly
+ * the mapping of the step, device or request. */
 typedef struct envelope {
-    yaml_node_t *op, *id, *position;
+    yaml_node_t *op, *id;
 } envelope;
 
 static void take_envelope(yt *t, yaml_node_t *root, envelope *e)
@@ -213,10 +242,7 @@ static void take_envelope(yt *t, yaml_node_t *root, envelope *e)
         yaml_node_t *v = yaml_document_get_node(&t->doc, p->value);
         const char *name =
             k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
-        yaml_node_t **slot = !strcmp(name, "op")         ? &e->op
-                             : !strcmp(name, "id")       ? &e->id
-                             : !strcmp(name, "position") ? &e->position
-                                                         : NULL;
+        yaml_node_t **slot = !strcmp(name, "op") ? &e->op : !strcmp(name, "id") ? &e->id : NULL;
         if (!slot) {
             *keep++ = *p;
             continue;
@@ -249,8 +275,6 @@ static void parse_op(yt *t, req_ctx *c, yaml_node_t *root, const envelope *e)
     const char *op = yt_str(t, e->op);
     if (!op) return;
     if (strlen(op) < sizeof(rq->op)) strcpy(rq->op, op);
-    if (e->position && strcmp(op, "add_rule"))
-        yt_error(t, e->position, "position goes with add_rule");
     for (size_t i = 0; i < N_REQ_OPS; i++) {
         if (strcmp(op, req_ops[i].name)) continue;
         rq->kind = req_ops[i].kind;
@@ -267,9 +291,7 @@ static void parse_op(yt *t, req_ctx *c, yaml_node_t *root, const envelope *e)
     s->line = 1;
     s->kind = a->kind;
     if (a->kind == SC_ADD_RULE) {
-        sc_parse_rule(t, model_of(c), root, &s->rule);
-        long long pos;
-        if (e->position && yt_int(t, e->position, 0, INT_MAX, &pos)) c->rq->position = (int)pos;
+        sc_parse_rule_at(t, model_of(c), root, &s->rule, &s->position);
     } else {
         sc_parse_action(t, model_of(c), a, root, s);
     }
@@ -284,6 +306,8 @@ static void finish(yt *t, req_ctx *c, yaml_node_t *root)
                  c->device_set ? "add_device takes device or spec, not both"
                                : "add_device needs device (a device mapping) or spec (a SPEC "
                                  "string)");
+    if (rq->kind == SC_REQ_KMSG_CHECK && !c->since_set)
+        yt_error(t, root, "kmsg_check needs since (a mark kmsg_mark gave)");
     if ((rq->kind == SC_REQ_REMOVE_DEVICE || rq->kind == SC_REQ_LIST_RULES) && !c->device_set)
         yt_error(t, root, "%s needs a device", rq->op);
 }
@@ -307,7 +331,7 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
                      sc_request *rq, char *err, size_t cap)
 {
     memset(rq, 0, sizeof(*rq));
-    rq->position = -1;
+    rq->step.position = -1;
     rq->max = 1000;
     rq->count = 1;
     rq->timeout_ms = 10000;
@@ -323,7 +347,7 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
             envelope e = {0};
             take_envelope(&t, root, &e);
             if (e.id) copy_id(&t, rq, e.id, line, len);
-            req_ctx c = {rq, model, arg, NULL, false, false};
+            req_ctx c = {rq, model, arg, NULL, false, false, false};
             if (!e.op)
                 yt_error(&t, root, "a request needs an op (one of: %s)", sc_request_ops());
             else if (!t.errors)
@@ -340,9 +364,8 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
 
 void sc_request_free(sc_request *rq)
 {
-    for (int i = 0; i < rq->device.n_media; i++) {
-        free(rq->device.media[i].text);
-        rq->device.media[i].text = NULL;
-    }
-    rq->device.n_media = 0;
+    sc_kmsg_list_free(&rq->allow);
+    sc_kmsg_list_free(&rq->expect);
+    sc_kmsg_list_free(&rq->forbid);
+    sc_device_clear(&rq->device);
 }

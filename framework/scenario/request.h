@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "scenario.h"
+#include "kmsg.h"
 #include "trace.h"
 
 typedef enum sc_req_kind {
@@ -21,6 +22,8 @@ typedef enum sc_req_kind {
     SC_REQ_WAIT,
     SC_REQ_STATS,
     SC_REQ_SHUTDOWN,
+    SC_REQ_KMSG_MARK,
+    SC_REQ_KMSG_CHECK,
 } sc_req_kind;
 
 #define SC_REQ_ID_MAX    256     /* characters of the id's JSON text */
@@ -32,7 +35,6 @@ typedef struct sc_request {
     char op[16];
     char id[SC_REQ_ID_MAX + 1]; /* the id's JSON text, echoed; "" when there was none */
     sc_step step;               /* SC_REQ_ACTION */
-    int position;               /* add_rule: 0 first, -1 (default) last */
     sc_device device;           /* SC_REQ_ADD_DEVICE */
     char name[65];              /* remove_device, list_rules: the device */
     bool after_set;             /* trace, wait: the cursor to start from */
@@ -41,6 +43,8 @@ typedef struct sc_request {
     sc_trace_filter filter; /* wait */
     long count;
     int timeout_ms;
+    uint64_t since; /* kmsg_check: a mark kmsg_mark gave */
+    sc_kmsg_list allow, expect, forbid;
 } sc_request;
 
 /* The live devices for the checks: called at most once, only by requests that name a

@@ -54,11 +54,11 @@ Test(control_parse, fault_actions_are_the_steps)
     cr_assert_eq(rq.step.rule.rule.action.sense.key, 3);
     cr_assert_eq(rq.step.rule.rule.action.sense.asc, 0x11);
     cr_assert_eq(rq.step.rule.rule.times, 2);
-    cr_assert_eq(rq.position, 0);
+    cr_assert_eq(rq.step.position, 0);
     sc_request_free(&rq);
 
     ok("{\"op\": \"add_rule\", \"device\": \"d0\"}", &rq);
-    cr_assert_eq(rq.position, -1, "default: last");
+    cr_assert_eq(rq.step.position, -1, "default: last");
     ok("{\"op\":\"remove_rule\",\"device\":\"d0\",\"name\":\"r1\"}", &rq);
     cr_assert_eq(rq.step.kind, SC_REMOVE_RULE);
     cr_assert_str_eq(rq.step.name, "r1");
@@ -144,6 +144,16 @@ Test(control_parse, add_device)
     cr_assert_eq(rq.device.n_media, 2);
     cr_assert_str_eq(rq.device.media[0].text, "hi");
     sc_request_free(&rq); /* the media text is the request's (ASan: no leak, no double free) */
+    ok("{\"op\":\"add_device\",\"spec\":\"name=t2,type=tape,media=text:hi\"}", &rq);
+    cr_assert_str_eq(rq.device.name, "t2");
+    cr_assert_str_eq(rq.device.type, "tape");
+    cr_assert_eq(rq.device.n_media, 1);
+    sc_request_free(&rq);
+    ok("{\"op\":\"kmsg_check\",\"since\":9,\"allow\":[\"a\",\"b\"],\"forbid\":[\"c\"]}", &rq);
+    cr_assert_eq(rq.since, 9);
+    cr_assert_eq(rq.allow.n, 2);
+    cr_assert_eq(rq.forbid.n, 1);
+    sc_request_free(&rq);
 }
 
 /* A malformed or hostile line and the message it must get (a substring, located). */
@@ -159,7 +169,7 @@ static const struct bad {
     {"{\"op\":\"nope\"}", "request:1:7: unknown op 'nope' (known: version, devices, add_device, "
                           "remove_device, add_rule, remove_rule, list_rules, set_state, queue_ua, "
                           "offline, online, set_capacity, load, unload, trace, wait, stats, "
-                          "shutdown)"},
+                          "kmsg_mark, kmsg_check, shutdown)"},
     {"{\"op\":\"run\"}", "unknown op 'run'"},
     {"{\"op\":\"sleep_ms\"}", "unknown op 'sleep_ms'"},
     {"{\"op\":[\"devices\"]}", "request:1:7: expected a single value, not a list"},
@@ -168,7 +178,7 @@ static const struct bad {
      "request:1:17: key 'op' repeated in a request (first at column 7)"},
     {"{\"id\":1,\"id\":2,\"op\":\"devices\"}", "key 'id' repeated in a request"},
     {"{\"op\":\"add_rule\",\"device\":\"d0\",\"device\":\"d0\"}",
-     "request:1:32: key 'device' repeated in a rule"},
+     "request:1:32: key 'device' repeated in add_rule"},
     {"{op: \"devices\"}", "request:1:2: not JSON: a key is a string in double quotes"},
     {"{\"op\": devices}", "request:1:8: not JSON: a value is a string in double quotes"},
     {"{\"op\": 'devices'}", "request:1:8: not JSON: a string goes in double quotes"},
@@ -193,12 +203,12 @@ static const struct bad {
      "request:1:46: 'NOPE' is not an opcode name (like READ_10) or number"},
     {"{\"op\":\"add_rule\",\"device\":\"d0\",\"match\":[1]}",
      "request:1:40: match must be a mapping, not a list (like match: {op: READ_10})"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"bogus\":1}", "unknown key 'bogus' in a rule"},
+    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"bogus\":1}", "unknown key 'bogus' in add_rule"},
     {"{\"op\":\"add_rule\",\"device\":\"d0\",\"times\":0}", "0 is out of range (1 to"},
     {"{\"op\":\"add_rule\",\"device\":\"d0\",\"position\":-1}", "-1 is out of range (0 to"},
     {"{\"op\":\"add_rule\",\"device\":\"d0\",\"respond\":{\"status\":\"NOPE\"}}",
      "'NOPE' is not an integer"},
-    {"{\"op\":\"version\",\"position\":1}", "request:1:28: position goes with add_rule"},
+    {"{\"op\":\"version\",\"position\":1}", "request:1:17: unknown key 'position' in version"},
     {"{\"op\":\"set_capacity\",\"device\":\"t0\",\"size\":\"1M\"}",
      "set_capacity is for a disk; 't0' is a tape"},
     {"{\"op\":\"set_capacity\",\"device\":\"d0\"}", "set_capacity needs a size"},
@@ -224,9 +234,17 @@ static const struct bad {
     {"{\"op\":\"add_device\",\"device\":{\"name\":\"d0\"}}", "device name 'd0' is used twice"},
     {"{\"op\":\"add_device\",\"device\":{\"size\":\"8M\"}}", "a device needs a name"},
     {"{\"op\":\"add_device\",\"device\":{\"name\":\"d1\",\"type\":\"cdrom\"}}",
-     "type 'cdrom' is not supported (disk, tape)"},
+     "request:1:49: type: 'cdrom' is not disk or tape"},
     {"{\"op\":\"add_device\",\"device\":\"d1\"}", "device must be a mapping"},
     {"{\"op\":\"add_device\",\"spec\":\"name=d1,bogus=1\"}", "spec: unknown key 'bogus'"},
+    {"{\"op\":\"add_device\",\"spec\":\"name=d0\"}", "spec: device name 'd0' is used twice"},
+    {"{\"op\":\"add_device\",\"spec\":\"name=d1\",\"device\":{\"name\":\"d2\"}}",
+     "add_device takes device or spec, not both"},
+    {"{\"op\":\"kmsg_check\"}", "request:1:1: kmsg_check needs since"},
+    {"{\"op\":\"kmsg_check\",\"since\":1,\"allow\":[\"(x\"]}",
+     "request:1:39: '(x' is not an extended regex: Unmatched ( or \\("},
+    {"{\"op\":\"kmsg_check\",\"since\":1,\"allow\":\"x\"}", "allow must be a list"},
+    {"{\"op\":\"kmsg_mark\",\"since\":1}", "unknown key 'since' in kmsg_mark"},
     {"{\"op\":\"remove_device\"}", "remove_device needs a device"},
     {"{\"op\":\"remove_device\",\"device\":\"zz\"}", "no device named 'zz'"},
     {"{\"op\":\"list_rules\",\"device\":\"zz\"}", "no device named 'zz'"},
