@@ -128,10 +128,11 @@ static int r_trace(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size
     char *lines = NULL;
     uint64_t next = 0;
     int rc = sc_trace_read(t, rq->after, (size_t)rq->max, &lines, &next);
-    if (rc == -ERANGE)
-        return fail(err, cap, rc,
-                    "trace: entry %llu is no longer kept (the trace keeps the newest entries)",
-                    (unsigned long long)rq->after);
+    if (rc == -ERANGE) {
+        char why[256];
+        sc_trace_range_msg(t, rq->after, why, sizeof(why));
+        return fail(err, cap, rc, "trace: %s", why);
+    }
     if (rc < 0) return fail(err, cap, rc, "trace: %s", strerror(-rc));
     entries(res, lines);
     free(lines);
@@ -184,10 +185,11 @@ static int r_wait(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_
             break;
         }
     }
-    if (rc == -ERANGE)
-        fail(err, cap, rc, "wait: entry %llu is no longer kept (the trace keeps the newest)",
-             (unsigned long long)from);
-    else if (rc < 0 && rc != -ETIMEDOUT && rc != -ESHUTDOWN)
+    if (rc == -ERANGE) {
+        char why[256];
+        sc_trace_range_msg(t, from, why, sizeof(why));
+        fail(err, cap, rc, "wait: %s", why);
+    } else if (rc < 0 && rc != -ETIMEDOUT && rc != -ESHUTDOWN)
         fail(err, cap, rc, "wait: %s", strerror(-rc));
     ctl_json_key(res, "matched");
     ctl_json_int(res, matched);
