@@ -529,3 +529,24 @@ Test(control_server, kmsg_mark_and_check)
     free(v);
     ctl_rig_down(&r);
 }
+
+/* A client that shut down its sending side after its request still gets the answer, even
+ * to a wait that is over only later. */
+Test(control_server, a_half_closed_client_gets_its_response)
+{
+    ctl_rig r;
+    ctl_rig_up(&r, 0);
+    int fd = ctl_connect(r.path);
+    char req[160];
+    snprintf(req, sizeof(req), "{\"op\":\"wait\",\"device\":\"t0\",\"after\":%llu}\n",
+             (unsigned long long)sc_trace_cursor(sc_session_trace(r.s)));
+    cr_assert(ctl_send(fd, req, strlen(req)));
+    cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+    ctl_rig_await_clients(&r, 1);
+    rig_tur(r.s, "t0");
+    char *v = ctl_read_line(fd);
+    cr_assert(v && !strncmp(v, "{\"ok\":true,\"id\":null,\"matched\":1,", 33), "%s", v);
+    free(v);
+    close(fd);
+    ctl_rig_down(&r);
+}
