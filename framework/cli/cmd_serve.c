@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "../control/control.h"
 #include "../scenario/scenario.h"
 #include "../scenario/session.h"
 #include "../scenario/spec.h"
@@ -16,7 +18,10 @@ static const char serve_usage[] =
     "usage: tcmu-harness serve [--trace FILE] [--log-level LEVEL] SCENARIO\n"
     "       tcmu-harness serve [--trace FILE] [--log-level LEVEL] --device SPEC [--device "
     "SPEC...]\n"
+    "  Either form takes --control PATH, and with it needs no device at all.\n"
     "  With SCENARIO: its devices and rules (steps are not run); the trace goes to FILE.\n"
+    "  --control PATH: take requests on a Unix socket at PATH (JSON lines, mode 0600;\n"
+    "    docs/control-protocol.md, and `tcmu-harness ctl` to send one from a shell).\n"
     "  SPEC: comma-separated key=value, the keys of a scenario device (docs/scenario-format.md);\n"
     "  a list key repeats (initiators=A,initiators=B), chap is chap.user=,chap.password=:\n"
     "    name=NAME        required; letters, digits, '_', '-', '.'\n"
@@ -45,19 +50,51 @@ static const char serve_usage[] =
     "  LEVEL: error (default), warn, info, debug; logs go to stderr.\n"
     "Prints one JSON object per device on stdout when all are ready.\n";
 
-/* Brings the scenario's devices up on a session, serves until a signal, tears down. */
-static int serve_scenario(const scenario *sc, const sc_session_opts *o, const sigset_t *set)
+/* `shutdown` over the control socket: the sigwait below takes it as it takes ^C. */
+static void control_shutdown(void *arg)
+{
+    (void)arg;
+    kill(getpid(), SIGTERM);
+}
+
+/* Brings the scenario's devices up on a session, serves until a signal, tears down. With
+ * a control socket, the device lines wait until it listens: a client that read them can
+ * connect. */
+static int serve_scenario(const scenario *sc, const sc_session_opts *o, const char *control,
+                          const sigset_t *set)
 {
     sc_session *ses;
     sc_result res;
-    if (sc_serve_open(sc, o, stdout, &ses, &res)) {
-        fprintf(stderr, "tcmu-harness serve: %s\n", res.message);
+    char *lines = NULL, err[600];
+    size_t len = 0;
+    FILE *out = control ? open_memstream(&lines, &len) : stdout;
+    if (!out) {
+        fprintf(stderr, "tcmu-harness serve: out of memory\n");
         return 1;
     }
-    /* CONTROL: the control channel starts here, on ses (and stops before the close). */
+    int rc = sc_serve_open(sc, o, out, &ses, &res);
+    if (out != stdout) fclose(out);
+    if (rc) {
+        fprintf(stderr, "tcmu-harness serve: %s\n", res.message);
+        free(lines);
+        return 1;
+    }
+    ctl_server *srv = NULL;
+    ctl_opts co = {.on_shutdown = control_shutdown};
+    if (control && ctl_server_start(ses, control, &co, &srv, err, sizeof(err))) {
+        fprintf(stderr, "tcmu-harness serve: %s\n", err);
+        free(lines);
+        sc_session_close(ses, err, sizeof(err));
+        return 1;
+    }
+    if (lines) {
+        fputs(lines, stdout);
+        fflush(stdout);
+        free(lines);
+    }
     int sig;
     sigwait(set, &sig);
-    char err[600];
+    ctl_server_stop(srv);
     if (sc_session_close(ses, err, sizeof(err))) {
         fprintf(stderr, "tcmu-harness serve: %s\n", err);
         return 1;
@@ -88,11 +125,9 @@ static int add_spec(scenario *sc, const char *spec)
 
 int cmd_serve(int argc, char **argv)
 {
-    static const struct option longs[] = {{"device", 1, 0, 'd'},
-                                          {"log-level", 1, 0, 'l'},
-                                          {"trace", 1, 0, 't'},
-                                          {"help", 0, 0, 'h'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {{"device", 1, 0, 'd'}, {"log-level", 1, 0, 'l'},
+                                          {"trace", 1, 0, 't'},  {"control", 1, 0, 'c'},
+                                          {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
     sc_session_opts o = {.kernel = true, .log_stderr = true, .log_level = TH_LOG_ERROR};
     const char *control = NULL; /* --control PATH: the control channel's socket */
     scenario *sc = calloc(1, sizeof(*sc));
@@ -111,6 +146,8 @@ int cmd_serve(int argc, char **argv)
             o.log_level = (th_log_level)th_log_level_from_name(optarg);
         else if (c == 't')
             o.trace_path = optarg;
+        else if (c == 'c')
+            control = optarg;
         else if (c == 'd')
             rc = add_spec(sc, optarg);
         else
@@ -131,7 +168,7 @@ int cmd_serve(int argc, char **argv)
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
-        rc = serve_scenario(sc, &o, &set);
+        rc = serve_scenario(sc, &o, control, &set);
     }
     sc_free(sc);
     free(sc);

@@ -170,7 +170,7 @@ typedef struct top_ctx {
 } top_ctx;
 
 /* expect_kmsg, forbid_kmsg, allow_kmsg: regexes compiled here, so a bad one is located. */
-static void parse_kmsg_list(yt *t, yaml_node_t *v, sc_kmsg_list *l)
+void sc_parse_kmsg_list(yt *t, yaml_node_t *v, sc_kmsg_list *l)
 {
     for (int i = 0, n = yt_len(v); i < n; i++) {
         yaml_node_t *item = yt_item(t, v, i);
@@ -195,11 +195,11 @@ static void top_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, voi
     else if (!strcmp(key, "expect_trace"))
         c->expects = v;
     else if (!strcmp(key, "expect_kmsg"))
-        parse_kmsg_list(t, v, &c->sc->kmsg_expect);
+        sc_parse_kmsg_list(t, v, &c->sc->kmsg_expect);
     else if (!strcmp(key, "forbid_kmsg"))
-        parse_kmsg_list(t, v, &c->sc->kmsg_forbid);
+        sc_parse_kmsg_list(t, v, &c->sc->kmsg_forbid);
     else if (!strcmp(key, "allow_kmsg"))
-        parse_kmsg_list(t, v, &c->sc->kmsg_allow);
+        sc_parse_kmsg_list(t, v, &c->sc->kmsg_allow);
     else
         yt_unhandled(t, k, &sc_keys_top);
 }

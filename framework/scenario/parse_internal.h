@@ -30,6 +30,11 @@ void sc_parse_sense(yt *t, yaml_node_t *v, th_sense *s, th_info_from *from);
 void sc_parse_rule(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out);
 /* A rule that a step or request adds: also position (its index; -1 when not given). */
 void sc_parse_rule_at(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out, int *position);
+/* A device action's own mapping (a->keys: remove_rule's {device, name}, ...) as a step of
+ * that kind reads it, for the control requests of the same name. */
+void sc_parse_action(yt *t, scenario *sc, const sc_action *a, yaml_node_t *n, sc_step *s);
+/* expect_kmsg, forbid_kmsg, allow_kmsg (and kmsg_check's lists): each regex compiled. */
+void sc_parse_kmsg_list(yt *t, yaml_node_t *v, sc_kmsg_list *l);
 /* List items, i-th of their list. */
 void sc_each_device(yt *t, scenario *sc, yaml_node_t *n, int i);
 void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i);

@@ -176,6 +176,15 @@ void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
     }
 }
 
+void sc_parse_action(yt *t, scenario *sc, const sc_action *a, yaml_node_t *n, sc_step *s)
+{
+    step_ctx c = {sc, s, a};
+    s->kind = a->kind;
+    if (yt_map(t, n, a->keys, action_pair, &c) && !s->device[0])
+        yt_error(t, n, "%s needs a device", a->key);
+    if (s->kind == SC_SET_CAPACITY && !s->size) yt_error(t, n, "set_capacity needs a size");
+}
+
 typedef struct trace_ctx {
     const scenario *sc;
     sc_trace_expect *e;
