@@ -52,6 +52,18 @@ static bool send_line(int fd, ctl_json *j)
     return !j->oom && send_all(fd, j->buf, j->len);
 }
 
+/* Answers a line over the limit; the connection is closed after it. */
+static void too_long(ctl_client *c, ctl_json *out)
+{
+    char msg[96];
+    snprintf(msg, sizeof(msg),
+             "request:1:1: a request line is longer than %d bytes; closing the connection",
+             SC_REQ_LINE_MAX);
+    ctl_json_reset(out);
+    ctl_error_response(out, NULL, msg);
+    send_line(c->fd, out);
+}
+
 /* The lines in buf[0, *len): each answered in turn; a partial line stays. false: close. */
 static bool serve_lines(ctl_client *c, char *buf, size_t *len, ctl_json *out)
 {
@@ -59,6 +71,10 @@ static bool serve_lines(ctl_client *c, char *buf, size_t *len, ctl_json *out)
     for (char *nl; (nl = memchr(buf + start, '\n', *len - start)); start = (size_t)(nl - buf) + 1) {
         size_t n = (size_t)(nl - (buf + start));
         if (n && buf[start + n - 1] == '\r') n--;
+        if (n > SC_REQ_LINE_MAX) { /* the buffer holds a '\r' more than the limit */
+            too_long(c, out);
+            return false;
+        }
         ctl_json_reset(out);
         ctl_dispatch(c, buf + start, n, out);
         if (!send_line(c->fd, out)) return false;
@@ -76,7 +92,8 @@ static bool serve_lines(ctl_client *c, char *buf, size_t *len, ctl_json *out)
 static void *client_main(void *arg)
 {
     ctl_client *c = arg;
-    size_t cap = 4096, len = 0, max = SC_REQ_LINE_MAX + 1; /* a line and its newline */
+    /* a line, its '\r' and its newline: a 1 MiB line ended "\r\n" is as good as "\n" */
+    size_t cap = 4096, len = 0, max = SC_REQ_LINE_MAX + 2;
     char *buf = malloc(cap);
     c->model = malloc(sizeof(*c->model)); /* large: once per client, not per request */
     if (!c->model) free(buf), buf = NULL;
@@ -89,14 +106,8 @@ static void *client_main(void *arg)
             if (!nb) break;
             buf = nb, cap = ncap;
         }
-        if (len == max) {
-            char msg[96];
-            snprintf(msg, sizeof(msg),
-                     "request:1:1: a request line is longer than %d bytes; closing the connection",
-                     SC_REQ_LINE_MAX);
-            ctl_json_reset(&out);
-            ctl_error_response(&out, NULL, msg);
-            send_line(c->fd, &out);
+        if (len == max) { /* no newline in max bytes */
+            too_long(c, &out);
             break;
         }
         size_t want = cap - len < READ_CHUNK ? cap - len : READ_CHUNK;

@@ -217,6 +217,63 @@ static int check_text(yt *t, const char *buf, size_t n, const char *what)
     return 0;
 }
 
+/* JSON's strings and commas, where YAML's flow syntax is wider: YAML's escapes (\x41, \e,
+ * \N, \U...), raw tabs in strings and trailing commas parse, but the control channel
+ * echoes an id as sent, so what it takes must be JSON text. After the event pass, so the
+ * quotes are JSON's; a malformed escape is left to the load, which reports it. */
+static int check_json_text(yt *t, const char *buf, size_t n)
+{
+    size_t line = 1, col = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        col += (c & 0xc0) != 0x80;
+        if (in_str && c < 0x20)
+            return load_fail(t, -EINVAL, line, col,
+                             "not JSON: a control character (0x%02x) in a string (write it "
+                             "as an escape: \\t, \\u0009)",
+                             c);
+        if (c == '\n') line++, col = 0;
+        if (!in_str) {
+            size_t k = i + 1;
+            if (c == ',')
+                while (k < n && strchr(" \t\r\n", buf[k])) k++;
+            if (c == ',' && k < n && (buf[k] == '}' || buf[k] == ']'))
+                return load_fail(t, -EINVAL, line, col, "not JSON: a comma before '%c'", buf[k]);
+            in_str = c == '"';
+            continue;
+        }
+        if (c == '"') in_str = false;
+        if (c != '\\') continue;
+        unsigned char e = i + 1 < n ? (unsigned char)buf[i + 1] : 0;
+        if (e == 'u') {
+            char hex[5] = {0};
+            for (int k = 0; k < 4; k++)
+                if (i + 2 + (size_t)k >= n || !isxdigit((unsigned char)buf[i + 2 + k]))
+                    return 0; /* the load says what is wrong with it */
+            memcpy(hex, buf + i + 2, 4);
+            unsigned long v = strtoul(hex, NULL, 16);
+            if (v >= 0xd800 && v <= 0xdfff)
+                return load_fail(t, -EINVAL, line, col,
+                                 "\\u%.4s: a UTF-16 surrogate escape; send characters beyond "
+                                 "U+FFFF as UTF-8 (Python: json.dumps(..., ensure_ascii=False))",
+                                 hex);
+            i += 5, col += 5;
+        } else if (e && strchr("\"\\/bfnrt", e)) {
+            i++, col++;
+        } else if (e > 0x20 && e < 0x7f) {
+            return load_fail(t, -EINVAL, line, col,
+                             "not JSON: the escape \\%c (JSON has \\\" \\\\ \\/ \\b \\f "
+                             "\\n \\r \\t \\uXXXX)",
+                             e);
+        } else {
+            return load_fail(t, -EINVAL, line, col,
+                             "not JSON: a backslash that starts no JSON escape");
+        }
+    }
+    return 0;
+}
+
 int yt_load_buffer(yt *t, const char *name, const char *buf, size_t n, bool json)
 {
     memset(t, 0, sizeof(*t));
@@ -227,6 +284,7 @@ int yt_load_buffer(yt *t, const char *name, const char *buf, size_t n, bool json
                          MAX_FILE);
     int rc = check_text(t, buf, n, what);
     if (!rc) rc = scan_events(t, buf, n, json);
+    if (!rc && json) rc = check_json_text(t, buf, n);
     if (rc) return rc;
     yaml_parser_t p;
     yaml_parser_initialize(&p);
@@ -237,9 +295,8 @@ int yt_load_buffer(yt *t, const char *name, const char *buf, size_t n, bool json
             line = 1, col = 1;
             for (size_t i = 0; i < n; i++) col += ((unsigned char)buf[i] & 0xc0) != 0x80;
         }
-        load_fail(t, -EINVAL, line, col,
-                  "%s syntax error: %s%s%s", json ? "JSON" : "YAML", p.problem ? p.problem : "?",
-                  p.context ? " " : "", p.context ? p.context : "");
+        load_fail(t, -EINVAL, line, col, "%s syntax error: %s%s%s", json ? "JSON" : "YAML",
+                  p.problem ? p.problem : "?", p.context ? " " : "", p.context ? p.context : "");
         yaml_parser_delete(&p);
         return -EINVAL;
     }
