@@ -311,7 +311,7 @@ Test(review_control, socket_paths)
     ctl_server_stop(srv);
     path[107] = 's', path[108] = 0;
     cr_assert_eq(ctl_server_start(r.s, path, NULL, &srv, err, sizeof(err)), -ENAMETOOLONG);
-    cr_assert_null(srv);
+    cr_assert(srv == NULL, "no server");
     /* A relative path: removed at stop where it was made. */
     char cwd[256];
     cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
