@@ -14,7 +14,8 @@
 #include <unistd.h>
 #include "control_internal.h"
 
-#define READ_CHUNK 65536
+#define READ_CHUNK        65536
+#define ACCEPT_BACKOFF_MS 100 /* out of descriptors: how long before accepting again */
 
 bool ctl_stopping(const struct ctl_server *srv)
 {
@@ -162,22 +163,24 @@ static void refuse(int fd, int max)
     close(fd);
 }
 
-static void accept_one(ctl_server *srv)
+/* false: out of descriptors (the connection stays queued; the caller backs off). */
+static bool accept_one(ctl_server *srv)
 {
     int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0) return; /* EINTR, ECONNABORTED, EMFILE: the next poll tries again */
+    if (fd < 0) /* EINTR, ECONNABORTED: the next poll tries again */
+        return errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM;
     reap(srv, false);
     pthread_mutex_lock(&srv->lock);
     bool full = srv->live >= srv->o.max_clients;
     pthread_mutex_unlock(&srv->lock);
     if (full) {
         refuse(fd, srv->o.max_clients);
-        return;
+        return true;
     }
     ctl_client *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);
-        return;
+        return true;
     }
     c->srv = srv;
     c->fd = fd;
@@ -186,22 +189,29 @@ static void accept_one(ctl_server *srv)
         pthread_mutex_unlock(&srv->lock);
         close(fd);
         free(c);
-        return;
+        return true;
     }
     c->next = srv->clients;
     srv->clients = c;
     srv->live++;
     pthread_mutex_unlock(&srv->lock);
+    return true;
 }
 
 static void *accept_main(void *arg)
 {
     ctl_server *srv = arg;
     struct pollfd p[2] = {{srv->lfd, POLLIN, 0}, {srv->wake[0], POLLIN, 0}};
+    bool starved = false;
     while (!ctl_stopping(srv)) {
-        if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+        /* Out of descriptors, the listening socket stays readable: poll only the wake pipe
+         * for a while, or this loop spins a core until a client goes away. */
+        if (poll(starved ? p + 1 : p, starved ? 1 : 2, starved ? ACCEPT_BACKOFF_MS : -1) < 0 &&
+            errno != EINTR)
+            break;
         if (p[1].revents) break;
-        if (p[0].revents & POLLIN) accept_one(srv);
+        starved = !starved && (p[0].revents & POLLIN) && !accept_one(srv);
+        p[0].revents = 0;
     }
     return NULL;
 }

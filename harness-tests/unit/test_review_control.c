@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include "control_rig.h"
 
@@ -346,4 +347,56 @@ Test(review_control, socket_paths)
     cr_assert_eq(chdir(cwd), 0);
     cr_assert_eq(sc_session_close(r.s, err, sizeof(err)), 0, "%s", err);
     rmdir(r.dir);
+}
+
+static int highest_fd(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    cr_assert_not_null(d);
+    int hi = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.' && atoi(e->d_name) > hi) hi = atoi(e->d_name);
+    closedir(d);
+    return hi;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/* Out of descriptors, a queued connection keeps the listening socket readable and accept
+ * fails: the acceptor must back off, not spin; and serve the clients once it can. */
+Test(review_control, out_of_descriptors_does_not_spin, .timeout = 60)
+{
+    ctl_rig r;
+    ctl_rig_up(&r, 0);
+    int fds[4];
+    for (int i = 0; i < 4; i++) fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct rlimit old, low;
+    cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = (rlim_t)highest_fd() + 1; /* no new descriptor, in any thread */
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", r.path);
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int connected = 0;
+    for (int i = 0; i < 4; i++) connected += !connect(fds[i], (struct sockaddr *)&a, sizeof(a));
+    double before = cpu_seconds();
+    usleep(1000000);
+    double spent = cpu_seconds() - before;
+    setrlimit(RLIMIT_NOFILE, &old);
+    cr_assert_eq(connected, 4);
+    /* A spinning acceptor burns most of the second; one that backs off, next to nothing. */
+    cr_assert_lt(spent, 0.3, "%.2f s of CPU in 1 s while accept had no descriptor", spent);
+    for (int i = 0; i < 4; i++) {
+        char *resp = ctl_ask(fds[i], "{\"op\":\"version\",\"id\":1}");
+        cr_assert(is_ok(resp), "%d: %s", i, resp);
+        free(resp);
+        close(fds[i]);
+    }
+    ctl_rig_down(&r);
 }
