@@ -232,14 +232,16 @@ static int clear_path(const char *path, char *err, size_t cap)
         return fail(err, cap, -EPERM,
                     "control socket %s: a socket of uid %u, not ours; not replacing it", path,
                     (unsigned)st.st_uid);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Non-blocking: a blocking connect to a listener whose backlog is full waits until
+     * it accepts, forever if it is hung; EAGAIN says someone listens all the same. */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return fail(err, cap, -errno, "socket: %s", strerror(errno));
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     memcpy(a.sun_path, path, strlen(path) + 1);
     int rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
     int e = errno;
     close(fd);
-    if (!rc)
+    if (!rc || e == EAGAIN || e == EINPROGRESS)
         return fail(err, cap, -EADDRINUSE, "control socket %s: a server is listening there already",
                     path);
     if (e != ECONNREFUSED)

@@ -400,3 +400,60 @@ Test(review_control, out_of_descriptors_does_not_spin, .timeout = 60)
     }
     ctl_rig_down(&r);
 }
+
+typedef struct starter {
+    ctl_rig *r;
+    int rc; /* atomic; 1: not returned yet */
+    char err[512];
+    ctl_server *srv;
+} starter;
+
+static void *start_thread(void *arg)
+{
+    starter *st = arg;
+    int rc = ctl_server_start(st->r->s, st->r->path, NULL, &st->srv, st->err, sizeof(st->err));
+    __atomic_store_n(&st->rc, rc, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* A live server at the path whose backlog is full (hung, or swamped): the stale check's
+ * probe must not block until that server accepts; the path is someone's. */
+Test(review_control, a_listener_with_a_full_backlog_is_refused, .timeout = 60)
+{
+    ctl_rig r;
+    memset(&r, 0, sizeof(r));
+    ctl_rig_dir(&r);
+    r.s = rig_session();
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", r.path);
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(lfd, 0), 0);
+    int queued[8], n = 0;
+    for (; n < 8; n++) {
+        queued[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (connect(queued[n], (struct sockaddr *)&a, sizeof(a))) break;
+    }
+    cr_assert_eq(errno, EAGAIN, "the backlog is full after %d", n);
+    starter st = {&r, 1, "", NULL};
+    pthread_t t;
+    pthread_create(&t, NULL, start_thread, &st);
+    int rc = 1;
+    for (int i = 0; i < 1000 && (rc = __atomic_load_n(&st.rc, __ATOMIC_ACQUIRE)) == 1; i++)
+        usleep(10000);
+    if (rc == 1) { /* blocked in its probe: let it through, then fail */
+        close(queued[n]);
+        for (int i = 0; i < n; i++) close(queued[i]);
+        close(accept(lfd, NULL, NULL));
+    }
+    pthread_join(t, NULL);
+    cr_assert_neq(rc, 1, "ctl_server_start blocked on a listener whose backlog is full");
+    cr_assert_eq(rc, -EADDRINUSE, "%d: %s", rc, st.err);
+    cr_assert(strstr(st.err, "a server is listening there already"), "%s", st.err);
+    for (int i = 0; i <= n; i++) close(queued[i]);
+    close(lfd);
+    char err[256];
+    cr_assert_eq(sc_session_close(r.s, err, sizeof(err)), 0, "%s", err);
+    unlink(r.path);
+    rmdir(r.dir);
+}
