@@ -119,12 +119,16 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
     memset(l, 0, sizeof(l));
     int opened = sc_open_all(sc, l, trace, t0, ctx, res);
     sc_settle_and_arm(sc, l, opened, res);
+    sc_bgs bgs;
+    sc_bgs_init(&bgs);
     for (int i = 0; i < sc->n_steps && res->passed && !(stop && *stop); i++) {
         const sc_step *s = &sc->steps[i];
-        live *d = s->kind != SC_RUN && s->kind != SC_SLEEP
+        bool on_device =
+            s->kind != SC_RUN && s->kind != SC_SLEEP && s->kind != SC_WAIT && s->kind != SC_KILL;
+        live *d = on_device
                       ? sc_live_find(l, opened, s->kind == SC_ADD_RULE ? s->rule.device : s->device)
                       : NULL;
-        if (s->kind != SC_RUN && s->kind != SC_SLEEP && !d) {
+        if (on_device && !d) {
             /* validate rejects this; a model built another way must not crash the run */
             sc_fail(res, "step %d (line %d): no device named '%s'", i + 1, s->line,
                     s->kind == SC_ADD_RULE ? s->rule.device : s->device);
@@ -132,6 +136,10 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
         }
         switch (s->kind) {
         case SC_RUN:
+            if (s->bg[0]) {
+                sc_bg_start(&bgs, s, i, l, opened, res, log);
+                break;
+            }
             sc_run_command(s, i, l, opened, res, log, stop);
             if (!res->passed) {
                 size_t len = strlen(res->message);
@@ -193,9 +201,22 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
         case SC_SLEEP:
             usleep((useconds_t)s->sleep_ms * 1000);
             break;
+        case SC_WAIT:
+            sc_bg_wait(&bgs, sc, i, res, log, stop);
+            break;
+        case SC_KILL:
+            sc_bg_kill(&bgs, sc, i, log);
+            break;
+        case SC_WAIT_TRACE:
+            sc_fail(res, "step %d (line %d): wait_trace needs the memory trace (not merged yet)",
+                    i + 1, s->line);
+            break;
         }
     }
+    /* Background commands go before the devices: what they still do to them stops first. */
+    sc_bgs_finish(&bgs, sc, res, log, stop && *stop);
     sc_close_all(l, opened, ctx, res);
+    sc_bgs_free(&bgs, sc, res);
     fclose(trace);
     if (stop && *stop) sc_fail(res, "interrupted; devices were torn down");
     if (res->passed) check_trace(sc, path, res);
