@@ -3,6 +3,7 @@
  * once, a background step in between other steps), its exit status and output checked. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -124,12 +125,24 @@ int sc_proc_start(sc_proc *p, char *cmd, char *err, size_t cap)
         return -errno;
     }
     p->started = sc_now();
+    /* Until the child has default handlers, a signal for it must not run the harness's
+     * (a kill step can come right after the start); and it must not inherit a mask (serve
+     * blocks the signals it sigwaits for). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = fork();
     if (pid < 0) {
-        snprintf(err, cap, "fork: %s", strerror(errno));
-        return -errno;
+        int e = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        snprintf(err, cap, "fork: %s", strerror(e));
+        return -e;
     }
     if (pid == 0) {
+        for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         /* Its own group: kill() reaches whatever the command starts, and a terminal's
          * Ctrl-C goes to the harness, which then ends the group itself. */
         setpgid(0, 0);
@@ -137,11 +150,11 @@ int sc_proc_start(sc_proc *p, char *cmd, char *err, size_t cap)
         dup2(p->efd, 2);
         int null = open("/dev/null", O_RDONLY);
         dup2(null, 0);
-        signal(SIGPIPE, SIG_DFL);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
     setpgid(pid, pid); /* both sides: whichever runs first, the group exists before a kill */
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     p->pid = pid;
     return 0;
 }
