@@ -33,6 +33,8 @@ const char *sc_live_field(live *d, const char *f);
 /* A `run:` step: the command with {dev.field} substituted, its exit and output checked. */
 void sc_run_command(const sc_step *s, int idx, live *l, int n, sc_result *res, FILE *log,
                     volatile const int *stop);
+/* A line of progress on log (NULL: none), flushed. */
+void sc_log(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The command of a run step with {dev.field} substituted (malloc'd), or NULL with err. */
 char *sc_command_text(const sc_step *s, live *l, int n, char *err, size_t cap);
 

@@ -1,11 +1,13 @@
 /* Shell commands of steps: {dev.field} substituted, each in its own process group with its
  * output in temporary files, started and finished separately (a `run:` step does both at
  * once, a background step in between other steps), its exit status and output checked. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,6 +68,16 @@ static char *substitute(const char *cmd, live *l, int n, char *err, size_t errca
 char *sc_command_text(const sc_step *s, live *l, int n, char *err, size_t cap)
 {
     return substitute(s->run, l, n, err, cap);
+}
+
+void sc_log(FILE *log, const char *fmt, ...)
+{
+    if (!log) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(log, fmt, ap);
+    va_end(ap);
+    fflush(log); /* progress shows as it happens, through a pipe too */
 }
 
 /* The last `max` bytes of a file (a long-running command's verdict is at its end). */
@@ -159,6 +171,33 @@ int sc_proc_start(sc_proc *p, char *cmd, char *err, size_t cap)
     return 0;
 }
 
+/* Whether a process of group pgid is still alive (not a zombie, which is gone but for
+ * its reaper, and a reparented one's reaper is not us). */
+static bool group_alive(pid_t pgid)
+{
+    if (kill(-pgid, 0) && errno == ESRCH) return false;
+    DIR *d = opendir("/proc");
+    bool alive = false;
+    for (struct dirent *e; d && !alive && (e = readdir(d));) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+        if (fd >= 0) close(fd);
+        if (n <= 0) continue;
+        buf[n] = 0;
+        char state;
+        int ppid, pgrp;
+        const char *end = strrchr(buf, ')'); /* the command name may hold anything */
+        if (end && sscanf(end + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+            state != 'Z' && state != 'X')
+            alive = true;
+    }
+    if (d) closedir(d);
+    return alive;
+}
+
 bool sc_proc_poll(sc_proc *p)
 {
     if (!p->pid || p->reaped) return p->reaped;
@@ -167,9 +206,12 @@ bool sc_proc_poll(sc_proc *p)
     if (r == 0 || (r < 0 && errno == EINTR)) return false;
     p->reaped = true;
     p->code = r < 0 ? 127 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    /* What the command left running in its group goes with it; the group's id cannot be
-     * reused while a member lives, so this reaches only the command's own processes. */
+    /* What the command left running in its group goes with it (the group's id cannot be
+     * reused while a member lives, so this reaches only the command's own processes), and
+     * is gone when this returns, unless the kernel holds it (I/O to a hung device). */
     kill(-p->pid, SIGKILL);
+    for (double end = sc_now() + SC_KILL_WAIT_S; group_alive(p->pid) && sc_now() < end;)
+        usleep(5000);
     return true;
 }
 
@@ -244,7 +286,7 @@ void sc_run_command(const sc_step *s, int idx, live *l, int n, sc_result *res, F
         sc_fail(res, "step %d (line %d): %s", idx + 1, s->line, err);
         return;
     }
-    if (log) fprintf(log, "  step %d: %s\n", idx + 1, cmd);
+    sc_log(log, "  step %d: %s\n", idx + 1, cmd);
     sc_proc p;
     if (sc_proc_start(&p, cmd, err, sizeof(err))) {
         sc_fail(res, "step %d (line %d) `%s`: %s", idx + 1, s->line, cmd, err);

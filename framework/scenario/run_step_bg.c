@@ -21,7 +21,7 @@ void sc_bg_start(sc_bgs *b, const sc_step *s, int idx, live *l, int n, sc_result
         sc_fail(res, "step %d (line %d): %s", idx + 1, s->line, err);
         return;
     }
-    if (log) fprintf(log, "  step %d: %s (background '%s')\n", idx + 1, cmd, s->bg);
+    sc_log(log, "  step %d: %s (background '%s')\n", idx + 1, cmd, s->bg);
     if (sc_proc_start(&b->procs[idx], cmd, err, sizeof(err)))
         sc_fail(res, "step %d (line %d) `%s` (background '%s'): %s", idx + 1, s->line,
                 b->procs[idx].cmd, s->bg, err);
@@ -39,7 +39,7 @@ void sc_bg_wait(sc_bgs *b, const scenario *sc, int idx, sc_result *res, FILE *lo
         return;
     }
     const sc_step *bs = &sc->steps[k];
-    if (log) fprintf(log, "  step %d: wait for '%s'\n", idx + 1, s->bg);
+    sc_log(log, "  step %d: wait for '%s'\n", idx + 1, s->bg);
     char context[96], why[160] = "";
     snprintf(context, sizeof(context), "step %d (line %d) wait: ", idx + 1, s->line);
     if (!sc_proc_wait(p, sc_now() + bs->timeout_s, stop)) {
@@ -63,9 +63,8 @@ void sc_bg_kill(sc_bgs *b, const scenario *sc, int idx, FILE *log)
     if (!p || !p->pid) return;
     /* One that already ended is no failure: the signal was a "stop if still going". */
     bool gone = sc_proc_poll(p);
-    if (log)
-        fprintf(log, "  step %d: kill -%d '%s'%s\n", idx + 1, s->signal, s->bg,
-                gone ? " (it had already exited)" : "");
+    sc_log(log, "  step %d: kill -%d '%s'%s\n", idx + 1, s->signal, s->bg,
+           gone ? " (it had already exited)" : "");
     if (!gone) sc_proc_signal(p, s->signal);
 }
 
@@ -114,9 +113,8 @@ void sc_bgs_finish(sc_bgs *b, const scenario *sc, sc_result *res, FILE *log, boo
         if (!left[i]) continue;
         const sc_step *s = &sc->steps[i];
         b->collected[i] = true;
-        if (log)
-            fprintf(log, "  background '%s' (step %d) was still running at the end: stopped\n",
-                    s->bg, i + 1);
+        sc_log(log, "  background '%s' (step %d) was still running at the end: stopped\n", s->bg,
+               i + 1);
         if (!s->may_outlive && !interrupted)
             sc_proc_check(s, i, &b->procs[i], NULL,
                           "still running at the end of the scenario (stopped: SIGTERM, then "
