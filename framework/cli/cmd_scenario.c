@@ -251,6 +251,26 @@ static void xml_escape(FILE *f, const char *s)
     }
 }
 
+/* DIR/<stem>.kmsg beside the trace: the kernel log of the scenario's span. */
+static void write_kmsg(const char *tpath, const char *text)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%.*s.kmsg", (int)(strlen(tpath) - strlen(".jsonl")), tpath);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f))
+        fprintf(stderr, "tcmu-harness run: cannot write %s\n", path);
+}
+
+/* The suite's baseline (--allow-kmsg) joins each scenario's own allow_kmsg. */
+static int add_baseline(scenario *sc, const sc_kmsg_list *base)
+{
+    char err[300];
+    for (int i = 0; i < base->n; i++)
+        if (sc_kmsg_list_add(&sc->kmsg_allow, base->re[i].src, base->re[i].line, err, sizeof(err)))
+            return -1;
+    return 0;
+}
+
 static volatile int interrupted;
 static void on_interrupt(int sig)
 {
@@ -260,12 +280,14 @@ static void on_interrupt(int sig)
 
 int cmd_run(int argc, char **argv)
 {
-    static const struct option longs[] = {{"junit", 1, 0, 'j'}, {"trace", 1, 0, 't'},
-                                          {"shard", 1, 0, 's'}, {"in-vm", 0, 0, 'v'},
-                                          {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"junit", 1, 0, 'j'},      {"trace", 1, 0, 't'}, {"shard", 1, 0, 's'}, {"in-vm", 0, 0, 'v'},
+        {"allow-kmsg", 1, 0, 'k'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     const char *junit = NULL, *trace_dir = NULL;
     int shard_k = 1, shard_n = 1, c;
     bool in_vm = false;
+    sc_kmsg_list baseline = {0};
+    char err[400];
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         if (c == 'j')
@@ -274,20 +296,36 @@ int cmd_run(int argc, char **argv)
             trace_dir = optarg;
         else if (c == 'v')
             in_vm = true;
+        else if (c == 'k' && sc_kmsg_list_load(&baseline, optarg, err, sizeof(err))) {
+            fprintf(stderr, "tcmu-harness run: --allow-kmsg %s\n", err);
+            sc_kmsg_list_free(&baseline);
+            return CLI_USAGE;
+        } else if (c == 'k')
+            continue;
         else if (c == 's' && sscanf(optarg, "%d/%d", &shard_k, &shard_n) == 2 && shard_k >= 1 &&
                  shard_k <= shard_n)
             continue;
         else {
             fprintf(
                 c == 'h' ? stdout : stderr,
-                "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--shard K/N] SCENARIO...\n"
+                "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--shard K/N]\n"
+                "                        [--allow-kmsg FILE] SCENARIO...\n"
                 "  runs scenarios on the real kernel (natively, else in a throwaway VM);\n"
-                "  exit 0 only if every scenario passed\n");
+                "  exit 0 only if every scenario passed\n"
+                "  a scenario also fails if the kernel logged a splat during it (WARNING:, BUG:,\n"
+                "  Oops, lockdep, KASAN, hung task, ...) that no allow_kmsg regex excuses\n"
+                "  --junit FILE       JUnit XML; each test case has its kernel log in system-out\n"
+                "  --trace DIR        DIR/<file>.jsonl, the trace; DIR/<file>.kmsg, the log\n"
+                "  --allow-kmsg FILE  a baseline of known kernel warnings for every scenario:\n"
+                "                     one extended regex per line, blank lines and # comments\n"
+                "                     ignored\n");
+            sc_kmsg_list_free(&baseline);
             return c == 'h' ? 0 : CLI_USAGE;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "tcmu-harness run: no scenario given\n");
+        sc_kmsg_list_free(&baseline);
         return CLI_USAGE;
     }
     /* Every file is checked before any kernel work. */
@@ -302,6 +340,7 @@ int cmd_run(int argc, char **argv)
     }
     if (bad) {
         free(sc);
+        sc_kmsg_list_free(&baseline);
         return CLI_USAGE;
     }
     char why[256];
@@ -320,9 +359,14 @@ int cmd_run(int argc, char **argv)
         int rc = cli_vm_run(&o);
         free(args);
         free(sc);
+        sc_kmsg_list_free(&baseline);
         return rc;
     }
-    if (!in_vm && devices && !cli_native_prepare()) return 125;
+    if (!in_vm && devices && !cli_native_prepare()) {
+        free(sc);
+        sc_kmsg_list_free(&baseline);
+        return 125;
+    }
     /* A signal ends the current step and the run; devices are always torn down. */
     struct sigaction sa = {.sa_handler = on_interrupt};
     sigaction(SIGINT, &sa, NULL);
@@ -331,6 +375,8 @@ int cmd_run(int argc, char **argv)
     FILE *jf = junit ? fopen(junit, "w") : NULL;
     if (junit && !jf) {
         perror(junit);
+        free(sc);
+        sc_kmsg_list_free(&baseline);
         return CLI_USAGE;
     }
     int passed = 0, failed = 0, idx = 0;
@@ -341,6 +387,11 @@ int cmd_run(int argc, char **argv)
     for (int i = optind; i < argc && !interrupted; i++, idx++) {
         if (idx % shard_n != shard_k - 1) continue;
         if (cli_load_scenario(argv[i], sc)) continue;
+        if (add_baseline(sc, &baseline)) {
+            fprintf(stderr, "tcmu-harness run: out of memory\n");
+            sc_free(sc);
+            break;
+        }
         char tpath[PATH_MAX] = "";
         if (trace_dir) {
             const char *base = strrchr(argv[i], '/');
@@ -371,7 +422,14 @@ int cmd_run(int argc, char **argv)
             xml_escape(cf, res.message);
             fprintf(cf, "</failure>");
         }
+        if (res.kmsg) {
+            fprintf(cf, "<system-out>");
+            xml_escape(cf, res.kmsg);
+            fprintf(cf, "</system-out>");
+            if (tpath[0]) write_kmsg(tpath, res.kmsg);
+        }
         fprintf(cf, "</testcase>\n");
+        sc_result_clear(&res);
         sc_free(sc);
     }
     fclose(cf);
@@ -385,6 +443,7 @@ int cmd_run(int argc, char **argv)
     }
     free(cases);
     free(sc);
+    sc_kmsg_list_free(&baseline);
     printf("%d passed, %d failed\n", passed, failed);
     return interrupted ? 130 : failed || !passed ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../scenario/scenario.h"
+#include "../scenario/session.h"
 #include "../scenario/spec.h"
 #include "cli.h"
 #include "th/th.h"
@@ -58,6 +59,27 @@ static void json_str(const char *key, const char *v, bool *first)
     putchar('"');
 }
 
+/* Brings the scenario's devices up on a session, serves until a signal, tears down. */
+static int serve_scenario(const scenario *sc, const char *trace, const sigset_t *set)
+{
+    sc_session_opts o = {.trace_path = trace, .kernel = true};
+    sc_session *ses;
+    sc_result res;
+    if (sc_serve_open(sc, &o, stdout, &ses, &res)) {
+        fprintf(stderr, "tcmu-harness serve: %s\n", res.message);
+        return 1;
+    }
+    /* CONTROL: the control channel starts here, on ses (and stops before the close). */
+    int sig;
+    sigwait(set, &sig);
+    char err[600];
+    if (sc_session_close(ses, err, sizeof(err))) {
+        fprintf(stderr, "tcmu-harness serve: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static const struct option longs[] = {{"device", 1, 0, 'd'},
@@ -66,7 +88,8 @@ int cmd_serve(int argc, char **argv)
                                           {"help", 0, 0, 'h'},
                                           {0, 0, 0, 0}};
     const char *trace = NULL;
-    static sc_spec specs[16]; /* large; one serve per process */
+    const char *control = NULL; /* --control PATH: the control channel's socket */
+    static sc_spec specs[16];   /* large; one serve per process */
     int n = 0, c;
     th_log_level level = TH_LOG_ERROR;
     optind = 1;
@@ -94,7 +117,9 @@ int cmd_serve(int argc, char **argv)
         return CLI_USAGE;
     }
     bool from_scenario = !n && optind == argc - 1;
-    if ((!n && !from_scenario) || (n && optind < argc)) {
+    /* With the control channel, no device at all is a valid start: clients add them. */
+    bool empty = !n && optind == argc && control;
+    if ((!n && !from_scenario && !empty) || (n && optind < argc)) {
         fputs(serve_usage, stderr);
         return CLI_USAGE;
     }
@@ -106,15 +131,13 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    if (from_scenario) {
-        scenario *sc = malloc(sizeof(*sc));
-        if (!sc || cli_load_scenario(argv[optind], sc)) {
+    if (from_scenario || empty) {
+        scenario *sc = calloc(1, sizeof(*sc));
+        if (!sc || (from_scenario && cli_load_scenario(argv[optind], sc))) {
             free(sc);
             return CLI_USAGE;
         }
-        sc_result res;
-        int rc = sc_serve(sc, trace, stdout, &set, &res);
-        if (rc) fprintf(stderr, "tcmu-harness serve: %s\n", res.message);
+        int rc = serve_scenario(sc, trace, &set);
         sc_free(sc);
         free(sc);
         return rc;

@@ -27,14 +27,17 @@ const char *sc_step_needs(const char *key);
 /* Every mapping of the format, NULL-terminated. */
 extern const yt_keys *const sc_key_tables[];
 
-extern const yt_keys sc_keys_top, sc_keys_device, sc_keys_chap, sc_keys_rule, sc_keys_match,
-    sc_keys_respond, sc_keys_sense, sc_keys_corrupt, sc_keys_step, sc_keys_expect, sc_keys_trace;
+extern const yt_keys sc_keys_top, sc_keys_device, sc_keys_chap, sc_keys_rule, sc_keys_add_rule,
+    sc_keys_match, sc_keys_respond, sc_keys_sense, sc_keys_corrupt, sc_keys_step, sc_keys_expect,
+    sc_keys_trace;
 
 unsigned sc_device_on(const sc_device *d); /* SC_ON_DISK or SC_ON_TAPE */
 const sc_device *sc_find_device(const scenario *sc, const char *name);
 bool sc_parse_status(yt *t, yaml_node_t *v, int *out);
 void sc_parse_sense(yt *t, yaml_node_t *v, th_sense *s, th_info_from *from);
 void sc_parse_rule(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out);
+/* A rule that a step or request adds: also position (its index; -1 when not given). */
+void sc_parse_rule_at(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out, int *position);
 /* List items, i-th of their list. */
 void sc_each_device(yt *t, scenario *sc, yaml_node_t *n, int i);
 void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i);

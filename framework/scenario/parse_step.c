@@ -29,7 +29,7 @@ static const yt_keys remove_rule_t = YT_KEYS("remove_rule", remove_rule_keys),
  * applies to, the value's shape and an example, the action's own keys. */
 #define SC_STEP_KINDS(X)                                                                           \
     X("run", SC_RUN, SC_ON_NONE, YT_TEXT, "\"true\"", NULL)                                        \
-    X("add_rule", SC_ADD_RULE, SC_ON_ANY, YT_MAP, "{device: d0, name: r1}", NULL)                  \
+    X("add_rule", SC_ADD_RULE, SC_ON_ANY, YT_MAP, "{device: d0, name: r1}", &sc_keys_add_rule)     \
     X("remove_rule", SC_REMOVE_RULE, SC_ON_ANY, YT_MAP, "{device: d0, name: r0}", &remove_rule_t)  \
     X("queue_ua", SC_QUEUE_UA, SC_ON_ANY, YT_MAP, "{device: d0, sense: {key: 6}}", &queue_ua_t)    \
     X("set_state", SC_SET_STATE, SC_ON_ANY, YT_MAP, "{device: d0, state: s}", &set_state_t)        \
@@ -205,7 +205,7 @@ static void step_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
     } else if (!strcmp(key, "expect")) {
         yt_map(t, v, &sc_keys_expect, expect_pair, s);
     } else if (!strcmp(key, "add_rule")) {
-        sc_parse_rule(t, c->sc, v, &s->rule);
+        sc_parse_rule_at(t, c->sc, v, &s->rule, &s->position);
         s->kind = SC_ADD_RULE;
     } else if (a && a->kind == SC_WAIT_TRACE) {
         s->kind = a->kind;

@@ -20,7 +20,7 @@
 #define POLL_US    20000
 
 /* {dev.field} -> the value, shell-quoted; errors name the bad reference. */
-static char *substitute(const char *cmd, live *l, int n, char *err, size_t errcap)
+static char *substitute(const char *cmd, sc_session *ses, char *err, size_t errcap)
 {
     size_t cap = strlen(cmd) * 2 + 256, len = 0;
     char *out = malloc(cap);
@@ -28,19 +28,18 @@ static char *substitute(const char *cmd, live *l, int n, char *err, size_t errca
         const char *close = *p == '{' ? strchr(p, '}') : NULL;
         const char *dot = close ? memchr(p, '.', (size_t)(close - p)) : NULL;
         const char *val = NULL;
+        char buf[1024];
         if (dot) {
             char dev[80], f[40];
             snprintf(dev, sizeof(dev), "%.*s", (int)(dot - p - 1), p + 1);
             snprintf(f, sizeof(f), "%.*s", (int)(close - dot - 1), dot + 1);
-            live *d = sc_live_find(l, n, dev);
-            if (d) {
-                val = sc_live_field(d, f);
-                if (!val) {
-                    snprintf(err, errcap, "{%s.%s}: device %s has no %s", dev, f, dev, f);
-                    free(out);
-                    return NULL;
-                }
+            int rc = sc_session_field(ses, dev, f, buf, sizeof(buf));
+            if (rc == -ENODATA || rc == -ENOSPC) {
+                snprintf(err, errcap, "{%s.%s}: device %s has no %s", dev, f, dev, f);
+                free(out);
+                return NULL;
             }
+            if (!rc) val = buf;
         }
         if (!val) {
             out[len++] = *p++;
@@ -65,9 +64,9 @@ static char *substitute(const char *cmd, live *l, int n, char *err, size_t errca
     return out;
 }
 
-char *sc_command_text(const sc_step *s, live *l, int n, char *err, size_t cap)
+char *sc_command_text(const sc_step *s, sc_session *ses, char *err, size_t cap)
 {
-    return substitute(s->run, l, n, err, cap);
+    return substitute(s->run, ses, err, cap);
 }
 
 void sc_log(FILE *log, const char *fmt, ...)
@@ -277,11 +276,11 @@ void sc_proc_free(sc_proc *p)
     p->ofd = p->efd = -1;
 }
 
-void sc_run_command(const sc_step *s, int idx, live *l, int n, sc_result *res, FILE *log,
+void sc_run_command(const sc_step *s, int idx, sc_session *ses, sc_result *res, FILE *log,
                     volatile const int *stop)
 {
     char err[256] = "";
-    char *cmd = sc_command_text(s, l, n, err, sizeof(err));
+    char *cmd = sc_command_text(s, ses, err, sizeof(err));
     if (!cmd) {
         sc_fail(res, "step %d (line %d): %s", idx + 1, s->line, err);
         return;

@@ -13,10 +13,10 @@ void sc_bgs_init(sc_bgs *b)
     for (int i = 0; i < SC_MAX; i++) b->procs[i].ofd = b->procs[i].efd = -1;
 }
 
-void sc_bg_start(sc_bgs *b, const sc_step *s, int idx, live *l, int n, sc_result *res, FILE *log)
+void sc_bg_start(sc_bgs *b, const sc_step *s, int idx, sc_session *ses, sc_result *res, FILE *log)
 {
     char err[256] = "";
-    char *cmd = sc_command_text(s, l, n, err, sizeof(err));
+    char *cmd = sc_command_text(s, ses, err, sizeof(err));
     if (!cmd) {
         sc_fail(res, "step %d (line %d): %s", idx + 1, s->line, err);
         return;

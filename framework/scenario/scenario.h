@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "th/rules.h"
+#include "kmsg.h"
 #include "th/tape.h"
 
 #define SC_MAX 64
@@ -91,6 +92,7 @@ typedef struct sc_step {
     char *expect_stderr;
     int timeout_s;
     sc_rule rule; /* SC_ADD_RULE */
+    int position; /* SC_ADD_RULE: the rule's index once added (0: first); -1: last */
     char device[65];
     char name[64]; /* SC_REMOVE_RULE, SC_SET_STATE */
     th_sense ua;   /* SC_QUEUE_UA */
@@ -118,6 +120,10 @@ typedef struct scenario {
     sc_trace_expect expects[SC_MAX];
     int n_expects;
     char *errors; /* sc_errors */
+    /* Kernel-log verdicts (kmsg.h): allow_kmsg excuses built-in splat patterns (run
+     * --allow-kmsg adds its baseline here), each expect_kmsg must match a line of the span,
+     * no line may match a forbid_kmsg. */
+    sc_kmsg_list kmsg_allow, kmsg_expect, kmsg_forbid;
 } scenario;
 
 /* Parses. 0, or a negative errno (-EINVAL: the file is not a valid scenario) with
@@ -134,17 +140,15 @@ typedef struct sc_result {
     bool passed;
     double seconds;
     char message[8192];
+    char *kmsg; /* the kernel log of the run's span, rendered (malloc'd; sc_result_clear) */
 } sc_result;
+void sc_result_clear(sc_result *res);
 
-/* Runs a scenario on the real kernel (this process must be able to create devices).
- * trace_path: where the JSON-lines trace goes (NULL: a temporary file). */
-/* Creates the scenario's devices with their rules, prints one JSON line per device on out,
- * serves until one of the signals in set arrives (they must be blocked), tears down.
- * 0, or 1 with the first failure in res->message. */
-int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset,
-             sc_result *res);
 /* The tape a device declaration describes. */
 int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap);
+/* Runs a scenario on the real kernel (this process must be able to create devices).
+ * trace_path: where the JSON-lines trace goes (NULL: a temporary file). 0, or 1 with
+ * the first failure in res->message. */
 int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
            volatile const int *stop);
 

@@ -52,9 +52,19 @@ int sc_session_field(sc_session *s, const char *dev, const char *field, char *bu
 int sc_session_device_json(sc_session *s, const char *dev, char *buf, size_t cap);
 /* The names of the live devices, in creation order; returns how many (at most max). */
 int sc_session_names(sc_session *s, char names[][65], int max);
+/* The rules of a device (exec runs fake commands through them), NULL if there is no such
+ * device; valid until the device is removed. */
+th_rules *sc_session_rules(sc_session *s, const char *dev);
 /* list_rules: a JSON array of {name, index, fired, times, spent} (malloc'd, caller frees). */
 int sc_session_rules_json(sc_session *s, const char *dev, char **json, char *err, size_t cap);
 /* stats: a JSON object per device {commands, tmrs, rules fired, ...} (malloc'd). */
 int sc_session_stats_json(sc_session *s, char **json);
+
+/* serve: a session with the scenario's devices (none is fine) and rules, settled and
+ * armed; one JSON line per device (sc_session_device_json) printed on out. 0 and *out_s,
+ * or 1 with the failure in res->message and nothing left behind. The caller serves
+ * (waits) and closes the session. */
+int sc_serve_open(const scenario *sc, const sc_session_opts *o, FILE *out, sc_session **out_s,
+                  sc_result *res);
 
 #endif

@@ -189,3 +189,48 @@ def test_serve_refuses_iscsi_options_that_cannot_work_before_any_kernel_work(spe
     p = th("serve", "--device", spec)
     assert p.returncode != 0
     assert message in p.stderr, p.stderr
+
+
+KMSG_KEYS = GOOD + """expect_kmsg: ["Attached SCSI disk", "\\\\[sd[a-z]+\\\\]"]
+forbid_kmsg:
+  - "I/O error"
+allow_kmsg: ["WARNING: .* at drivers/scsi/"]
+"""
+
+
+def test_validate_accepts_the_kernel_log_keys(tmp_path):
+    p = th("validate", write(tmp_path, KMSG_KEYS))
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("key, value, line, col, message", [
+    ("expect_kmsg", '["(unclosed"]', 9, 15, "'(unclosed' is not an extended regex"),
+    ("forbid_kmsg", '["ok", "a{2,1}"]', 9, 21, "'a{2,1}' is not an extended regex"),
+    ("allow_kmsg", "[{a: 1}]", 9, 14, "expected a single value, not a mapping"),
+    ("allow_kmsg", "WARNING", 9, 13, "must be a list"),
+])
+def test_validate_rejects_bad_kernel_log_regexes_at_their_place(tmp_path, key, value, line, col,
+                                                                 message):
+    f = write(tmp_path, f"{GOOD}{key}: {value}\n")
+    p = th("validate", f)
+    assert p.returncode == 2
+    assert f"{f}:{line}:{col}: " in p.stderr and message in p.stderr, p.stderr
+
+
+def test_run_with_a_bad_allow_kmsg_file_is_a_usage_error_naming_its_line(tmp_path):
+    s = write(tmp_path, GOOD)
+    allow = write(tmp_path, "# baseline\n\nWARNING: .* at fs/\nbad[\n", "allow.txt")
+    p = th("run", "--allow-kmsg", allow, s)
+    assert p.returncode == 2
+    assert f"--allow-kmsg {allow}:4: 'bad[' is not an extended regex" in p.stderr, p.stderr
+    assert "VM" not in p.stderr
+    p = th("run", "--allow-kmsg", tmp_path / "missing.txt", s)
+    assert p.returncode == 2
+    assert f"{tmp_path / 'missing.txt'}: No such file or directory" in p.stderr, p.stderr
+
+
+def test_run_help_documents_the_kernel_log_verdict():
+    p = th("run", "--help")
+    assert p.returncode == 0
+    for word in ("--allow-kmsg FILE", "system-out", ".kmsg", "WARNING:"):
+        assert word in p.stdout, p.stdout
