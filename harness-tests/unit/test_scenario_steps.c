@@ -1,6 +1,7 @@
 /* Steps that outlive one step: background commands (background, wait, kill, may_outlive)
- * and wait_trace. The parser's located errors, and the process management run without a
- * kernel (a scenario with no devices: sc_run starts no device, only commands). */
+ * and wait_trace. The parser's located errors; the process management run without a
+ * kernel (a scenario with no devices: sc_run starts no device, only commands); wait_trace
+ * on a session without the kernel, its commands sent through the device's rules. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "helpers.h"
 #include "scenario/parse_internal.h"
 #include "scenario/run_internal.h"
+#include "scenario/trace.h"
 
 #define HEAD "name: t\ndevices:\n  - {name: d0}\n  - {name: t0, type: tape}\nsteps:\n"
 
@@ -430,4 +432,139 @@ Test(scenario_steps, an_interrupted_run_stops_its_background_commands)
     pid_t pid = read_pid(pidfile);
     cr_assert_gt(pid, 0);
     cr_assert_not(alive(pid));
+}
+
+/* wait_trace on a session without the kernel: commands go through the device's rules. */
+
+typedef struct trace_rig {
+    scenario sc;
+    sc_session *ses;
+    sc_steps st;
+    char trace[64];
+} trace_rig;
+
+static void rig_open(trace_rig *r, const char *steps, volatile const int *stop)
+{
+    char doc[2048];
+    snprintf(doc, sizeof(doc), "name: t\ndevices:\n  - {name: d0}\nsteps:\n%s", steps);
+    cr_assert_eq(load_text(doc, &r->sc), 0, "%s", sc_errors(&r->sc));
+    snprintf(r->trace, sizeof(r->trace), "/tmp/th-steps-trace-XXXXXX");
+    int fd = mkstemp(r->trace);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    sc_session_opts o = {.trace_path = r->trace, .kernel = false};
+    char err[256];
+    cr_assert_eq(sc_session_new(&o, &r->ses, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(sc_session_add_device(r->ses, &r->sc.devices[0], err, sizeof(err)), 0, "%s", err);
+    r->st = (sc_steps){.ses = r->ses, .sc = &r->sc, .trace_path = r->trace, .stop = stop};
+    sc_bgs_init(&r->st.bgs);
+    r->st.origin = r->st.wait_next = sc_trace_cursor(sc_session_trace(r->ses));
+}
+
+static void rig_close(trace_rig *r)
+{
+    char err[256];
+    cr_assert_eq(sc_session_close(r->ses, err, sizeof(err)), 0, "%s", err);
+    unlink(r->trace);
+    sc_free(&r->sc);
+}
+
+static void tur(trace_rig *r)
+{
+    uint8_t cdb[6] = {0};
+    th_cmd *c = th_fake_cmd_new(cdb, sizeof(cdb), NULL, 0, 0);
+    cr_assert_not_null(c);
+    th_fake_cmd_run(c, th_rules_handle, sc_session_rules(r->ses, "d0"));
+    th_fake_cmd_free(c);
+}
+
+Test(scenario_steps, wait_trace_counts_on_from_the_previous_one_and_a_timeout_says_what_it_saw)
+{
+    static trace_rig r;
+    rig_open(&r,
+             "  - wait_trace: {device: d0, op: TEST_UNIT_READY, count: 2}\n"
+             "  - wait_trace: {device: d0, op: TEST_UNIT_READY, timeout: 1}\n"
+             "  - wait_trace: {device: d0, op: TEST_UNIT_READY, count: 3, since: start}\n",
+             NULL);
+    tur(&r);
+    tur(&r); /* before the step: not lost */
+    sc_result res = {.passed = true};
+    sc_wait_trace(&r.st, 0, &res);
+    cr_assert(res.passed, "%s", res.message);
+    tur(&r);
+    sc_wait_trace(&r.st, 1, &res); /* the third TUR: after the two the first counted */
+    cr_assert(res.passed, "%s", res.message);
+    sc_wait_trace(&r.st, 2, &res); /* all three, from the start */
+    cr_assert(res.passed, "%s", res.message);
+    sc_wait_trace(&r.st, 1, &res); /* nothing new since the last one */
+    cr_assert_not(res.passed);
+    cr_assert(strstr(res.message, "step 2 (line 6) wait_trace: 0 of 1 matching entries for "
+                                  "device=d0 op=TEST_UNIT_READY in 1 s (counting from the "
+                                  "previous wait_trace, trace entry 3)\n--- last trace lines\n"),
+              "%s", res.message);
+    cr_assert(strstr(res.message, "\"op\":\"TEST_UNIT_READY\""), "%s", res.message);
+    rig_close(&r);
+}
+
+typedef struct pacer {
+    trace_rig *r;
+    volatile int done;
+} pacer;
+
+/* Commands until the waiter is done: whenever it starts, some come after. */
+static void *pace(void *arg)
+{
+    pacer *p = arg;
+    while (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE)) {
+        tur(p->r);
+        usleep(20000);
+    }
+    return NULL;
+}
+
+Test(scenario_steps, wait_trace_since_step_counts_only_what_comes_after_it_starts)
+{
+    static trace_rig r;
+    rig_open(&r, "  - wait_trace: {device: d0, op: TEST_UNIT_READY, since: step, count: 2}\n",
+             NULL);
+    for (int i = 0; i < 5; i++) tur(&r);
+    uint64_t before = sc_trace_cursor(sc_session_trace(r.ses));
+    pacer p = {&r, 0};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, pace, &p), 0);
+    sc_result res = {.passed = true};
+    sc_wait_trace(&r.st, 0, &res);
+    __atomic_store_n(&p.done, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    cr_assert(res.passed, "%s", res.message);
+    cr_assert_geq(r.st.wait_next, before + 2, "the five earlier ones did not count");
+    rig_close(&r);
+}
+
+typedef struct raiser {
+    volatile int *stop;
+} raiser;
+
+static void *raise_stop(void *arg)
+{
+    raiser *s = arg;
+    usleep(100000);
+    __atomic_store_n(s->stop, 1, __ATOMIC_RELEASE); /* as a signal handler would: no wake */
+    return NULL;
+}
+
+Test(scenario_steps, an_interrupt_ends_a_wait_trace_without_a_failure_of_its_own, .timeout = 30)
+{
+    static volatile int stop;
+    stop = 0;
+    static trace_rig r;
+    rig_open(&r, "  - wait_trace: {device: d0, op: READ_10, timeout: 3600}\n", &stop);
+    raiser s = {&stop};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, raise_stop, &s), 0);
+    sc_result res = {.passed = true};
+    sc_wait_trace(&r.st, 0, &res); /* returns (the suite's timeout would catch a hang) */
+    pthread_join(th, NULL);
+    cr_assert(res.passed, "the run reports the interrupt, not the step: %s", res.message);
+    rig_close(&r);
 }
