@@ -162,13 +162,13 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
     sc_steps st = {.ses = ses, .sc = sc, .trace_path = path, .log = log, .stop = stop};
     sc_bgs_init(&st.bgs);
     st.origin = st.wait_next = sc_trace_cursor(sc_session_trace(ses));
-    for (int i = 0; i < sc->n_steps && res->passed && !(stop && *stop); i++) run_step(&st, i, res);
+    for (int i = 0; i < sc->n_steps && res->passed && !sc_stopped(stop); i++) run_step(&st, i, res);
     /* Background commands go before the devices: what they still do to them stops first;
      * what a hung command keeps from dying is reaped once the teardown released it. */
-    sc_bgs_finish(&st.bgs, sc, res, log, stop && *stop);
+    sc_bgs_finish(&st.bgs, sc, res, log, sc_stopped(stop));
     if (sc_session_close(ses, err, sizeof(err))) sc_fail(res, "%s", err);
     sc_bgs_free(&st.bgs, sc, res);
-    if (stop && *stop) sc_fail(res, "interrupted; devices were torn down");
+    if (sc_stopped(stop)) sc_fail(res, "interrupted; devices were torn down");
     if (res->passed) check_trace(sc, path, res);
     sc_kmsg_end(&kspan, sc, res);
     if (!trace_path && res->passed) unlink(tmp); /* a failed run keeps its trace */

@@ -8,6 +8,11 @@
 #include "session.h"
 
 double sc_now(void);
+/* Whether a run's stop flag (set by a signal handler or another thread) is up. */
+static inline bool sc_stopped(volatile const int *stop)
+{
+    return stop && __atomic_load_n(stop, __ATOMIC_ACQUIRE);
+}
 /* Records the first failure of a run. */
 void sc_fail(sc_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A `run:` step: the command with {dev.field} substituted, its exit and output checked. */

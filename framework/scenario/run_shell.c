@@ -217,7 +217,7 @@ bool sc_proc_poll(sc_proc *p)
 bool sc_proc_wait(sc_proc *p, double deadline, volatile const int *stop)
 {
     while (!sc_proc_poll(p)) {
-        if (sc_now() >= deadline || (stop && *stop)) return false;
+        if (sc_now() >= deadline || sc_stopped(stop)) return false;
         usleep(POLL_US);
     }
     return true;
@@ -294,7 +294,7 @@ void sc_run_command(const sc_step *s, int idx, sc_session *ses, sc_result *res, 
     }
     char why[128] = "";
     if (!sc_proc_wait(&p, p.started + s->timeout_s, stop)) {
-        if (stop && *stop)
+        if (sc_stopped(stop))
             snprintf(why, sizeof(why), "interrupted");
         else
             snprintf(why, sizeof(why), "timed out after %d s (killed)", s->timeout_s);

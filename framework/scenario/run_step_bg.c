@@ -43,7 +43,7 @@ void sc_bg_wait(sc_bgs *b, const scenario *sc, int idx, sc_result *res, FILE *lo
     char context[96], why[160] = "";
     snprintf(context, sizeof(context), "step %d (line %d) wait: ", idx + 1, s->line);
     if (!sc_proc_wait(p, sc_now() + bs->timeout_s, stop)) {
-        if (stop && *stop) return; /* sc_bgs_finish stops it; the run reports the interrupt */
+        if (sc_stopped(stop)) return; /* sc_bgs_finish stops it; the run reports the interrupt */
         snprintf(why, sizeof(why),
                  "still running after the wait's %d s (its expect's timeout); killed",
                  bs->timeout_s);

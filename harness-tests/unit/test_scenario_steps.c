@@ -1,31 +1,11 @@
 /* Steps that outlive one step: background commands (background, wait, kill, may_outlive)
  * and wait_trace. The parser's located errors; the process management run without a
  * kernel (a scenario with no devices: sc_run starts no device, only commands); wait_trace
- * on a session without the kernel, its commands sent through the device's rules. */
-#include <pthread.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <unistd.h>
-#include "helpers.h"
-#include "scenario/parse_internal.h"
-#include "scenario/run_internal.h"
-#include "scenario/trace.h"
+ * on a session without the kernel, its commands sent through the device's rules. The
+ * tests with threads are in test_scenario_steps_threads.c. */
+#include "steps_rig.h"
 
 #define HEAD "name: t\ndevices:\n  - {name: d0}\n  - {name: t0, type: tape}\nsteps:\n"
-
-static char path[64];
-
-static int load_text(const char *text, scenario *sc)
-{
-    snprintf(path, sizeof(path), "/tmp/th-steps-XXXXXX.yaml");
-    int fd = mkstemps(path, 5);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    int rc = sc_load(path, sc);
-    unlink(path);
-    return rc;
-}
 
 static void assert_located(const scenario *sc, int line, int col, const char *what, const char *doc)
 {
@@ -165,54 +145,6 @@ Test(scenario_steps, every_step_kind_with_another_kind_is_an_error_at_the_second
 }
 
 /* The process management, through sc_run on a scenario without devices. */
-
-static int run_text(const char *text, sc_result *res, volatile const int *stop)
-{
-    static scenario sc;
-    cr_assert_eq(load_text(text, &sc), 0, "%s\n%s", sc_errors(&sc), text);
-    int rc = sc_run(&sc, "/dev/null", res, NULL, stop);
-    sc_free(&sc);
-    return rc;
-}
-
-/* Whether a process exists and is not a zombie (an orphan of ours may wait for a reaper). */
-static bool alive(pid_t pid)
-{
-    char p[64], buf[512];
-    snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(p, "r");
-    if (!f) return false;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *close = strrchr(buf, ')');
-    return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
-}
-
-/* A command that writes the pid of a `sleep` it leaves in its group to a file. */
-static pid_t read_pid(const char *file)
-{
-    FILE *f = fopen(file, "r");
-    int pid = 0;
-    if (f && fscanf(f, "%d", &pid) != 1) pid = 0;
-    if (f) fclose(f);
-    unlink(file);
-    return (pid_t)pid;
-}
-
-static char pidfile[64];
-static const char *new_pidfile(void)
-{
-    snprintf(pidfile, sizeof(pidfile), "/tmp/th-steps-pid-XXXXXX");
-    int fd = mkstemp(pidfile);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    return pidfile;
-}
-
-#define NODEV "name: t\ndevices: []\nsteps:\n"
-/* A step that waits until the background command has written its pid file. */
-#define STARTED(file) "  - run: \"while ! test -s " file "; do sleep 0.02; done\"\n"
 
 Test(scenario_steps, a_background_command_left_running_fails_and_is_stopped)
 {
@@ -392,92 +324,6 @@ Test(scenario_steps, a_command_that_ignores_sigterm_is_killed)
     cr_assert_not(alive(pid));
 }
 
-typedef struct stopper {
-    volatile int *stop;
-    const char *file;
-} stopper;
-
-/* Sets the stop flag once the background command has started (its pid is in the file). */
-static void *stop_when_started(void *arg)
-{
-    stopper *s = arg;
-    for (int i = 0; i < 3000; i++) {
-        FILE *f = fopen(s->file, "r");
-        int pid = 0;
-        if (f && fscanf(f, "%d", &pid) == 1 && pid > 0) i = 3000;
-        if (f) fclose(f);
-        if (i < 3000) usleep(10000);
-    }
-    *s->stop = 1;
-    return NULL;
-}
-
-Test(scenario_steps, an_interrupted_run_stops_its_background_commands)
-{
-    char doc[512];
-    snprintf(doc, sizeof(doc),
-             NODEV "  - {run: \"sleep 100 & echo $! > %s; wait\", background: a}\n"
-                   "  - run: \"sleep 100\"\n",
-             new_pidfile());
-    static volatile int stop;
-    stop = 0;
-    stopper st = {&stop, pidfile};
-    pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, stop_when_started, &st), 0);
-    sc_result res;
-    cr_assert_eq(run_text(doc, &res, &stop), 1);
-    pthread_join(th, NULL);
-    cr_assert(strstr(res.message, "interrupted"), "%s", res.message);
-    cr_assert_null(strstr(res.message, "still running at the end"), "%s", res.message);
-    pid_t pid = read_pid(pidfile);
-    cr_assert_gt(pid, 0);
-    cr_assert_not(alive(pid));
-}
-
-/* wait_trace on a session without the kernel: commands go through the device's rules. */
-
-typedef struct trace_rig {
-    scenario sc;
-    sc_session *ses;
-    sc_steps st;
-    char trace[64];
-} trace_rig;
-
-static void rig_open(trace_rig *r, const char *steps, volatile const int *stop)
-{
-    char doc[2048];
-    snprintf(doc, sizeof(doc), "name: t\ndevices:\n  - {name: d0}\nsteps:\n%s", steps);
-    cr_assert_eq(load_text(doc, &r->sc), 0, "%s", sc_errors(&r->sc));
-    snprintf(r->trace, sizeof(r->trace), "/tmp/th-steps-trace-XXXXXX");
-    int fd = mkstemp(r->trace);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    sc_session_opts o = {.trace_path = r->trace, .kernel = false};
-    char err[256];
-    cr_assert_eq(sc_session_new(&o, &r->ses, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(sc_session_add_device(r->ses, &r->sc.devices[0], err, sizeof(err)), 0, "%s", err);
-    r->st = (sc_steps){.ses = r->ses, .sc = &r->sc, .trace_path = r->trace, .stop = stop};
-    sc_bgs_init(&r->st.bgs);
-    r->st.origin = r->st.wait_next = sc_trace_cursor(sc_session_trace(r->ses));
-}
-
-static void rig_close(trace_rig *r)
-{
-    char err[256];
-    cr_assert_eq(sc_session_close(r->ses, err, sizeof(err)), 0, "%s", err);
-    unlink(r->trace);
-    sc_free(&r->sc);
-}
-
-static void tur(trace_rig *r)
-{
-    uint8_t cdb[6] = {0};
-    th_cmd *c = th_fake_cmd_new(cdb, sizeof(cdb), NULL, 0, 0);
-    cr_assert_not_null(c);
-    th_fake_cmd_run(c, th_rules_handle, sc_session_rules(r->ses, "d0"));
-    th_fake_cmd_free(c);
-}
-
 Test(scenario_steps, wait_trace_counts_on_from_the_previous_one_and_a_timeout_says_what_it_saw)
 {
     static trace_rig r;
@@ -503,68 +349,5 @@ Test(scenario_steps, wait_trace_counts_on_from_the_previous_one_and_a_timeout_sa
                                   "previous wait_trace, trace entry 3)\n--- last trace lines\n"),
               "%s", res.message);
     cr_assert(strstr(res.message, "\"op\":\"TEST_UNIT_READY\""), "%s", res.message);
-    rig_close(&r);
-}
-
-typedef struct pacer {
-    trace_rig *r;
-    volatile int done;
-} pacer;
-
-/* Commands until the waiter is done: whenever it starts, some come after. */
-static void *pace(void *arg)
-{
-    pacer *p = arg;
-    while (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE)) {
-        tur(p->r);
-        usleep(20000);
-    }
-    return NULL;
-}
-
-Test(scenario_steps, wait_trace_since_step_counts_only_what_comes_after_it_starts)
-{
-    static trace_rig r;
-    rig_open(&r, "  - wait_trace: {device: d0, op: TEST_UNIT_READY, since: step, count: 2}\n",
-             NULL);
-    for (int i = 0; i < 5; i++) tur(&r);
-    uint64_t before = sc_trace_cursor(sc_session_trace(r.ses));
-    pacer p = {&r, 0};
-    pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, pace, &p), 0);
-    sc_result res = {.passed = true};
-    sc_wait_trace(&r.st, 0, &res);
-    __atomic_store_n(&p.done, 1, __ATOMIC_RELEASE);
-    pthread_join(th, NULL);
-    cr_assert(res.passed, "%s", res.message);
-    cr_assert_geq(r.st.wait_next, before + 2, "the five earlier ones did not count");
-    rig_close(&r);
-}
-
-typedef struct raiser {
-    volatile int *stop;
-} raiser;
-
-static void *raise_stop(void *arg)
-{
-    raiser *s = arg;
-    usleep(100000);
-    __atomic_store_n(s->stop, 1, __ATOMIC_RELEASE); /* as a signal handler would: no wake */
-    return NULL;
-}
-
-Test(scenario_steps, an_interrupt_ends_a_wait_trace_without_a_failure_of_its_own, .timeout = 30)
-{
-    static volatile int stop;
-    stop = 0;
-    static trace_rig r;
-    rig_open(&r, "  - wait_trace: {device: d0, op: READ_10, timeout: 3600}\n", &stop);
-    raiser s = {&stop};
-    pthread_t th;
-    cr_assert_eq(pthread_create(&th, NULL, raise_stop, &s), 0);
-    sc_result res = {.passed = true};
-    sc_wait_trace(&r.st, 0, &res); /* returns (the suite's timeout would catch a hang) */
-    pthread_join(th, NULL);
-    cr_assert(res.passed, "the run reports the interrupt, not the step: %s", res.message);
     rig_close(&r);
 }
