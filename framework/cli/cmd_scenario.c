@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "../scenario/scenario.h"
+#include "../scenario/session.h"
 #include "../vm/vm.h"
 #include "cli.h"
 #include "th/th.h"
@@ -118,41 +119,27 @@ int cmd_exec(int argc, char **argv)
         free(sc);
         return CLI_USAGE;
     }
-    th_backend *be = NULL;
-    th_disk_config cfg;
-    th_disk *disk = NULL;
-    th_tape *tape = NULL;
-    th_rules *rules;
-    th_disk_config_init(&cfg);
-    cfg.block_size = dc->block_size;
-    /* The identity serve would give it on this instance (TCMU_HARNESS_INSTANCE pins it). */
-    th_ctx *ictx;
-    if (th_ctx_new(&ictx)) {
-        fprintf(stderr, "tcmu-harness exec: TCMU_HARNESS_INSTANCE must be 1 to 8 hex digits\n");
-        return CLI_USAGE;
-    }
-    cfg.wwn = dc->wwn ? dc->wwn : th_device_wwn_for(ictx, dc->name);
-    th_ctx_free(ictx);
+    /* The device as run builds it (identity, backing, media, the instance's WWN), without
+     * the kernel, with its rules in. */
+    sc_session_opts so = {.kernel = false};
+    sc_session *ses = NULL;
     char err[600];
-    if (!strcmp(dc->type, "tape")) {
-        if (sc_tape_new(dc, cfg.wwn, &tape, err, sizeof(err))) {
-            fprintf(stderr, "tcmu-harness exec: %s\n", err);
-            return 1;
-        }
-        if (th_rules_new(NULL, &rules, dc->name, th_tape_handle, tape, 0, sc_op_name)) return 1;
-    } else {
-        if (th_backend_memory_new(dc->size, &be, err, sizeof(err)) ||
-            th_disk_new(&cfg, be, &disk, err, sizeof(err))) {
-            th_backend_free(be);
-            fprintf(stderr, "tcmu-harness exec: %s: %s\n", dc->name, err);
-            return 1;
-        }
-        if (th_rules_new(NULL, &rules, dc->name, th_disk_handle, disk, dc->block_size, sc_op_name))
-            return 1;
+    int rc = sc_session_new(&so, &ses, err, sizeof(err)) ? CLI_USAGE : 0;
+    if (!rc && sc_session_add_device(ses, dc, err, sizeof(err))) rc = 1;
+    for (int i = 0; i < sc->n_rules && !rc; i++) {
+        sc_step arm = {.kind = SC_ADD_RULE, .rule = sc->rules[i], .position = -1};
+        if (!strcmp(sc->rules[i].device, device) && sc_session_act(ses, &arm, err, sizeof(err)))
+            rc = 1;
     }
-    for (int i = 0; i < sc->n_rules; i++)
-        if (!strcmp(sc->rules[i].device, device)) th_rules_add(rules, &sc->rules[i].rule, -1);
-    int rc = 0;
+    if (rc) {
+        fprintf(stderr, "tcmu-harness exec: %s\n", err);
+        sc_session_close(ses, err, sizeof(err));
+        sc_free(sc);
+        free(sc);
+        return rc;
+    }
+    th_rules *rules = sc_session_rules(ses, device);
+    bool tape = !strcmp(dc->type, "tape");
     static uint8_t out[1 << 20];
     for (int i = 0; i < n && !rc; i++) {
         uint8_t cdb[TH_CDB_MAX];
@@ -221,9 +208,7 @@ int cmd_exec(int argc, char **argv)
         }
         th_fake_cmd_free(cmd);
     }
-    th_rules_free(rules);
-    th_disk_free(disk);
-    th_tape_free(tape);
+    if (sc_session_close(ses, err, sizeof(err))) fprintf(stderr, "tcmu-harness exec: %s\n", err);
     sc_free(sc);
     free(sc);
     return rc;

@@ -23,17 +23,25 @@ const sc_kmsg_splat sc_kmsg_splats[] = {
      "non-static key|DEBUG_LOCKS_WARN_ON\\(",
      "a lockdep report", false},
     {"kernel BUG at", "a BUG_ON (kernel BUG at)", false},
-    {"general protection fault", "a general protection fault", false},
+    /* the kernel's ("general protection fault: 0000 [#1]", ", probably for ..."), not a user
+     * program's (traps: prog[123] general protection fault ip:...) */
+    {"general protection fault[,:]", "a general protection fault", false},
     {WORD "Oops([^[:alnum:]_]|$)", "an oops", false},
     {"blocked for more than", "a hung task (blocked for more than)", false},
+    {"INFO: [[:alnum:]_]+ (detected (expedited )?stalls on CPU|self-detected stall on CPU)",
+     "an RCU stall", false},
+    {"Watchdog detected hard LOCKUP", "a hard lockup", false},
     {WORD "BUG:", "a kernel BUG (BUG:)", false},
     {WORD "WARNING:", "a kernel warning (WARNING:)", false},
     {"Call [Tt]race:", "a stack trace (Call Trace:)", true},
 };
 const size_t sc_kmsg_n_splats = sizeof(sc_kmsg_splats) / sizeof(sc_kmsg_splats[0]);
 
-/* A report's stack trace comes within this many lines of its first line. */
-#define REPORT_LINES 100
+/* A report's stack traces come within this many lines of its first line; its first one
+ * can come later (a lockdep report prints the whole dependency chain before it), but not
+ * after the report's end marker or this many lines. */
+#define REPORT_LINES       100
+#define REPORT_FIRST_TRACE 1000
 
 /* The table compiled; false if a pattern does not compile (a bug the unit tests catch). */
 static bool splats_compile(regex_t *re)
@@ -75,6 +83,10 @@ int sc_kmsg_list_add(sc_kmsg_list *l, const char *src, int line, char *err, size
         if (!g) return -ENOMEM;
         l->re = g;
         l->cap = nc;
+    }
+    if (!*src) { /* matches every line: an allow_kmsg of it would excuse every splat */
+        snprintf(err, cap, "an empty regex matches every kernel log line; write '.*' if meant");
+        return -EINVAL;
     }
     sc_kmsg_re *r = &l->re[l->n];
     int rc = regcomp(&r->re, src, REG_EXTENDED | REG_NOSUB);
@@ -221,7 +233,9 @@ static int parse_record(const char *l, size_t len, uint64_t mark, uint64_t *next
     uint64_t pri, seq, ts;
     if (!semi || !parse_u64(&p, semi, &pri) || *p++ != ',' || !parse_u64(&p, semi, &seq) ||
         *p++ != ',' || !parse_u64(&p, semi, &ts) || *p != ',')
-        return log ? add_note(log, "tcmu-harness: a kernel log record it cannot parse: %.80s", l)
+        /* the record only: l is not NUL-terminated (the next record, or the buffer's end) */
+        return log ? add_note(log, "tcmu-harness: a kernel log record it cannot parse: %.*s",
+                              (int)(len < 80 ? len : 80), l)
                    : 0;
     uint64_t expected = *next == UINT64_MAX || *next < mark ? mark : *next;
     *next = seq + 1;
@@ -386,7 +400,7 @@ int sc_kmsg_verdict(const sc_kmsg_log *log, const sc_kmsg_re *allow, int n_allow
     memset(out, 0, sizeof(*out));
     regex_t splats[sizeof(sc_kmsg_splats) / sizeof(sc_kmsg_splats[0])];
     if (!splats_compile(splats)) return -EINVAL;
-    bool in_report = false;
+    bool in_report = false, awaiting_trace = false;
     size_t report_at = 0;
     char quoted[1200], at[32];
     int rc = 0;
@@ -398,17 +412,23 @@ int sc_kmsg_verdict(const sc_kmsg_log *log, const sc_kmsg_re *allow, int n_allow
             if (!regexec(&forbid[k].re, l->text, 0, NULL, 0))
                 rc = add_failure(out, "forbid_kmsg%s /%s/ matched: \"%s\"",
                                  where(&forbid[k], at, sizeof(at)), forbid[k].src, quoted);
-        if (strstr(l->text, "---[ end trace") || i - report_at > REPORT_LINES) in_report = false;
+        if (strstr(l->text, "---[ end trace") || !strncmp(l->text, "=====", 5))
+            in_report = awaiting_trace = false;
+        if (i - report_at > REPORT_LINES) in_report = false;
+        if (i - report_at > REPORT_FIRST_TRACE) awaiting_trace = false;
         int s = splat_of(splats, l->text);
         if (s < 0 || rc) continue;
         /* The stack trace of a report already judged (a warning allowed, or failed once)
          * is part of it, not a second finding. */
-        if (sc_kmsg_splats[s].follower && in_report) continue;
+        if (sc_kmsg_splats[s].follower && (in_report || awaiting_trace)) {
+            awaiting_trace = false;
+            continue;
+        }
         if (!any_matches(allow, n_allow, l->text))
             rc = add_failure(out, "%s, and no allow_kmsg regex matches it: \"%s\"",
                              sc_kmsg_splats[s].what, quoted);
         if (!sc_kmsg_splats[s].follower) {
-            in_report = true;
+            in_report = awaiting_trace = true;
             report_at = i;
         }
     }

@@ -2,14 +2,9 @@
  * the parser enforces and the tests generate cases from) and the shared helpers. */
 #ifndef TH_SCENARIO_PARSE_INTERNAL_H
 #define TH_SCENARIO_PARSE_INTERNAL_H
+#include "device_keys.h" /* SC_ON_*: the device types an action applies to */
 #include "scenario.h"
 #include "yaml_tree.h"
-
-/* The device types an action applies to. */
-#define SC_ON_NONE 0u /* no device (run, sleep_ms) */
-#define SC_ON_DISK 1u
-#define SC_ON_TAPE 2u
-#define SC_ON_ANY  (SC_ON_DISK | SC_ON_TAPE)
 
 /* A step's kinds: the key that makes a step of that kind. */
 typedef struct sc_action {

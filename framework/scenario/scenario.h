@@ -21,6 +21,9 @@ typedef struct sc_device {
     char vendor[9], product[17], revision[5], serial[33];
     uint64_t wwn; /* wwn: pinned; 0: th_device_wwn_for(ctx, name) */
     int workers;
+    int lun, hba, spin; /* LUN (loopback or iSCSI), configfs HBA, polls before sleeping */
+    char target[32];    /* a loopback target to share ("naa.X"); "": the device's own */
+    bool external;      /* no loopback export (export: iscsi implies it) */
     /* tapes */
     uint64_t early_warning;
     uint64_t second_partition;

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "session_internal.h"
+#include "th/log.h"
 
 double sc_now(void)
 {
@@ -28,6 +29,7 @@ int sc_session_new(const sc_session_opts *o, sc_session **out, char *err, size_t
         free(s);
         return -EINVAL;
     }
+    if (o->log_stderr) th_ctx_set_logger(s->ctx, th_log_stderr, NULL, (th_log_level)o->log_level);
     int rc = sc_trace_new(o->trace_path, 0, &s->trace, err, cap);
     if (rc) {
         th_ctx_free(s->ctx);
@@ -101,7 +103,7 @@ int sc_session_add_device(sc_session *s, const sc_device *d, char *err, size_t c
     pthread_mutex_lock(&s->lock);
     int rc = index_locked(s, d->name) >= 0 ? -EEXIST : 0;
     if (rc) {
-        snprintf(err, cap, "a device named '%s' exists", d->name);
+        snprintf(err, cap, "a device named '%s' already exists", d->name);
     } else if (s->n == s->cap) {
         int ncap = s->cap ? s->cap * 2 : 8;
         sc_live **p = realloc(s->devs, (size_t)ncap * sizeof(*p));
@@ -187,8 +189,9 @@ th_rules *sc_session_rules(sc_session *s, const char *name)
 {
     pthread_mutex_lock(&s->lock);
     sc_live *l = sc_session_find_locked(s, name);
+    th_rules *r = l ? l->rules : NULL; /* read here: a removal frees l after the unlock */
     pthread_mutex_unlock(&s->lock);
-    return l ? l->rules : NULL;
+    return r;
 }
 
 int sc_session_names(sc_session *s, char names[][65], int max)

@@ -119,6 +119,7 @@ static int export_iscsi(sc_session *s, sc_live *d, char *err, size_t cap)
     th_iscsi_opts_init(&io);
     io.iqn = c->iqn[0] ? c->iqn : NULL;
     io.portal = c->portal[0] ? c->portal : NULL;
+    io.lun = c->lun;
     io.chap_user = c->chap_user[0] ? c->chap_user : NULL;
     io.chap_password = c->chap_password[0] ? c->chap_password : NULL;
     const char *inis[SC_MAX_INITIATORS];
@@ -139,9 +140,13 @@ static int open_device(sc_session *s, sc_live *d, char *err, size_t cap)
     cfg.size = c->size - c->size % c->block_size;
     cfg.block_size = c->block_size;
     cfg.type = d->tape ? TH_TYPE_TAPE : TH_TYPE_DISK;
-    cfg.external_fabric = c->iscsi;
+    cfg.external_fabric = c->iscsi || c->external;
     cfg.wwn = d->wwn;
     cfg.workers = c->workers;
+    cfg.lun = c->lun;
+    cfg.hba = c->hba;
+    cfg.spin_polls = c->spin;
+    cfg.loop_target = c->target[0] ? c->target : NULL;
     cfg.handler = th_rules_handle;
     cfg.handler_arg = d->rules;
     cfg.on_tmr = on_tmr;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include "device_keys.h"
 #include "session.h"
 #include "trace.h"
 #include "th/backend.h"
@@ -47,8 +48,5 @@ int sc_live_build(sc_session *s, sc_live *d, char *err, size_t cap);
 int sc_live_teardown(sc_session *s, sc_live *d, char *err, size_t cap);
 /* A ready device by name, under s->lock; NULL if none. */
 sc_live *sc_session_find_locked(sc_session *s, const char *name);
-/* A deep copy of a device description (media texts duplicated); free with sc_device_clear. */
-int sc_device_copy(sc_device *dst, const sc_device *src);
-void sc_device_clear(sc_device *d);
 
 #endif

@@ -75,10 +75,20 @@ static char *document(const yt_keys *keys, const place *p, const char *key, cons
     char *doc = malloc(cap);
     cr_assert_not_null(doc);
     len += (size_t)snprintf(doc + len, cap - len, "%s", p->prefix);
+    /* A device gets the keys of the type the key under test is for (a tape's keys on a
+     * disk are an error). */
+    int idx;
+    const sc_device_key *dk = keys == &sc_keys_device ? sc_device_key_find(key, &idx) : NULL;
+    unsigned on = dk && dk->on == SC_ON_TAPE ? SC_ON_TAPE : SC_ON_DISK;
     for (size_t i = 0; i < keys->n; i++) {
         const yt_key *k = &keys->keys[i];
         if (!strcmp(k->name, key) || (p->only_key && !needed(key, k->name))) continue;
-        len += (size_t)snprintf(doc + len, cap - len, "%s%s: %s\n", p->indent, k->name, k->example);
+        const sc_device_key *other =
+            keys == &sc_keys_device ? sc_device_key_find(k->name, &idx) : NULL;
+        if (other && !(other->on & on)) continue;
+        const char *example =
+            other && !strcmp(k->name, "type") ? (on == SC_ON_TAPE ? "tape" : "disk") : k->example;
+        len += (size_t)snprintf(doc + len, cap - len, "%s%s: %s\n", p->indent, k->name, example);
     }
     *line = 1;
     for (size_t i = 0; i < len; i++) *line += doc[i] == '\n';
@@ -384,5 +394,22 @@ Test(scenario_parse, an_empty_initiator_is_a_located_error)
     static scenario sc;
     cr_assert_eq(load_text(text, &sc), -EINVAL);
     assert_located(&sc, 3, 44, "an initiator IQN is empty", text);
+    sc_free(&sc);
+}
+
+/* add_rule says where the rule goes; a rule of the rules list is already in its place. */
+Test(scenario_parse, add_rule_takes_a_position_and_defaults_to_last)
+{
+    static scenario sc;
+    cr_assert_eq(load_text(DEVICES "steps:\n  - add_rule: {device: d0, name: a, position: 0}\n"
+                                   "  - add_rule: {device: d0, name: b}\n",
+                           &sc),
+                 0, "%s", sc_errors(&sc));
+    cr_assert_eq(sc.steps[0].position, 0);
+    cr_assert_eq(sc.steps[1].position, -1);
+    sc_free(&sc);
+    static const char text[] = DEVICES "rules:\n  - {device: d0, name: a, position: 0}\n";
+    cr_assert_eq(load_text(text, &sc), -EINVAL);
+    assert_located(&sc, 6, 27, "unknown key 'position' in a rule", text);
     sc_free(&sc);
 }

@@ -28,7 +28,7 @@ Test(session, a_taken_name_is_eexist_and_changes_nothing)
     char err[256], names[4][65];
     cr_assert_eq(rig_add(s, "d0", "disk", err, sizeof(err)), 0);
     cr_assert_eq(rig_add(s, "d0", "tape", err, sizeof(err)), -EEXIST);
-    cr_assert_str_eq(err, "a device named 'd0' exists");
+    cr_assert_str_eq(err, "a device named 'd0' already exists");
     cr_assert_eq(sc_session_names(s, names, 4), 1);
     char type[16];
     cr_assert_eq(sc_session_field(s, "d0", "type", type, sizeof(type)), 0);
@@ -218,4 +218,78 @@ Test(session, stats_count_rules_and_fires)
                            "\"state\":\"offline\",\"rules_state\":\"\"}}");
     free(json);
     cr_assert_eq(sc_session_close(s, err, sizeof(err)), 0);
+}
+
+Test(session, a_tape_that_fails_to_build_is_released_and_the_name_free)
+{
+    sc_session *s = rig_session();
+    char err[256], names[4][65];
+    sc_device t = rig_device("t0", "tape");
+    snprintf(t.image, sizeof(t.image), "/nonexistent/tape.img");
+    t.n_media = 1;
+    t.media[0].text = "after the image";
+    cr_assert_neq(sc_session_add_device(s, &t, err, sizeof(err)), 0);
+    cr_assert(strstr(err, "device t0: image: "), "%s", err);
+    cr_assert_eq(sc_session_names(s, names, 4), 0);
+    t.image[0] = 0;
+    cr_assert_eq(sc_session_add_device(s, &t, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(sc_session_close(s, err, sizeof(err)), 0);
+}
+
+/* serve's path: a scenario's devices up with their rules, one JSON line each; none is a
+ * valid start (a control client adds them). */
+Test(session, serve_open_prints_a_line_per_device_and_arms_the_rules)
+{
+    scenario *sc = calloc(1, sizeof(*sc));
+    cr_assert_not_null(sc);
+    sc->devices[0] = rig_device("d0", "disk");
+    sc->devices[1] = rig_device("t0", "tape");
+    sc->n_devices = 2;
+    sc_step r = rig_rule("t0", "r0", -1);
+    sc->rules[0] = r.rule;
+    sc->n_rules = 1;
+    char *out = NULL, err[256], *json;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    sc_session_opts o = {.kernel = false};
+    sc_session *s;
+    sc_result res;
+    cr_assert_eq(sc_serve_open(sc, &o, f, &s, &res), 0, "%s", res.message);
+    fclose(f);
+    cr_assert(strstr(out, "{\"name\":\"d0\",\"type\":\"disk\",\"state\":\"online\""), "%s", out);
+    cr_assert(strstr(out, "}\n{\"name\":\"t0\",\"type\":\"tape\""), "%s", out);
+    cr_assert_eq(sc_session_rules_json(s, "t0", &json, err, sizeof(err)), 0);
+    cr_assert(strstr(json, "\"name\":\"r0\""), "%s", json);
+    free(json);
+    free(out);
+    cr_assert_eq(sc_session_close(s, err, sizeof(err)), 0);
+
+    sc->n_devices = sc->n_rules = 0;
+    out = NULL;
+    f = open_memstream(&out, &len);
+    o.kernel = true; /* no device: nothing asks the kernel */
+    cr_assert_eq(sc_serve_open(sc, &o, f, &s, &res), 0, "%s", res.message);
+    fclose(f);
+    cr_assert_eq(len, 0, "%s", out);
+    char names[2][65];
+    cr_assert_eq(sc_session_names(s, names, 2), 0);
+    cr_assert_eq(sc_session_close(s, err, sizeof(err)), 0);
+    free(out);
+    free(sc);
+}
+
+Test(session, serve_open_fails_whole_when_a_device_fails)
+{
+    scenario *sc = calloc(1, sizeof(*sc));
+    cr_assert_not_null(sc);
+    sc->devices[0] = rig_device("d0", "disk");
+    sc->devices[1] = rig_device("d0", "disk");
+    sc->n_devices = 2;
+    sc_session_opts o = {.kernel = false};
+    sc_session *s = NULL;
+    sc_result res;
+    cr_assert_eq(sc_serve_open(sc, &o, stdout, &s, &res), 1);
+    cr_assert_null(s);
+    cr_assert_str_eq(res.message, "a device named 'd0' already exists");
+    free(sc);
 }

@@ -396,6 +396,7 @@ typedef struct stress {
     sc_trace *t;
     th_rules *rules[N_DEV + 1];
     atomic_bool done;
+    atomic_bool writers_gone; /* the reader's end: nothing can add entries any more */
     int wait_rc[N_DEV];
     long wait_m[N_DEV];
     uint64_t read_to;
@@ -436,7 +437,7 @@ static void *stress_read(void *arg)
 {
     (void)arg;
     uint64_t pos = 0;
-    while (!atomic_load(&S.done) || pos < sc_trace_cursor(S.t)) {
+    while (!atomic_load(&S.writers_gone) || pos < sc_trace_cursor(S.t)) {
         char *lines;
         uint64_t next;
         if (sc_trace_read(S.t, pos, 7, &lines, &next)) {
@@ -480,6 +481,7 @@ Test(trace_hub, threads_issue_wait_read_and_attach_at_once)
     for (int i = 0; i < N_DEV; i++) pthread_join(waiters[i], NULL);
     atomic_store(&S.done, true);
     pthread_join(toggler, NULL);
+    atomic_store(&S.writers_gone, true);
     pthread_join(reader, NULL);
     for (int i = 0; i < N_DEV; i++) {
         cr_assert_eq(S.wait_rc[i], 0, "waiter %d: %d", i, S.wait_rc[i]);
