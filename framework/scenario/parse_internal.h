@@ -16,6 +16,9 @@ typedef struct sc_action {
 
 extern const sc_action sc_actions[];
 extern const size_t sc_n_actions;
+/* The step key that `key` qualifies and must be given with (expect: run, signal: kill),
+ * or NULL for a key that makes a step of its own. */
+const char *sc_step_needs(const char *key);
 /* Every mapping of the format, NULL-terminated. */
 extern const yt_keys *const sc_key_tables[];
 

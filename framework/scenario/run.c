@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "run_internal.h"
+#include "trace.h"
 
 void sc_fail(sc_result *res, const char *fmt, ...)
 {
@@ -88,26 +89,45 @@ void sc_open_scenario(sc_session *s, const scenario *sc, sc_result *res)
     }
 }
 
-/* One step; a failure goes to res. */
-static void run_step(sc_session *ses, const sc_step *s, int i, const char *trace,
-                     const scenario *sc, sc_result *res, FILE *log, volatile const int *stop)
+/* The last trace lines of every device, after a step's failure. */
+static void add_trace_tails(const sc_steps *st, sc_result *res)
 {
+    size_t len = strlen(res->message);
+    snprintf(res->message + len, sizeof(res->message) - len, "--- last trace lines\n");
+    for (int k = 0; k < st->sc->n_devices; k++)
+        sc_trace_tail(st->trace_path, st->sc->devices[k].name, res->message, sizeof(res->message),
+                      5);
+}
+
+/* One step; a failure goes to res. */
+static void run_step(sc_steps *st, int i, sc_result *res)
+{
+    const sc_step *s = &st->sc->steps[i];
     char err[600];
     switch (s->kind) {
     case SC_RUN:
-        sc_run_command(s, i, ses, res, log, stop);
-        if (!res->passed) {
-            size_t len = strlen(res->message);
-            snprintf(res->message + len, sizeof(res->message) - len, "--- last trace lines\n");
-            for (int k = 0; k < sc->n_devices; k++)
-                sc_trace_tail(trace, sc->devices[k].name, res->message, sizeof(res->message), 5);
+        if (s->bg[0]) {
+            sc_bg_start(&st->bgs, s, i, st->ses, res, st->log);
+            break;
         }
+        sc_run_command(s, i, st->ses, res, st->log, st->stop);
+        if (!res->passed) add_trace_tails(st, res);
         break;
     case SC_SLEEP:
         usleep((useconds_t)s->sleep_ms * 1000);
         break;
+    case SC_WAIT:
+        sc_bg_wait(&st->bgs, st->sc, i, res, st->log, st->stop);
+        if (!res->passed) add_trace_tails(st, res);
+        break;
+    case SC_KILL:
+        sc_bg_kill(&st->bgs, st->sc, i, st->log);
+        break;
+    case SC_WAIT_TRACE:
+        sc_wait_trace(st, i, res);
+        break;
     default: /* a fault action: the session's, as a control request's would be */
-        if (sc_session_act(ses, s, err, sizeof(err)))
+        if (sc_session_act(st->ses, s, err, sizeof(err)))
             sc_fail(res, "step %d (line %d): %s", i + 1, s->line, err);
         break;
     }
@@ -139,10 +159,16 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
     sc_kmsg_span kspan; /* from before the devices come up to after they are gone */
     sc_kmsg_begin(&kspan, NULL, res);
     sc_open_scenario(ses, sc, res);
-    for (int i = 0; i < sc->n_steps && res->passed && !(stop && *stop); i++)
-        run_step(ses, &sc->steps[i], i, path, sc, res, log, stop);
+    sc_steps st = {.ses = ses, .sc = sc, .trace_path = path, .log = log, .stop = stop};
+    sc_bgs_init(&st.bgs);
+    st.origin = st.wait_next = sc_trace_cursor(sc_session_trace(ses));
+    for (int i = 0; i < sc->n_steps && res->passed && !sc_stopped(stop); i++) run_step(&st, i, res);
+    /* Background commands go before the devices: what they still do to them stops first;
+     * what a hung command keeps from dying is reaped once the teardown released it. */
+    sc_bgs_finish(&st.bgs, sc, res, log, sc_stopped(stop));
     if (sc_session_close(ses, err, sizeof(err))) sc_fail(res, "%s", err);
-    if (stop && *stop) sc_fail(res, "interrupted; devices were torn down");
+    sc_bgs_free(&st.bgs, sc, res);
+    if (sc_stopped(stop)) sc_fail(res, "interrupted; devices were torn down");
     if (res->passed) check_trace(sc, path, res);
     sc_kmsg_end(&kspan, sc, res);
     if (!trace_path && res->passed) unlink(tmp); /* a failed run keeps its trace */

@@ -58,8 +58,32 @@ typedef enum {
     SC_ONLINE,
     SC_LOAD,
     SC_UNLOAD,
-    SC_SLEEP
+    SC_SLEEP,
+    SC_WAIT,      /* wait for a background command, then check its expect */
+    SC_KILL,      /* a signal to a background command's process group */
+    SC_WAIT_TRACE /* block until the trace shows entries */
 } sc_kind;
+
+/* Where a wait_trace starts counting. */
+typedef enum {
+    SC_SINCE_PREVIOUS, /* after the last entry the previous wait_trace counted (else: start) */
+    SC_SINCE_STEP,     /* entries from the moment the step begins */
+    SC_SINCE_START,    /* entries since the rules were armed */
+} sc_since;
+
+typedef struct sc_trace_expect {
+    int line;
+    char device[65];
+    char op[40];  /* name, "" any */
+    char tmr[24]; /* a TMR type instead of a command */
+    bool lba_set;
+    uint64_t lba;
+    int status; /* -1 any */
+    char rule[64];
+    long count, min, max; /* -1 unset */
+    int after;            /* 1-based index of an earlier expectation whose first entry
+                             must come before this one's; 0 none */
+} sc_trace_expect;
 
 typedef struct sc_step {
     sc_kind kind;
@@ -77,21 +101,15 @@ typedef struct sc_step {
     th_sense ua;   /* SC_QUEUE_UA */
     int sleep_ms;
     uint64_t size; /* SC_SET_CAPACITY */
+    /* SC_RUN: started in the background under this name ("" none); SC_WAIT, SC_KILL: the
+     * background step named, and bg_step its index */
+    char bg[64];
+    int bg_step;
+    bool may_outlive;     /* a background SC_RUN: may still run at the end (killed, no failure) */
+    int signal;           /* SC_KILL: SIGTERM unless given */
+    sc_trace_expect wait; /* SC_WAIT_TRACE: the filter, count (timeout: timeout_s) */
+    sc_since wait_since;  /* SC_WAIT_TRACE */
 } sc_step;
-
-typedef struct sc_trace_expect {
-    int line;
-    char device[65];
-    char op[40];  /* name, "" any */
-    char tmr[24]; /* a TMR type instead of a command */
-    bool lba_set;
-    uint64_t lba;
-    int status; /* -1 any */
-    char rule[64];
-    long count, min, max; /* -1 unset */
-    int after;            /* 1-based index of an earlier expectation whose first entry
-                             must come before this one's; 0 none */
-} sc_trace_expect;
 
 typedef struct scenario {
     char file[512];

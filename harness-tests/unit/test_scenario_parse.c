@@ -18,7 +18,8 @@ typedef struct place {
     const char *what;
     const char *prefix;
     const char *indent;
-    const char *only_key; /* the other keys given besides the one under test (NULL: all) */
+    const char *only_key; /* non-NULL: give only the keys the one under test goes with
+                             (sc_step_needs) instead of all; NULL: all */
 } place;
 
 static const place places[] = {
@@ -30,7 +31,7 @@ static const place places[] = {
     {"respond", DEVICES "rules:\n  - device: d0\n    respond:\n", "      ", NULL},
     {"sense", DEVICES "rules:\n  - device: d0\n    respond:\n      sense:\n", "        ", NULL},
     {"corrupt", DEVICES "rules:\n  - device: d0\n    respond:\n      corrupt:\n", "        ", NULL},
-    {"a step", BASE "steps:\n  -\n", "    ", "run"},
+    {"a step", BASE "steps:\n  - {run: \"true\", background: bg}\n  -\n", "    ", "needs"},
     {"expect", BASE "steps:\n  - run: \"true\"\n    expect:\n", "      ", NULL},
     {"expect_trace", BASE "expect_trace:\n  - {device: d0, count: 0}\n  -\n", "    ", NULL},
 };
@@ -40,6 +41,15 @@ static const place *place_of(const char *what)
     for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
         if (!strcmp(places[i].what, what)) return &places[i];
     return NULL;
+}
+
+/* In a step, whether `other` is a key the key under test goes with (may_outlive: background,
+ * which goes with run). */
+static bool needed(const char *key, const char *other)
+{
+    for (const char *n = sc_step_needs(key); n; n = sc_step_needs(n))
+        if (!strcmp(n, other)) return true;
+    return false;
 }
 
 static char path[64];
@@ -72,7 +82,7 @@ static char *document(const yt_keys *keys, const place *p, const char *key, cons
     unsigned on = dk && dk->on == SC_ON_TAPE ? SC_ON_TAPE : SC_ON_DISK;
     for (size_t i = 0; i < keys->n; i++) {
         const yt_key *k = &keys->keys[i];
-        if (!strcmp(k->name, key) || (p->only_key && strcmp(k->name, p->only_key))) continue;
+        if (!strcmp(k->name, key) || (p->only_key && !needed(key, k->name))) continue;
         const sc_device_key *other =
             keys == &sc_keys_device ? sc_device_key_find(k->name, &idx) : NULL;
         if (other && !(other->on & on)) continue;
