@@ -11,6 +11,7 @@ int cmd_cleanup(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_ctl(int argc, char **argv);
 
 struct scenario;
 /* sc_load, printing its errors on stderr; frees what it loaded on failure. 0 or -errno. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "../scenario/scenario.h"
+#include "../scenario/session.h"
 #include "../vm/vm.h"
 #include "cli.h"
 #include "th/th.h"
@@ -118,41 +119,27 @@ int cmd_exec(int argc, char **argv)
         free(sc);
         return CLI_USAGE;
     }
-    th_backend *be = NULL;
-    th_disk_config cfg;
-    th_disk *disk = NULL;
-    th_tape *tape = NULL;
-    th_rules *rules;
-    th_disk_config_init(&cfg);
-    cfg.block_size = dc->block_size;
-    /* The identity serve would give it on this instance (TCMU_HARNESS_INSTANCE pins it). */
-    th_ctx *ictx;
-    if (th_ctx_new(&ictx)) {
-        fprintf(stderr, "tcmu-harness exec: TCMU_HARNESS_INSTANCE must be 1 to 8 hex digits\n");
-        return CLI_USAGE;
-    }
-    cfg.wwn = dc->wwn ? dc->wwn : th_device_wwn_for(ictx, dc->name);
-    th_ctx_free(ictx);
+    /* The device as run builds it (identity, backing, media, the instance's WWN), without
+     * the kernel, with its rules in. */
+    sc_session_opts so = {.kernel = false};
+    sc_session *ses = NULL;
     char err[600];
-    if (!strcmp(dc->type, "tape")) {
-        if (sc_tape_new(dc, cfg.wwn, &tape, err, sizeof(err))) {
-            fprintf(stderr, "tcmu-harness exec: %s\n", err);
-            return 1;
-        }
-        if (th_rules_new(NULL, &rules, dc->name, th_tape_handle, tape, 0, sc_op_name)) return 1;
-    } else {
-        if (th_backend_memory_new(dc->size, &be, err, sizeof(err)) ||
-            th_disk_new(&cfg, be, &disk, err, sizeof(err))) {
-            th_backend_free(be);
-            fprintf(stderr, "tcmu-harness exec: %s: %s\n", dc->name, err);
-            return 1;
-        }
-        if (th_rules_new(NULL, &rules, dc->name, th_disk_handle, disk, dc->block_size, sc_op_name))
-            return 1;
+    int rc = sc_session_new(&so, &ses, err, sizeof(err)) ? CLI_USAGE : 0;
+    if (!rc && sc_session_add_device(ses, dc, err, sizeof(err))) rc = 1;
+    for (int i = 0; i < sc->n_rules && !rc; i++) {
+        sc_step arm = {.kind = SC_ADD_RULE, .rule = sc->rules[i], .position = -1};
+        if (!strcmp(sc->rules[i].device, device) && sc_session_act(ses, &arm, err, sizeof(err)))
+            rc = 1;
     }
-    for (int i = 0; i < sc->n_rules; i++)
-        if (!strcmp(sc->rules[i].device, device)) th_rules_add(rules, &sc->rules[i].rule, -1);
-    int rc = 0;
+    if (rc) {
+        fprintf(stderr, "tcmu-harness exec: %s\n", err);
+        sc_session_close(ses, err, sizeof(err));
+        sc_free(sc);
+        free(sc);
+        return rc;
+    }
+    th_rules *rules = sc_session_rules(ses, device);
+    bool tape = !strcmp(dc->type, "tape");
     static uint8_t out[1 << 20];
     for (int i = 0; i < n && !rc; i++) {
         uint8_t cdb[TH_CDB_MAX];
@@ -221,9 +208,7 @@ int cmd_exec(int argc, char **argv)
         }
         th_fake_cmd_free(cmd);
     }
-    th_rules_free(rules);
-    th_disk_free(disk);
-    th_tape_free(tape);
+    if (sc_session_close(ses, err, sizeof(err))) fprintf(stderr, "tcmu-harness exec: %s\n", err);
     sc_free(sc);
     free(sc);
     return rc;
@@ -251,6 +236,26 @@ static void xml_escape(FILE *f, const char *s)
     }
 }
 
+/* DIR/<stem>.kmsg beside the trace: the kernel log of the scenario's span. */
+static void write_kmsg(const char *tpath, const char *text)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%.*s.kmsg", (int)(strlen(tpath) - strlen(".jsonl")), tpath);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f))
+        fprintf(stderr, "tcmu-harness run: cannot write %s\n", path);
+}
+
+/* The suite's baseline (--allow-kmsg) joins each scenario's own allow_kmsg. */
+static int add_baseline(scenario *sc, const sc_kmsg_list *base)
+{
+    char err[300];
+    for (int i = 0; i < base->n; i++)
+        if (sc_kmsg_list_add(&sc->kmsg_allow, base->re[i].src, base->re[i].line, err, sizeof(err)))
+            return -1;
+    return 0;
+}
+
 static volatile int interrupted;
 static void on_interrupt(int sig)
 {
@@ -260,12 +265,14 @@ static void on_interrupt(int sig)
 
 int cmd_run(int argc, char **argv)
 {
-    static const struct option longs[] = {{"junit", 1, 0, 'j'}, {"trace", 1, 0, 't'},
-                                          {"shard", 1, 0, 's'}, {"in-vm", 0, 0, 'v'},
-                                          {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"junit", 1, 0, 'j'},      {"trace", 1, 0, 't'}, {"shard", 1, 0, 's'}, {"in-vm", 0, 0, 'v'},
+        {"allow-kmsg", 1, 0, 'k'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     const char *junit = NULL, *trace_dir = NULL;
     int shard_k = 1, shard_n = 1, c;
     bool in_vm = false;
+    sc_kmsg_list baseline = {0};
+    char err[400];
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         if (c == 'j')
@@ -274,37 +281,55 @@ int cmd_run(int argc, char **argv)
             trace_dir = optarg;
         else if (c == 'v')
             in_vm = true;
+        else if (c == 'k' && sc_kmsg_list_load(&baseline, optarg, err, sizeof(err))) {
+            fprintf(stderr, "tcmu-harness run: --allow-kmsg %s\n", err);
+            sc_kmsg_list_free(&baseline);
+            return CLI_USAGE;
+        } else if (c == 'k')
+            continue;
         else if (c == 's' && sscanf(optarg, "%d/%d", &shard_k, &shard_n) == 2 && shard_k >= 1 &&
                  shard_k <= shard_n)
             continue;
         else {
             fprintf(
                 c == 'h' ? stdout : stderr,
-                "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--shard K/N] SCENARIO...\n"
+                "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--shard K/N]\n"
+                "                        [--allow-kmsg FILE] SCENARIO...\n"
                 "  runs scenarios on the real kernel (natively, else in a throwaway VM);\n"
-                "  exit 0 only if every scenario passed\n");
+                "  exit 0 only if every scenario passed\n"
+                "  a scenario also fails if the kernel logged a splat during it (WARNING:, BUG:,\n"
+                "  Oops, lockdep, KASAN, hung task, ...) that no allow_kmsg regex excuses\n"
+                "  --junit FILE       JUnit XML; each test case has its kernel log in system-out\n"
+                "  --trace DIR        DIR/<file>.jsonl, the trace; DIR/<file>.kmsg, the log\n"
+                "  --allow-kmsg FILE  a baseline of known kernel warnings for every scenario:\n"
+                "                     one extended regex per line, blank lines and # comments\n"
+                "                     ignored\n");
+            sc_kmsg_list_free(&baseline);
             return c == 'h' ? 0 : CLI_USAGE;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "tcmu-harness run: no scenario given\n");
+        sc_kmsg_list_free(&baseline);
         return CLI_USAGE;
     }
     /* Every file is checked before any kernel work. */
     scenario *sc = malloc(sizeof(*sc));
     int bad = 0;
+    bool devices = false; /* scenarios of commands only need no kernel: they run here */
     for (int i = optind; i < argc; i++) {
         if (cli_load_scenario(argv[i], sc))
             bad++;
         else
-            sc_free(sc);
+            devices |= sc->n_devices > 0, sc_free(sc);
     }
     if (bad) {
         free(sc);
+        sc_kmsg_list_free(&baseline);
         return CLI_USAGE;
     }
     char why[256];
-    if (!in_vm && !th_native_available(why, sizeof(why))) {
+    if (!in_vm && devices && !th_native_available(why, sizeof(why))) {
         fprintf(stderr, "tcmu-harness: using a VM (%s)\n", why);
         char self[PATH_MAX];
         ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -319,9 +344,14 @@ int cmd_run(int argc, char **argv)
         int rc = cli_vm_run(&o);
         free(args);
         free(sc);
+        sc_kmsg_list_free(&baseline);
         return rc;
     }
-    if (!in_vm && !cli_native_prepare()) return 125;
+    if (!in_vm && devices && !cli_native_prepare()) {
+        free(sc);
+        sc_kmsg_list_free(&baseline);
+        return 125;
+    }
     /* A signal ends the current step and the run; devices are always torn down. */
     struct sigaction sa = {.sa_handler = on_interrupt};
     sigaction(SIGINT, &sa, NULL);
@@ -330,6 +360,8 @@ int cmd_run(int argc, char **argv)
     FILE *jf = junit ? fopen(junit, "w") : NULL;
     if (junit && !jf) {
         perror(junit);
+        free(sc);
+        sc_kmsg_list_free(&baseline);
         return CLI_USAGE;
     }
     int passed = 0, failed = 0, idx = 0;
@@ -340,6 +372,11 @@ int cmd_run(int argc, char **argv)
     for (int i = optind; i < argc && !interrupted; i++, idx++) {
         if (idx % shard_n != shard_k - 1) continue;
         if (cli_load_scenario(argv[i], sc)) continue;
+        if (add_baseline(sc, &baseline)) {
+            fprintf(stderr, "tcmu-harness run: out of memory\n");
+            sc_free(sc);
+            break;
+        }
         char tpath[PATH_MAX] = "";
         if (trace_dir) {
             const char *base = strrchr(argv[i], '/');
@@ -370,7 +407,14 @@ int cmd_run(int argc, char **argv)
             xml_escape(cf, res.message);
             fprintf(cf, "</failure>");
         }
+        if (res.kmsg) {
+            fprintf(cf, "<system-out>");
+            xml_escape(cf, res.kmsg);
+            fprintf(cf, "</system-out>");
+            if (tpath[0]) write_kmsg(tpath, res.kmsg);
+        }
         fprintf(cf, "</testcase>\n");
+        sc_result_clear(&res);
         sc_free(sc);
     }
     fclose(cf);
@@ -384,6 +428,7 @@ int cmd_run(int argc, char **argv)
     }
     free(cases);
     free(sc);
+    sc_kmsg_list_free(&baseline);
     printf("%d passed, %d failed\n", passed, failed);
     return interrupted ? 130 : failed || !passed ? 1 : 0;
 }

@@ -12,9 +12,13 @@ static const char usage[] =
     "                              run scenarios on the real kernel (natively or in the VM)\n"
     "  validate SCENARIO...        check scenario files (FILE:LINE:COL errors, exit 2)\n"
     "  exec SCENARIO --device NAME --cdb HEX [--data-out HEX|@FILE] [--alloc N]\n"
-    "                              dry-run synthetic commands through emulation and rules\n"
+    "                              synthetic commands through a device's emulation and rules,\n"
+    "                              built as run builds it, no kernel\n"
     "  serve --device SPEC...      create devices, print one JSON line per device, serve until\n"
     "                              SIGINT/SIGTERM, then remove everything\n"
+    "      [--control PATH]        ... driven live over a Unix socket (JSON lines)\n"
+    "  ctl PATH REQUEST|-          send one request to a serve --control socket, print the\n"
+    "                              response; exit 0 ok, 1 not ok, 2 no connection\n"
     "  vm [OPTIONS] -- CMD [ARGS]  run CMD as root in a throwaway QEMU guest with the real\n"
     "                              target_core_user/tcm_loop; exits with CMD's status\n"
     "  with-kernel -- CMD [ARGS]   run CMD natively if this kernel has TCMU, else in the VM\n"
@@ -34,7 +38,7 @@ int main(int argc, char **argv)
         int (*fn)(int, char **);
     } cmds[] = {{"serve", cmd_serve},   {"vm", cmd_vm},           {"with-kernel", cmd_with_kernel},
                 {"kernel", cmd_kernel}, {"cleanup", cmd_cleanup}, {"validate", cmd_validate},
-                {"exec", cmd_exec},     {"run", cmd_run}};
+                {"exec", cmd_exec},     {"run", cmd_run},         {"ctl", cmd_ctl}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "tcmu-harness: unknown command '%s'\n\n%s", argv[1], usage);

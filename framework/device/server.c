@@ -24,7 +24,9 @@ static void flush_kick(th_server *s)
     }
 }
 
-static void release(th_server *s, th_cmd *cmd)
+/* completing: the command left the id table in server_done and is still on its way out
+ * (join waits for those, as they still use s). */
+static void release(th_server *s, th_cmd *cmd, bool completing)
 {
     pthread_mutex_lock(&s->qlock);
     uint16_t id = th_cmd_id(cmd);
@@ -32,6 +34,7 @@ static void release(th_server *s, th_cmd *cmd)
         s->inflight[id] = NULL;
         s->n_inflight--;
     }
+    if (completing) s->completing--;
     th_cmd_set_link(cmd, s->free_list);
     s->free_list = cmd;
     pthread_cond_broadcast(&s->qcond);
@@ -58,12 +61,24 @@ static void complete_in_ring(th_server *s, const th_cmd *cmd)
 static void server_done(th_cmd *cmd)
 {
     th_server *s = th_cmd_owner(cmd);
+    /* Off the id table before the completion is in the ring: from then on any thread's
+     * kick lets the kernel reuse the id, and the next entry with it must find the slot
+     * free. `completing` keeps th_server_join waiting until this thread is done with s. */
+    pthread_mutex_lock(&s->qlock);
+    uint16_t id = th_cmd_id(cmd);
+    if (s->inflight[id] == cmd) {
+        s->inflight[id] = NULL;
+        s->n_inflight--;
+    }
+    s->completing++;
+    pthread_cond_broadcast(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
     complete_in_ring(s, cmd);
     atomic_fetch_add(&s->served, 1);
     atomic_fetch_add(&s->unkicked, 1);
     if (tls_batch != s) flush_kick(s);
-    /* Last: once it is off the in-flight table, th_server_join may free s. */
-    release(s, cmd);
+    /* Last: once nothing is completing, th_server_join may free s. */
+    release(s, cmd, true);
 }
 
 static th_cmd *get_cmd(th_server *s)
@@ -153,7 +168,7 @@ static bool drain(th_server *s)
                 th_cmd_complete(cmd);
                 continue;
             }
-            release(s, cmd);
+            release(s, cmd, false);
             if (k == TH_ENTRY_TMR) {
                 handle_tmr(s);
                 continue;
@@ -172,7 +187,7 @@ static bool drain(th_server *s)
              * first command (close would not find it, its late completion would
              * reach a freed server). */
             pthread_mutex_unlock(&s->qlock);
-            release(s, cmd);
+            release(s, cmd, false);
             th_ring_set_broken(&s->ring, "entry reuses a cmd_id still in flight", id);
             atomic_store(&s->broken, true);
             th_log(s->ctx, TH_LOG_ERROR, s->ring.err, "device", s->name, NULL);
@@ -357,6 +372,9 @@ void th_server_join(th_server *s)
     free(s->workers);
     s->workers = NULL;
     for (size_t id = 0; s->inflight && id < 65536; id++) fail_unanswered(s, (uint16_t)id);
+    pthread_mutex_lock(&s->qlock);
+    while (s->completing) pthread_cond_wait(&s->qcond, &s->qlock);
+    pthread_mutex_unlock(&s->qlock);
     flush_kick(s);
     while (s->free_list) {
         th_cmd *c = s->free_list;

@@ -30,6 +30,7 @@ typedef struct th_server {
     th_cmd **inflight; /* by cmd id */
     size_t n_inflight;
     bool stopping;
+    uint32_t completing; /* off the id table, completion not yet done (qlock) */
     atomic_uint unkicked;
     _Atomic uint64_t served;
     _Atomic uint64_t kicks;

@@ -37,6 +37,7 @@ struct th_fake_kernel {
     uint8_t *block_used;
     uint32_t head, last_cleaned;
     uint16_t next_id;
+    uint16_t lowest_ids; /* th_fk_reuse_ids: hand out the lowest free id */
     fk_cmd *cmds;
     size_t outstanding;
     uint64_t kicks;
@@ -205,11 +206,16 @@ static int alloc_blocks(th_fake_kernel *fk, fk_cmd *c, size_t bytes)
     return 0;
 }
 
+void th_fk_reuse_ids(th_fake_kernel *fk, bool lowest)
+{
+    fk->lowest_ids = lowest;
+}
+
 int th_fk_queue_cmd(th_fake_kernel *fk, const uint8_t *cdb, size_t cdb_len, const void *data_out,
                     size_t out_len, size_t data_in_len, uint16_t *id_out)
 {
     if (!cdb_len || cdb_len > 260 || (out_len && data_in_len)) return -EINVAL;
-    uint16_t id = fk->next_id;
+    uint16_t id = fk->lowest_ids ? 1 : fk->next_id;
     for (int tries = 0; fk->cmds[id].used || id == 0; tries++) {
         if (tries > 65536) return -ENOSPC;
         id++;

@@ -129,6 +129,15 @@ uint64_t th_rules_fired(const th_rules *r, size_t i)
     return n;
 }
 
+int th_rules_get(const th_rules *r, size_t i, th_rule *out, uint64_t *fired)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+    int rc = i < r->n ? 0 : -ENOENT;
+    if (!rc) *out = r->rules[i].r, *fired = r->rules[i].fired;
+    pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+    return rc;
+}
+
 void th_rules_queue_ua(th_rules *r, const th_sense *ua)
 {
     pthread_mutex_lock(&r->lock);

@@ -47,9 +47,15 @@ struct th_rules {
     pthread_t timer;
     pthread_cond_t cond;
     bool timer_running;
-    bool stopping;         /* tells the timer thread to exit */
-    int releasing;         /* th_rules_release_all calls under way: deferrals answer at once */
-    _Atomic(FILE *) trace; /* written under trace_lock; read without it to skip work */
+    bool stopping; /* tells the timer thread to exit */
+    int releasing; /* th_rules_release_all calls under way: deferrals answer at once */
+    /* The sink: written under trace_lock, called with it held (so clearing it waits for
+     * a call in flight); `tracing` mirrors trace_fn != NULL, read without the lock to
+     * skip the work when nothing listens. */
+    atomic_bool tracing;
+    th_trace_fn trace_fn;
+    void *trace_arg;
+    FILE *trace_file; /* the built-in JSON-lines sink's (th_rules_set_trace) */
     double t0;
     pthread_mutex_t trace_lock;
 };

@@ -158,6 +158,9 @@ static const yt_key top_keys[] = {
     {"rules", YT_LIST, "[{device: d0, name: r0}]"},
     {"steps", YT_LIST, "[{run: \"true\"}]"},
     {"expect_trace", YT_LIST, "[{device: d0, count: 0}]"},
+    {"expect_kmsg", YT_LIST, "[\"Attached SCSI disk\"]"},
+    {"forbid_kmsg", YT_LIST, "[\"I/O error\"]"},
+    {"allow_kmsg", YT_LIST, "[\"WARNING: .* at drivers/scsi/\"]"},
 };
 const yt_keys sc_keys_top = YT_KEYS("a scenario", top_keys);
 
@@ -165,6 +168,18 @@ typedef struct top_ctx {
     scenario *sc;
     yaml_node_t *devices, *rules, *steps, *expects;
 } top_ctx;
+
+/* expect_kmsg, forbid_kmsg, allow_kmsg: regexes compiled here, so a bad one is located. */
+void sc_parse_kmsg_list(yt *t, yaml_node_t *v, sc_kmsg_list *l)
+{
+    for (int i = 0, n = yt_len(v); i < n; i++) {
+        yaml_node_t *item = yt_item(t, v, i);
+        const char *s = yt_str(t, item);
+        char why[300];
+        int rc = s ? sc_kmsg_list_add(l, s, (int)item->start_mark.line + 1, why, sizeof(why)) : 0;
+        if (rc) yt_error(t, item, "%s", rc == -ENOMEM ? "out of memory" : why);
+    }
+}
 
 static void top_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
@@ -179,6 +194,12 @@ static void top_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, voi
         c->steps = v;
     else if (!strcmp(key, "expect_trace"))
         c->expects = v;
+    else if (!strcmp(key, "expect_kmsg"))
+        sc_parse_kmsg_list(t, v, &c->sc->kmsg_expect);
+    else if (!strcmp(key, "forbid_kmsg"))
+        sc_parse_kmsg_list(t, v, &c->sc->kmsg_forbid);
+    else if (!strcmp(key, "allow_kmsg"))
+        sc_parse_kmsg_list(t, v, &c->sc->kmsg_allow);
     else
         yt_unhandled(t, k, &sc_keys_top);
 }
@@ -198,6 +219,9 @@ static void free_model(scenario *sc)
         sc->steps[i].run = sc->steps[i].expect_stdout = sc->steps[i].expect_stderr = NULL;
     }
     sc->n_devices = sc->n_steps = 0;
+    sc_kmsg_list_free(&sc->kmsg_allow);
+    sc_kmsg_list_free(&sc->kmsg_expect);
+    sc_kmsg_list_free(&sc->kmsg_forbid);
 }
 
 int sc_load(const char *path, scenario *sc)

@@ -2,14 +2,9 @@
  * the parser enforces and the tests generate cases from) and the shared helpers. */
 #ifndef TH_SCENARIO_PARSE_INTERNAL_H
 #define TH_SCENARIO_PARSE_INTERNAL_H
+#include "device_keys.h" /* SC_ON_*: the device types an action applies to */
 #include "scenario.h"
 #include "yaml_tree.h"
-
-/* The device types an action applies to. */
-#define SC_ON_NONE 0u /* no device (run, sleep_ms) */
-#define SC_ON_DISK 1u
-#define SC_ON_TAPE 2u
-#define SC_ON_ANY  (SC_ON_DISK | SC_ON_TAPE)
 
 /* A step's kinds: the key that makes a step of that kind. */
 typedef struct sc_action {
@@ -21,17 +16,28 @@ typedef struct sc_action {
 
 extern const sc_action sc_actions[];
 extern const size_t sc_n_actions;
+/* The step key that `key` qualifies and must be given with (expect: run, signal: kill),
+ * or NULL for a key that makes a step of its own. */
+const char *sc_step_needs(const char *key);
 /* Every mapping of the format, NULL-terminated. */
 extern const yt_keys *const sc_key_tables[];
 
-extern const yt_keys sc_keys_top, sc_keys_device, sc_keys_chap, sc_keys_rule, sc_keys_match,
-    sc_keys_respond, sc_keys_sense, sc_keys_corrupt, sc_keys_step, sc_keys_expect, sc_keys_trace;
+extern const yt_keys sc_keys_top, sc_keys_device, sc_keys_chap, sc_keys_rule, sc_keys_add_rule,
+    sc_keys_match, sc_keys_respond, sc_keys_sense, sc_keys_corrupt, sc_keys_step, sc_keys_expect,
+    sc_keys_trace;
 
 unsigned sc_device_on(const sc_device *d); /* SC_ON_DISK or SC_ON_TAPE */
 const sc_device *sc_find_device(const scenario *sc, const char *name);
 bool sc_parse_status(yt *t, yaml_node_t *v, int *out);
 void sc_parse_sense(yt *t, yaml_node_t *v, th_sense *s, th_info_from *from);
 void sc_parse_rule(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out);
+/* A rule that a step or request adds: also position (its index; -1 when not given). */
+void sc_parse_rule_at(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out, int *position);
+/* A device action's own mapping (a->keys: remove_rule's {device, name}, ...) as a step of
+ * that kind reads it, for the control requests of the same name. */
+void sc_parse_action(yt *t, scenario *sc, const sc_action *a, yaml_node_t *n, sc_step *s);
+/* expect_kmsg, forbid_kmsg, allow_kmsg (and kmsg_check's lists): each regex compiled. */
+void sc_parse_kmsg_list(yt *t, yaml_node_t *v, sc_kmsg_list *l);
 /* List items, i-th of their list. */
 void sc_each_device(yt *t, scenario *sc, yaml_node_t *n, int i);
 void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i);

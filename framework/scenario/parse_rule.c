@@ -31,13 +31,18 @@ static const yt_key corrupt_keys[] = {
 };
 const yt_keys sc_keys_corrupt = YT_KEYS("corrupt", corrupt_keys);
 
-static const yt_key rule_keys[] = {
-    {"device", YT_TEXT, "d0"},          {"name", YT_TEXT, "r1"},
-    {"match", YT_MAP, "{op: READ_10}"}, {"respond", YT_MAP, "{status: BUSY}"},
-    {"times", YT_TYPED, "1"},           {"until_state", YT_TEXT, "healed"},
-    {"after_state", YT_TEXT, "armed"},
-};
-const yt_keys sc_keys_rule = YT_KEYS("a rule", rule_keys);
+/* clang-format off */
+#define RULE_KEYS                                                                                  \
+    {"device", YT_TEXT, "d0"},          {"name", YT_TEXT, "r1"},                                   \
+    {"match", YT_MAP, "{op: READ_10}"}, {"respond", YT_MAP, "{status: BUSY}"},                     \
+    {"times", YT_TYPED, "1"},           {"until_state", YT_TEXT, "healed"},                        \
+    {"after_state", YT_TEXT, "armed"}
+/* clang-format on */
+static const yt_key rule_keys[] = {RULE_KEYS};
+/* A rule added later (a step, a control request) also says where it goes. */
+static const yt_key add_rule_keys[] = {RULE_KEYS, {"position", YT_TYPED, "0"}};
+const yt_keys sc_keys_rule = YT_KEYS("a rule", rule_keys),
+              sc_keys_add_rule = YT_KEYS("add_rule", add_rule_keys);
 
 /* "28 ?? 00 00 00 64": hex bytes, ?? matches anything, x8 one nibble */
 static void parse_cdb(yt *t, yaml_node_t *v, th_rule_match *m)
@@ -177,6 +182,7 @@ typedef struct rule_ctx {
     scenario *sc;
     sc_rule *r;
     bool device_set;
+    int *position; /* NULL: the rule is not added by a step or request */
 } rule_ctx;
 
 static void rule_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -200,16 +206,27 @@ static void rule_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
         yt_copy(t, v, r->until_state, sizeof(r->until_state));
     } else if (!strcmp(key, "after_state")) {
         yt_copy(t, v, r->after_state, sizeof(r->after_state));
+    } else if (!strcmp(key, "position")) {
+        if (!c->position)
+            yt_unhandled(t, k, &sc_keys_rule);
+        else if (yt_int(t, v, 0, 1 << 20, &n))
+            *c->position = (int)n;
     } else {
-        yt_unhandled(t, k, &sc_keys_rule);
+        yt_unhandled(t, k, c->position ? &sc_keys_add_rule : &sc_keys_rule);
     }
 }
 
 void sc_parse_rule(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out)
 {
+    sc_parse_rule_at(t, sc, n, out, NULL);
+}
+
+void sc_parse_rule_at(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out, int *position)
+{
     memset(out, 0, sizeof(*out));
     th_rule_init(&out->rule);
-    rule_ctx c = {sc, out, false};
-    if (yt_map(t, n, &sc_keys_rule, rule_pair, &c) && !c.device_set)
+    if (position) *position = -1;
+    rule_ctx c = {sc, out, false, position};
+    if (yt_map(t, n, position ? &sc_keys_add_rule : &sc_keys_rule, rule_pair, &c) && !c.device_set)
         yt_error(t, n, "a rule needs a device");
 }

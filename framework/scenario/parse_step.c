@@ -1,4 +1,5 @@
 /* Scenario steps (commands to run, device actions) and trace expectations. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "parse_internal.h"
@@ -10,19 +11,25 @@ static const yt_key set_state_keys[] = {{"device", YT_TEXT, "d0"}, {"state", YT_
 static const yt_key set_capacity_keys[] = {{"device", YT_TEXT, "d0"}, {"size", YT_TYPED, "512K"}};
 static const yt_key any_device_keys[] = {{"device", YT_TEXT, "d0"}};
 static const yt_key tape_keys[] = {{"device", YT_TEXT, "t0"}};
+static const yt_key wait_trace_keys[] = {
+    {"device", YT_TEXT, "d0"}, {"op", YT_TYPED, "READ_10"},  {"tmr", YT_TEXT, "ABORT_TASK"},
+    {"lba", YT_TYPED, "10"},   {"status", YT_TYPED, "GOOD"}, {"rule", YT_TEXT, "r0"},
+    {"count", YT_TYPED, "1"},  {"timeout", YT_TYPED, "10"},  {"since", YT_TYPED, "step"},
+};
 static const yt_keys remove_rule_t = YT_KEYS("remove_rule", remove_rule_keys),
                      queue_ua_t = YT_KEYS("queue_ua", queue_ua_keys),
                      set_state_t = YT_KEYS("set_state", set_state_keys),
                      set_capacity_t = YT_KEYS("set_capacity", set_capacity_keys),
                      offline_t = YT_KEYS("offline", any_device_keys),
                      online_t = YT_KEYS("online", any_device_keys),
-                     load_t = YT_KEYS("load", tape_keys), unload_t = YT_KEYS("unload", tape_keys);
+                     load_t = YT_KEYS("load", tape_keys), unload_t = YT_KEYS("unload", tape_keys),
+                     wait_trace_t = YT_KEYS("wait_trace", wait_trace_keys);
 
 /* One list for the step keys and the kinds they make: key, kind, the device types it
  * applies to, the value's shape and an example, the action's own keys. */
 #define SC_STEP_KINDS(X)                                                                           \
     X("run", SC_RUN, SC_ON_NONE, YT_TEXT, "\"true\"", NULL)                                        \
-    X("add_rule", SC_ADD_RULE, SC_ON_ANY, YT_MAP, "{device: d0, name: r1}", NULL)                  \
+    X("add_rule", SC_ADD_RULE, SC_ON_ANY, YT_MAP, "{device: d0, name: r1}", &sc_keys_add_rule)     \
     X("remove_rule", SC_REMOVE_RULE, SC_ON_ANY, YT_MAP, "{device: d0, name: r0}", &remove_rule_t)  \
     X("queue_ua", SC_QUEUE_UA, SC_ON_ANY, YT_MAP, "{device: d0, sense: {key: 6}}", &queue_ua_t)    \
     X("set_state", SC_SET_STATE, SC_ON_ANY, YT_MAP, "{device: d0, state: s}", &set_state_t)        \
@@ -32,14 +39,66 @@ static const yt_keys remove_rule_t = YT_KEYS("remove_rule", remove_rule_keys),
     X("online", SC_ONLINE, SC_ON_ANY, YT_MAP, "{device: d0}", &online_t)                           \
     X("load", SC_LOAD, SC_ON_TAPE, YT_MAP, "{device: t0}", &load_t)                                \
     X("unload", SC_UNLOAD, SC_ON_TAPE, YT_MAP, "{device: t0}", &unload_t)                          \
-    X("sleep_ms", SC_SLEEP, SC_ON_NONE, YT_TYPED, "1", NULL)
+    X("sleep_ms", SC_SLEEP, SC_ON_NONE, YT_TYPED, "1", NULL)                                       \
+    X("wait", SC_WAIT, SC_ON_NONE, YT_TEXT, "bg", NULL)                                            \
+    X("kill", SC_KILL, SC_ON_NONE, YT_TEXT, "bg", NULL)                                            \
+    X("wait_trace", SC_WAIT_TRACE, SC_ON_ANY, YT_MAP, "{device: d0, op: READ_10, count: 3}",       \
+      &wait_trace_t)
+
+/* The keys that qualify a step of some kind, and the key each one goes with (the parser's
+ * "X goes with Y" and the tests' valid documents both come from here). */
+static const struct {
+    const char *key, *needs;
+} step_needs[] = {
+    {"expect", "run"},
+    {"background", "run"},
+    {"may_outlive", "background"},
+    {"signal", "kill"},
+};
 
 #define AS_KEY(key, kind, on, shape, example, keys)    {key, shape, example},
 #define AS_ACTION(key, kind, on, shape, example, keys) {key, kind, on, keys},
-static const yt_key step_keys[] = {SC_STEP_KINDS(AS_KEY){"expect", YT_MAP, "{exit: 0}"}};
+static const yt_key step_keys[] = {SC_STEP_KINDS(AS_KEY){"expect", YT_MAP, "{exit: 0}"},
+                                   {"background", YT_TEXT, "bg2"},
+                                   {"may_outlive", YT_TYPED, "true"},
+                                   {"signal", YT_TYPED, "INT"}};
 const yt_keys sc_keys_step = YT_KEYS("a step", step_keys);
 const sc_action sc_actions[] = {SC_STEP_KINDS(AS_ACTION)};
 const size_t sc_n_actions = sizeof(sc_actions) / sizeof(sc_actions[0]);
+
+const char *sc_step_needs(const char *key)
+{
+    for (size_t i = 0; i < sizeof(step_needs) / sizeof(step_needs[0]); i++)
+        if (!strcmp(step_needs[i].key, key)) return step_needs[i].needs;
+    return NULL;
+}
+
+/* Signals by name (with or without SIG) for kill steps; the ones a test would send. */
+static const struct {
+    const char *name;
+    int sig;
+} signals[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+               {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"CONT", SIGCONT},
+               {"STOP", SIGSTOP}, {"ALRM", SIGALRM}, {"PIPE", SIGPIPE}};
+
+static bool parse_signal(yt *t, yaml_node_t *v, int *out)
+{
+    const char *s = yt_str(t, v);
+    if (!s) return false;
+    const char *bare = strncmp(s, "SIG", 3) ? s : s + 3;
+    for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+        if (!strcmp(bare, signals[i].name)) return *out = signals[i].sig, true;
+    if (*s >= '0' && *s <= '9') {
+        long long n;
+        if (!yt_int(t, v, 1, SIGRTMAX, &n)) return false;
+        *out = (int)n;
+        return true;
+    }
+    yt_error(t, v,
+             "'%.40s' is not a signal (TERM, KILL, INT, HUP, QUIT, USR1, USR2, ... or a number)",
+             s);
+    return false;
+}
 
 static const yt_key expect_keys[] = {
     {"exit", YT_TYPED, "0"},
@@ -82,7 +141,12 @@ typedef struct step_ctx {
     scenario *sc;
     sc_step *s;
     const sc_action *action;
+    const char *kind_key;     /* the key that made the step's kind (one per step) */
+    yaml_node_t *present[24]; /* each step key given, by its index in step_keys */
+    yaml_node_t *bg_value;    /* the value of background, wait or kill */
 } step_ctx;
+
+static void wait_trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg);
 
 static void action_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
@@ -106,28 +170,63 @@ static void action_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
     }
 }
 
+/* A background name: the characters of a device name. */
+static void copy_bg_name(yt *t, yaml_node_t *v, step_ctx *c)
+{
+    c->bg_value = v;
+    if (!yt_copy(t, v, c->s->bg, sizeof(c->s->bg))) return;
+    if (!c->s->bg[0]) yt_error(t, v, "a background name is empty");
+    for (const char *p = c->s->bg; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.", *p)) {
+            yt_error(t, v, "background name '%s': only letters, digits, '_', '-', '.'", c->s->bg);
+            break;
+        }
+}
+
 static void step_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     step_ctx *c = arg;
     sc_step *s = c->s;
     long long n;
+    bool b;
     const sc_action *a = NULL;
     for (size_t i = 0; i < sc_n_actions; i++)
         if (!strcmp(key, sc_actions[i].key)) a = &sc_actions[i];
+    for (size_t i = 0; i < sc_keys_step.n && i < sizeof(c->present) / sizeof(c->present[0]); i++)
+        if (!strcmp(key, sc_keys_step.keys[i].name)) c->present[i] = k;
+    if (a && c->kind_key) {
+        yt_error(t, k, "a step does one thing: '%s' and '%s' make two steps", c->kind_key, key);
+        return;
+    }
+    if (a) c->kind_key = a->key;
     if (!strcmp(key, "run")) {
         const char *str = yt_str(t, v);
         if (str) s->run = strdup(str), s->kind = SC_RUN;
     } else if (!strcmp(key, "expect")) {
         yt_map(t, v, &sc_keys_expect, expect_pair, s);
     } else if (!strcmp(key, "add_rule")) {
-        sc_parse_rule(t, c->sc, v, &s->rule);
+        sc_parse_rule_at(t, c->sc, v, &s->rule, &s->position);
         s->kind = SC_ADD_RULE;
+    } else if (a && a->kind == SC_WAIT_TRACE) {
+        s->kind = a->kind;
+        c->action = a;
+        yt_map(t, v, a->keys, wait_trace_pair, c);
+        snprintf(s->device, sizeof(s->device), "%s", s->wait.device);
     } else if (a && a->keys) {
         s->kind = a->kind;
         c->action = a;
         yt_map(t, v, a->keys, action_pair, c);
     } else if (!strcmp(key, "sleep_ms")) {
         if (yt_int(t, v, 0, 600000, &n)) s->sleep_ms = (int)n, s->kind = SC_SLEEP;
+    } else if (a && (a->kind == SC_WAIT || a->kind == SC_KILL)) {
+        s->kind = a->kind;
+        copy_bg_name(t, v, c);
+    } else if (!strcmp(key, "background")) {
+        copy_bg_name(t, v, c);
+    } else if (!strcmp(key, "may_outlive")) {
+        if (yt_bool(t, v, &b)) s->may_outlive = b;
+    } else if (!strcmp(key, "signal")) {
+        parse_signal(t, v, &s->signal);
     } else {
         yt_unhandled(t, k, &sc_keys_step);
     }
@@ -150,22 +249,72 @@ static bool rule_known(const scenario *sc, int upto, const char *device, const c
     return false;
 }
 
+/* The earlier step of `kind` that names background `name` (the background itself: SC_RUN),
+ * or -1. */
+static int bg_find(const scenario *sc, int upto, sc_kind kind, const char *name)
+{
+    for (int i = 0; i < upto; i++)
+        if (sc->steps[i].kind == kind && !strcmp(sc->steps[i].bg, name)) return i;
+    return -1;
+}
+
+/* background names are unique; wait and kill name an earlier background that no wait has
+ * collected yet (a background is waited for at most once). */
+static void check_background(yt *t, scenario *sc, int i, yaml_node_t *v)
+{
+    sc_step *s = &sc->steps[i];
+    if (!s->bg[0] || !v) return;
+    int start = bg_find(sc, i, SC_RUN, s->bg);
+    if (s->kind == SC_RUN) {
+        if (start >= 0)
+            yt_error(t, v, "background '%s' is already the name of the step at line %d", s->bg,
+                     sc->steps[start].line);
+        return;
+    }
+    const char *what = s->kind == SC_WAIT ? "wait" : "kill";
+    int waited = bg_find(sc, i, SC_WAIT, s->bg);
+    if (start < 0)
+        yt_error(t, v, "%s: no step before this one starts a background named '%s'", what, s->bg);
+    else if (waited >= 0 && s->kind == SC_WAIT)
+        yt_error(t, v, "wait: background '%s' is already waited for at line %d", s->bg,
+                 sc->steps[waited].line);
+    else if (waited >= 0)
+        yt_error(t, v, "kill: background '%s' was waited for at line %d: it is not running", s->bg,
+                 sc->steps[waited].line);
+    else
+        s->bg_step = start;
+}
+
 void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
 {
     sc_step *s = &sc->steps[i];
     memset(s, 0, sizeof(*s));
     s->timeout_s = 60;
+    s->signal = SIGTERM;
+    s->bg_step = -1;
+    s->wait.status = -1;
+    s->wait.count = 1;
+    s->wait.min = s->wait.max = -1;
     s->line = (int)n->start_mark.line + 1;
     sc->n_steps = i + 1;
-    step_ctx c = {sc, s, NULL};
+    step_ctx c = {sc, s, NULL, NULL, {0}, NULL};
     s->kind = (sc_kind)-1;
     if (!yt_map(t, n, &sc_keys_step, step_pair, &c)) return;
-    if ((int)s->kind < 0)
+    if (!c.kind_key) {
         yt_error(t, n,
                  "a step needs run, add_rule, remove_rule, queue_ua, set_state, set_capacity, "
-                 "offline, online, load, unload or sleep_ms");
-    if (s->kind != SC_RUN && (s->expect_exit_set || s->expect_stdout || s->expect_stderr))
-        yt_error(t, n, "expect goes with run");
+                 "offline, online, load, unload, sleep_ms, wait, kill or wait_trace");
+        return;
+    }
+    for (size_t k = 0; k < sc_keys_step.n && k < sizeof(c.present) / sizeof(c.present[0]); k++) {
+        const char *key = sc_keys_step.keys[k].name, *needs = sc_step_needs(key);
+        if (!c.present[k] || !needs) continue;
+        bool with = false;
+        for (size_t j = 0; j < sc_keys_step.n; j++)
+            if (!strcmp(sc_keys_step.keys[j].name, needs)) with = c.present[j] != NULL;
+        if (!with) yt_error(t, c.present[k], "%s goes with %s", key, needs);
+    }
+    check_background(t, sc, i, c.bg_value);
     if (s->kind == SC_SET_CAPACITY && !s->size) yt_error(t, n, "set_capacity needs a size");
     if (!c.action || (int)s->kind < 0 || s->kind != c.action->kind) return;
     if (!s->device[0]) {
@@ -174,6 +323,15 @@ void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
                !rule_known(sc, i, s->device, s->name)) {
         yt_error(t, n, "device '%s' has no rule named '%s' at this step", s->device, s->name);
     }
+}
+
+void sc_parse_action(yt *t, scenario *sc, const sc_action *a, yaml_node_t *n, sc_step *s)
+{
+    step_ctx c = {.sc = sc, .s = s, .action = a};
+    s->kind = a->kind;
+    if (yt_map(t, n, a->keys, action_pair, &c) && !s->device[0])
+        yt_error(t, n, "%s needs a device", a->key);
+    if (s->kind == SC_SET_CAPACITY && !s->size) yt_error(t, n, "set_capacity needs a size");
 }
 
 typedef struct trace_ctx {
@@ -242,4 +400,33 @@ void sc_each_expect(yt *t, scenario *sc, yaml_node_t *n, int i)
         yt_error(t, n, "after names expectation %d, which is not an earlier one", e->after);
     if (e->count < 0 && e->min < 0 && e->max < 0)
         yt_error(t, n, "expect_trace needs count, min or max");
+}
+
+static const struct {
+    const char *name;
+    sc_since since;
+} since_names[] = {
+    {"previous", SC_SINCE_PREVIOUS}, {"step", SC_SINCE_STEP}, {"start", SC_SINCE_START}};
+
+/* wait_trace: the expect_trace filters, a count of at least one, a timeout, where to start. */
+static void wait_trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    step_ctx *c = arg;
+    long long n;
+    if (!strcmp(key, "timeout")) {
+        if (yt_int(t, v, 1, 3600, &n)) c->s->timeout_s = (int)n;
+    } else if (!strcmp(key, "count")) {
+        if (yt_int(t, v, 1, INT32_MAX, &n)) c->s->wait.count = (long)n;
+    } else if (!strcmp(key, "since")) {
+        const char *s = yt_str(t, v);
+        size_t i = 0, n_names = sizeof(since_names) / sizeof(since_names[0]);
+        while (s && i < n_names && strcmp(s, since_names[i].name)) i++;
+        if (s && i == n_names)
+            yt_error(t, v, "since: '%.40s' is not previous, step or start", s);
+        else if (s)
+            c->s->wait_since = since_names[i].since;
+    } else {
+        trace_ctx tc = {c->sc, &c->s->wait};
+        trace_pair(t, key, k, v, &tc);
+    }
 }

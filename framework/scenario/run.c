@@ -1,20 +1,12 @@
 /* Running a scenario: devices with their response tables, steps, trace expectations.
  * Devices are torn down whatever happens in the steps. */
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "run_internal.h"
-
-double sc_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "trace.h"
 
 void sc_fail(sc_result *res, const char *fmt, ...)
 {
@@ -84,12 +76,61 @@ static void check_trace(const scenario *sc, const char *path, sc_result *res)
     }
 }
 
-/* The scenario's harness instance: its devices' configfs names and WWNs. */
-static th_ctx *new_ctx(sc_result *res)
+void sc_open_scenario(sc_session *s, const scenario *sc, sc_result *res)
 {
-    th_ctx *ctx = NULL;
-    if (th_ctx_new(&ctx)) sc_fail(res, "TCMU_HARNESS_INSTANCE must be 1 to 8 hex digits or unset");
-    return ctx;
+    char err[600];
+    for (int i = 0; i < sc->n_devices && res->passed; i++)
+        if (sc_session_add_device(s, &sc->devices[i], err, sizeof(err))) sc_fail(res, "%s", err);
+    if (!res->passed) return;
+    sc_session_settle(s, 0.3, 10);
+    for (int k = 0; k < sc->n_rules && res->passed; k++) {
+        sc_step arm = {.kind = SC_ADD_RULE, .rule = sc->rules[k], .position = -1};
+        if (sc_session_act(s, &arm, err, sizeof(err))) sc_fail(res, "rule %d: %s", k + 1, err);
+    }
+}
+
+/* The last trace lines of every device, after a step's failure. */
+static void add_trace_tails(const sc_steps *st, sc_result *res)
+{
+    size_t len = strlen(res->message);
+    snprintf(res->message + len, sizeof(res->message) - len, "--- last trace lines\n");
+    for (int k = 0; k < st->sc->n_devices; k++)
+        sc_trace_tail(st->trace_path, st->sc->devices[k].name, res->message, sizeof(res->message),
+                      5);
+}
+
+/* One step; a failure goes to res. */
+static void run_step(sc_steps *st, int i, sc_result *res)
+{
+    const sc_step *s = &st->sc->steps[i];
+    char err[600];
+    switch (s->kind) {
+    case SC_RUN:
+        if (s->bg[0]) {
+            sc_bg_start(&st->bgs, s, i, st->ses, res, st->log);
+            break;
+        }
+        sc_run_command(s, i, st->ses, res, st->log, st->stop);
+        if (!res->passed) add_trace_tails(st, res);
+        break;
+    case SC_SLEEP:
+        usleep((useconds_t)s->sleep_ms * 1000);
+        break;
+    case SC_WAIT:
+        sc_bg_wait(&st->bgs, st->sc, i, res, st->log, st->stop);
+        if (!res->passed) add_trace_tails(st, res);
+        break;
+    case SC_KILL:
+        sc_bg_kill(&st->bgs, st->sc, i, st->log);
+        break;
+    case SC_WAIT_TRACE:
+        sc_wait_trace(st, i, res);
+        break;
+    default: /* a fault action: the session's, as a control request's would be */
+        if (sc_session_act(st->ses, s, err, sizeof(err)))
+            sc_fail(res, "step %d (line %d): %s", i + 1, s->line, err);
+        break;
+    }
 }
 
 int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
@@ -97,8 +138,6 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
 {
     memset(res, 0, sizeof(*res));
     res->passed = true;
-    th_ctx *ctx = new_ctx(res);
-    if (!ctx) return -1;
     double t0 = sc_now();
     char tmp[] = "/tmp/th-trace-XXXXXX";
     char path[1024];
@@ -109,151 +148,58 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
         if (fd >= 0) close(fd);
         snprintf(path, sizeof(path), "%s", tmp);
     }
-    FILE *trace = fopen(path, "w");
-    if (!trace) {
-        sc_fail(res, "cannot write the trace %s: %s", path, strerror(errno));
-        th_ctx_free(ctx);
-        return -1;
+    sc_session_opts o = {.trace_path = path, .kernel = true};
+    sc_session *ses;
+    char err[600];
+    if (sc_session_new(&o, &ses, err, sizeof(err))) {
+        sc_fail(res, "%s", err);
+        if (!trace_path) unlink(tmp);
+        return 1;
     }
-    live l[SC_MAX];
-    memset(l, 0, sizeof(l));
-    int opened = sc_open_all(sc, l, trace, t0, ctx, res);
-    sc_settle_and_arm(sc, l, opened, res);
-    for (int i = 0; i < sc->n_steps && res->passed && !(stop && *stop); i++) {
-        const sc_step *s = &sc->steps[i];
-        live *d = s->kind != SC_RUN && s->kind != SC_SLEEP
-                      ? sc_live_find(l, opened, s->kind == SC_ADD_RULE ? s->rule.device : s->device)
-                      : NULL;
-        if (s->kind != SC_RUN && s->kind != SC_SLEEP && !d) {
-            /* validate rejects this; a model built another way must not crash the run */
-            sc_fail(res, "step %d (line %d): no device named '%s'", i + 1, s->line,
-                    s->kind == SC_ADD_RULE ? s->rule.device : s->device);
-            break;
-        }
-        switch (s->kind) {
-        case SC_RUN:
-            sc_run_command(s, i, l, opened, res, log, stop);
-            if (!res->passed) {
-                size_t len = strlen(res->message);
-                snprintf(res->message + len, sizeof(res->message) - len, "--- last trace lines\n");
-                for (int k = 0; k < opened; k++)
-                    sc_trace_tail(path, l[k].cfg->name, res->message, sizeof(res->message), 5);
-            }
-            break;
-        case SC_SET_CAPACITY:
-            if (!d->disk) {
-                sc_fail(res, "step %d (line %d): set_capacity: %s is not a disk", i + 1, s->line,
-                        s->device);
-            } else if (th_disk_set_blocks(d->disk, s->size / d->cfg->block_size)) {
-                sc_fail(res,
-                        "step %d (line %d): set_capacity %llu is larger than the device's backing",
-                        i + 1, s->line, (unsigned long long)s->size);
-            } else {
-                th_sense ua = th_sense_make(TH_KEY_UNIT_ATTENTION, TH_ASC_CAPACITY_CHANGED);
-                th_rules_queue_ua(d->rules, &ua);
-            }
-            break;
-        case SC_OFFLINE: {
-            th_rule off;
-            th_rule_init(&off);
-            snprintf(off.name, sizeof(off.name), "offline");
-            off.action.pass = false;
-            off.action.sense_set = true;
-            off.action.sense = th_sense_make(TH_KEY_NOT_READY, 0x0400);
-            th_rules_add(d->rules, &off, 0);
-            break;
-        }
-        case SC_ONLINE: {
-            th_rules_remove(d->rules, "offline");
-            th_sense ua = th_sense_make(TH_KEY_UNIT_ATTENTION, TH_ASC_NOT_READY_TO_READY);
-            th_rules_queue_ua(d->rules, &ua);
-            break;
-        }
-        case SC_ADD_RULE:
-            th_rules_add(d->rules, &s->rule.rule, -1);
-            break;
-        case SC_REMOVE_RULE:
-            if (th_rules_remove(d->rules, s->name))
-                sc_fail(res, "step %d (line %d): device %s has no rule '%s'", i + 1, s->line,
-                        s->device, s->name);
-            break;
-        case SC_QUEUE_UA:
-            th_rules_queue_ua(d->rules, &s->ua);
-            break;
-        case SC_SET_STATE:
-            th_rules_set_state(d->rules, s->name);
-            break;
-        case SC_LOAD:
-        case SC_UNLOAD:
-            if (!d->tape)
-                sc_fail(res, "step %d (line %d): %s is not a tape", i + 1, s->line, s->device);
-            else
-                th_tape_set_loaded(d->tape, s->kind == SC_LOAD);
-            break;
-        case SC_SLEEP:
-            usleep((useconds_t)s->sleep_ms * 1000);
-            break;
-        }
-    }
-    sc_close_all(l, opened, ctx, res);
-    fclose(trace);
-    if (stop && *stop) sc_fail(res, "interrupted; devices were torn down");
+    sc_kmsg_span kspan; /* from before the devices come up to after they are gone */
+    sc_kmsg_begin(&kspan, NULL, res);
+    sc_open_scenario(ses, sc, res);
+    sc_steps st = {.ses = ses, .sc = sc, .trace_path = path, .log = log, .stop = stop};
+    sc_bgs_init(&st.bgs);
+    st.origin = st.wait_next = sc_trace_cursor(sc_session_trace(ses));
+    for (int i = 0; i < sc->n_steps && res->passed && !sc_stopped(stop); i++) run_step(&st, i, res);
+    /* Background commands go before the devices: what they still do to them stops first;
+     * what a hung command keeps from dying is reaped once the teardown released it. */
+    sc_bgs_finish(&st.bgs, sc, res, log, sc_stopped(stop));
+    if (sc_session_close(ses, err, sizeof(err))) sc_fail(res, "%s", err);
+    sc_bgs_free(&st.bgs, sc, res);
+    if (sc_stopped(stop)) sc_fail(res, "interrupted; devices were torn down");
     if (res->passed) check_trace(sc, path, res);
+    sc_kmsg_end(&kspan, sc, res);
     if (!trace_path && res->passed) unlink(tmp); /* a failed run keeps its trace */
-    th_ctx_free(ctx);
     res->seconds = sc_now() - t0;
     return res->passed ? 0 : 1;
 }
 
-static void json_field(FILE *out, const char *key, const char *v, bool first)
-{
-    fprintf(out, "%s\"%s\":", first ? "" : ",", key);
-    if (!v) {
-        fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    for (; *v; v++) {
-        if (*v == '"' || *v == '\\') fputc('\\', out);
-        fputc(*v, out);
-    }
-    fputc('"', out);
-}
-
-int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset,
-             sc_result *res)
+int sc_serve_open(const scenario *sc, const sc_session_opts *o, FILE *out, sc_session **out_s,
+                  sc_result *res)
 {
     memset(res, 0, sizeof(*res));
     res->passed = true;
-    th_ctx *ctx = new_ctx(res);
-    if (!ctx) return 1;
-    FILE *trace = fopen(trace_path ? trace_path : "/dev/null", "w");
-    if (!trace) {
-        sc_fail(res, "cannot write %s: %s", trace_path, strerror(errno));
-        th_ctx_free(ctx);
+    sc_session *ses;
+    char err[600];
+    if (sc_session_new(o, &ses, err, sizeof(err))) {
+        sc_fail(res, "%s", err);
         return 1;
     }
-    live l[SC_MAX];
-    memset(l, 0, sizeof(l));
-    int opened = sc_open_all(sc, l, trace, sc_now(), ctx, res);
-    if (res->passed) sc_settle_and_arm(sc, l, opened, res);
-    if (res->passed) {
-        for (int i = 0; i < opened; i++) {
-            fputc('{', out);
-            json_field(out, "name", l[i].cfg->name, true);
-            json_field(out, "type", l[i].cfg->type, false);
-            static const char *const keys[] = {"sd",      "sg",        "st",  "nst",
-                                               "address", "backstore", "wwn", "iscsi"};
-            for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-                json_field(out, keys[k], sc_live_field(&l[i], keys[k]), false);
-            fprintf(out, ",\"size\":%s,\"block_size\":%s}\n", l[i].size, l[i].bs);
-        }
-        fflush(out);
-        int sig;
-        sigwait((const sigset_t *)sigset, &sig);
+    sc_open_scenario(ses, sc, res);
+    char line[4096];
+    for (int i = 0; i < sc->n_devices && res->passed; i++) {
+        if (sc_session_device_json(ses, sc->devices[i].name, line, sizeof(line)))
+            sc_fail(res, "device %s: its JSON line does not fit", sc->devices[i].name);
+        else
+            fprintf(out, "%s\n", line);
     }
-    sc_close_all(l, opened, ctx, res);
-    fclose(trace);
-    th_ctx_free(ctx);
-    return res->passed ? 0 : 1;
+    fflush(out);
+    if (!res->passed) {
+        sc_session_close(ses, err, sizeof(err));
+        return 1;
+    }
+    *out_s = ses;
+    return 0;
 }

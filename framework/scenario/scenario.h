@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "th/rules.h"
+#include "kmsg.h"
 #include "th/tape.h"
 
 #define SC_MAX 64
@@ -20,6 +21,9 @@ typedef struct sc_device {
     char vendor[9], product[17], revision[5], serial[33];
     uint64_t wwn; /* wwn: pinned; 0: th_device_wwn_for(ctx, name) */
     int workers;
+    int lun, hba, spin; /* LUN (loopback or iSCSI), configfs HBA, polls before sleeping */
+    char target[32];    /* a loopback target to share ("naa.X"); "": the device's own */
+    bool external;      /* no loopback export (export: iscsi implies it) */
     /* tapes */
     uint64_t early_warning;
     uint64_t second_partition;
@@ -54,25 +58,18 @@ typedef enum {
     SC_ONLINE,
     SC_LOAD,
     SC_UNLOAD,
-    SC_SLEEP
+    SC_SLEEP,
+    SC_WAIT,      /* wait for a background command, then check its expect */
+    SC_KILL,      /* a signal to a background command's process group */
+    SC_WAIT_TRACE /* block until the trace shows entries */
 } sc_kind;
 
-typedef struct sc_step {
-    sc_kind kind;
-    int line;
-    char *run; /* SC_RUN */
-    bool expect_exit_set;
-    int expect_exit;
-    char *expect_stdout; /* extended regex */
-    char *expect_stderr;
-    int timeout_s;
-    sc_rule rule; /* SC_ADD_RULE */
-    char device[65];
-    char name[64]; /* SC_REMOVE_RULE, SC_SET_STATE */
-    th_sense ua;   /* SC_QUEUE_UA */
-    int sleep_ms;
-    uint64_t size; /* SC_SET_CAPACITY */
-} sc_step;
+/* Where a wait_trace starts counting. */
+typedef enum {
+    SC_SINCE_PREVIOUS, /* after the last entry the previous wait_trace counted (else: start) */
+    SC_SINCE_STEP,     /* entries from the moment the step begins */
+    SC_SINCE_START,    /* entries since the rules were armed */
+} sc_since;
 
 typedef struct sc_trace_expect {
     int line;
@@ -88,6 +85,32 @@ typedef struct sc_trace_expect {
                              must come before this one's; 0 none */
 } sc_trace_expect;
 
+typedef struct sc_step {
+    sc_kind kind;
+    int line;
+    char *run; /* SC_RUN */
+    bool expect_exit_set;
+    int expect_exit;
+    char *expect_stdout; /* extended regex */
+    char *expect_stderr;
+    int timeout_s;
+    sc_rule rule; /* SC_ADD_RULE */
+    int position; /* SC_ADD_RULE: the rule's index once added (0: first); -1: last */
+    char device[65];
+    char name[64]; /* SC_REMOVE_RULE, SC_SET_STATE */
+    th_sense ua;   /* SC_QUEUE_UA */
+    int sleep_ms;
+    uint64_t size; /* SC_SET_CAPACITY */
+    /* SC_RUN: started in the background under this name ("" none); SC_WAIT, SC_KILL: the
+     * background step named, and bg_step its index */
+    char bg[64];
+    int bg_step;
+    bool may_outlive;     /* a background SC_RUN: may still run at the end (killed, no failure) */
+    int signal;           /* SC_KILL: SIGTERM unless given */
+    sc_trace_expect wait; /* SC_WAIT_TRACE: the filter, count (timeout: timeout_s) */
+    sc_since wait_since;  /* SC_WAIT_TRACE */
+} sc_step;
+
 typedef struct scenario {
     char file[512];
     char name[256];
@@ -100,6 +123,10 @@ typedef struct scenario {
     sc_trace_expect expects[SC_MAX];
     int n_expects;
     char *errors; /* sc_errors */
+    /* Kernel-log verdicts (kmsg.h): allow_kmsg excuses built-in splat patterns (run
+     * --allow-kmsg adds its baseline here), each expect_kmsg must match a line of the span,
+     * no line may match a forbid_kmsg. */
+    sc_kmsg_list kmsg_allow, kmsg_expect, kmsg_forbid;
 } scenario;
 
 /* Parses. 0, or a negative errno (-EINVAL: the file is not a valid scenario) with
@@ -116,17 +143,15 @@ typedef struct sc_result {
     bool passed;
     double seconds;
     char message[8192];
+    char *kmsg; /* the kernel log of the run's span, rendered (malloc'd; sc_result_clear) */
 } sc_result;
+void sc_result_clear(sc_result *res);
 
-/* Runs a scenario on the real kernel (this process must be able to create devices).
- * trace_path: where the JSON-lines trace goes (NULL: a temporary file). */
-/* Creates the scenario's devices with their rules, prints one JSON line per device on out,
- * serves until one of the signals in set arrives (they must be blocked), tears down.
- * 0, or 1 with the first failure in res->message. */
-int sc_serve(const scenario *sc, const char *trace_path, FILE *out, const void *sigset,
-             sc_result *res);
 /* The tape a device declaration describes. */
 int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap);
+/* Runs a scenario on the real kernel (this process must be able to create devices).
+ * trace_path: where the JSON-lines trace goes (NULL: a temporary file). 0, or 1 with
+ * the first failure in res->message. */
 int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
            volatile const int *stop);
 

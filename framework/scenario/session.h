@@ -16,9 +16,13 @@ typedef struct sc_trace sc_trace; /* trace.h */
 typedef struct sc_session_opts {
     const char *trace_path; /* JSON lines written here; NULL: none (the memory trace stays) */
     bool kernel;            /* false: emulations and rules only, no th_device (exec) */
+    bool log_stderr;        /* the ctx logs to stderr, up to log_level (a th_log_level) */
+    int log_level;
 } sc_session_opts;
 
-/* 0 or -errno with the reason in err. Creates the ctx (TCMU_HARNESS_INSTANCE) and trace. */
+/* 0 or -errno with the reason in err. Creates the ctx (TCMU_HARNESS_INSTANCE) and trace.
+ * Until the memory trace (trace.h) is wired in, the trace is the JSON-lines file only and
+ * sc_session_trace returns NULL. */
 int sc_session_new(const sc_session_opts *o, sc_session **out, char *err, size_t cap);
 /* Tears down every device, newest first; 0, or -errno with the first failure in err.
  * Frees s either way. */
@@ -33,7 +37,8 @@ sc_trace *sc_session_trace(sc_session *s);
 int sc_session_add_device(sc_session *s, const sc_device *d, char *err, size_t cap);
 int sc_session_remove_device(sc_session *s, const char *name, char *err, size_t cap);
 /* The descriptions of the live devices, as a scenario model for the parsers' checks
- * (device names, types): a snapshot copied into *out (devices only). */
+ * (device names, types): a snapshot copied into *out (devices only, without their media,
+ * so that out owns nothing; sc_free(out) is harmless). */
 void sc_session_model(sc_session *s, scenario *out);
 /* Waits until no device has served a command for quiet_s (at most max_s): the kernel's
  * probing of new devices is over. */
@@ -52,9 +57,19 @@ int sc_session_field(sc_session *s, const char *dev, const char *field, char *bu
 int sc_session_device_json(sc_session *s, const char *dev, char *buf, size_t cap);
 /* The names of the live devices, in creation order; returns how many (at most max). */
 int sc_session_names(sc_session *s, char names[][65], int max);
+/* The rules of a device (exec runs fake commands through them), NULL if there is no such
+ * device; valid until the device is removed. */
+th_rules *sc_session_rules(sc_session *s, const char *dev);
 /* list_rules: a JSON array of {name, index, fired, times, spent} (malloc'd, caller frees). */
 int sc_session_rules_json(sc_session *s, const char *dev, char **json, char *err, size_t cap);
 /* stats: a JSON object per device {commands, tmrs, rules fired, ...} (malloc'd). */
 int sc_session_stats_json(sc_session *s, char **json);
+
+/* serve: a session with the scenario's devices (none is fine) and rules, settled and
+ * armed; one JSON line per device (sc_session_device_json) printed on out. 0 and *out_s,
+ * or 1 with the failure in res->message and nothing left behind. The caller serves
+ * (waits) and closes the session. */
+int sc_serve_open(const scenario *sc, const sc_session_opts *o, FILE *out, sc_session **out_s,
+                  sc_result *res);
 
 #endif

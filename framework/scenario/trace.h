@@ -23,22 +23,47 @@ typedef struct sc_trace_filter {
 } sc_trace_filter;
 void sc_trace_filter_init(sc_trace_filter *f);
 
-/* path: the JSON-lines file (NULL: none); keep: entries kept in memory (0: a default). */
+/* path: the JSON-lines file (NULL: none), truncated; keep: entries kept in memory (0: the
+ * default, SC_TRACE_KEEP). A kept entry is a fixed record of about 330 bytes (86 MB at the
+ * default), allocated once (pages are touched as the ring fills); nothing is allocated per entry.
+ * The lines' "t" is seconds since sc_trace_new. */
+#define SC_TRACE_KEEP 262144
+/* A TMR's ids kept in memory (the file has them all); read adds "ids_total" beyond. Op
+ * names are kept to 39 characters (the filter's op holds no more; the file has them whole);
+ * the CDB to 32 bytes, as in the file. */
+#define SC_TRACE_IDS 16
 int sc_trace_new(const char *path, size_t keep, sc_trace **out, char *err, size_t cap);
+/* Nothing may be in a call on t, nor call it, once this starts: it does not wait for
+ * them. A waiter must have returned, not only been told to (set its stop, sc_trace_wake,
+ * join its thread): freed right after the wake, the waiter wakes into freed memory. */
 void sc_trace_free(sc_trace *t);
-/* Routes a device's trace here (and detaches with NULL before the rules are freed). */
+/* Routes a device's trace here; sc_trace_attach(NULL, r) detaches (before the rules are
+ * freed). Once it returns, r's previous sink is not running. Every rules attached must
+ * be detached (or freed) before sc_trace_free. */
 void sc_trace_attach(sc_trace *t, th_rules *r);
 /* The index the next entry will get (entries are numbered from 0 for the session). */
 uint64_t sc_trace_cursor(sc_trace *t);
-/* Entries from index `from` (at most max) as JSON lines, each with its "seq", in a malloc'd
- * string; *next: where to continue. -ERANGE if `from` is older than the oldest kept entry. */
+/* The index of the oldest entry still kept (cursor - keep once the ring wrapped). */
+uint64_t sc_trace_oldest(sc_trace *t);
+/* The message for -ERANGE from read or wait at `from`, for the caller to report:
+ * "trace entry 5 is no longer kept: the oldest is 1000 (the trace keeps 1000 entries)". */
+void sc_trace_range_msg(sc_trace *t, uint64_t from, char *err, size_t cap);
+/* Entries from index `from` (at most max; 0: all there are) as JSON lines, each with its
+ * "seq" first ({"seq":7,"t":...}), in a malloc'd string ("" when none); *next: where to
+ * continue. A `from` beyond the cursor reads nothing (next = from). -ERANGE if `from` is
+ * older than the oldest kept entry (sc_trace_range_msg); if the ring overtakes a read
+ * under way, it returns what it had and the next read gets -ERANGE. -ENOMEM. */
 int sc_trace_read(sc_trace *t, uint64_t from, size_t max, char **lines, uint64_t *next);
-/* Blocks until `count` entries at index >= from match f, timeout_ms passes (-ETIMEDOUT)
- * or *stop becomes true (-EINTR; may be NULL). *matched: how many matched; *next: the
- * index after the last one that counted (so a second wait can continue from there). */
-int sc_trace_wait(sc_trace *t, const sc_trace_filter *f, uint64_t from, long count,
-                  int timeout_ms, volatile const int *stop, long *matched, uint64_t *next);
-/* Wakes every waiter (a stop flag was set). */
+/* Blocks until `count` entries at index >= from match f (NULL: any command), those kept
+ * and those still to come: 0 (at once if they are there; count <= 0 too). Otherwise
+ * timeout_ms passes (-ETIMEDOUT; < 0: no timeout) or *stop is nonzero (-EINTR; stop may
+ * be NULL; read atomically, set it and call sc_trace_wake). -ERANGE if `from` is older
+ * than the oldest kept entry, or the ring overtook entries the wait had not looked at.
+ * *matched: how many matched; *next: the index after the last one that counted (from,
+ * if none), so a second wait can continue from there. */
+int sc_trace_wait(sc_trace *t, const sc_trace_filter *f, uint64_t from, long count, int timeout_ms,
+                  volatile const int *stop, long *matched, uint64_t *next);
+/* Wakes every waiter to look at its stop flag. */
 void sc_trace_wake(sc_trace *t);
 
 #endif

@@ -40,33 +40,272 @@ static int load_fail(yt *t, int rc, size_t line, size_t col, const char *fmt, ..
     return rc;
 }
 
-/* libyaml's scanner costs O(depth) per token (it walks its flow levels), so a file of
- * [[[[... takes minutes to load. No scenario nests deeper than a dozen levels: read
- * the events first and stop at the first one that goes too deep, before the cost
- * grows. Syntax errors are left to the load, which reports them. */
+/* The event pass before the load. libyaml's scanner costs O(depth) per token (it walks
+ * its flow levels), so a file of [[[[... takes minutes to load: no scenario nests deeper
+ * than a dozen levels, so stop at the first event that goes too deep, before the cost
+ * grows. In JSON mode it also refuses what YAML accepts and JSON does not (the control
+ * channel speaks JSON; the document API no longer shows anchors, tags or quoting).
+ * Syntax errors are left to the load, which reports them. */
 #define MAX_DEPTH 64
-static int check_depth(yt *t, const char *buf, size_t n)
+typedef struct scan {
+    yt *t;
+    const char *buf;
+    size_t n;
+    bool json;
+    size_t ci, bi; /* a character index and its byte offset (marks count characters) */
+    int depth;
+    bool map[MAX_DEPTH + 2], key[MAX_DEPTH + 2]; /* per level: a mapping, at a key */
+} scan;
+
+static size_t byte_at(scan *s, size_t ci)
 {
+    for (; s->ci < ci && s->bi < s->n; s->ci++) {
+        unsigned char c = (unsigned char)s->buf[s->bi];
+        s->bi += c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    }
+    return s->bi < s->n ? s->bi : s->n;
+}
+
+static int scan_fail(scan *s, const yaml_mark_t *m, const char *what)
+{
+    return load_fail(s->t, -EINVAL, m->line + 1, m->column + 1, "not JSON: %s", what);
+}
+
+/* true, false, null, or a number as JSON writes it (no 0x, no +, no .5, no 1_000) */
+static bool json_literal(const char *v)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "null")) return true;
+    const char *p = v + (*v == '-');
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (isdigit((unsigned char)*p)) p++;
+    else
+        return false;
+    if (*p == '.') {
+        if (!isdigit((unsigned char)*++p)) return false;
+        while (isdigit((unsigned char)*p)) p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p += p[1] == '+' || p[1] == '-' ? 2 : 1;
+        if (!isdigit((unsigned char)*p)) return false;
+        while (isdigit((unsigned char)*p)) p++;
+    }
+    return !*p;
+}
+
+/* A node (scalar or collection start) at the current level. */
+static int scan_node(scan *s, const yaml_event_t *e, const yaml_char_t *anchor,
+                     const yaml_char_t *tag)
+{
+    if (anchor) return scan_fail(s, &e->start_mark, "anchors (&name) are YAML, not JSON");
+    if (tag) return scan_fail(s, &e->start_mark, "tags (!tag) are YAML, not JSON");
+    if (e->type == YAML_SCALAR_EVENT) {
+        bool quoted = e->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+        if (s->map[s->depth] && s->key[s->depth] && !quoted)
+            return scan_fail(s, &e->start_mark, "a key is a string in double quotes");
+        if (!quoted && e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+            return scan_fail(s, &e->start_mark, "a string goes in double quotes");
+        if (!quoted && !json_literal((const char *)e->data.scalar.value))
+            return scan_fail(s, &e->start_mark,
+                             "a value is a string in double quotes, a number, true, false or "
+                             "null");
+        return 0;
+    }
+    if (s->map[s->depth] && s->key[s->depth])
+        return scan_fail(s, &e->start_mark, "a key is a string in double quotes");
+    bool flow = e->type == YAML_MAPPING_START_EVENT
+                    ? e->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+                    : e->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
+    char open = e->type == YAML_MAPPING_START_EVENT ? '{' : '[';
+    if (!flow || s->buf[byte_at(s, e->start_mark.index)] != open)
+        return scan_fail(s, &e->start_mark,
+                         open == '{' ? "an object is written {\"key\": value, ...}"
+                                     : "an array is written [value, ...]");
+    return 0;
+}
+
+static int scan_event(scan *s, const yaml_event_t *e)
+{
+    int rc = 0;
+    switch (e->type) {
+    case YAML_DOCUMENT_START_EVENT:
+        if (s->json && !e->data.document_start.implicit)
+            rc = scan_fail(s, &e->start_mark, "'---' and directives are YAML, not JSON");
+        break;
+    case YAML_DOCUMENT_END_EVENT:
+        if (s->json && !e->data.document_end.implicit)
+            rc = scan_fail(s, &e->start_mark, "'...' is YAML, not JSON");
+        break;
+    case YAML_ALIAS_EVENT:
+        if (s->json) rc = scan_fail(s, &e->start_mark, "aliases (*name) are YAML, not JSON");
+        break;
+    case YAML_SCALAR_EVENT:
+        if (strlen((const char *)e->data.scalar.value) != e->data.scalar.length)
+            return load_fail(s->t, -EINVAL, e->start_mark.line + 1, e->start_mark.column + 1,
+                             "a string with a NUL character in it");
+        if (s->json) rc = scan_node(s, e, e->data.scalar.anchor, e->data.scalar.tag);
+        s->key[s->depth] = !s->key[s->depth];
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        if (s->depth >= MAX_DEPTH)
+            return load_fail(s->t, -EINVAL, e->start_mark.line + 1, e->start_mark.column + 1,
+                             "nested deeper than %d levels", MAX_DEPTH);
+        if (s->json)
+            rc = e->type == YAML_MAPPING_START_EVENT
+                     ? scan_node(s, e, e->data.mapping_start.anchor, e->data.mapping_start.tag)
+                     : scan_node(s, e, e->data.sequence_start.anchor, e->data.sequence_start.tag);
+        s->depth++;
+        s->map[s->depth] = e->type == YAML_MAPPING_START_EVENT;
+        s->key[s->depth] = true;
+        break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        if (s->depth > 0) s->depth--;
+        s->key[s->depth] = !s->key[s->depth];
+        /* A comment or more text after the outermost value: JSON has neither. */
+        if (s->json && !s->depth)
+            for (size_t b = byte_at(s, e->end_mark.index); b < s->n; b++)
+                if (!strchr(" \t\r\n", s->buf[b]))
+                    return scan_fail(s, &e->end_mark, "text after the end of the value");
+        break;
+    default:
+        break;
+    }
+    return rc;
+}
+
+static int scan_events(yt *t, const char *buf, size_t n, bool json)
+{
+    scan s = {.t = t, .buf = buf, .n = n, .json = json};
+    s.key[0] = true;
     yaml_parser_t p;
     yaml_parser_initialize(&p);
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, n);
-    int depth = 0, rc = 0;
+    int rc = 0;
     for (;;) {
         yaml_event_t e;
         if (!yaml_parser_parse(&p, &e)) break;
         yaml_event_type_t type = e.type;
-        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
-            if (++depth > MAX_DEPTH)
-                rc = load_fail(t, -EINVAL, e.start_mark.line + 1, e.start_mark.column + 1,
-                               "nested deeper than %d levels", MAX_DEPTH);
-        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
-            depth--;
-        }
+        rc = scan_event(&s, &e);
         yaml_event_delete(&e);
         if (rc || type == YAML_STREAM_END_EVENT) break;
     }
     yaml_parser_delete(&p);
     return rc;
+}
+
+/* libyaml says "invalid leading UTF-8 octet"; say where, in the words of the input. */
+static int check_text(yt *t, const char *buf, size_t n, const char *what)
+{
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < n; col++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == 0) return load_fail(t, -EINVAL, line, col, "binary data (NUL byte) in %s", what);
+        if (c == '\n') line++, col = 0;
+        size_t len = c < 0x80                ? 1
+                     : c >= 0xc2 && c < 0xe0 ? 2
+                     : c >= 0xe0 && c < 0xf0 ? 3
+                     : c >= 0xf0 && c < 0xf5 ? 4
+                                             : 0;
+        bool ok = len && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++) ok = ((unsigned char)buf[i + k] & 0xc0) == 0x80;
+        if (!ok) return load_fail(t, -EILSEQ, line, col, "not UTF-8 (byte 0x%02x) in %s", c, what);
+        i += len;
+    }
+    return 0;
+}
+
+/* JSON's strings and commas, where YAML's flow syntax is wider: YAML's escapes (\x41, \e,
+ * \N, \U...), raw tabs in strings and trailing commas parse, but the control channel
+ * echoes an id as sent, so what it takes must be JSON text. After the event pass, so the
+ * quotes are JSON's; a malformed escape is left to the load, which reports it. */
+static int check_json_text(yt *t, const char *buf, size_t n)
+{
+    size_t line = 1, col = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        col += (c & 0xc0) != 0x80;
+        if (in_str && c < 0x20)
+            return load_fail(t, -EINVAL, line, col,
+                             "not JSON: a control character (0x%02x) in a string (write it "
+                             "as an escape: \\t, \\u0009)",
+                             c);
+        if (c == '\n') line++, col = 0;
+        if (!in_str) {
+            size_t k = i + 1;
+            if (c == ',')
+                while (k < n && strchr(" \t\r\n", buf[k])) k++;
+            if (c == ',' && k < n && (buf[k] == '}' || buf[k] == ']'))
+                return load_fail(t, -EINVAL, line, col, "not JSON: a comma before '%c'", buf[k]);
+            in_str = c == '"';
+            continue;
+        }
+        if (c == '"') in_str = false;
+        if (c != '\\') continue;
+        unsigned char e = i + 1 < n ? (unsigned char)buf[i + 1] : 0;
+        if (e == 'u') {
+            char hex[5] = {0};
+            for (int k = 0; k < 4; k++)
+                if (i + 2 + (size_t)k >= n || !isxdigit((unsigned char)buf[i + 2 + k]))
+                    return 0; /* the load says what is wrong with it */
+            memcpy(hex, buf + i + 2, 4);
+            unsigned long v = strtoul(hex, NULL, 16);
+            if (v >= 0xd800 && v <= 0xdfff)
+                return load_fail(t, -EINVAL, line, col,
+                                 "\\u%.4s: a UTF-16 surrogate escape; send characters beyond "
+                                 "U+FFFF as UTF-8 (Python: json.dumps(..., ensure_ascii=False))",
+                                 hex);
+            i += 5, col += 5;
+        } else if (e && strchr("\"\\/bfnrt", e)) {
+            i++, col++;
+        } else if (e > 0x20 && e < 0x7f) {
+            return load_fail(t, -EINVAL, line, col,
+                             "not JSON: the escape \\%c (JSON has \\\" \\\\ \\/ \\b \\f "
+                             "\\n \\r \\t \\uXXXX)",
+                             e);
+        } else {
+            return load_fail(t, -EINVAL, line, col,
+                             "not JSON: a backslash that starts no JSON escape");
+        }
+    }
+    return 0;
+}
+
+int yt_load_buffer(yt *t, const char *name, const char *buf, size_t n, bool json)
+{
+    memset(t, 0, sizeof(*t));
+    t->file = name;
+    const char *what = json ? "a request" : "a scenario file";
+    if (n > MAX_FILE)
+        return load_fail(t, -EFBIG, 1, 1, "%s is larger than %u bytes", json ? "a request" : "file",
+                         MAX_FILE);
+    int rc = check_text(t, buf, n, what);
+    if (!rc) rc = scan_events(t, buf, n, json);
+    if (!rc && json) rc = check_json_text(t, buf, n);
+    if (rc) return rc;
+    yaml_parser_t p;
+    yaml_parser_initialize(&p);
+    yaml_parser_set_input_string(&p, (const unsigned char *)buf, n);
+    if (!yaml_parser_load(&p, &t->doc)) {
+        size_t line = p.problem_mark.line + 1, col = p.problem_mark.column + 1;
+        if (json && line > 1 && !memchr(buf, '\n', n)) { /* the end of a one-line request */
+            line = 1, col = 1;
+            for (size_t i = 0; i < n; i++) col += ((unsigned char)buf[i] & 0xc0) != 0x80;
+        }
+        load_fail(t, -EINVAL, line, col, "%s syntax error: %s%s%s", json ? "JSON" : "YAML",
+                  p.problem ? p.problem : "?", p.context ? " " : "", p.context ? p.context : "");
+        yaml_parser_delete(&p);
+        return -EINVAL;
+    }
+    yaml_parser_delete(&p);
+    if (!yaml_document_get_root_node(&t->doc)) {
+        yaml_document_delete(&t->doc);
+        return load_fail(t, -EINVAL, 1, 1, json ? "empty request" : "empty scenario file");
+    }
+    return 0;
 }
 
 int yt_load(yt *t, const char *path)
@@ -84,37 +323,9 @@ int yt_load(yt *t, const char *path)
     size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
     fclose(f);
     if (!buf) return load_fail(t, -ENOMEM, 1, 1, "out of memory");
-    for (size_t i = 0, line = 1, col = 1; i < n; i++, col++) {
-        if (buf[i] == '\n') line++, col = 0;
-        if (buf[i] == 0) {
-            free(buf);
-            return load_fail(t, -EINVAL, line, col, "binary data (NUL byte) in a scenario file");
-        }
-    }
-    int drc = check_depth(t, buf, n);
-    if (drc) {
-        free(buf);
-        return drc;
-    }
-    yaml_parser_t p;
-    yaml_parser_initialize(&p);
-    yaml_parser_set_input_string(&p, (const unsigned char *)buf, n);
-    int ok = yaml_parser_load(&p, &t->doc);
-    if (!ok) {
-        load_fail(t, -EINVAL, p.problem_mark.line + 1, p.problem_mark.column + 1,
-                  "YAML syntax error: %s%s%s", p.problem ? p.problem : "?", p.context ? " " : "",
-                  p.context ? p.context : "");
-        yaml_parser_delete(&p);
-        free(buf);
-        return -EINVAL;
-    }
-    yaml_parser_delete(&p);
+    int rc = yt_load_buffer(t, path, buf, n, false);
     free(buf);
-    if (!yaml_document_get_root_node(&t->doc)) {
-        yaml_document_delete(&t->doc);
-        return load_fail(t, -EINVAL, 1, 1, "empty scenario file");
-    }
-    return 0;
+    return rc;
 }
 
 void yt_free(yt *t)

@@ -43,6 +43,10 @@ typedef struct yt_keys {
 
 /* 0, or a negative errno with the reason in t->msgs (the document is then unusable). */
 int yt_load(yt *t, const char *path);
+/* The same from memory; name stands for the file in messages ("request"). json: refuse
+ * what YAML has and JSON has not (anchors, aliases, tags, unquoted strings and keys,
+ * block style, comments), for the control channel's request lines. */
+int yt_load_buffer(yt *t, const char *name, const char *buf, size_t n, bool json);
 /* Frees the document; t->msgs stays (the caller takes or frees it). */
 void yt_free(yt *t);
 yaml_node_t *yt_root(yt *t);

@@ -69,7 +69,7 @@ def test_every_shipped_scenario_validates():
     ("name: x\ndevices:\n  - { name: d0, initiators: [iqn.2026-11.x:y] }\n", 3,
      "need export: iscsi"),
     ("name: x\ndevices:\n  - { name: d0, export: iscsi, initiators: [] }\n", 3,
-     "initiators is a list of 1 to 16"),
+     "initiators is a list of 1 to 16 items"),
     # defect 5: a second initiators: or media: appended past the fixed arrays (a crash)
     ("name: x\ndevices:\n  - name: d0\n    export: iscsi\n"
      "    initiators: [iqn.2026-11.x:a, iqn.2026-11.x:b, iqn.2026-11.x:c, iqn.2026-11.x:d]\n"
@@ -181,11 +181,125 @@ def test_exec_serves_tape_commands(tmp_path):
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("name=s0,chap_user=u", "chap_user and chap_password go together"),
-    ("name=s0,initiator=iqn.2026-11.x:y", "need export=iscsi"),
-    ("name=s0,portal=0.0.0.0:3260", "need export=iscsi"),
+    ("name=s0,export=iscsi,chap_user=u", "chap needs both user and password"),
+    ("name=s0,initiator=iqn.2026-11.x:y", "need export: iscsi"),
+    ("name=s0,portal=0.0.0.0:3260", "need export: iscsi"),
 ])
 def test_serve_refuses_iscsi_options_that_cannot_work_before_any_kernel_work(spec, message):
     p = th("serve", "--device", spec)
-    assert p.returncode != 0
-    assert message in p.stderr, p.stderr
+    assert p.returncode == 2
+    assert f"--device '{spec}': " in p.stderr and message in p.stderr, p.stderr
+
+
+KMSG_KEYS = GOOD + """expect_kmsg: ["Attached SCSI disk", "\\\\[sd[a-z]+\\\\]"]
+forbid_kmsg:
+  - "I/O error"
+allow_kmsg: ["WARNING: .* at drivers/scsi/"]
+"""
+
+
+def test_validate_accepts_the_kernel_log_keys(tmp_path):
+    p = th("validate", write(tmp_path, KMSG_KEYS))
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("key, value, line, col, message", [
+    ("expect_kmsg", '["(unclosed"]', 9, 15, "'(unclosed' is not an extended regex"),
+    ("forbid_kmsg", '["ok", "a{2,1}"]', 9, 21, "'a{2,1}' is not an extended regex"),
+    ("allow_kmsg", "[{a: 1}]", 9, 14, "expected a single value, not a mapping"),
+    ("allow_kmsg", "WARNING", 9, 13, "must be a list"),
+    ("allow_kmsg", '["ok", ""]', 9, 20, "an empty regex matches every kernel log line"),
+])
+def test_validate_rejects_bad_kernel_log_regexes_at_their_place(tmp_path, key, value, line, col,
+                                                                 message):
+    f = write(tmp_path, f"{GOOD}{key}: {value}\n")
+    p = th("validate", f)
+    assert p.returncode == 2
+    assert f"{f}:{line}:{col}: " in p.stderr and message in p.stderr, p.stderr
+
+
+def test_run_with_a_bad_allow_kmsg_file_is_a_usage_error_naming_its_line(tmp_path):
+    s = write(tmp_path, GOOD)
+    allow = write(tmp_path, "# baseline\n\nWARNING: .* at fs/\nbad[\n", "allow.txt")
+    p = th("run", "--allow-kmsg", allow, s)
+    assert p.returncode == 2
+    assert f"--allow-kmsg {allow}:4: 'bad[' is not an extended regex" in p.stderr, p.stderr
+    assert "VM" not in p.stderr
+    p = th("run", "--allow-kmsg", tmp_path / "missing.txt", s)
+    assert p.returncode == 2
+    assert f"{tmp_path / 'missing.txt'}: No such file or directory" in p.stderr, p.stderr
+
+
+def test_run_help_documents_the_kernel_log_verdict():
+    p = th("run", "--help")
+    assert p.returncode == 0
+    for word in ("--allow-kmsg FILE", "system-out", ".kmsg", "WARNING:"):
+        assert word in p.stdout, p.stdout
+
+
+
+@pytest.mark.parametrize("spec, yaml", [
+    ("name=d0,block_size=1000", "{ name: d0, block_size: 1000 }"),
+    ("name=d0,size=0", "{ name: d0, size: 0 }"),
+    ("name=d0,vendor=ABCDEFGHIJ", "{ name: d0, vendor: ABCDEFGHIJ }"),
+    ("name=t0,type=tape,media=record:x", "{ name: t0, type: tape, media: [record: x] }"),
+    ("name=d0,media=text:hi", "{ name: d0, media: [text: hi] }"),
+    ("name=d0,lun=300", "{ name: d0, lun: 300 }"),
+])
+def test_a_spec_and_a_yaml_device_get_one_message(tmp_path, spec, yaml):
+    f = write(tmp_path, f"name: x\ndevices:\n  - {yaml}\n")
+    v = th("validate", f)
+    assert v.returncode == 2
+    m = re.search(rf"^{re.escape(str(f))}:3:\d+: (.*)$", v.stderr, re.M)
+    assert m, v.stderr
+    p = th("serve", "--device", spec)
+    assert p.returncode == 2
+    assert f"tcmu-harness serve: --device '{spec}': {m.group(1)}\n" in p.stderr, (p.stderr, m.group(1))
+
+
+def test_serve_needs_devices_or_a_scenario():
+    p = th("serve")
+    assert p.returncode == 2 and "usage" in p.stderr
+
+
+INQUIRY = "12 00 00 00 24 00"
+
+
+def test_exec_answers_with_the_declared_identity(tmp_path):
+    f = write(tmp_path, "name: x\ndevices:\n"
+                        "  - { name: d0, vendor: ACME, product: Anvil, revision: '0042' }\n")
+    p = th("exec", f, "--device", "d0", "--cdb", INQUIRY, "--alloc", "36")
+    assert p.returncode == 0, p.stderr
+    data = bytes.fromhex(json.loads(p.stdout)["data_in"])
+    assert data[8:16] == b"ACME    ", data
+    assert data[16:32] == b"Anvil".ljust(16), data
+    assert data[32:36] == b"0042", data
+
+
+def test_exec_with_file_backing_writes_land_in_the_file(tmp_path):
+    img = tmp_path / "d0.img"
+    f = write(tmp_path, f"name: x\ndevices:\n  - {{ name: d0, size: 1MiB, backing: 'file:{img}' }}\n")
+    p = th("exec", f, "--device", "d0", "--cdb", "2a 00 00 00 00 02 00 00 01 00", "--data-out",
+           "5a" * 512)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["status"] == 0
+    data = img.read_bytes()
+    assert len(data) == 1 << 20
+    assert data[1024:1536] == b"\x5a" * 512 and data[:1024] == bytes(1024)
+
+
+def test_exec_on_a_tape_reads_its_media_and_honours_its_state(tmp_path):
+    f = write(tmp_path, "name: x\ndevices:\n  - name: t0\n    type: tape\n    media:\n"
+                        "      - { filemark: 1 }\n      - { text: second }\n"
+                        "  - { name: t1, type: tape, loaded: false }\n")
+    # READ(6) variable: the filemark first, then the record after it
+    read = "08 00 00 10 00 00"
+    p = th("exec", f, "--device", "t0", "--cdb", read, "--alloc", "4096", "--cdb", read,
+           "--alloc", "4096")
+    assert p.returncode == 0, p.stderr
+    fm, rec = [json.loads(l) for l in p.stdout.splitlines()]
+    assert fm["sense"]["fm"] is True, fm
+    assert bytes.fromhex(rec["data_in"]) == b"second", rec
+    p = th("exec", f, "--device", "t1", "--cdb", "00 00 00 00 00 00")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["sense"]["key"] == "NOT_READY", p.stdout

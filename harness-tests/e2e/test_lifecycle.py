@@ -57,11 +57,20 @@ def test_a_refused_device_leaves_nothing_and_the_server_serves_on(tcmu_harness, 
 
 
 def test_open_failure_leaves_nothing_behind():
-    # The same name twice: refused before any device is made (a usage error).
+    # The first device is up in the kernel when the second fails to build: both go.
+    p = subprocess.run([str(TH), "serve", "--device", "name=ok0,size=8MiB", "--device",
+                        "name=bad0,size=8MiB,backing=file:/proc/th-no/such"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stderr
+    assert "bad0" in p.stderr and "/proc/th-no/such" in p.stderr, p.stderr
+    assert our_objects() == []
+
+
+def test_a_name_given_twice_is_refused_before_any_kernel_work():
     p = subprocess.run([str(TH), "serve", "--device", "name=dup,size=8MiB", "--device",
                         "name=dup,size=8MiB"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
-    assert "device name 'dup' is used twice" in p.stderr
+    assert "device name 'dup' is used twice" in p.stderr, p.stderr
     assert our_objects() == []
 
 

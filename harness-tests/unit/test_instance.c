@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "helpers.h"
 #include "scenario/scenario.h"
+#include "scenario/session.h"
 #include "scenario/spec.h"
 
 static th_ctx *ctx_with(uint32_t instance)
@@ -68,25 +69,33 @@ Test(instance, two_instances_d0_answer_different_vpd_naa_and_serial)
     th_ctx_free(b);
 }
 
+/* The builder (the session) gives an unpinned spec its instance's WWN, VPD and serial. */
+static void spec_wwn_on(uint32_t instance, const char *spec, char *wwn, size_t cap)
+{
+    sc_session_opts o = {.kernel = false};
+    sc_session *s;
+    char err[320];
+    cr_assert_eq(sc_session_new(&o, &s, err, sizeof(err)), 0, "%s", err);
+    th_ctx_set_instance(sc_session_ctx(s), instance);
+    sc_device d;
+    cr_assert_eq(sc_spec_parse(spec, &d, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(sc_session_add_device(s, &d, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(sc_session_field(s, d.name, "wwn", wwn, cap), 0);
+    cr_assert_eq(sc_session_close(s, err, sizeof(err)), 0);
+}
+
 Test(instance, a_spec_gets_its_instance_wwn_and_a_pinned_one_is_kept)
 {
-    static sc_spec s1, s2, pinned;
-    th_ctx *a = ctx_with(7), *b = ctx_with(8);
-    cr_assert_eq(sc_spec_parse("name=d0", &s1), 0);
-    cr_assert_eq(sc_spec_parse("name=d0", &s2), 0);
-    cr_assert_eq(sc_spec_parse("name=d0,wwn=naa.3000000000000abc,serial=S1", &pinned), 0);
-    sc_spec_bind(&s1, a);
-    sc_spec_bind(&s2, b);
-    sc_spec_bind(&pinned, b);
-    cr_assert_eq(s1.cfg.wwn, th_device_wwn_for(a, "d0"));
-    cr_assert_eq(s1.disk.wwn, s1.cfg.wwn);
-    cr_assert_eq(s1.tape.wwn, s1.cfg.wwn);
-    cr_assert_neq(s1.cfg.wwn, s2.cfg.wwn);
-    cr_assert_eq(pinned.cfg.wwn, 0x3000000000000abcull);
-    cr_assert_eq(pinned.disk.wwn, 0x3000000000000abcull);
-    cr_assert_str_eq(pinned.disk.serial, "S1");
+    char w1[32], w2[32], pinned[32], want[32];
+    th_ctx *a = ctx_with(7);
+    spec_wwn_on(7, "name=d0", w1, sizeof(w1));
+    spec_wwn_on(8, "name=d0", w2, sizeof(w2));
+    spec_wwn_on(8, "name=d0,wwn=naa.3000000000000abc,serial=S1", pinned, sizeof(pinned));
+    snprintf(want, sizeof(want), "naa.%016llx", (unsigned long long)th_device_wwn_for(a, "d0"));
+    cr_assert_str_eq(w1, want);
+    cr_assert_str_neq(w1, w2);
+    cr_assert_str_eq(pinned, "naa.3000000000000abc");
     th_ctx_free(a);
-    th_ctx_free(b);
 }
 
 Test(instance, scenario_wwn_key_pins_the_identifier)

@@ -18,7 +18,8 @@ typedef struct place {
     const char *what;
     const char *prefix;
     const char *indent;
-    const char *only_key; /* the other keys given besides the one under test (NULL: all) */
+    const char *only_key; /* non-NULL: give only the keys the one under test goes with
+                             (sc_step_needs) instead of all; NULL: all */
 } place;
 
 static const place places[] = {
@@ -30,7 +31,7 @@ static const place places[] = {
     {"respond", DEVICES "rules:\n  - device: d0\n    respond:\n", "      ", NULL},
     {"sense", DEVICES "rules:\n  - device: d0\n    respond:\n      sense:\n", "        ", NULL},
     {"corrupt", DEVICES "rules:\n  - device: d0\n    respond:\n      corrupt:\n", "        ", NULL},
-    {"a step", BASE "steps:\n  -\n", "    ", "run"},
+    {"a step", BASE "steps:\n  - {run: \"true\", background: bg}\n  -\n", "    ", "needs"},
     {"expect", BASE "steps:\n  - run: \"true\"\n    expect:\n", "      ", NULL},
     {"expect_trace", BASE "expect_trace:\n  - {device: d0, count: 0}\n  -\n", "    ", NULL},
 };
@@ -40,6 +41,15 @@ static const place *place_of(const char *what)
     for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
         if (!strcmp(places[i].what, what)) return &places[i];
     return NULL;
+}
+
+/* In a step, whether `other` is a key the key under test goes with (may_outlive: background,
+ * which goes with run). */
+static bool needed(const char *key, const char *other)
+{
+    for (const char *n = sc_step_needs(key); n; n = sc_step_needs(n))
+        if (!strcmp(n, other)) return true;
+    return false;
 }
 
 static char path[64];
@@ -65,10 +75,20 @@ static char *document(const yt_keys *keys, const place *p, const char *key, cons
     char *doc = malloc(cap);
     cr_assert_not_null(doc);
     len += (size_t)snprintf(doc + len, cap - len, "%s", p->prefix);
+    /* A device gets the keys of the type the key under test is for (a tape's keys on a
+     * disk are an error). */
+    int idx;
+    const sc_device_key *dk = keys == &sc_keys_device ? sc_device_key_find(key, &idx) : NULL;
+    unsigned on = dk && dk->on == SC_ON_TAPE ? SC_ON_TAPE : SC_ON_DISK;
     for (size_t i = 0; i < keys->n; i++) {
         const yt_key *k = &keys->keys[i];
-        if (!strcmp(k->name, key) || (p->only_key && strcmp(k->name, p->only_key))) continue;
-        len += (size_t)snprintf(doc + len, cap - len, "%s%s: %s\n", p->indent, k->name, k->example);
+        if (!strcmp(k->name, key) || (p->only_key && !needed(key, k->name))) continue;
+        const sc_device_key *other =
+            keys == &sc_keys_device ? sc_device_key_find(k->name, &idx) : NULL;
+        if (other && !(other->on & on)) continue;
+        const char *example =
+            other && !strcmp(k->name, "type") ? (on == SC_ON_TAPE ? "tape" : "disk") : k->example;
+        len += (size_t)snprintf(doc + len, cap - len, "%s%s: %s\n", p->indent, k->name, example);
     }
     *line = 1;
     for (size_t i = 0; i < len; i++) *line += doc[i] == '\n';
@@ -374,5 +394,22 @@ Test(scenario_parse, an_empty_initiator_is_a_located_error)
     static scenario sc;
     cr_assert_eq(load_text(text, &sc), -EINVAL);
     assert_located(&sc, 3, 44, "an initiator IQN is empty", text);
+    sc_free(&sc);
+}
+
+/* add_rule says where the rule goes; a rule of the rules list is already in its place. */
+Test(scenario_parse, add_rule_takes_a_position_and_defaults_to_last)
+{
+    static scenario sc;
+    cr_assert_eq(load_text(DEVICES "steps:\n  - add_rule: {device: d0, name: a, position: 0}\n"
+                                   "  - add_rule: {device: d0, name: b}\n",
+                           &sc),
+                 0, "%s", sc_errors(&sc));
+    cr_assert_eq(sc.steps[0].position, 0);
+    cr_assert_eq(sc.steps[1].position, -1);
+    sc_free(&sc);
+    static const char text[] = DEVICES "rules:\n  - {device: d0, name: a, position: 0}\n";
+    cr_assert_eq(load_text(text, &sc), -EINVAL);
+    assert_located(&sc, 6, 27, "unknown key 'position' in a rule", text);
     sc_free(&sc);
 }

@@ -1,141 +1,449 @@
-/* serve --device SPEC: every key once (valid together), every key repeated, bad values. */
+/* The two spellings of a device, generated from the one key table (device_keys.h): for
+ * every key, a bad value gets the same message as a SPEC and in YAML, every example is
+ * the same device in both, the defaults are equal, the old SPEC names still work, and the
+ * checks across keys say the same either way. */
+#include <unistd.h>
 #include "helpers.h"
+#include "scenario/device_keys.h"
+#include "scenario/scenario.h"
 #include "scenario/spec.h"
 
-static sc_spec s;
+static scenario sc;
 
-/* Every key with its example, but `skip`; then `extra`. */
-static void all_keys(char *buf, size_t cap, const char *skip, const char *extra)
+/* Loads `yaml` (a device's keys, one "key: value" a line) as the one device of a
+ * scenario; 0 or -EINVAL with the first error's message (no FILE:LINE:COL) in msg. */
+static int load_device(const char *keys, char *msg, size_t cap)
 {
-    size_t len = 0;
-    buf[0] = 0;
-    for (const sc_spec_key *k = sc_spec_keys; k->name; k++)
-        if (!skip || strcmp(k->name, skip))
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s=%s", len ? "," : "", k->name,
-                                    k->example);
-    if (extra) snprintf(buf + len, cap - len, "%s%s", len ? "," : "", extra);
+    char path[] = "/tmp/th-spec-XXXXXX.yaml", text[8192];
+    int n = snprintf(text, sizeof(text), "name: t\ndevices:\n  -\n");
+    for (const char *l = keys; *l;) {
+        size_t len = strcspn(l, "\n");
+        n += snprintf(text + n, sizeof(text) - (size_t)n, "    %.*s\n", (int)len, l);
+        l += len + (l[len] == '\n');
+    }
+    int fd = mkstemps(path, 5);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, (size_t)n), n);
+    close(fd);
+    int rc = sc_load(path, &sc);
+    unlink(path);
+    msg[0] = 0;
+    if (rc) {
+        /* FILE:LINE:COL: message */
+        const char *e = sc_errors(&sc), *p = e + strlen(path);
+        cr_assert_eq(strncmp(e, path, strlen(path)), 0, "%s", e);
+        p = strchr(p + 1, ':');
+        p = p ? strchr(p + 1, ':') : NULL;
+        cr_assert_not_null(p, "%s", e);
+        snprintf(msg, cap, "%.*s", (int)strcspn(p + 2, "\n"), p + 2);
+    }
+    return rc;
 }
 
-Test(spec_parse, every_key_with_its_example_together_is_valid)
+/* A YAML double-quoted scalar. */
+static void quoted(char *out, size_t cap, const char *v)
 {
-    char spec[4096];
-    all_keys(spec, sizeof(spec), NULL, NULL);
-    cr_assert_eq(sc_spec_parse(spec, &s), 0, "%s: %s", spec, s.err);
-    cr_assert_str_eq(s.name, "s0");
-    cr_assert_str_eq(s.cfg.name, "s0");
-    cr_assert_eq(s.cfg.type, TH_TYPE_DISK);
-    cr_assert_eq(s.cfg.size, 16u << 20);
-    cr_assert_eq(s.cfg.block_size, 4096);
-    cr_assert_eq(s.disk.block_size, 4096);
-    cr_assert_eq(s.tape.capacity, 8u << 20);
-    cr_assert_eq(s.tape.early_warning, 1u << 20);
-    cr_assert_eq(s.tape.partition1, 1u << 20);
-    cr_assert(!s.tape.write_protect && s.tape.loaded);
-    cr_assert(s.iscsi && s.cfg.external_fabric);
-    cr_assert_eq(s.n_initiators, 1);
-    cr_assert_str_eq(s.initiators[0], "iqn.2026-11.org.example:i");
-    cr_assert_str_eq(s.chap_user, "u");
-    cr_assert_eq(s.cfg.workers, 2);
-    cr_assert_eq(s.cfg.lun, 1);
-    cr_assert_eq(s.cfg.spin_polls, 0);
-    cr_assert_eq(s.cfg.hba, 3);
-    cr_assert_str_eq(s.cfg.loop_target, "naa.5001405000000001");
-    cr_assert_str_eq(s.disk.vendor, "ACME");
-    cr_assert_str_eq(s.tape.product, "Anvil");
-    cr_assert_eq(s.cfg.wwn, 0x3000000000000001ull); /* wwn= pins it */
-    cr_assert_eq(s.disk.wwn, s.cfg.wwn);
-    cr_assert_eq(s.tape.wwn, s.cfg.wwn);
+    size_t n = 0;
+    out[n++] = '"';
+    for (; *v && n + 3 < cap; v++) {
+        if (*v == '"' || *v == '\\') out[n++] = '\\';
+        out[n++] = *v;
+    }
+    out[n++] = '"';
+    out[n] = 0;
 }
 
-Test(spec_parse, defaults_are_a_64MiB_memory_disk)
+/* One key with a SPEC value, spelled both ways: "k=v" and "k: v" (a list: one item;
+ * chap.user: chap: {user: v}). */
+static void both(const char *name, const sc_device_key *k, const char *v, char *spec, size_t scap,
+                 char *yaml, size_t ycap)
 {
-    cr_assert_eq(sc_spec_parse("name=d", &s), 0, "%s", s.err);
-    cr_assert_eq(s.cfg.size, 64u << 20);
-    cr_assert_str_eq(s.backing, "memory");
-    cr_assert(!s.iscsi && !s.cfg.external_fabric);
-    cr_assert_null(s.disk.vendor);
+    char q[1024];
+    snprintf(spec, scap, "%s=%s", name, v);
+    if (k->kind == SC_DK_MEDIA) {
+        const char *colon = strchr(v, ':');
+        cr_assert_not_null(colon);
+        quoted(q, sizeof(q), colon + 1);
+        snprintf(yaml, ycap, "media: [{%.*s: %s}]", (int)(colon - v), v, q);
+        return;
+    }
+    quoted(q, sizeof(q), v);
+    if (strchr(name, '.'))
+        snprintf(yaml, ycap, "%.*s: {%s: %s}", (int)(strchr(name, '.') - name), name,
+                 strchr(name, '.') + 1, q);
+    else if (k->kind == SC_DK_INITIATOR)
+        snprintf(yaml, ycap, "%s: [%s]", name, q);
+    else
+        snprintf(yaml, ycap, "%s: %s", name, q);
 }
 
-Test(spec_parse, every_key_repeated_is_an_error_but_initiator)
+/* The keys a key needs around it: a name, the tape type, export: iscsi. */
+static void context(const char *name, const sc_device_key *k, char *spec, size_t scap, char *yaml,
+                    size_t ycap)
 {
-    int keys = 0;
-    for (const sc_spec_key *k = sc_spec_keys; k->name; k++, keys++) {
-        char spec[4096], twice[512];
-        snprintf(twice, sizeof(twice), "%s=%s,%s=%s", k->name, k->example, k->name, k->example);
-        all_keys(spec, sizeof(spec), k->name, twice);
-        int rc = sc_spec_parse(spec, &s);
-        if (k->repeatable) {
-            cr_assert_eq(rc, 0, "%s: %s", spec, s.err);
+    spec[0] = yaml[0] = 0;
+    if (strcmp(name, "name")) {
+        strcat(spec, ",name=d0");
+        strcat(yaml, "name: d0\n");
+    }
+    if (k->on == SC_ON_TAPE && strcmp(name, "type")) {
+        strcat(spec, ",type=tape");
+        strcat(yaml, "type: tape\n");
+    }
+    if ((k->flags & SC_KEY_ISCSI) && strcmp(name, "export")) {
+        strcat(spec, ",export=iscsi");
+        strcat(yaml, "export: iscsi\n");
+    }
+    (void)scap, (void)ycap;
+}
+
+/* Every key, and each of chap's by its SPEC name (chap.user). */
+typedef void (*key_fn)(const char *name, const sc_device_key *k);
+static int each_key(key_fn fn)
+{
+    int n = 0;
+    for (size_t i = 0; i < sc_n_device_keys; i++, n++) {
+        const sc_device_key *k = &sc_device_keys[i];
+        if (k->kind != SC_DK_MAP) {
+            fn(k->name, k);
             continue;
         }
-        cr_assert_eq(rc, -EINVAL, "%s accepted", spec);
-        char want[96];
-        snprintf(want, sizeof(want), "key '%s' repeated", k->name);
-        cr_assert_str_eq(s.err, want, "%s", spec);
+        for (size_t j = 0; j < sc_n_chap_keys; j++) {
+            char name[40];
+            snprintf(name, sizeof(name), "%s.%s", k->name, sc_chap_keys[j].name);
+            sc_device_key sub = sc_chap_keys[j];
+            sub.flags |= k->flags;
+            fn(name, &sub);
+        }
     }
-    cr_assert_geq(keys, 26);
+    return n;
 }
 
-Test(spec_parse, bad_values_are_refused_with_the_key_and_why)
+/* Bad values for a key, by its kind and range. */
+static int bad_values(const sc_device_key *k, char out[][600])
+{
+    int n = 0;
+    char *v;
+    switch (k->kind) {
+    case SC_DK_TEXT:
+    case SC_DK_NAME:
+    case SC_DK_INITIATOR:
+        v = out[n++];
+        memset(v, 'x', k->kind == SC_DK_INITIATOR ? 224 : k->cap);
+        v[k->kind == SC_DK_INITIATOR ? 224 : k->cap] = 0;
+        if (!(k->flags & SC_KEY_EMPTY_OK)) snprintf(out[n++], 600, "%s", "");
+        if (k->kind == SC_DK_NAME) snprintf(out[n++], 600, "a b");
+        break;
+    case SC_DK_TYPE:
+        snprintf(out[n++], 600, "floppy");
+        break;
+    case SC_DK_SIZE:
+        snprintf(out[n++], 600, "12XB");
+        snprintf(out[n++], 600, "%lldTiB", k->hi / SC_TIB + 1);
+        if (k->lo) snprintf(out[n++], 600, "0");
+        break;
+    case SC_DK_BLOCK:
+        snprintf(out[n++], 600, "1000");
+        snprintf(out[n++], 600, "%lld", k->hi * 2);
+        snprintf(out[n++], 600, "%lld", k->lo / 2);
+        break;
+    case SC_DK_INT:
+        snprintf(out[n++], 600, "x");
+        snprintf(out[n++], 600, "-1");
+        snprintf(out[n++], 600, "%lld", k->hi + 1);
+        break;
+    case SC_DK_BOOL:
+    case SC_DK_NOT_BOOL:
+        snprintf(out[n++], 600, "maybe");
+        break;
+    case SC_DK_WWN:
+    case SC_DK_TARGET:
+        snprintf(out[n++], 600, "naa.123");
+        snprintf(out[n++], 600, "naa.0000000000000000");
+        break;
+    case SC_DK_BACKING:
+        snprintf(out[n++], 600, "disk:/x");
+        snprintf(out[n++], 600, "file:");
+        break;
+    case SC_DK_EXPORT:
+        snprintf(out[n++], 600, "fc");
+        break;
+    case SC_DK_MEDIA:
+        snprintf(out[n++], 600, "floppy:1");
+        snprintf(out[n++], 600, "record:x");
+        snprintf(out[n++], 600, "filemark:0");
+        snprintf(out[n++], 600, "record:99999999");
+        break;
+    default:
+        break;
+    }
+    return n;
+}
+
+static int cases;
+
+static void same_message_for_bad_values(const char *name, const sc_device_key *k)
+{
+    char values[8][600];
+    int n = bad_values(k, values);
+    cr_assert_gt(n, 0, "%s: no bad value to try", name);
+    for (int i = 0; i < n; i++, cases++) {
+        char spec[2048], yaml[2048], cs[4096], cy[4096], ymsg[600], smsg[600];
+        both(name, k, values[i], spec, sizeof(spec), yaml, sizeof(yaml));
+        context(name, k, cs, sizeof(cs), cy, sizeof(cy));
+        strncat(spec, cs, sizeof(spec) - strlen(spec) - 1);
+        strncat(cy, yaml, sizeof(cy) - strlen(cy) - 1);
+        sc_device d;
+        cr_assert_eq(sc_spec_parse(spec, &d, smsg, sizeof(smsg)), -EINVAL, "%s accepted", spec);
+        sc_device_clear(&d);
+        cr_assert_eq(load_device(cy, ymsg, sizeof(ymsg)), -EINVAL, "accepted:\n%s", cy);
+        cr_assert_str_eq(smsg, ymsg, "SPEC %s\nYAML\n%s", spec, cy);
+        sc_free(&sc);
+    }
+}
+
+Test(spec_parse, every_key_with_a_bad_value_has_one_message_in_both_spellings)
+{
+    cases = 0;
+    cr_assert_geq(each_key(same_message_for_bad_values), 27);
+    cr_assert_geq(cases, 56, "%d cases", cases);
+}
+
+/* Two descriptions are the same device (media texts compared as text). */
+static void assert_same_device(const sc_device *a, const sc_device *b, const char *what)
+{
+    sc_device x, y;
+    memcpy(&x, a, sizeof(x));
+    memcpy(&y, b, sizeof(y));
+    cr_assert_eq(x.n_media, y.n_media, "%s", what);
+    for (int i = 0; i < x.n_media; i++) {
+        cr_assert_eq(!x.media[i].text, !y.media[i].text, "%s", what);
+        if (x.media[i].text) cr_assert_str_eq(x.media[i].text, y.media[i].text, "%s", what);
+        x.media[i].text = y.media[i].text = NULL;
+    }
+    cr_assert_eq(memcmp(&x, &y, sizeof(x)), 0, "%s: the spellings give different devices", what);
+}
+
+/* Every key of a type with its example, in one SPEC and one mapping. */
+static void all_examples(const char *type)
+{
+    char spec[8192] = "", yaml[8192] = "", s1[2048], y1[2048];
+    unsigned on = strcmp(type, "tape") ? SC_ON_DISK : SC_ON_TAPE;
+    for (size_t i = 0; i < sc_n_device_keys; i++) {
+        const sc_device_key *k = &sc_device_keys[i];
+        if (!(k->on & on)) continue;
+        if (!strcmp(k->name, "type")) {
+            snprintf(s1, sizeof(s1), "type=%s", type);
+            snprintf(y1, sizeof(y1), "type: %s", type);
+        } else if (k->kind == SC_DK_MAP) {
+            snprintf(s1, sizeof(s1), "chap.user=%s,chap.password=%s", sc_chap_keys[0].example,
+                     sc_chap_keys[1].example);
+            snprintf(y1, sizeof(y1), "chap: {user: %s, password: %s}", sc_chap_keys[0].example,
+                     sc_chap_keys[1].example);
+        } else {
+            both(k->name, k, k->example, s1, sizeof(s1), y1, sizeof(y1));
+        }
+        snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec), "%s%s", spec[0] ? "," : "", s1);
+        snprintf(yaml + strlen(yaml), sizeof(yaml) - strlen(yaml), "%s\n", y1);
+    }
+    sc_device d;
+    char err[600];
+    cr_assert_eq(sc_spec_parse(spec, &d, err, sizeof(err)), 0, "%s: %s", spec, err);
+    cr_assert_eq(load_device(yaml, err, sizeof(err)), 0, "%s\n%s", yaml, err);
+    assert_same_device(&d, &sc.devices[0], spec);
+    sc_device_clear(&d);
+    sc_free(&sc);
+}
+
+Test(spec_parse, every_key_of_a_disk_or_tape_with_its_example_is_one_device_both_ways)
+{
+    all_examples("disk");
+    all_examples("tape");
+}
+
+Test(spec_parse, examples_land_in_the_fields)
+{
+    sc_device d;
+    char err[600];
+    cr_assert_eq(sc_spec_parse("name=s0,type=tape,size=8MiB,block_size=4096,early_warning=1MiB,"
+                               "second_partition=1MiB,loaded=0,export=iscsi,initiators=iqn.x:a,"
+                               "initiators=iqn.x:b,chap.user=u,chap.password=p,lun=1,hba=3,spin=0,"
+                               "target=naa.5001405000000001,vendor=ACME,media=text:hi,"
+                               "media=filemark:2,wwn=naa.3000000000000001",
+                               &d, err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert_str_eq(d.type, "tape");
+    cr_assert_eq(d.size, 8u << 20);
+    cr_assert_eq(d.block_size, 4096);
+    cr_assert_eq(d.early_warning, 1u << 20);
+    cr_assert_eq(d.second_partition, 1u << 20);
+    cr_assert(d.unloaded && d.iscsi);
+    cr_assert_eq(d.n_initiators, 2);
+    cr_assert_str_eq(d.initiators[1], "iqn.x:b");
+    cr_assert_str_eq(d.chap_user, "u");
+    cr_assert_str_eq(d.chap_password, "p");
+    cr_assert_eq(d.lun, 1);
+    cr_assert_eq(d.hba, 3);
+    cr_assert_eq(d.spin, 0);
+    cr_assert_str_eq(d.target, "naa.5001405000000001");
+    cr_assert_str_eq(d.vendor, "ACME");
+    cr_assert_eq(d.n_media, 2);
+    cr_assert_str_eq(d.media[0].text, "hi");
+    cr_assert(d.media[1].filemark && d.media[1].len == 2);
+    cr_assert_eq(d.wwn, 0x3000000000000001ull);
+    sc_device_clear(&d);
+}
+
+Test(spec_parse, defaults_are_the_same_64MiB_memory_disk_in_both_spellings)
+{
+    sc_device d, want;
+    char err[600];
+    cr_assert_eq(sc_spec_parse("name=d0", &d, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(load_device("name: d0", err, sizeof(err)), 0, "%s", err);
+    assert_same_device(&d, &sc.devices[0], "defaults");
+    sc_free(&sc);
+    sc_device_defaults(&want);
+    snprintf(want.name, sizeof(want.name), "d0");
+    assert_same_device(&d, &want, "defaults");
+    cr_assert_eq(d.size, 64u << 20);
+    cr_assert_str_eq(d.backing, "memory");
+    cr_assert_str_eq(d.type, "disk");
+    cr_assert_eq(d.block_size, 512);
+    cr_assert(!d.iscsi && !d.external && !d.vendor[0]);
+}
+
+Test(spec_parse, the_old_spec_names_are_aliases)
+{
+    static const struct {
+        const char *old, *now;
+    } cases[] = {
+        {"name=t,type=tape,capacity=2MiB", "name=t,type=tape,size=2MiB"},
+        {"name=t,type=tape,partition1=1MiB", "name=t,type=tape,second_partition=1MiB"},
+        {"name=d,export=iscsi,chap_user=u,chap_password=p",
+         "name=d,export=iscsi,chap.user=u,chap.password=p"},
+        {"name=d,export=iscsi,initiator=iqn.x:a,initiator=iqn.x:b",
+         "name=d,export=iscsi,initiators=iqn.x:a,initiators=iqn.x:b"},
+        {"name=t,type=tape,loaded=0,write_protect=1",
+         "name=t,type=tape,loaded=false,write_protect=true"},
+    };
+    cr_assert_eq(sc_n_spec_aliases, 5);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sc_device a, b;
+        char err[600];
+        cr_assert_eq(sc_spec_parse(cases[i].old, &a, err, sizeof(err)), 0, "%s: %s", cases[i].old,
+                     err);
+        cr_assert_eq(sc_spec_parse(cases[i].now, &b, err, sizeof(err)), 0, "%s: %s", cases[i].now,
+                     err);
+        assert_same_device(&a, &b, cases[i].old);
+    }
+    sc_device d;
+    char err[600];
+    cr_assert_eq(sc_spec_parse("name=t,type=tape,capacity=2MiB,size=2MiB", &d, err, sizeof(err)),
+                 -EINVAL);
+    cr_assert_str_eq(err, "key 'size' repeated");
+}
+
+/* The checks across keys, for a SPEC and the same keys in YAML. */
+Test(spec_parse, checks_across_keys_say_the_same_in_both_spellings)
+{
+    static const struct {
+        const char *spec, *yaml, *err;
+    } cases[] = {
+        {"name=d0,early_warning=64K", "name: d0\nearly_warning: 64K",
+         "early_warning is for a tape; 'd0' is a disk"},
+        {"name=d0,media=record:1", "name: d0\nmedia: [record: 1]",
+         "media is for a tape; 'd0' is a disk"},
+        {"name=t0,type=tape,backing=memory", "name: t0\ntype: tape\nbacking: memory",
+         "backing is for a disk; 't0' is a tape"},
+        {"name=d0,iqn=iqn.x:t", "name: d0\niqn: iqn.x:t",
+         "iqn, portal, chap and initiators need export: iscsi"},
+        {"name=d0,initiators=iqn.x:y", "name: d0\ninitiators: [iqn.x:y]",
+         "iqn, portal, chap and initiators need export: iscsi"},
+        {"name=d0,export=iscsi,chap.user=u", "name: d0\nexport: iscsi\nchap: {user: u}",
+         "chap needs both user and password"},
+        {"name=d0,size=1000", "name: d0\nsize: 1000", "size is not a multiple of block_size"},
+        {"name=t0,type=tape,size=1MiB,early_warning=1MiB",
+         "name: t0\ntype: tape\nsize: 1MiB\nearly_warning: 1MiB",
+         "early_warning must be below size (the capacity)"},
+        {"name=t0,type=tape,size=1MiB,second_partition=2MiB",
+         "name: t0\ntype: tape\nsize: 1MiB\nsecond_partition: 2MiB",
+         "second_partition must be smaller than size (the capacity)"},
+        {"size=1MiB", "size: 1MiB", "a device needs a name"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sc_device d;
+        char smsg[600], ymsg[600];
+        cr_assert_eq(sc_spec_parse(cases[i].spec, &d, smsg, sizeof(smsg)), -EINVAL, "%s",
+                     cases[i].spec);
+        sc_device_clear(&d);
+        cr_assert_str_eq(smsg, cases[i].err, "%s", cases[i].spec);
+        cr_assert_eq(load_device(cases[i].yaml, ymsg, sizeof(ymsg)), -EINVAL, "%s", cases[i].yaml);
+        cr_assert_str_eq(ymsg, cases[i].err, "%s", cases[i].yaml);
+        sc_free(&sc);
+    }
+}
+
+static void repeated(const char *name, const sc_device_key *k)
+{
+    char spec[2048], yaml[2048], cs[4096], cy[4096];
+    const char *v = k->example ? k->example : "x";
+    if (!strcmp(name, "type")) v = k->on == SC_ON_TAPE ? "tape" : "disk";
+    both(name, k, v, spec, sizeof(spec), yaml, sizeof(yaml));
+    context(name, k, cs, sizeof(cs), cy, sizeof(cy));
+    char twice[4096];
+    snprintf(twice, sizeof(twice), "%s,%s%s", spec, spec, cs);
+    sc_device d;
+    char err[600];
+    int rc = sc_spec_parse(twice, &d, err, sizeof(err));
+    sc_device_clear(&d);
+    if (k->kind == SC_DK_INITIATOR || k->kind == SC_DK_MEDIA) {
+        cr_assert_eq(rc, 0, "%s: %s", twice, err);
+        return;
+    }
+    cr_assert_eq(rc, -EINVAL, "%s accepted", twice);
+    char want[96];
+    snprintf(want, sizeof(want), "key '%s' repeated", name);
+    cr_assert_str_eq(err, want, "%s", twice);
+}
+
+Test(spec_parse, every_key_repeated_is_an_error_but_the_lists)
+{
+    each_key(repeated);
+}
+
+Test(spec_parse, spec_syntax_errors)
 {
     static const struct {
         const char *spec, *err;
     } cases[] = {
-        {"name=d,type=floppy", "type=floppy: disk or tape"},
-        {"name=d,size=12XB", "size=12XB: not a size above 0 (like 64MiB)"},
-        {"name=d,size=0", "size=0: not a size above 0 (like 64MiB)"},
-        {"name=d,block_size=-1", "block_size=-1: not a size above 0 (like 64MiB)"},
-        {"name=d,block_size=8G", "block_size=8G: too large"},
-        {"name=d,capacity=x", "capacity=x: not a size above 0 (like 64MiB)"},
-        {"name=d,early_warning=1Q", "early_warning=1Q: not a size (like 64MiB)"},
-        {"name=d,partition1=0", "partition1=0: not a size above 0 (like 64MiB)"},
-        {"name=d,write_protect=maybe", "write_protect=maybe: not 1 or 0"},
-        {"name=d,loaded=2", "loaded=2: not 1 or 0"},
-        {"name=d,external=on", "external=on: not 1 or 0"},
-        {"name=d,export=fc", "export=fc: loopback or iscsi"},
-        {"name=d,backing=disk:/x", "backing=disk:/x: memory or file:PATH"},
-        {"name=d,workers=65", "workers=65: not a number from 0 to 64"},
-        {"name=d,lun=256", "lun=256: not a number from 0 to 255"},
-        {"name=d,spin=-1", "spin=-1: not a number from 0 to 1073741824"},
-        {"name=d,hba=2x", "hba=2x: not a number from 0 to 1048576"},
-        {"name=d,vendor=ABCDEFGHIJKLMNOPQ", "vendor=ABCDEFGHIJKLMNOPQ: longer than 15 characters"},
-        {"name=d,wwn=naa.123", "wwn=naa.123: naa. and 16 hex digits, not all zero"},
-        {"name=d,wwn=naa.000000000000000g",
-         "wwn=naa.000000000000000g: naa. and 16 hex digits, not all zero"},
-        {"name=d,wwn=0000000000000000",
-         "wwn=0000000000000000: naa. and 16 hex digits, not all zero"},
         {"name=d,colour=red", "unknown key 'colour'"},
         {"name=d,=1", "unknown key ''"},
+        {"name=d,chap=x", "unknown key 'chap'"},
+        {"name=d,chap.colour=x", "unknown key 'chap.colour'"},
         {"name=d,novalue", "'novalue' is not key=value"},
-        {"size=1M", "a device needs name="},
-        {"name=d,chap_user=u", "d: chap_user and chap_password go together"},
-        {"name=d,initiator=iqn.x:y", "d: iqn=, portal=, chap_*= and initiator= need export=iscsi"},
-        {"name=d,export=iscsi,initiator=", "initiator=: empty"},
-        {"name=,size=1M", "name=: empty"},
-        {"name=d,export=iscsi,iqn=", "iqn=: empty"},
-        {"name=d,image=", "image=: empty"},
-        {"name=d,size=99999999999T", "size=99999999999T: not a size above 0 (like 64MiB)"},
-        {"name=d,size=18446744073709551616",
-         "size=18446744073709551616: not a size above 0 (like 64MiB)"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        cr_assert_eq(sc_spec_parse(cases[i].spec, &s), -EINVAL, "%s accepted", cases[i].spec);
-        cr_assert_str_eq(s.err, cases[i].err, "%s", cases[i].spec);
+        sc_device d;
+        char err[600];
+        cr_assert_eq(sc_spec_parse(cases[i].spec, &d, err, sizeof(err)), -EINVAL, "%s accepted",
+                     cases[i].spec);
+        cr_assert_str_eq(err, cases[i].err, "%s", cases[i].spec);
     }
 }
 
 Test(spec_parse, initiators_up_to_the_limit_and_no_further)
 {
-    char spec[8192];
+    char spec[8192], err[600];
     size_t len = (size_t)snprintf(spec, sizeof(spec), "name=d,export=iscsi");
     for (int i = 0; i < SC_MAX_INITIATORS; i++)
-        len += (size_t)snprintf(spec + len, sizeof(spec) - len, ",initiator=iqn.x:i%d", i);
-    cr_assert_eq(sc_spec_parse(spec, &s), 0, "%s", s.err);
-    cr_assert_eq(s.n_initiators, SC_MAX_INITIATORS);
-    cr_assert_str_eq(s.initiators[SC_MAX_INITIATORS - 1], "iqn.x:i15");
+        len += (size_t)snprintf(spec + len, sizeof(spec) - len, ",initiators=iqn.x:i%d", i);
+    sc_device d;
+    cr_assert_eq(sc_spec_parse(spec, &d, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(d.n_initiators, SC_MAX_INITIATORS);
+    cr_assert_str_eq(d.initiators[SC_MAX_INITIATORS - 1], "iqn.x:i15");
     snprintf(spec + len, sizeof(spec) - len, ",initiator=iqn.x:more");
-    cr_assert_eq(sc_spec_parse(spec, &s), -EINVAL);
-    cr_assert_str_eq(s.err, "initiator=: at most 16");
+    cr_assert_eq(sc_spec_parse(spec, &d, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "initiators: at most 16");
 }
 
 Test(spec_parse, sizes_take_binary_and_decimal_looking_suffixes_as_powers_of_two)

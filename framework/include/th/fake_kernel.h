@@ -28,6 +28,9 @@ int th_fk_queue_cmd(th_fake_kernel *fk, const uint8_t *cdb, size_t cdb_len, cons
 int th_fk_queue_tmr(th_fake_kernel *fk, uint8_t type, const uint16_t *ids, uint32_t n);
 /* Queues raw entry bytes at the head (malformed-entry tests). */
 int th_fk_queue_raw(th_fake_kernel *fk, const void *entry, size_t len);
+/* Hand out the lowest free id (the real kernel reuses an id as soon as its completion
+ * was reaped), instead of the next one after the last. */
+void th_fk_reuse_ids(th_fake_kernel *fk, bool lowest);
 /* Wakes the device (what the kernel does after queueing). */
 int th_fk_notify(th_fake_kernel *fk);
 /* Reaps completions as the kernel does; waits up to timeout_ms for at least one

@@ -83,13 +83,61 @@ void th_rules_clear(th_rules *r);
 size_t th_rules_count(const th_rules *r);
 /* How often rule i fired. */
 uint64_t th_rules_fired(const th_rules *r, size_t i);
+/* A copy of rule i and how often it fired; -ENOENT past the end. */
+int th_rules_get(const th_rules *r, size_t i, th_rule *out, uint64_t *fired);
 void th_rules_queue_ua(th_rules *r, const th_sense *ua);
 int th_rules_set_state(th_rules *r, const char *state);
 const char *th_rules_state(const th_rules *r, char *buf, size_t cap);
 /* Called with the device's TMRs: hung commands listed there are answered TASK ABORTED. */
 void th_rules_on_tmr(void *rules, uint8_t type, const uint16_t *ids, uint32_t n);
-/* Every command and TMR as JSON lines (NULL: none). The caller keeps f open. */
+/* One traced event: a command as it left, or a TMR (is_tmr). Pointers are valid only
+ * during the sink's call; copy what you keep. */
+typedef struct th_trace_entry {
+    uint64_t t_ns;      /* CLOCK_MONOTONIC (th_now_ns) */
+    const char *device; /* the rules' device name */
+    bool is_tmr;
+    /* A command. */
+    uint16_t id;
+    uint8_t op;
+    uint16_t sa;
+    const char *op_name; /* from the rules' op_name callback; NULL: unknown (JSON "0xC1") */
+    const uint8_t *cdb;
+    size_t cdb_len;
+    bool has_lba; /* the op carries an LBA or a length: lba and blocks mean something */
+    uint64_t lba;
+    uint32_t blocks;
+    uint8_t status;
+    const uint8_t *sense; /* raw sense bytes (NULL: none) */
+    size_t sense_len;
+    bool sense_ok; /* sense decoded into `decoded` (the JSON shows it) */
+    th_sense decoded;
+    size_t data_in, buffer; /* data-in bytes returned, data-out buffer length */
+    int rule_id;            /* the rule that answered; -1 none, -2 a queued unit attention */
+    const char *rule_name;  /* its name, "unit_attention" for -2; NULL: none or unnamed */
+    bool aborted;
+    /* A TMR. */
+    uint8_t tmr_type;
+    const uint16_t *ids; /* the commands it names (n_ids of them) */
+    uint32_t n_ids;
+    uint32_t ids_total; /* how many it named: more than n_ids when a copy dropped some */
+} th_trace_entry;
+
+/* Receives every command and TMR of the rules, on the thread that answered it. */
+typedef void (*th_trace_fn)(void *arg, const th_trace_entry *e);
+/* Routes the trace to fn (NULL: none), replacing any sink or file. Once it returns, the
+ * previous sink is not running and will not be called again. */
+void th_rules_set_trace_sink(th_rules *r, th_trace_fn fn, void *arg);
+/* Every command and TMR as JSON lines (NULL: none): a built-in sink writing
+ * th_trace_entry_json lines, t relative to t0 (seconds). The caller keeps f open. */
 void th_rules_set_trace(th_rules *r, FILE *f, double t0);
+/* The trace's JSON line for e ("\n" included), t relative to t0 in seconds. Returns the
+ * length it needs (as snprintf does): when that is >= cap, buf holds a truncated line. */
+size_t th_trace_entry_json(const th_trace_entry *e, double t0, char *buf, size_t cap);
+/* e's line shortened to fit buf (cap >= 2), for a sink that cannot allocate the long
+ * one: a TMR keeps its first ids ("ids_total" says how many it named), a command shows
+ * its op in hex and then its rule by id; whatever is left is cut, "\n" kept, so the next
+ * entry still starts a line. Returns the length written (< cap). */
+size_t th_trace_entry_json_fit(const th_trace_entry *e, double t0, char *buf, size_t cap);
 /* Answers every delayed and hung command now (before closing the device). */
 void th_rules_release_all(th_rules *r);
 

@@ -1,0 +1,36 @@
+/* The control channel: a Unix socket speaking JSON lines (docs/control-protocol.md) over
+ * a session, so a live serve can be driven from tests and shells. One thread per client;
+ * a client that blocks (wait) or vanishes holds up no other. */
+#ifndef TH_CONTROL_H
+#define TH_CONTROL_H
+#include <stddef.h>
+#include "../scenario/session.h"
+
+#define CTL_PROTOCOL    1
+#define CTL_MAX_CLIENTS 64
+#ifndef TH_VERSION_STRING
+#define TH_VERSION_STRING "0.0.0"
+#endif
+
+typedef struct ctl_server ctl_server;
+
+typedef struct ctl_opts {
+    /* A `shutdown` request was answered: the owner should stop the server and tear the
+     * session down (serve: raise SIGTERM for its sigwait). Called on a client's thread;
+     * must not call ctl_server_stop itself. NULL: shutdown is refused. */
+    void (*on_shutdown)(void *arg);
+    void *arg;
+    int max_clients;       /* 0: CTL_MAX_CLIENTS */
+    const char *kmsg_path; /* kmsg_mark/kmsg_check read it; NULL: /dev/kmsg */
+} ctl_opts;
+
+/* Listens at path (mode 0600): refuses a path that exists and is not a socket, and a
+ * socket someone listens on; replaces a stale socket (nobody listening) of this user.
+ * 0, or -errno with the reason in err. The session must outlive the server. */
+int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_server **out,
+                     char *err, size_t cap);
+/* Stops accepting, ends every connection (a blocked wait answers that the server is
+ * stopping), joins the threads, removes the socket. NULL is fine. */
+void ctl_server_stop(ctl_server *srv);
+
+#endif
