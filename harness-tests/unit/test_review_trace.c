@@ -193,7 +193,8 @@ Test(review_trace, a_small_ring_overtaken_while_readers_waiters_and_attach_run)
     cr_assert_eq(pthread_create(&rd, NULL, chase_read, NULL), 0);
     cr_assert_eq(pthread_create(&wt, NULL, chase_wait, NULL), 0);
     cr_assert_eq(pthread_create(&tg, NULL, chase_toggle, NULL), 0);
-    for (int i = 0; i < 2; i++) cr_assert_eq(pthread_create(&is[i], NULL, chase_issue, (void *)(uintptr_t)i), 0);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&is[i], NULL, chase_issue, (void *)(uintptr_t)i), 0);
     for (int i = 0; i < 2; i++) pthread_join(is[i], NULL);
     atomic_store(&C.done, true);
     pthread_join(tg, NULL);
