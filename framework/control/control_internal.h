@@ -37,6 +37,9 @@ struct ctl_server {
 /* Answers one request line (one JSON object, no newline) into out. */
 void ctl_dispatch(ctl_client *c, const char *line, size_t len, ctl_json *out);
 /* An error response without a parsed request (too many clients, a line too long). */
+/* Writes the message into err and returns rc (a negative errno). */
+int ctl_fail(char *err, size_t cap, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void ctl_error_response(ctl_json *out, const char *id, const char *msg);
 bool ctl_stopping(const struct ctl_server *srv);
 

@@ -15,22 +15,11 @@
 
 typedef int (*req_fn)(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap);
 
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 static int device_object(sc_session *s, const char *name, ctl_json *res, char *err, size_t cap)
 {
     char buf[DEVICE_JSON];
     int rc = sc_session_device_json(s, name, buf, sizeof(buf));
-    if (rc < 0) return fail(err, cap, rc, "device %s: %s", name, strerror(-rc));
+    if (rc < 0) return ctl_fail(err, cap, rc, "device %s: %s", name, strerror(-rc));
     ctl_json_raw(res, buf);
     return 0;
 }
@@ -53,7 +42,7 @@ static int r_devices(ctl_client *c, sc_request *rq, ctl_json *res, char *err, si
 {
     (void)rq;
     char(*own)[65] = malloc(SC_MAX * sizeof(*own));
-    if (!own) return fail(err, cap, -ENOMEM, "out of memory");
+    if (!own) return ctl_fail(err, cap, -ENOMEM, "out of memory");
     int n = sc_session_names(c->srv->s, own, SC_MAX);
     ctl_json_key(res, "devices");
     ctl_json_open(res, '[');
@@ -124,16 +113,16 @@ static void entries(ctl_json *res, const char *lines)
 static int r_trace(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
 {
     sc_trace *t = sc_session_trace(c->srv->s);
-    if (!t) return fail(err, cap, -ENOTSUP, "trace: this session keeps no trace");
+    if (!t) return ctl_fail(err, cap, -ENOTSUP, "trace: this session keeps no trace");
     char *lines = NULL;
     uint64_t next = 0;
     int rc = sc_trace_read(t, rq->after, (size_t)rq->max, &lines, &next);
     if (rc == -ERANGE) {
         char why[256];
         sc_trace_range_msg(t, rq->after, why, sizeof(why));
-        return fail(err, cap, rc, "trace: %s", why);
+        return ctl_fail(err, cap, rc, "trace: %s", why);
     }
-    if (rc < 0) return fail(err, cap, rc, "trace: %s", strerror(-rc));
+    if (rc < 0) return ctl_fail(err, cap, rc, "trace: %s", strerror(-rc));
     entries(res, lines);
     free(lines);
     ctl_json_key(res, "next");
@@ -160,7 +149,7 @@ static bool hung_up(int fd)
 static int r_wait(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
 {
     sc_trace *t = sc_session_trace(c->srv->s);
-    if (!t) return fail(err, cap, -ENOTSUP, "wait: this session keeps no trace");
+    if (!t) return ctl_fail(err, cap, -ENOTSUP, "wait: this session keeps no trace");
     uint64_t from = rq->after_set ? rq->after : sc_trace_cursor(t);
     long matched = 0;
     long long deadline = now_ms() + rq->timeout_ms;
@@ -175,22 +164,22 @@ static int r_wait(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_
         if (next > from) from = next;
         if (rc != -ETIMEDOUT) break;
         if (ctl_stopping(c->srv)) {
-            rc = fail(err, cap, -ESHUTDOWN, "wait: the server is stopping");
+            rc = ctl_fail(err, cap, -ESHUTDOWN, "wait: the server is stopping");
             break;
         }
         if (hung_up(c->fd)) return -ECONNRESET; /* no one to answer */
         if (left <= 0) {
-            rc = fail(err, cap, -ETIMEDOUT, "wait: %ld of %ld matching entries within %d ms",
-                      matched, rq->count, rq->timeout_ms);
+            rc = ctl_fail(err, cap, -ETIMEDOUT, "wait: %ld of %ld matching entries within %d ms",
+                          matched, rq->count, rq->timeout_ms);
             break;
         }
     }
     if (rc == -ERANGE) {
         char why[256];
         sc_trace_range_msg(t, from, why, sizeof(why));
-        fail(err, cap, rc, "wait: %s", why);
+        ctl_fail(err, cap, rc, "wait: %s", why);
     } else if (rc < 0 && rc != -ETIMEDOUT && rc != -ESHUTDOWN)
-        fail(err, cap, rc, "wait: %s", strerror(-rc));
+        ctl_fail(err, cap, rc, "wait: %s", strerror(-rc));
     ctl_json_key(res, "matched");
     ctl_json_int(res, matched);
     ctl_json_key(res, "next");
@@ -203,7 +192,7 @@ static int r_stats(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size
     (void)rq;
     char *json = NULL;
     int rc = sc_session_stats_json(c->srv->s, &json);
-    if (rc < 0) return fail(err, cap, rc, "stats: %s", strerror(-rc));
+    if (rc < 0) return ctl_fail(err, cap, rc, "stats: %s", strerror(-rc));
     ctl_json_key(res, "devices");
     ctl_json_raw(res, json);
     free(json);
@@ -238,7 +227,7 @@ static int r_kmsg_check(ctl_client *c, sc_request *rq, ctl_json *res, char *err,
                             rq->forbid.re, rq->forbid.n, &f);
     if (n < 0) {
         sc_kmsg_log_free(&log);
-        return fail(err, cap, n, "kmsg_check: out of memory");
+        return ctl_fail(err, cap, n, "kmsg_check: out of memory");
     }
     ctl_json_key(res, "passed");
     ctl_json_bool(res, n == 0);
@@ -266,7 +255,7 @@ static int r_shutdown(ctl_client *c, sc_request *rq, ctl_json *res, char *err, s
 {
     (void)rq, (void)res;
     if (!c->srv->o.on_shutdown)
-        return fail(err, cap, -ENOTSUP, "shutdown: this server cannot be shut down remotely");
+        return ctl_fail(err, cap, -ENOTSUP, "shutdown: this server cannot be shut down remotely");
     c->shutdown_after = true; /* once the response is out */
     return 0;
 }

@@ -22,9 +22,7 @@ bool ctl_stopping(const struct ctl_server *srv)
     return __atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE);
 }
 
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t cap, int rc, const char *fmt, ...)
+int ctl_fail(char *err, size_t cap, int rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -223,32 +221,32 @@ static int clear_path(const char *path, char *err, size_t cap)
     struct stat st;
     if (lstat(path, &st)) {
         if (errno == ENOENT) return 0;
-        return fail(err, cap, -errno, "control socket %s: %s", path, strerror(errno));
+        return ctl_fail(err, cap, -errno, "control socket %s: %s", path, strerror(errno));
     }
     if (!S_ISSOCK(st.st_mode))
-        return fail(err, cap, -EEXIST,
-                    "control socket %s: exists and is not a socket; not replacing it", path);
+        return ctl_fail(err, cap, -EEXIST,
+                        "control socket %s: exists and is not a socket; not replacing it", path);
     if (st.st_uid != geteuid())
-        return fail(err, cap, -EPERM,
-                    "control socket %s: a socket of uid %u, not ours; not replacing it", path,
-                    (unsigned)st.st_uid);
+        return ctl_fail(err, cap, -EPERM,
+                        "control socket %s: a socket of uid %u, not ours; not replacing it", path,
+                        (unsigned)st.st_uid);
     /* Non-blocking: a blocking connect to a listener whose backlog is full waits until
      * it accepts, forever if it is hung; EAGAIN says someone listens all the same. */
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail(err, cap, -errno, "socket: %s", strerror(errno));
+    if (fd < 0) return ctl_fail(err, cap, -errno, "socket: %s", strerror(errno));
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     memcpy(a.sun_path, path, strlen(path) + 1);
     int rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
     int e = errno;
     close(fd);
     if (!rc || e == EAGAIN || e == EINPROGRESS)
-        return fail(err, cap, -EADDRINUSE, "control socket %s: a server is listening there already",
-                    path);
+        return ctl_fail(err, cap, -EADDRINUSE,
+                        "control socket %s: a server is listening there already", path);
     if (e != ECONNREFUSED)
-        return fail(err, cap, -e, "control socket %s: %s; not replacing it", path, strerror(e));
+        return ctl_fail(err, cap, -e, "control socket %s: %s; not replacing it", path, strerror(e));
     if (unlink(path) && errno != ENOENT)
-        return fail(err, cap, -errno, "control socket %s: removing the stale socket: %s", path,
-                    strerror(errno));
+        return ctl_fail(err, cap, -errno, "control socket %s: removing the stale socket: %s", path,
+                        strerror(errno));
     return 0;
 }
 
@@ -258,20 +256,20 @@ static int clear_path(const char *path, char *err, size_t cap)
 static int listen_at(ctl_server *srv, const char *path, char *err, size_t cap)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail(err, cap, -errno, "socket: %s", strerror(errno));
+    if (fd < 0) return ctl_fail(err, cap, -errno, "socket: %s", strerror(errno));
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     memcpy(a.sun_path, path, strlen(path) + 1);
     struct stat st;
     int rc = 0;
     if (fchmod(fd, 0600))
-        rc = fail(err, cap, -errno, "control socket %s: fchmod: %s", path, strerror(errno));
+        rc = ctl_fail(err, cap, -errno, "control socket %s: fchmod: %s", path, strerror(errno));
     else if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
-        rc = fail(err, cap, -errno, "control socket %s: %s", path, strerror(errno));
+        rc = ctl_fail(err, cap, -errno, "control socket %s: %s", path, strerror(errno));
     else if (lstat(path, &st) || (st.st_mode & 077)) {
-        rc = fail(err, cap, -EACCES, "control socket %s: not mode 0600 after bind", path);
+        rc = ctl_fail(err, cap, -EACCES, "control socket %s: not mode 0600 after bind", path);
         unlink(path);
     } else if (listen(fd, 64)) {
-        rc = fail(err, cap, -errno, "control socket %s: listen: %s", path, strerror(errno));
+        rc = ctl_fail(err, cap, -errno, "control socket %s: listen: %s", path, strerror(errno));
         unlink(path);
     }
     if (rc) {
@@ -288,13 +286,13 @@ int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_ser
                      char *err, size_t cap)
 {
     *out = NULL;
-    if (!path || !*path) return fail(err, cap, -EINVAL, "control socket: an empty path");
+    if (!path || !*path) return ctl_fail(err, cap, -EINVAL, "control socket: an empty path");
     if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-        return fail(err, cap, -ENAMETOOLONG,
-                    "control socket %s: longer than %zu bytes (a Unix socket's limit)", path,
-                    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+        return ctl_fail(err, cap, -ENAMETOOLONG,
+                        "control socket %s: longer than %zu bytes (a Unix socket's limit)", path,
+                        sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
     ctl_server *srv = calloc(1, sizeof(*srv));
-    if (!srv) return fail(err, cap, -ENOMEM, "out of memory");
+    if (!srv) return ctl_fail(err, cap, -ENOMEM, "out of memory");
     srv->s = s;
     if (o) srv->o = *o;
     if (srv->o.max_clients <= 0) srv->o.max_clients = CTL_MAX_CLIENTS;
@@ -304,9 +302,9 @@ int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_ser
     int rc = clear_path(path, err, cap);
     if (!rc) rc = listen_at(srv, path, err, cap);
     if (!rc && pipe2(srv->wake, O_CLOEXEC))
-        rc = fail(err, cap, -errno, "pipe: %s", strerror(errno));
+        rc = ctl_fail(err, cap, -errno, "pipe: %s", strerror(errno));
     if (!rc && (rc = -pthread_create(&srv->acceptor, NULL, accept_main, srv)))
-        fail(err, cap, rc, "control socket %s: thread: %s", path, strerror(-rc));
+        ctl_fail(err, cap, rc, "control socket %s: thread: %s", path, strerror(-rc));
     if (rc) {
         if (srv->lfd >= 0) {
             close(srv->lfd);
