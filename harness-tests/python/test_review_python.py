@@ -155,3 +155,23 @@ def test_num(tcmu_disk):
     res.assert_outcomes(errors=2)
     out = res.stdout.str()
     assert "tcmu_allow_kmsg takes regexes (strings" in out
+
+
+def test_an_interrupted_request_does_not_hand_its_late_answer_to_the_next(real):
+    # Ctrl-C (or any exception) while waiting for the answer: the answer still comes, and
+    # was read as the next request's ("response id 3 does not answer request id 4")
+    import signal
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt):
+            real.request("wait", count=1, timeout_ms=1500, check=False)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    real.request("wait", count=1, timeout_ms=2000, check=False)  # past the late answer
+    assert real.request("devices")["devices"] == []

@@ -109,6 +109,11 @@ class Client:
             except (BrokenPipeError, ConnectionResetError) as e:
                 self.close()
                 raise ConnectionLost("the server closed the connection", op=op) from e
+            except BaseException:
+                # interrupted (Ctrl-C, a signal handler's exception) with the request
+                # sent: its answer would be read as the next request's
+                self.close()
+                raise
         try:
             resp = json.loads(raw)
         except ValueError as e:
