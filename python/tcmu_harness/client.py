@@ -12,6 +12,9 @@ __all__ = ["Client", "TcmuHarnessError", "ConnectionLost", "RequestTimeout", "Wa
 
 # A response larger than this is taken as a broken server, not buffered for ever.
 MAX_RESPONSE = 256 << 20
+# The server's limit on a request line (without its "\n"); a longer one is answered and
+# the connection closed, usually while we are still sending it: refused here instead.
+MAX_REQUEST = 1 << 20
 
 
 class TcmuHarnessError(Exception):
@@ -93,8 +96,7 @@ class Client:
             if self._sock is None:
                 raise ConnectionLost("the connection is closed", op=op)
             rid = next(self._ids)
-            msg = {"op": op, "id": rid, **args}
-            line = json.dumps(msg, separators=(",", ":")).encode() + b"\n"
+            line = _encode(op, {"op": op, "id": rid, **args})
             try:
                 self._sock.settimeout(self.timeout if timeout is None else timeout)
                 self._sock.sendall(line)
@@ -107,6 +109,11 @@ class Client:
             except (BrokenPipeError, ConnectionResetError) as e:
                 self.close()
                 raise ConnectionLost("the server closed the connection", op=op) from e
+            except BaseException:
+                # interrupted (Ctrl-C, a signal handler's exception) with the request
+                # sent: its answer would be read as the next request's
+                self.close()
+                raise
         try:
             resp = json.loads(raw)
         except ValueError as e:
@@ -115,7 +122,9 @@ class Client:
         if not isinstance(resp, dict) or not isinstance(resp.get("ok"), bool):
             self.close()
             raise TcmuHarnessError(f"not a response object: {raw[:200]!r}", op=op)
-        if resp.get("id") != rid:
+        # A line the server could not read (or a client too many) is answered with a null
+        # id: with one request in flight at a time, that is the answer to ours.
+        if resp.get("id") != rid and not (resp.get("id") is None and not resp["ok"]):
             self.close()
             raise TcmuHarnessError(f"response id {resp.get('id')!r} does not answer "
                                    f"request id {rid}", op=op, response=resp)
@@ -140,3 +149,18 @@ class Client:
             self._buf += chunk
         line, self._buf = self._buf.split(b"\n", 1)
         return line
+
+
+def _encode(op: str, msg: Dict[str, Any]) -> bytes:
+    """One request line. Characters beyond U+FFFF go as UTF-8 (the server refuses
+    json.dumps' surrogate-pair escapes); NaN, infinities and lone surrogates (which are
+    not JSON) and an over-long line are refused here, before anything is sent."""
+    try:
+        line = json.dumps(msg, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")
+    except ValueError as e:  # UnicodeEncodeError included
+        raise TcmuHarnessError(f"cannot send as JSON: {e}", op=op) from e
+    if len(line) > MAX_REQUEST:
+        raise TcmuHarnessError(f"the request is {len(line)} bytes; the server takes lines "
+                               f"of at most {MAX_REQUEST} bytes", op=op)
+    return line + b"\n"

@@ -84,6 +84,22 @@ def _allowed(config: pytest.Config) -> List[str]:
     return allow
 
 
+def _marker_regexes(mark: pytest.Mark) -> List[str]:
+    # Strings, or lists of them: str(["a", "b"]) would be the regex ['a', 'b'], a bracket
+    # expression that matches every line with a space in it (every splat allowed).
+    regexes: List[str] = []
+    for arg in mark.args:
+        items = list(arg) if isinstance(arg, (list, tuple)) else [arg]
+        if mark.kwargs or not all(isinstance(i, str) for i in items):
+            pytest.fail(f"tcmu_allow_kmsg takes regexes (strings, or lists of them) as "
+                        f"arguments, not {mark.args!r} {mark.kwargs!r}", pytrace=False)
+        regexes += items
+    if mark.kwargs:
+        pytest.fail(f"tcmu_allow_kmsg takes regexes (strings, or lists of them) as "
+                    f"arguments, not keywords {mark.kwargs!r}", pytrace=False)
+    return regexes
+
+
 @pytest.fixture(scope="session")
 def tcmu_harness(pytestconfig: pytest.Config) -> Iterator[Server]:
     """One `tcmu-harness serve --control` for the session, with no devices of its own."""
@@ -107,11 +123,11 @@ def tcmu_harness(pytestconfig: pytest.Config) -> Iterator[Server]:
 def tcmu_kmsg(request: pytest.FixtureRequest, tcmu_harness: Server) -> Iterator[Any]:
     """Checks the kernel log of this test (after its devices were removed); yields the
     mark. The tcmu fixtures take it, so every test with devices is checked."""
-    mark = tcmu_harness.kmsg_mark()
-    yield mark
     allow = _allowed(request.config)
     for m in request.node.iter_markers("tcmu_allow_kmsg"):
-        allow += [str(a) for a in m.args]
+        allow += _marker_regexes(m)
+    mark = tcmu_harness.kmsg_mark()
+    yield mark
     verdict = tcmu_harness.kmsg_check(mark, allow=allow)
     failures = verdict.get("failures") or []
     if verdict.get("passed") is False and not failures:

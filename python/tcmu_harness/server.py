@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
 from .client import Client, ConnectionLost, TcmuHarnessError
@@ -96,6 +97,7 @@ class Server:
         self._stdout: Optional[_Tail] = None
         self._names = 0
         self._names_lock = threading.Lock()
+        self._conn_lock = threading.Lock()
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -111,7 +113,12 @@ class Server:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.PIPE, env=env)
         except OSError as e:
+            self._cleanup_files()
             raise TcmuHarnessError(f"cannot run {self.binary}: {e.strerror or e}") from e
+        # A script that ends without stop() (an exception, no `with`) must not leave serve
+        # running with its devices, re-parented to init: reaped when this object goes, or
+        # at interpreter exit at the latest. (Holds the process, not self.)
+        weakref.finalize(self, _reap, self.proc, self._tmpdir, self.stop_timeout)
         self._stderr = _Tail(self.proc.stderr)
         self._stdout = _Tail(self.proc.stdout)
         try:
@@ -159,7 +166,7 @@ class Server:
         asked = False
         if self.proc.poll() is None and self._client is not None:
             try:
-                self._client.request("shutdown", timeout=10)
+                self.request("shutdown", timeout=10)
                 asked = True
             except TcmuHarnessError:
                 pass  # gone already, or refused: the signals below
@@ -247,10 +254,22 @@ class Server:
     def request(self, op: str, /, *, timeout: Optional[float] = None, check: bool = True,
                 **args: Any) -> Dict[str, Any]:
         """One request on the server's connection; see docs/control-protocol.md."""
-        if self._client is None:
+        client = self._client
+        if client is None:
             raise TcmuHarnessError("the server is not running (start() it, or use `with`)",
                                    op=op)
-        return self._call(self._client, op, timeout, check, args)
+        if client.closed and self.running:
+            # closed after a timeout or a broken response (a late answer must not be read
+            # as the next one's): a fresh connection, so one such request does not fail
+            # every later one (a session's server serves all the tests)
+            with self._conn_lock:
+                if self._client is client:
+                    try:
+                        self._client = Client(self.control, timeout=self.request_timeout)
+                    except ConnectionLost:
+                        pass  # the closed one then says why, serve's status included
+                client = self._client or client
+        return self._call(client, op, timeout, check, args)
 
     def _call(self, client: Client, op: str, timeout: Optional[float], check: bool,
               args: Dict[str, Any]) -> Dict[str, Any]:
@@ -392,6 +411,18 @@ class Server:
             if val:
                 args[key] = val
         return self.request("kmsg_check", **args)
+
+
+def _reap(proc: "subprocess.Popen[bytes]", tmpdir: Optional[str], timeout: float) -> None:
+    if proc.poll() is None:
+        proc.terminate()  # serve tears its devices down on SIGTERM
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if tmpdir:
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 # SAM status names, as filters and expect_trace take them (the trace has numbers).
