@@ -60,10 +60,16 @@ def our_scsi_devices():
     return found
 
 
+# Servers tests started on their own: a test whose assert fails before its stop() must not
+# leave its serve (and devices) to fail every later test's leftover check.
+STARTED = []
+
+
 def start_server(*specs, **kw):
     """A `serve --control` process of its own with these SPEC devices (`serve --device`
     syntax); stop() it (0 expected), or kill() it."""
     s = tcmu_harness.Server(TH, **kw).start()
+    STARTED.append(s)
     try:
         for spec in specs:
             s.add_device(spec=spec)
@@ -78,6 +84,10 @@ def nothing_left_behind():
     """After each test (and its devices' removal): no configfs object and no SCSI device of
     ours remain, whoever made them."""
     yield
+    left = [srv for srv in STARTED if srv.running]
+    STARTED.clear()
+    for srv in left:
+        srv.stop()  # the test failed before its own stop(); its failure says why
     assert our_objects() == [], "configfs objects left behind"
     assert our_scsi_devices() == [], "SCSI devices (sd/sg/st nodes) left behind"
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import tcmu_harness
-from conftest import TH, our_objects, run
+from conftest import STARTED, TH, our_objects, run
 
 
 class Ctl:
@@ -42,7 +42,9 @@ def serve_control(path, *specs):
     """serve --control PATH --device SPEC...: a Server of the tcmu_harness package (it
     waits until the socket answers); the test speaks the protocol itself, through Ctl."""
     args = [a for spec in specs for a in ("--device", spec)]
-    return tcmu_harness.Server(TH, control=path, args=args).start()
+    s = tcmu_harness.Server(TH, control=path, args=args).start()
+    STARTED.append(s)
+    return s
 
 
 @pytest.fixture
