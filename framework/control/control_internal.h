@@ -31,6 +31,7 @@ struct ctl_server {
     ctl_client *clients;
     int live;
     int stopping;     /* atomic */
+    int waiting;      /* atomic: clients inside a `wait` (tests synchronise on it) */
     unsigned unnamed; /* atomic: rules added without a name so far (rule-N) */
 };
 

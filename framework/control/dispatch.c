@@ -117,6 +117,8 @@ static int r_trace(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size
     char *lines = NULL;
     uint64_t next = 0;
     int rc = sc_trace_read(t, rq->after, (size_t)rq->max, &lines, &next);
+    __atomic_sub_fetch(&c->srv->waiting, 1, __ATOMIC_RELEASE);
+    if (rc == -ECONNRESET) return rc;
     if (rc == -ERANGE) {
         char why[256];
         sc_trace_range_msg(t, rq->after, why, sizeof(why));
@@ -154,6 +156,7 @@ static int r_wait(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_
     long matched = 0;
     long long deadline = now_ms() + rq->timeout_ms;
     int rc;
+    __atomic_add_fetch(&c->srv->waiting, 1, __ATOMIC_RELEASE);
     for (;;) {
         long long left = deadline - now_ms();
         int slice = left < 0 ? 0 : left < WAIT_SLICE_MS ? (int)left : WAIT_SLICE_MS;
@@ -167,13 +170,18 @@ static int r_wait(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_
             rc = ctl_fail(err, cap, -ESHUTDOWN, "wait: the server is stopping");
             break;
         }
-        if (hung_up(c->fd)) return -ECONNRESET; /* no one to answer */
+        if (hung_up(c->fd)) {
+            rc = -ECONNRESET; /* no one to answer */
+            break;
+        }
         if (left <= 0) {
             rc = ctl_fail(err, cap, -ETIMEDOUT, "wait: %ld of %ld matching entries within %d ms",
                           matched, rq->count, rq->timeout_ms);
             break;
         }
     }
+    __atomic_sub_fetch(&c->srv->waiting, 1, __ATOMIC_RELEASE);
+    if (rc == -ECONNRESET) return rc;
     if (rc == -ERANGE) {
         char why[256];
         sc_trace_range_msg(t, from, why, sizeof(why));

@@ -135,4 +135,14 @@ static inline void ctl_rig_await_clients(ctl_rig *r, int n)
     cr_assert(false, "the server still has clients other than %d after 10 s", n);
 }
 
+/* Until n clients are blocked inside a `wait` (their request was parsed and checked). */
+static inline void ctl_rig_await_waiting(ctl_rig *r, int n)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (__atomic_load_n(&r->srv->waiting, __ATOMIC_ACQUIRE) == n) return;
+        usleep(1000);
+    }
+    cr_assert(false, "not %d clients inside a wait after 10 s", n);
+}
+
 #endif

@@ -259,7 +259,7 @@ Test(control_server, a_client_that_hangs_up_during_wait)
     int fd = ctl_connect(r.path);
     const char *req = "{\"op\":\"wait\",\"device\":\"d0\",\"timeout_ms\":600000}\n";
     cr_assert(ctl_send(fd, req, strlen(req)));
-    ctl_rig_await_clients(&r, 1);
+    ctl_rig_await_waiting(&r, 1);
     close(fd);
     ctl_rig_await_clients(&r, 0); /* its thread saw the hang-up, long before the timeout */
     char *v = ctl_ask1(&r, "{\"op\":\"version\"}");
@@ -275,7 +275,7 @@ Test(control_server, stop_ends_a_wait)
     waiter w = {&r, "{\"op\":\"wait\",\"device\":\"d0\",\"timeout_ms\":600000}", NULL};
     int fd = ctl_connect(r.path);
     cr_assert(ctl_send(fd, w.req, strlen(w.req)) && ctl_send(fd, "\n", 1));
-    ctl_rig_await_clients(&r, 1);
+    ctl_rig_await_waiting(&r, 1);
     ctl_server_stop(r.srv); /* joins the waiting client's thread */
     char *resp = ctl_read_line(fd);
     cr_assert(!resp || strstr(resp, "the server is stopping"), "%s", resp);

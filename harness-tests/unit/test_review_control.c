@@ -251,7 +251,7 @@ Test(review_control, remove_device_under_a_wait, .timeout = 60)
     asker a = {r.path, "{\"op\":\"wait\",\"device\":\"d0\",\"timeout_ms\":2000}", NULL};
     pthread_t t;
     pthread_create(&t, NULL, ask_main, &a);
-    ctl_rig_await_clients(&r, 1);
+    ctl_rig_await_waiting(&r, 1); /* connected is not enough: the wait must be past parsing */
     char *resp = ctl_ask1(&r, "{\"op\":\"remove_device\",\"device\":\"d0\"}");
     cr_assert(!strncmp(resp, "{\"ok\":true", 10), "%s", resp);
     free(resp);
