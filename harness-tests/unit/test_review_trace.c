@@ -5,34 +5,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "scenario/trace.h"
-#include "rules_fixture.h"
+#include "trace_fixture.h"
 
-static sc_trace *t;
-static char path[] = "/tmp/th-review-trace-XXXXXX";
-
-static void setup(void)
-{
-    rules_setup();
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
-}
-static void teardown(void)
-{
-    if (r) sc_trace_attach(NULL, r);
-    sc_trace_free(t);
-    unlink(path);
-    rules_teardown();
-}
-TestSuite(review_trace, .init = setup, .fini = teardown);
-
-static void new_trace(size_t keep)
-{
-    char err[256];
-    cr_assert_eq(sc_trace_new(path, keep, &t, err, sizeof(err)), 0, "%s", err);
-    sc_trace_attach(t, r);
-}
+TestSuite(review_trace, .init = trace_setup, .fini = trace_teardown);
 
 static char *slurp(const char *p)
 {
