@@ -4,9 +4,10 @@
 #ifndef TH_CONTROL_H
 #define TH_CONTROL_H
 #include <stddef.h>
+#include "../scenario/request.h"
 #include "../scenario/session.h"
 
-#define CTL_PROTOCOL    1
+#define CTL_PROTOCOL    SC_REQ_PROTOCOL /* request.h */
 #define CTL_MAX_CLIENTS 64
 #ifndef TH_VERSION_STRING
 #define TH_VERSION_STRING "0.0.0"

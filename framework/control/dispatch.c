@@ -38,6 +38,31 @@ static int r_version(ctl_client *c, sc_request *rq, ctl_json *res, char *err, si
     return 0;
 }
 
+/* Where the trace is: the index the next entry gets. Entries from it on are the future,
+ * so after=next (trace, wait) sees only what happens from now. */
+static int r_cursor(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
+{
+    (void)rq;
+    sc_trace *t = sc_session_trace(c->srv->s);
+    if (!t) return ctl_fail(err, cap, -ENOTSUP, "cursor: this session keeps no trace");
+    ctl_json_key(res, "next");
+    ctl_json_u64(res, sc_trace_cursor(t));
+    return 0;
+}
+
+/* An after beyond the cursor names entries that do not exist yet: a typo or a cursor of
+ * another server, which would otherwise read nothing (trace) or sit out its timeout
+ * (wait), so it is refused. */
+static int after_beyond(sc_trace *t, const sc_request *rq, char *err, size_t cap)
+{
+    uint64_t now = sc_trace_cursor(t);
+    if (!rq->after_set || rq->after <= now) return 0;
+    return ctl_fail(err, cap, -EINVAL,
+                    "%s: after %llu is beyond the trace's cursor %llu (entries from the cursor "
+                    "on are still to come; the cursor request gives it)",
+                    rq->op, (unsigned long long)rq->after, (unsigned long long)now);
+}
+
 static int r_devices(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
 {
     (void)rq;
@@ -114,11 +139,11 @@ static int r_trace(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size
 {
     sc_trace *t = sc_session_trace(c->srv->s);
     if (!t) return ctl_fail(err, cap, -ENOTSUP, "trace: this session keeps no trace");
+    int rc = after_beyond(t, rq, err, cap);
+    if (rc) return rc;
     char *lines = NULL;
     uint64_t next = 0;
-    int rc = sc_trace_read(t, rq->after, (size_t)rq->max, &lines, &next);
-    __atomic_sub_fetch(&c->srv->waiting, 1, __ATOMIC_RELEASE);
-    if (rc == -ECONNRESET) return rc;
+    rc = sc_trace_read(t, rq->after, (size_t)rq->max, &lines, &next);
     if (rc == -ERANGE) {
         char why[256];
         sc_trace_range_msg(t, rq->after, why, sizeof(why));
@@ -152,10 +177,11 @@ static int r_wait(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_
 {
     sc_trace *t = sc_session_trace(c->srv->s);
     if (!t) return ctl_fail(err, cap, -ENOTSUP, "wait: this session keeps no trace");
+    int rc = after_beyond(t, rq, err, cap);
+    if (rc) return rc;
     uint64_t from = rq->after_set ? rq->after : sc_trace_cursor(t);
     long matched = 0;
     long long deadline = now_ms() + rq->timeout_ms;
-    int rc;
     __atomic_add_fetch(&c->srv->waiting, 1, __ATOMIC_RELEASE);
     for (;;) {
         long long left = deadline - now_ms();
@@ -175,8 +201,8 @@ static int r_wait(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_
             break;
         }
         if (left <= 0) {
-            rc = ctl_fail(err, cap, -ETIMEDOUT, "wait: %ld of %ld matching entries within %d ms",
-                          matched, rq->count, rq->timeout_ms);
+            rc = ctl_fail(err, cap, -ETIMEDOUT, "wait: %ld of %ld matching entries within %g s",
+                          matched, rq->count, rq->timeout_s);
             break;
         }
     }
@@ -269,12 +295,19 @@ static int r_shutdown(ctl_client *c, sc_request *rq, ctl_json *res, char *err, s
 }
 
 static const req_fn handlers[] = {
-    [SC_REQ_VERSION] = r_version,       [SC_REQ_DEVICES] = r_devices,
-    [SC_REQ_ADD_DEVICE] = r_add_device, [SC_REQ_REMOVE_DEVICE] = r_remove_device,
-    [SC_REQ_ACTION] = r_action,         [SC_REQ_LIST_RULES] = r_list_rules,
-    [SC_REQ_TRACE] = r_trace,           [SC_REQ_WAIT] = r_wait,
-    [SC_REQ_STATS] = r_stats,           [SC_REQ_SHUTDOWN] = r_shutdown,
-    [SC_REQ_KMSG_MARK] = r_kmsg_mark,   [SC_REQ_KMSG_CHECK] = r_kmsg_check,
+    [SC_REQ_VERSION] = r_version,
+    [SC_REQ_CURSOR] = r_cursor,
+    [SC_REQ_DEVICES] = r_devices,
+    [SC_REQ_ADD_DEVICE] = r_add_device,
+    [SC_REQ_REMOVE_DEVICE] = r_remove_device,
+    [SC_REQ_ACTION] = r_action,
+    [SC_REQ_LIST_RULES] = r_list_rules,
+    [SC_REQ_TRACE] = r_trace,
+    [SC_REQ_WAIT] = r_wait,
+    [SC_REQ_STATS] = r_stats,
+    [SC_REQ_SHUTDOWN] = r_shutdown,
+    [SC_REQ_KMSG_MARK] = r_kmsg_mark,
+    [SC_REQ_KMSG_CHECK] = r_kmsg_check,
 };
 
 static scenario *client_model(void *arg)

@@ -43,4 +43,27 @@ void sc_each_device(yt *t, scenario *sc, yaml_node_t *n, int i);
 void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i);
 void sc_each_expect(yt *t, scenario *sc, yaml_node_t *n, int i);
 
+/* The trace filter that a wait_trace step and a wait request share (parse_wait.c): its
+ * keys (each context adds where it starts counting: the step since, the request after),
+ * and their handler. The examples are JSON, which YAML reads too. */
+#define SC_WAIT_TIMEOUT_MAX 86400 /* seconds */
+#define SC_WAIT_FILTER_KEYS                                                                        \
+    {"device", YT_TEXT, "\"d0\""}, {"op", YT_TYPED, "\"READ_10\""},                                \
+        {"tmr", YT_TEXT, "\"ABORT_TASK\""}, {"lba", YT_TYPED, "10"},                               \
+        {"status", YT_TYPED, "\"CHECK_CONDITION\""}, {"rule", YT_TEXT, "\"r0\""},                  \
+        {"count", YT_TYPED, "1"},                                                                  \
+    {                                                                                              \
+        "timeout", YT_TYPED, "2.5"                                                                 \
+    }
+extern const yt_key sc_wait_filter_keys[];
+extern const size_t sc_n_wait_filter_keys;
+/* Handles a key of the shared table (false: not one of them): device (one of sc's),
+ * op (a name or a number), tmr (a type by name), lba, status, rule, count (>= 1) into e,
+ * timeout (seconds, fractions allowed, 0..SC_WAIT_TIMEOUT_MAX) into *timeout_s. */
+bool sc_wait_filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t *v,
+                         sc_trace_expect *e, double *timeout_s);
+/* op and tmr as every trace filter reads them (expect_trace too). */
+void sc_parse_trace_op(yt *t, yaml_node_t *v, char *op, size_t cap);
+void sc_parse_trace_tmr(yt *t, yaml_node_t *v, char *tmr, size_t cap);
+
 #endif

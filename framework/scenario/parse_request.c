@@ -1,7 +1,8 @@
 /* Control requests: a JSON line is a YAML flow mapping, so the scenario parser reads it.
- * "op" and "id" are the envelope; the rest is the mapping of the step of the same name
- * (add_rule, remove_rule, ...), the device mapping (add_device) or the request's own
- * keys, checked against the live devices. */
+ * "request" and "id" are the envelope (protocol 2; protocol 1's envelope key was "op",
+ * which is now wait's opcode filter, as in the wait_trace step); the rest is the mapping of the
+ * step of the same name (add_rule, remove_rule, ...), the device mapping (add_device) or the
+ * request's own keys, checked against the live devices. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -87,54 +88,21 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
         rq->max = (long)n;
 }
 
-/* op: a name or a number, kept as the name the trace writes ("READ_10" or "0xC1"). */
-static void filter_op(yt *t, yaml_node_t *v, sc_trace_filter *f)
-{
-    int op, sa;
-    if (!yt_copy(t, v, f->op, sizeof(f->op))) return;
-    if (sc_op_from_name(f->op, &op, &sa)) {
-        yt_error(t, v, "'%s' is not an opcode name", f->op);
-        return;
-    }
-    const char *name = sc_op_name((uint8_t)op, sa < 0 ? 0 : (uint16_t)sa);
-    if (name)
-        snprintf(f->op, sizeof(f->op), "%s", name);
-    else
-        snprintf(f->op, sizeof(f->op), "0x%02X", op);
-}
+static const yt_keys wait_t;
 
+/* The filter keys are the wait_trace step's (parse_wait.c); after is the cursor to
+ * start from, as in trace. */
 static void wait_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     req_ctx *c = arg;
     sc_request *rq = c->rq;
-    sc_trace_filter *f = &rq->filter;
-    long long n;
-    int st;
-    (void)k;
-    if (!strcmp(key, "device")) {
-        live_device(t, c, v, f->device, sizeof(f->device));
-    } else if (!strcmp(key, "opcode")) { /* "op" is the envelope's */
-        filter_op(t, v, f);
-    } else if (!strcmp(key, "tmr")) {
-        const char *s = yt_str(t, v);
-        int type = s ? th_tmr_from_name(s) : -1;
-        if (s && type < 0)
-            yt_error(t, v, "'%.40s' is not a TMR type (like ABORT_TASK, LUN_RESET)", s);
-        else if (s)
-            snprintf(f->tmr, sizeof(f->tmr), "%s", th_tmr_name((uint8_t)type));
-    } else if (!strcmp(key, "status")) {
-        if (sc_parse_status(t, v, &st)) f->status = st;
-    } else if (!strcmp(key, "rule")) {
-        yt_copy(t, v, f->rule, sizeof(f->rule));
-    } else if (!strcmp(key, "lba")) {
-        f->lba_set = yt_u64(t, v, &f->lba);
-    } else if (!strcmp(key, "count")) {
-        if (yt_int(t, v, 1, INT32_MAX, &n)) rq->count = (long)n;
-    } else if (!strcmp(key, "after")) {
+    /* the live devices only for the key that needs them (model_of takes a snapshot) */
+    const scenario *m = !strcmp(key, "device") ? model_of(c) : NULL;
+    if (sc_wait_filter_pair(t, m, key, v, &rq->wait, &rq->timeout_s)) return;
+    if (!strcmp(key, "after"))
         rq->after_set = yt_u64(t, v, &rq->after);
-    } else if (yt_int(t, v, 0, 86400000, &n)) { /* timeout_ms */
-        rq->timeout_ms = (int)n;
-    }
+    else
+        yt_unhandled(t, k, &wait_t);
 }
 
 static void kmsg_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -156,20 +124,14 @@ static const yt_key add_device_keys[] = {{"device", YT_MAP, "{name: d1, size: 8M
                                          {"spec", YT_TEXT, "\"name=d1,size=8MiB\""}};
 static const yt_key name_keys[] = {{"device", YT_TEXT, "\"d0\""}};
 static const yt_key trace_keys[] = {{"after", YT_TYPED, "0"}, {"max", YT_TYPED, "1000"}};
-static const yt_key wait_keys[] = {
-    {"device", YT_TEXT, "\"d0\""},     {"opcode", YT_TYPED, "\"READ_10\""},
-    {"tmr", YT_TEXT, "\"LUN_RESET\""}, {"status", YT_TYPED, "\"CHECK_CONDITION\""},
-    {"rule", YT_TEXT, "\"r0\""},       {"lba", YT_TYPED, "10"},
-    {"count", YT_TYPED, "1"},          {"after", YT_TYPED, "0"},
-    {"timeout_ms", YT_TYPED, "10000"},
-};
+static const yt_key wait_keys[] = {SC_WAIT_FILTER_KEYS, {"after", YT_TYPED, "0"}};
 static const yt_key kmsg_check_keys[] = {{"since", YT_TYPED, "1234"},
                                          {"allow", YT_LIST, "[\"WARNING: .* at drivers/scsi/\"]"},
                                          {"expect", YT_LIST, "[\"Attached SCSI disk\"]"},
                                          {"forbid", YT_LIST, "[\"I/O error\"]"}};
-static const yt_keys version_t = {"version", NULL, 0}, devices_t = {"devices", NULL, 0},
-                     stats_t = {"stats", NULL, 0}, shutdown_t = {"shutdown", NULL, 0},
-                     kmsg_mark_t = {"kmsg_mark", NULL, 0},
+static const yt_keys version_t = {"version", NULL, 0}, cursor_t = {"cursor", NULL, 0},
+                     devices_t = {"devices", NULL, 0}, stats_t = {"stats", NULL, 0},
+                     shutdown_t = {"shutdown", NULL, 0}, kmsg_mark_t = {"kmsg_mark", NULL, 0},
                      kmsg_check_t = YT_KEYS("kmsg_check", kmsg_check_keys),
                      add_device_t = YT_KEYS("add_device", add_device_keys),
                      remove_device_t = YT_KEYS("remove_device", name_keys),
@@ -189,6 +151,7 @@ static const struct req_op {
     yt_pair_fn pair;
 } req_ops[] = {
     {"version", SC_REQ_VERSION, &version_t, no_pair},
+    {"cursor", SC_REQ_CURSOR, &cursor_t, no_pair},
     {"devices", SC_REQ_DEVICES, &devices_t, no_pair},
     {"add_device", SC_REQ_ADD_DEVICE, &add_device_t, add_device_pair},
     {"remove_device", SC_REQ_REMOVE_DEVICE, &remove_device_t, name_pair},
@@ -204,7 +167,8 @@ static const struct req_op {
 
 const char *sc_request_ops(void)
 {
-    return "version, devices, add_device, remove_device, add_rule, remove_rule, list_rules, "
+    return "version, cursor, devices, add_device, remove_device, add_rule, remove_rule, "
+           "list_rules, "
            "set_state, queue_ua, offline, online, set_capacity, load, unload, trace, wait, "
            "stats, kmsg_mark, kmsg_check, shutdown";
 }
@@ -227,10 +191,11 @@ static size_t byte_of(const char *line, size_t len, size_t ci)
     return b < len ? b : len;
 }
 
-/* Takes the envelope's pairs (op, id) out of the root mapping, so what is left is exactly
- * the mapping of the step, device or request. */
+/* Takes the envelope's pairs (request, id) out of the root mapping, so what is left is
+ * exactly the mapping of the step, device or request. old_op: an "op" key, left in place
+ * (wait's filter), remembered for protocol 1's envelope message. */
 typedef struct envelope {
-    yaml_node_t *op, *id;
+    yaml_node_t *op, *id, *old_op;
 } envelope;
 
 static void take_envelope(yt *t, yaml_node_t *root, envelope *e)
@@ -242,7 +207,10 @@ static void take_envelope(yt *t, yaml_node_t *root, envelope *e)
         yaml_node_t *v = yaml_document_get_node(&t->doc, p->value);
         const char *name =
             k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
-        yaml_node_t **slot = !strcmp(name, "op") ? &e->op : !strcmp(name, "id") ? &e->id : NULL;
+        yaml_node_t **slot = !strcmp(name, "request") ? &e->op
+                             : !strcmp(name, "id")    ? &e->id
+                                                      : NULL;
+        if (!strcmp(name, "op") && !e->old_op) e->old_op = v;
         if (!slot) {
             *keep++ = *p;
             continue;
@@ -283,7 +251,7 @@ static void parse_op(yt *t, req_ctx *c, yaml_node_t *root, const envelope *e)
     }
     const sc_action *a = action_of(op);
     if (!a) {
-        yt_error(t, e->op, "unknown op '%.40s' (known: %s)", op, sc_request_ops());
+        yt_error(t, e->op, "unknown request '%.40s' (known: %s)", op, sc_request_ops());
         return;
     }
     rq->kind = SC_REQ_ACTION;
@@ -308,6 +276,11 @@ static void finish(yt *t, req_ctx *c, yaml_node_t *root)
                                  "string)");
     if (rq->kind == SC_REQ_KMSG_CHECK && !c->since_set)
         yt_error(t, root, "kmsg_check needs since (a mark kmsg_mark gave)");
+    if (rq->kind == SC_REQ_WAIT) {
+        sc_trace_expect_filter(&rq->wait, &rq->filter);
+        rq->count = rq->wait.count;
+        rq->timeout_ms = (int)(rq->timeout_s * 1000 + 0.5);
+    }
     if ((rq->kind == SC_REQ_REMOVE_DEVICE || rq->kind == SC_REQ_LIST_RULES) && !c->device_set)
         yt_error(t, root, "%s needs a device", rq->op);
 }
@@ -333,23 +306,30 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
     memset(rq, 0, sizeof(*rq));
     rq->step.position = -1;
     rq->max = 1000;
-    rq->count = 1;
-    rq->timeout_ms = 10000;
-    rq->filter.status = -1; /* as sc_trace_filter_init: the rest matches anything at 0 */
+    rq->wait.count = 1;
+    rq->wait.status = -1; /* the rest matches anything at 0 */
+    rq->wait.min = rq->wait.max = -1;
+    rq->timeout_s = 10;
     if (cap) err[0] = 0;
     yt t;
     int rc = yt_load_buffer(&t, "request", line, len, true);
     if (!rc) {
         yaml_node_t *root = yt_root(&t);
         if (root->type != YAML_MAPPING_NODE) {
-            yt_error(&t, root, "a request is one JSON object ({\"op\": \"NAME\", ...})");
+            yt_error(&t, root, "a request is one JSON object ({\"request\": \"NAME\", ...})");
         } else {
             envelope e = {0};
             take_envelope(&t, root, &e);
             if (e.id) copy_id(&t, rq, e.id, line, len);
             req_ctx c = {rq, model, arg, NULL, false, false, false};
-            if (!e.op)
-                yt_error(&t, root, "a request needs an op (one of: %s)", sc_request_ops());
+            if (!e.op && e.old_op && e.old_op->type == YAML_SCALAR_NODE)
+                yt_error(&t, e.old_op,
+                         "the request's name goes in \"request\" now (protocol %d): "
+                         "{\"request\": \"%.40s\", ...}; \"op\" is only wait's opcode filter",
+                         SC_REQ_PROTOCOL, (const char *)e.old_op->data.scalar.value);
+            else if (!e.op)
+                yt_error(&t, root, "a request needs \"request\": NAME (one of: %s)",
+                         sc_request_ops());
             else if (!t.errors)
                 parse_op(&t, &c, root, &e);
             if (!t.errors) finish(&t, &c, root);

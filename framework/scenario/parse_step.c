@@ -11,11 +11,8 @@ static const yt_key set_state_keys[] = {{"device", YT_TEXT, "d0"}, {"state", YT_
 static const yt_key set_capacity_keys[] = {{"device", YT_TEXT, "d0"}, {"size", YT_TYPED, "512K"}};
 static const yt_key any_device_keys[] = {{"device", YT_TEXT, "d0"}};
 static const yt_key tape_keys[] = {{"device", YT_TEXT, "t0"}};
-static const yt_key wait_trace_keys[] = {
-    {"device", YT_TEXT, "d0"}, {"op", YT_TYPED, "READ_10"},  {"tmr", YT_TEXT, "ABORT_TASK"},
-    {"lba", YT_TYPED, "10"},   {"status", YT_TYPED, "GOOD"}, {"rule", YT_TEXT, "r0"},
-    {"count", YT_TYPED, "1"},  {"timeout", YT_TYPED, "10"},  {"since", YT_TYPED, "step"},
-};
+/* The shared filter (parse_internal.h) and where the step starts counting. */
+static const yt_key wait_trace_keys[] = {SC_WAIT_FILTER_KEYS, {"since", YT_TYPED, "\"step\""}};
 static const yt_keys remove_rule_t = YT_KEYS("remove_rule", remove_rule_keys),
                      queue_ua_t = YT_KEYS("queue_ua", queue_ua_keys),
                      set_state_t = YT_KEYS("set_state", set_state_keys),
@@ -290,6 +287,7 @@ void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
     sc_step *s = &sc->steps[i];
     memset(s, 0, sizeof(*s));
     s->timeout_s = 60;
+    s->wait_timeout_s = 60;
     s->signal = SIGTERM;
     s->bg_step = -1;
     s->wait.status = -1;
@@ -339,22 +337,6 @@ typedef struct trace_ctx {
     sc_trace_expect *e;
 } trace_ctx;
 
-/* op: a name or a number, kept as the name the trace writes ("READ_10" or "0xC1"). */
-static void trace_op(yt *t, yaml_node_t *v, sc_trace_expect *e)
-{
-    int op, sa;
-    if (!yt_copy(t, v, e->op, sizeof(e->op))) return;
-    if (sc_op_from_name(e->op, &op, &sa)) {
-        yt_error(t, v, "'%s' is not an opcode name", e->op);
-        return;
-    }
-    const char *name = sc_op_name((uint8_t)op, sa < 0 ? 0 : (uint16_t)sa);
-    if (name)
-        snprintf(e->op, sizeof(e->op), "%s", name);
-    else
-        snprintf(e->op, sizeof(e->op), "0x%02X", op);
-}
-
 static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     trace_ctx *c = arg;
@@ -365,7 +347,7 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
         if (yt_copy(t, v, e->device, sizeof(e->device)) && !sc_find_device(c->sc, e->device))
             yt_error(t, v, "no device named '%s'", e->device);
     } else if (!strcmp(key, "op"))
-        trace_op(t, v, e);
+        sc_parse_trace_op(t, v, e->op, sizeof(e->op));
     else if (!strcmp(key, "tmr"))
         yt_copy(t, v, e->tmr, sizeof(e->tmr));
     else if (!strcmp(key, "lba"))
@@ -412,12 +394,8 @@ static const struct {
 static void wait_trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     step_ctx *c = arg;
-    long long n;
-    if (!strcmp(key, "timeout")) {
-        if (yt_int(t, v, 1, 3600, &n)) c->s->timeout_s = (int)n;
-    } else if (!strcmp(key, "count")) {
-        if (yt_int(t, v, 1, INT32_MAX, &n)) c->s->wait.count = (long)n;
-    } else if (!strcmp(key, "since")) {
+    if (sc_wait_filter_pair(t, c->sc, key, v, &c->s->wait, &c->s->wait_timeout_s)) return;
+    if (!strcmp(key, "since")) {
         const char *s = yt_str(t, v);
         size_t i = 0, n_names = sizeof(since_names) / sizeof(since_names[0]);
         while (s && i < n_names && strcmp(s, since_names[i].name)) i++;
@@ -426,7 +404,6 @@ static void wait_trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t 
         else if (s)
             c->s->wait_since = since_names[i].since;
     } else {
-        trace_ctx tc = {c->sc, &c->s->wait};
-        trace_pair(t, key, k, v, &tc);
+        yt_unhandled(t, k, c->action->keys);
     }
 }

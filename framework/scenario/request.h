@@ -11,8 +11,12 @@
 #include "kmsg.h"
 #include "trace.h"
 
+/* The protocol's version: 2 named the request "request" (1: "op"). */
+#define SC_REQ_PROTOCOL 2
+
 typedef enum sc_req_kind {
     SC_REQ_VERSION,
+    SC_REQ_CURSOR,
     SC_REQ_DEVICES,
     SC_REQ_ADD_DEVICE,
     SC_REQ_REMOVE_DEVICE,
@@ -39,8 +43,10 @@ typedef struct sc_request {
     char name[65];              /* remove_device, list_rules: the device */
     bool after_set;             /* trace, wait: the cursor to start from */
     uint64_t after;
-    long max;               /* trace */
-    sc_trace_filter filter; /* wait */
+    long max;             /* trace */
+    sc_trace_expect wait; /* wait: as parsed (the wait_trace step's filter keys) */
+    double timeout_s;
+    sc_trace_filter filter; /* wait: for sc_trace_wait, from `wait` */
     long count;
     int timeout_ms;
     uint64_t since; /* kmsg_check: a mark kmsg_mark gave */
@@ -57,6 +63,8 @@ typedef scenario *(*sc_request_model_fn)(void *arg);
 int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, void *arg,
                      sc_request *rq, char *err, size_t cap);
 void sc_request_free(sc_request *rq);
+/* A wait_trace step's or a wait request's filter, for sc_trace_wait (parse_wait.c). */
+void sc_trace_expect_filter(const sc_trace_expect *e, sc_trace_filter *f);
 /* The ops, comma-separated, for messages and help. */
 const char *sc_request_ops(void);
 

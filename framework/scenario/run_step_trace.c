@@ -2,6 +2,7 @@
  * acts at a precise point of the initiator's traffic. */
 #include <errno.h>
 #include <string.h>
+#include "request.h"
 #include "run_internal.h"
 #include "trace.h"
 
@@ -10,18 +11,6 @@
 static const char *const since_words[] = {[SC_SINCE_PREVIOUS] = "the previous wait_trace",
                                           [SC_SINCE_STEP] = "this step",
                                           [SC_SINCE_START] = "the start"};
-
-static void filter_of(const sc_trace_expect *e, sc_trace_filter *f)
-{
-    sc_trace_filter_init(f);
-    snprintf(f->device, sizeof(f->device), "%s", e->device);
-    snprintf(f->op, sizeof(f->op), "%s", e->op);
-    snprintf(f->tmr, sizeof(f->tmr), "%s", e->tmr);
-    snprintf(f->rule, sizeof(f->rule), "%s", e->rule);
-    f->status = e->status;
-    f->lba_set = e->lba_set;
-    f->lba = e->lba;
-}
 
 /* What the filter asks for, for messages: "device=d0 op=READ_10 status=0". */
 static void describe(const sc_trace_expect *e, char *out, size_t cap)
@@ -43,12 +32,12 @@ void sc_wait_trace(sc_steps *st, int idx, sc_result *res)
                     : s->wait_since == SC_SINCE_START ? st->origin
                                                       : st->wait_next;
     sc_trace_filter f;
-    filter_of(&s->wait, &f);
+    sc_trace_expect_filter(&s->wait, &f);
     char what[300];
     describe(&s->wait, what, sizeof(what));
     sc_log(st->log, "  step %d: wait_trace %s count=%ld\n", idx + 1, what, s->wait.count);
     /* In slices, continuing where the last one stopped, so that an interrupt is seen. */
-    double end = sc_now() + s->timeout_s;
+    double end = sc_now() + s->wait_timeout_s;
     long total = 0;
     uint64_t pos = from;
     int rc;
@@ -56,7 +45,7 @@ void sc_wait_trace(sc_steps *st, int idx, sc_result *res)
         long m = 0;
         uint64_t next = pos;
         double left = end - sc_now();
-        int ms = left <= 0 ? 0 : left * 1000 < SLICE_MS ? (int)(left * 1000) : SLICE_MS;
+        int ms = left <= 0 ? 0 : left * 1000 < SLICE_MS ? (int)(left * 1000 + 0.5) : SLICE_MS;
         rc = sc_trace_wait(t, &f, pos, s->wait.count - total, ms, st->stop, &m, &next);
         total += m;
         pos = next;
@@ -74,9 +63,9 @@ void sc_wait_trace(sc_steps *st, int idx, sc_result *res)
         return;
     }
     sc_fail(res,
-            "step %d (line %d) wait_trace: %ld of %ld matching entries for %s in %d s (counting "
+            "step %d (line %d) wait_trace: %ld of %ld matching entries for %s in %g s (counting "
             "from %s, trace entry %llu)\n--- last trace lines\n",
-            idx + 1, s->line, total, s->wait.count, what, s->timeout_s, since_words[s->wait_since],
-            (unsigned long long)from);
+            idx + 1, s->line, total, s->wait.count, what, s->wait_timeout_s,
+            since_words[s->wait_since], (unsigned long long)from);
     sc_trace_tail(st->trace_path, s->wait.device, res->message, sizeof(res->message), 8);
 }

@@ -105,10 +105,11 @@ typedef struct sc_step {
      * background step named, and bg_step its index */
     char bg[64];
     int bg_step;
-    bool may_outlive;     /* a background SC_RUN: may still run at the end (killed, no failure) */
-    int signal;           /* SC_KILL: SIGTERM unless given */
-    sc_trace_expect wait; /* SC_WAIT_TRACE: the filter, count (timeout: timeout_s) */
-    sc_since wait_since;  /* SC_WAIT_TRACE */
+    bool may_outlive;      /* a background SC_RUN: may still run at the end (killed, no failure) */
+    int signal;            /* SC_KILL: SIGTERM unless given */
+    sc_trace_expect wait;  /* SC_WAIT_TRACE: the filter, count */
+    double wait_timeout_s; /* SC_WAIT_TRACE: seconds (fractions allowed) */
+    sc_since wait_since;   /* SC_WAIT_TRACE */
 } sc_step;
 
 typedef struct scenario {

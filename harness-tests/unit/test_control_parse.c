@@ -37,7 +37,8 @@ static void ok(const char *line, sc_request *rq)
 Test(control_parse, fault_actions_are_the_steps)
 {
     sc_request rq;
-    ok("{\"op\":\"add_rule\",\"id\":7,\"device\":\"d0\",\"name\":\"r1\",\"match\":{\"op\":\"READ_"
+    ok("{\"request\":\"add_rule\",\"id\":7,\"device\":\"d0\",\"name\":\"r1\",\"match\":{\"op\":"
+       "\"READ_"
        "10\",\"lba\":\"10-11\"},\"respond\":{\"sense\":{\"key\":\"MEDIUM_ERROR\",\"asc\":\"0x11\"}}"
        ","
        "\"times\":2,\"position\":0}",
@@ -57,28 +58,28 @@ Test(control_parse, fault_actions_are_the_steps)
     cr_assert_eq(rq.step.position, 0);
     sc_request_free(&rq);
 
-    ok("{\"op\": \"add_rule\", \"device\": \"d0\"}", &rq);
+    ok("{\"request\": \"add_rule\", \"device\": \"d0\"}", &rq);
     cr_assert_eq(rq.step.position, -1, "default: last");
-    ok("{\"op\":\"remove_rule\",\"device\":\"d0\",\"name\":\"r1\"}", &rq);
+    ok("{\"request\":\"remove_rule\",\"device\":\"d0\",\"name\":\"r1\"}", &rq);
     cr_assert_eq(rq.step.kind, SC_REMOVE_RULE);
     cr_assert_str_eq(rq.step.name, "r1");
-    ok("{\"op\":\"queue_ua\",\"device\":\"t0\",\"sense\":{\"key\":6,\"asc\":41}}", &rq);
+    ok("{\"request\":\"queue_ua\",\"device\":\"t0\",\"sense\":{\"key\":6,\"asc\":41}}", &rq);
     cr_assert_eq(rq.step.kind, SC_QUEUE_UA);
     cr_assert_eq(rq.step.ua.key, 6);
     cr_assert_eq(rq.step.ua.asc, 41);
-    ok("{\"op\":\"set_state\",\"device\":\"d0\",\"state\":\"healed\"}", &rq);
+    ok("{\"request\":\"set_state\",\"device\":\"d0\",\"state\":\"healed\"}", &rq);
     cr_assert_str_eq(rq.step.name, "healed");
-    ok("{\"op\":\"set_capacity\",\"device\":\"d0\",\"size\":\"512K\"}", &rq);
+    ok("{\"request\":\"set_capacity\",\"device\":\"d0\",\"size\":\"512K\"}", &rq);
     cr_assert_eq(rq.step.size, 512 * 1024);
-    ok("{\"op\":\"set_capacity\",\"device\":\"d0\",\"size\":4096}", &rq);
+    ok("{\"request\":\"set_capacity\",\"device\":\"d0\",\"size\":4096}", &rq);
     cr_assert_eq(rq.step.size, 4096);
-    ok("{\"op\":\"offline\",\"device\":\"d0\"}", &rq);
+    ok("{\"request\":\"offline\",\"device\":\"d0\"}", &rq);
     cr_assert_eq(rq.step.kind, SC_OFFLINE);
-    ok("{\"op\":\"online\",\"device\":\"t0\"}", &rq);
+    ok("{\"request\":\"online\",\"device\":\"t0\"}", &rq);
     cr_assert_eq(rq.step.kind, SC_ONLINE);
-    ok("{\"op\":\"load\",\"device\":\"t0\"}", &rq);
+    ok("{\"request\":\"load\",\"device\":\"t0\"}", &rq);
     cr_assert_eq(rq.step.kind, SC_LOAD);
-    ok("{\"op\":\"unload\",\"device\":\"t0\"}", &rq);
+    ok("{\"request\":\"unload\",\"device\":\"t0\"}", &rq);
     cr_assert_eq(rq.step.kind, SC_UNLOAD);
 }
 
@@ -86,21 +87,23 @@ Test(control_parse, own_requests)
 {
     sc_request rq;
     model_calls = 0;
-    ok("{\"op\":\"version\"}", &rq);
+    ok("{\"request\":\"version\"}", &rq);
     cr_assert_eq(rq.kind, SC_REQ_VERSION);
     cr_assert_str_eq(rq.id, "");
-    ok("{\"op\":\"devices\",\"id\":\"a\\\"b\"}", &rq);
+    ok("{\"request\":\"cursor\"}", &rq);
+    cr_assert_eq(rq.kind, SC_REQ_CURSOR);
+    ok("{\"request\":\"devices\",\"id\":\"a\\\"b\"}", &rq);
     cr_assert_str_eq(rq.id, "\"a\\\"b\"", "the id's JSON text as sent");
-    ok("{\"op\":\"stats\",\"id\":{\"k\":[1,\"é\"]}}", &rq);
+    ok("{\"request\":\"stats\",\"id\":{\"k\":[1,\"é\"]}}", &rq);
     cr_assert_str_eq(rq.id, "{\"k\":[1,\"é\"]}");
-    ok("{\"op\":\"shutdown\"}", &rq);
+    ok("{\"request\":\"shutdown\"}", &rq);
     cr_assert_eq(rq.kind, SC_REQ_SHUTDOWN);
     cr_assert_eq(model_calls, 0, "requests naming no device take no snapshot");
-    ok("{\"op\":\"trace\",\"after\":5,\"max\":10}", &rq);
+    ok("{\"request\":\"trace\",\"after\":5,\"max\":10}", &rq);
     cr_assert(rq.after_set);
     cr_assert_eq(rq.after, 5);
     cr_assert_eq(rq.max, 10);
-    ok("{\"op\":\"trace\"}", &rq);
+    ok("{\"request\":\"trace\"}", &rq);
     cr_assert(!rq.after_set);
     cr_assert_eq(rq.max, 1000);
 }
@@ -109,11 +112,19 @@ Test(control_parse, wait_filter)
 {
     sc_request rq;
     char err[1024];
-    /* "op" is the envelope's; the filter's opcode cannot be "op" too */
-    cr_assert_neq(parse("{\"op\":\"wait\",\"device\":\"d0\",\"op\":\"READ_10\"}", &rq, err, 1024),
-                  0);
-    ok("{\"op\":\"wait\",\"device\":\"d0\",\"opcode\":\"0x28\",\"status\":\"CHECK_CONDITION\","
-       "\"rule\":\"r1\",\"lba\":7,\"count\":3,\"after\":2,\"timeout_ms\":500}",
+    /* protocol 2: "op" is the filter's, as in the wait_trace step */
+    ok("{\"request\":\"wait\",\"device\":\"d0\",\"op\":\"READ_10\"}", &rq);
+    cr_assert_str_eq(rq.filter.op, "READ_10");
+    /* a number (JSON's or in a string) as wait_trace takes it: kept as the trace names it */
+    ok("{\"request\":\"wait\",\"op\":40}", &rq);
+    cr_assert_str_eq(rq.filter.op, "READ_10");
+    ok("{\"request\":\"wait\",\"op\":\"193\"}", &rq);
+    cr_assert_str_eq(rq.filter.op, "0xC1");
+    cr_assert_neq(parse("{\"request\":\"wait\",\"op\":\"READ_11\"}", &rq, err, 1024), 0);
+    cr_assert(strstr(err, "request:1:24: 'READ_11' is not an opcode name or number"), "%s", err);
+    sc_request_free(&rq);
+    ok("{\"request\":\"wait\",\"device\":\"d0\",\"op\":\"0x28\",\"status\":\"CHECK_CONDITION\","
+       "\"rule\":\"r1\",\"lba\":7,\"count\":3,\"after\":2,\"timeout\":0.5}",
        &rq);
     cr_assert_eq(rq.kind, SC_REQ_WAIT);
     cr_assert_str_eq(rq.filter.device, "d0");
@@ -124,8 +135,8 @@ Test(control_parse, wait_filter)
     cr_assert_eq(rq.filter.lba, 7);
     cr_assert_eq(rq.count, 3);
     cr_assert_eq(rq.after, 2);
-    cr_assert_eq(rq.timeout_ms, 500);
-    ok("{\"op\":\"wait\",\"tmr\":\"lun-reset\"}", &rq);
+    cr_assert_eq(rq.timeout_ms, 500, "seconds, fractions allowed");
+    ok("{\"request\":\"wait\",\"tmr\":\"lun-reset\"}", &rq);
     cr_assert_str_eq(rq.filter.tmr, "LUN_RESET");
     cr_assert_eq(rq.filter.status, -1);
     cr_assert_eq(rq.count, 1);
@@ -135,7 +146,8 @@ Test(control_parse, wait_filter)
 Test(control_parse, add_device)
 {
     sc_request rq;
-    ok("{\"op\":\"add_device\",\"device\":{\"name\":\"t1\",\"type\":\"tape\",\"media\":[{\"text\":"
+    ok("{\"request\":\"add_device\",\"device\":{\"name\":\"t1\",\"type\":\"tape\",\"media\":[{"
+       "\"text\":"
        "\"hi\"},{\"filemark\":1}]}}",
        &rq);
     cr_assert_eq(rq.kind, SC_REQ_ADD_DEVICE);
@@ -144,12 +156,12 @@ Test(control_parse, add_device)
     cr_assert_eq(rq.device.n_media, 2);
     cr_assert_str_eq(rq.device.media[0].text, "hi");
     sc_request_free(&rq); /* the media text is the request's (ASan: no leak, no double free) */
-    ok("{\"op\":\"add_device\",\"spec\":\"name=t2,type=tape,media=text:hi\"}", &rq);
+    ok("{\"request\":\"add_device\",\"spec\":\"name=t2,type=tape,media=text:hi\"}", &rq);
     cr_assert_str_eq(rq.device.name, "t2");
     cr_assert_str_eq(rq.device.type, "tape");
     cr_assert_eq(rq.device.n_media, 1);
     sc_request_free(&rq);
-    ok("{\"op\":\"kmsg_check\",\"since\":9,\"allow\":[\"a\",\"b\"],\"forbid\":[\"c\"]}", &rq);
+    ok("{\"request\":\"kmsg_check\",\"since\":9,\"allow\":[\"a\",\"b\"],\"forbid\":[\"c\"]}", &rq);
     cr_assert_eq(rq.since, 9);
     cr_assert_eq(rq.allow.n, 2);
     cr_assert_eq(rq.forbid.n, 1);
@@ -165,90 +177,108 @@ static const struct bad {
     {"   ", "request:1:1: empty request"},
     {"[1,2]", "request:1:1: a request is one JSON object"},
     {"\"devices\"", "request:1:1: a request is one JSON object"},
-    {"{}", "request:1:1: a request needs an op (one of: version, devices, add_device"},
-    {"{\"op\":\"nope\"}", "request:1:7: unknown op 'nope' (known: version, devices, add_device, "
-                          "remove_device, add_rule, remove_rule, list_rules, set_state, queue_ua, "
-                          "offline, online, set_capacity, load, unload, trace, wait, stats, "
-                          "kmsg_mark, kmsg_check, shutdown)"},
-    {"{\"op\":\"run\"}", "unknown op 'run'"},
-    {"{\"op\":\"sleep_ms\"}", "unknown op 'sleep_ms'"},
-    {"{\"op\":[\"devices\"]}", "request:1:7: expected a single value, not a list"},
-    {"{\"op\":\"devices\",\"x\":1}", "request:1:17: unknown key 'x' in devices"},
-    {"{\"op\":\"devices\",\"op\":\"devices\"}",
-     "request:1:17: key 'op' repeated in a request (first at column 7)"},
-    {"{\"id\":1,\"id\":2,\"op\":\"devices\"}", "key 'id' repeated in a request"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"device\":\"d0\"}",
-     "request:1:32: key 'device' repeated in add_rule"},
+    {"{}", "request:1:1: a request needs \"request\": NAME (one of: version, cursor, devices, "
+           "add_device"},
+    {"{\"request\":\"nope\"}",
+     "request:1:12: unknown request 'nope' (known: version, cursor, "
+     "devices, add_device, "
+     "remove_device, add_rule, remove_rule, list_rules, set_state, queue_ua, "
+     "offline, online, set_capacity, load, unload, trace, wait, stats, "
+     "kmsg_mark, kmsg_check, shutdown)"},
+    {"{\"request\":\"run\"}", "unknown request 'run'"},
+    {"{\"request\":\"sleep_ms\"}", "unknown request 'sleep_ms'"},
+    {"{\"op\":\"wait\",\"device\":\"d0\"}",
+     "request:1:7: the request's name goes in \"request\" now (protocol 2): {\"request\": "
+     "\"wait\", ...}; \"op\" is only wait's opcode filter"},
+    {"{\"id\":3,\"op\":\"devices\"}", "goes in \"request\" now (protocol 2)"},
+    {"{\"request\":\"cursor\",\"device\":\"d0\"}", "request:1:21: unknown key 'device' in cursor"},
+    {"{\"request\":\"wait\",\"timeout\":86400.5}",
+     "request:1:29: timeout: '86400.5' is not a number of seconds from 0 to 86400"},
+    {"{\"request\":\"wait\",\"timeout\":\"1s\"}", "timeout: '1s' is not a number of seconds"},
+    {"{\"request\":\"wait\",\"timeout_ms\":100}", "unknown key 'timeout_ms' in wait"},
+    {"{\"request\":\"wait\",\"opcode\":\"READ_10\"}", "unknown key 'opcode' in wait"},
+    {"{\"request\":\"wait\",\"tmr\":\"reset\"}",
+     "request:1:25: 'reset' is not a TMR type (like ABORT_TASK, LUN_RESET)"},
+    {"{\"request\":[\"devices\"]}", "request:1:12: expected a single value, not a list"},
+    {"{\"request\":\"devices\",\"x\":1}", "request:1:22: unknown key 'x' in devices"},
+    {"{\"request\":\"devices\",\"request\":\"devices\"}",
+     "request:1:22: key 'request' repeated in a request (first at column 12)"},
+    {"{\"request\":\"devices\",\"op\":\"devices\"}", "request:1:22: unknown key 'op' in devices"},
+    {"{\"id\":1,\"id\":2,\"request\":\"devices\"}", "key 'id' repeated in a request"},
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"device\":\"d0\"}",
+     "request:1:37: key 'device' repeated in add_rule"},
     {"{op: \"devices\"}", "request:1:2: not JSON: a key is a string in double quotes"},
-    {"{\"op\": devices}", "request:1:8: not JSON: a value is a string in double quotes"},
-    {"{\"op\": 'devices'}", "request:1:8: not JSON: a string goes in double quotes"},
-    {"{\"op\": \"devices\", \"x\": &a 1}", "not JSON: anchors (&name) are YAML"},
-    {"{\"op\": \"devices\", \"x\": *a}", "not JSON: aliases (*name) are YAML"},
-    {"{\"op\": !!str \"devices\"}", "not JSON: tags (!tag) are YAML"},
-    {"{\"op\": \"devices\"} # hi", "not JSON: text after the end of the value"},
+    {"{\"request\": devices}", "request:1:13: not JSON: a value is a string in double quotes"},
+    {"{\"request\": 'devices'}", "request:1:13: not JSON: a string goes in double quotes"},
+    {"{\"request\": \"devices\", \"x\": &a 1}", "not JSON: anchors (&name) are YAML"},
+    {"{\"request\": \"devices\", \"x\": *a}", "not JSON: aliases (*name) are YAML"},
+    {"{\"request\": !!str \"devices\"}", "not JSON: tags (!tag) are YAML"},
+    {"{\"request\": \"devices\"} # hi", "not JSON: text after the end of the value"},
     {"--- {\"op\": \"devices\"}", "not JSON: '---' and directives are YAML"},
     {"op: devices", "not JSON: an object is written {\"key\": value, ...}"},
-    {"{\"op\":\"stats\",\"id\":[\"a\": 1]}", "not JSON: an object is written"},
-    {"{\"op\":\"devices\",\"id\":0x10}", "not JSON: a value is a string in double quotes"},
-    {"{\"op\":\"devices\",\"id\":.5}", "not JSON"},
-    {"{\"op\":\"devices\",\"id\":+1}", "not JSON"},
-    {"{\"op\":\"devices\",\"id\":yes}", "not JSON"},
-    {"{\"op\": \"devices\"", "request:1:"},
-    {"{\"op\": \"dev\xff\"}", "request:1:12: not UTF-8 (byte 0xff) in a request"},
-    {"{\"op\": \"dev\xc0\x80\"}", "not UTF-8 (byte 0xc0)"},
-    {"{\"op\":\"devices\",\"id\":\"a\\u0000b\"}", "request:1:22: a string with a NUL character"},
-    {"{\"op\":\"add_rule\",\"device\":\"zz\"}", "request:1:27: no device named 'zz'"},
-    {"{\"op\":\"add_rule\"}", "request:1:1: a rule needs a device"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"match\":{\"op\":\"NOPE\"}}",
-     "request:1:46: 'NOPE' is not an opcode name (like READ_10) or number"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"match\":[1]}",
-     "request:1:40: match must be a mapping, not a list (like match: {op: READ_10})"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"bogus\":1}", "unknown key 'bogus' in add_rule"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"times\":0}", "0 is out of range (1 to"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"position\":-1}", "-1 is out of range (0 to"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"respond\":{\"status\":\"NOPE\"}}",
+    {"{\"request\":\"stats\",\"id\":[\"a\": 1]}", "not JSON: an object is written"},
+    {"{\"request\":\"devices\",\"id\":0x10}", "not JSON: a value is a string in double quotes"},
+    {"{\"request\":\"devices\",\"id\":.5}", "not JSON"},
+    {"{\"request\":\"devices\",\"id\":+1}", "not JSON"},
+    {"{\"request\":\"devices\",\"id\":yes}", "not JSON"},
+    {"{\"request\": \"devices\"", "request:1:"},
+    {"{\"request\": \"dev\xff\"}", "request:1:17: not UTF-8 (byte 0xff) in a request"},
+    {"{\"request\": \"dev\xc0\x80\"}", "not UTF-8 (byte 0xc0)"},
+    {"{\"request\":\"devices\",\"id\":\"a\\u0000b\"}",
+     "request:1:27: a string with a NUL character"},
+    {"{\"request\":\"add_rule\",\"device\":\"zz\"}", "request:1:32: no device named 'zz'"},
+    {"{\"request\":\"add_rule\"}", "request:1:1: a rule needs a device"},
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"match\":{\"op\":\"NOPE\"}}",
+     "request:1:51: 'NOPE' is not an opcode name (like READ_10) or number"},
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"match\":[1]}",
+     "request:1:45: match must be a mapping, not a list (like match: {op: READ_10})"},
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"bogus\":1}", "unknown key 'bogus' in add_rule"},
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"times\":0}", "0 is out of range (1 to"},
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"position\":-1}", "-1 is out of range (0 to"},
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"respond\":{\"status\":\"NOPE\"}}",
      "'NOPE' is not an integer"},
-    {"{\"op\":\"version\",\"position\":1}", "request:1:17: unknown key 'position' in version"},
-    {"{\"op\":\"set_capacity\",\"device\":\"t0\",\"size\":\"1M\"}",
+    {"{\"request\":\"version\",\"position\":1}", "request:1:22: unknown key 'position' in version"},
+    {"{\"request\":\"set_capacity\",\"device\":\"t0\",\"size\":\"1M\"}",
      "set_capacity is for a disk; 't0' is a tape"},
-    {"{\"op\":\"set_capacity\",\"device\":\"d0\"}", "set_capacity needs a size"},
-    {"{\"op\":\"set_capacity\",\"device\":\"d0\",\"size\":\"lots\"}",
+    {"{\"request\":\"set_capacity\",\"device\":\"d0\"}", "set_capacity needs a size"},
+    {"{\"request\":\"set_capacity\",\"device\":\"d0\",\"size\":\"lots\"}",
      "'lots' is not a size (like 4096, 64MiB, 1G)"},
-    {"{\"op\":\"load\",\"device\":\"d0\"}", "load is for a tape; 'd0' is a disk"},
-    {"{\"op\":\"remove_rule\",\"name\":\"r0\"}", "request:1:1: remove_rule needs a device"},
-    {"{\"op\":\"remove_rule\",\"device\":\"d0\",\"rule\":\"r0\"}",
+    {"{\"request\":\"load\",\"device\":\"d0\"}", "load is for a tape; 'd0' is a disk"},
+    {"{\"request\":\"remove_rule\",\"name\":\"r0\"}", "request:1:1: remove_rule needs a device"},
+    {"{\"request\":\"remove_rule\",\"device\":\"d0\",\"rule\":\"r0\"}",
      "unknown key 'rule' in remove_rule"},
-    {"{\"op\":\"queue_ua\",\"device\":\"d0\",\"sense\":{\"asc\":1}}", "sense needs a key"},
-    {"{\"op\":\"queue_ua\",\"device\":\"d0\",\"sense\":\"UA\"}", "sense must be a mapping"},
-    {"{\"op\":\"offline\"}", "offline needs a device"},
-    {"{\"op\":\"online\",\"device\":\"nope\"}", "no device named 'nope'"},
-    {"{\"op\":\"wait\",\"timeout_ms\":-1}", "-1 is out of range (0 to 86400000)"},
-    {"{\"op\":\"wait\",\"count\":0}", "0 is out of range (1 to"},
-    {"{\"op\":\"wait\",\"tmr\":\"FOO\"}", "'FOO' is not a TMR type"},
-    {"{\"op\":\"wait\",\"device\":\"zz\"}", "no device named 'zz'"},
-    {"{\"op\":\"wait\",\"opcode\":\"BOGUS\"}", "'BOGUS' is not an opcode name"},
-    {"{\"op\":\"wait\",\"after\":-3}", "'-3' is not a non-negative integer"},
-    {"{\"op\":\"trace\",\"max\":0}", "0 is out of range (1 to 100000)"},
-    {"{\"op\":\"trace\",\"after\":\"x\"}", "'x' is not a non-negative integer"},
-    {"{\"op\":\"add_device\"}", "add_device needs device (a device mapping) or spec"},
-    {"{\"op\":\"add_device\",\"device\":{\"name\":\"d0\"}}", "device name 'd0' is used twice"},
-    {"{\"op\":\"add_device\",\"device\":{\"size\":\"8M\"}}", "a device needs a name"},
-    {"{\"op\":\"add_device\",\"device\":{\"name\":\"d1\",\"type\":\"cdrom\"}}",
-     "request:1:49: type: 'cdrom' is not disk or tape"},
-    {"{\"op\":\"add_device\",\"device\":\"d1\"}", "device must be a mapping"},
-    {"{\"op\":\"add_device\",\"spec\":\"name=d1,bogus=1\"}", "spec: unknown key 'bogus'"},
-    {"{\"op\":\"add_device\",\"spec\":\"name=d0\"}", "spec: device name 'd0' is used twice"},
-    {"{\"op\":\"add_device\",\"spec\":\"name=d1\",\"device\":{\"name\":\"d2\"}}",
+    {"{\"request\":\"queue_ua\",\"device\":\"d0\",\"sense\":{\"asc\":1}}", "sense needs a key"},
+    {"{\"request\":\"queue_ua\",\"device\":\"d0\",\"sense\":\"UA\"}", "sense must be a mapping"},
+    {"{\"request\":\"offline\"}", "offline needs a device"},
+    {"{\"request\":\"online\",\"device\":\"nope\"}", "no device named 'nope'"},
+    {"{\"request\":\"wait\",\"timeout\":-1}",
+     "request:1:29: timeout: '-1' is not a number of seconds from 0 to 86400"},
+    {"{\"request\":\"wait\",\"count\":0}", "0 is out of range (1 to"},
+    {"{\"request\":\"wait\",\"tmr\":\"FOO\"}", "'FOO' is not a TMR type"},
+    {"{\"request\":\"wait\",\"device\":\"zz\"}", "no device named 'zz'"},
+    {"{\"request\":\"wait\",\"op\":\"BOGUS\"}", "'BOGUS' is not an opcode name"},
+    {"{\"request\":\"wait\",\"after\":-3}", "'-3' is not a non-negative integer"},
+    {"{\"request\":\"trace\",\"max\":0}", "0 is out of range (1 to 100000)"},
+    {"{\"request\":\"trace\",\"after\":\"x\"}", "'x' is not a non-negative integer"},
+    {"{\"request\":\"add_device\"}", "add_device needs device (a device mapping) or spec"},
+    {"{\"request\":\"add_device\",\"device\":{\"name\":\"d0\"}}", "device name 'd0' is used twice"},
+    {"{\"request\":\"add_device\",\"device\":{\"size\":\"8M\"}}", "a device needs a name"},
+    {"{\"request\":\"add_device\",\"device\":{\"name\":\"d1\",\"type\":\"cdrom\"}}",
+     "request:1:54: type: 'cdrom' is not disk or tape"},
+    {"{\"request\":\"add_device\",\"device\":\"d1\"}", "device must be a mapping"},
+    {"{\"request\":\"add_device\",\"spec\":\"name=d1,bogus=1\"}", "spec: unknown key 'bogus'"},
+    {"{\"request\":\"add_device\",\"spec\":\"name=d0\"}", "spec: device name 'd0' is used twice"},
+    {"{\"request\":\"add_device\",\"spec\":\"name=d1\",\"device\":{\"name\":\"d2\"}}",
      "add_device takes device or spec, not both"},
-    {"{\"op\":\"kmsg_check\"}", "request:1:1: kmsg_check needs since"},
-    {"{\"op\":\"kmsg_check\",\"since\":1,\"allow\":[\"(x\"]}",
-     "request:1:39: '(x' is not an extended regex: Unmatched ( or \\("},
-    {"{\"op\":\"kmsg_check\",\"since\":1,\"allow\":\"x\"}", "allow must be a list"},
-    {"{\"op\":\"kmsg_mark\",\"since\":1}", "unknown key 'since' in kmsg_mark"},
-    {"{\"op\":\"remove_device\"}", "remove_device needs a device"},
-    {"{\"op\":\"remove_device\",\"device\":\"zz\"}", "no device named 'zz'"},
-    {"{\"op\":\"list_rules\",\"device\":\"zz\"}", "no device named 'zz'"},
-    {"{\"op\":\"list_rules\"}", "list_rules needs a device"},
+    {"{\"request\":\"kmsg_check\"}", "request:1:1: kmsg_check needs since"},
+    {"{\"request\":\"kmsg_check\",\"since\":1,\"allow\":[\"(x\"]}",
+     "request:1:44: '(x' is not an extended regex: Unmatched ( or \\("},
+    {"{\"request\":\"kmsg_check\",\"since\":1,\"allow\":\"x\"}", "allow must be a list"},
+    {"{\"request\":\"kmsg_mark\",\"since\":1}", "unknown key 'since' in kmsg_mark"},
+    {"{\"request\":\"remove_device\"}", "remove_device needs a device"},
+    {"{\"request\":\"remove_device\",\"device\":\"zz\"}", "no device named 'zz'"},
+    {"{\"request\":\"list_rules\",\"device\":\"zz\"}", "no device named 'zz'"},
+    {"{\"request\":\"list_rules\"}", "list_rules needs a device"},
 };
 
 Test(control_parse, malformed_requests_are_refused_with_a_located_message)
@@ -269,10 +299,10 @@ Test(control_parse, the_id_survives_an_error)
 {
     sc_request rq;
     char err[1024];
-    cr_assert_neq(parse("{\"id\":\"q1\",\"op\":\"nope\"}", &rq, err, sizeof(err)), 0);
+    cr_assert_neq(parse("{\"id\":\"q1\",\"request\":\"nope\"}", &rq, err, sizeof(err)), 0);
     cr_assert_str_eq(rq.id, "\"q1\"");
     char line[600];
-    snprintf(line, sizeof(line), "{\"op\":\"devices\",\"id\":\"%0300d\"}", 0);
+    snprintf(line, sizeof(line), "{\"request\":\"devices\",\"id\":\"%0300d\"}", 0);
     cr_assert_neq(parse(line, &rq, err, sizeof(err)), 0);
     cr_assert(strstr(err, "id is longer than 256 characters"), "%s", err);
     cr_assert_str_eq(rq.id, "");
@@ -283,7 +313,7 @@ Test(control_parse, hostile_sizes)
     sc_request rq;
     char err[4096];
     /* 100 levels: refused at the 65th, before libyaml's quadratic scan */
-    char deep[512] = "{\"op\":\"devices\",\"id\":";
+    char deep[512] = "{\"request\":\"devices\",\"id\":";
     for (int i = 0; i < 100; i++) strcat(deep, "[");
     for (int i = 0; i < 100; i++) strcat(deep, "]");
     strcat(deep, "}");
@@ -293,13 +323,13 @@ Test(control_parse, hostile_sizes)
     size_t n = SC_REQ_LINE_MAX + 10;
     char *big = malloc(n + 1);
     memset(big, ' ', n);
-    memcpy(big, "{\"op\":\"devices\"}", 16);
+    memcpy(big, "{\"request\":\"devices\"}", 16);
     big[n] = 0;
     cr_assert_neq(sc_request_parse(big, n, live, NULL, &rq, err, sizeof(err)), 0);
     cr_assert(strstr(err, "a request is larger than 1048576 bytes"), "%s", err);
     free(big);
     /* many errors: cut at a line boundary, never mid-message */
-    char many[8192] = "{\"op\":\"add_rule\",\"device\":\"d0\",\"match\":{";
+    char many[8192] = "{\"request\":\"add_rule\",\"device\":\"d0\",\"match\":{";
     for (int i = 0; i < 60; i++)
         snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s\"k%d\":1", i ? "," : "", i);
     strcat(many, "}}");
@@ -318,7 +348,7 @@ Test(control_parse, junk)
         char line[64];
         size_t n = 1 + (size_t)(rand_r(&seed) % (sizeof(line) - 1));
         for (size_t k = 0; k < n; k++) line[k] = (char)(rand_r(&seed) & 0xff);
-        if (i % 2) memcpy(line, "{\"op\":", n < 6 ? n : 6);
+        if (i % 2) memcpy(line, "{\"request\":", n < 6 ? n : 6);
         sc_request rq;
         char err[1024];
         sc_request_parse(line, n, live, NULL, &rq, err, sizeof(err));

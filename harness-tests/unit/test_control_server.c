@@ -8,8 +8,8 @@
 static char *snapshot(ctl_rig *r)
 {
     static const char *const asks[] = {
-        "{\"op\":\"devices\"}", "{\"op\":\"list_rules\",\"device\":\"d0\"}",
-        "{\"op\":\"list_rules\",\"device\":\"t0\"}", "{\"op\":\"stats\"}"};
+        "{\"request\":\"devices\"}", "{\"request\":\"list_rules\",\"device\":\"d0\"}",
+        "{\"request\":\"list_rules\",\"device\":\"t0\"}", "{\"request\":\"stats\"}"};
     size_t cap = 1 << 16, len = 0;
     char *all = calloc(1, cap);
     int fd = ctl_connect(r->path);
@@ -28,20 +28,21 @@ Test(control_server, version_and_ids)
     ctl_rig r;
     ctl_rig_up(&r, 0);
     int fd = ctl_connect(r.path);
-    char *v = ctl_ask(fd, "{\"op\":\"version\",\"id\":{\"n\":[1,\"é\"]}}");
+    char *v = ctl_ask(fd, "{\"request\":\"version\",\"id\":{\"n\":[1,\"é\"]}}");
     char want[160];
     snprintf(want, sizeof(want),
-             "{\"ok\":true,\"id\":{\"n\":[1,\"é\"]},\"protocol\":1,\"version\":\"%s\","
+             "{\"ok\":true,\"id\":{\"n\":[1,\"é\"]},\"protocol\":2,\"version\":\"%s\","
              "\"instance\":\"%08x\"}",
              TH_VERSION_STRING, th_ctx_instance(sc_session_ctx(r.s)));
     cr_assert_str_eq(v, want);
     free(v);
-    v = ctl_ask(fd, "{\"op\":\"nope\",\"id\":\"x\"}");
+    v = ctl_ask(fd, "{\"request\":\"nope\",\"id\":\"x\"}");
     cr_assert(
-        !strncmp(v, "{\"ok\":false,\"id\":\"x\",\"error\":\"request:1:7: unknown op 'nope'", 60),
+        !strncmp(v, "{\"ok\":false,\"id\":\"x\",\"error\":\"request:1:12: unknown request 'nope'",
+                 66),
         "%s", v);
     free(v);
-    v = ctl_ask(fd, "{\"op\":\"devices\"}");
+    v = ctl_ask(fd, "{\"request\":\"devices\"}");
     cr_assert(!strncmp(v, "{\"ok\":true,\"id\":null,\"devices\":[{", 33), "%s", v);
     cr_assert(strstr(v, "\"name\":\"d0\"") && strstr(v, "\"name\":\"t0\""), "%s", v);
     free(v);
@@ -56,28 +57,29 @@ static const struct refused {
     {"", "request:1:1: empty request"},
     {"not json", "request:1:1: not JSON: a value is a string in double quotes"},
     {"[\"op\", \"devices\"]", "request:1:1: a request is one JSON object"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"name\":\"x\",\"match\":{\"op\":\"NOPE\"}}",
-     "request:1:57: 'NOPE' is not an opcode name"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"name\":\"x\",\"times\":1,\"times\":2}",
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"name\":\"x\",\"match\":{\"op\":\"NOPE\"}}",
+     "request:1:62: 'NOPE' is not an opcode name"},
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"name\":\"x\",\"times\":1,\"times\":2}",
      "key 'times' repeated in add_rule"},
-    {"{\"op\":\"add_rule\",\"device\":\"d0\",\"name\":\"x\",\"bogus\":1}",
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"name\":\"x\",\"bogus\":1}",
      "unknown key 'bogus' in add_rule"},
-    {"{\"op\":\"add_rule\",\"device\":\"d9\",\"name\":\"x\"}", "no device named 'd9'"},
-    {"{\"op\":\"remove_rule\",\"device\":\"d0\",\"name\":\"r9\"}", "device d0 has no rule 'r9'"},
-    {"{\"op\":\"set_capacity\",\"device\":\"t0\",\"size\":\"1M\"}",
+    {"{\"request\":\"add_rule\",\"device\":\"d9\",\"name\":\"x\"}", "no device named 'd9'"},
+    {"{\"request\":\"remove_rule\",\"device\":\"d0\",\"name\":\"r9\"}",
+     "device d0 has no rule 'r9'"},
+    {"{\"request\":\"set_capacity\",\"device\":\"t0\",\"size\":\"1M\"}",
      "set_capacity is for a disk; 't0' is a tape"},
-    {"{\"op\":\"set_capacity\",\"device\":\"d0\",\"size\":\"1T\"}", "larger than the backing"},
-    {"{\"op\":\"load\",\"device\":\"d0\"}", "load is for a tape; 'd0' is a disk"},
-    {"{\"op\":\"queue_ua\",\"device\":\"d0\",\"sense\":{\"asc\":41}}", "sense needs a key"},
-    {"{\"op\":\"add_device\",\"device\":{\"name\":\"d0\"}}", "device name 'd0' is used twice"},
-    {"{\"op\":\"add_device\",\"device\":{\"name\":\"d1\",\"size\":\"1000\"}}",
+    {"{\"request\":\"set_capacity\",\"device\":\"d0\",\"size\":\"1T\"}", "larger than the backing"},
+    {"{\"request\":\"load\",\"device\":\"d0\"}", "load is for a tape; 'd0' is a disk"},
+    {"{\"request\":\"queue_ua\",\"device\":\"d0\",\"sense\":{\"asc\":41}}", "sense needs a key"},
+    {"{\"request\":\"add_device\",\"device\":{\"name\":\"d0\"}}", "device name 'd0' is used twice"},
+    {"{\"request\":\"add_device\",\"device\":{\"name\":\"d1\",\"size\":\"1000\"}}",
      "size is not a multiple of block_size"},
-    {"{\"op\":\"remove_device\",\"device\":\"d9\"}", "no device named 'd9'"},
-    {"{\"op\":\"offline\",\"device\":\"d0\",\"extra\":1}", "unknown key 'extra' in offline"},
-    {"{\"op\":\"devices\",\"id\":&a 1}", "not JSON: anchors"},
-    {"{\"op\":\"shutdown\",\"now\":true}", "unknown key 'now' in shutdown"},
-    {"{\"op\":\"wait\",\"device\":\"d0\",\"timeout_ms\":0}", "wait: 0 of 1 matching entries"},
-    {"{\"op\":\"trace\",\"max\":-1}", "-1 is out of range"},
+    {"{\"request\":\"remove_device\",\"device\":\"d9\"}", "no device named 'd9'"},
+    {"{\"request\":\"offline\",\"device\":\"d0\",\"extra\":1}", "unknown key 'extra' in offline"},
+    {"{\"request\":\"devices\",\"id\":&a 1}", "not JSON: anchors"},
+    {"{\"request\":\"shutdown\",\"now\":true}", "unknown key 'now' in shutdown"},
+    {"{\"request\":\"wait\",\"device\":\"d0\",\"timeout\":0}", "wait: 0 of 1 matching entries"},
+    {"{\"request\":\"trace\",\"max\":-1}", "-1 is out of range"},
     {"\xff\xfe{}", "not UTF-8"},
 };
 
@@ -108,48 +110,48 @@ Test(control_server, fault_actions_and_rules)
     ctl_rig r;
     ctl_rig_up(&r, 0);
     int fd = ctl_connect(r.path);
-    char *v = ctl_ask(fd, "{\"op\":\"add_rule\",\"id\":1,\"device\":\"d0\",\"name\":\"first\","
+    char *v = ctl_ask(fd, "{\"request\":\"add_rule\",\"id\":1,\"device\":\"d0\",\"name\":\"first\","
                           "\"position\":0,\"match\":{\"op\":\"TEST_UNIT_READY\"},"
                           "\"respond\":{\"status\":\"TASK_SET_FULL\"},\"times\":1}");
     cr_assert_str_eq(v, "{\"ok\":true,\"id\":1,\"rule\":\"first\"}");
     free(v);
     cr_assert_eq(rig_tur(r.s, "d0"), 0, "TASK SET FULL: a status, no sense");
-    v = ctl_ask(fd, "{\"op\":\"list_rules\",\"device\":\"d0\"}");
+    v = ctl_ask(fd, "{\"request\":\"list_rules\",\"device\":\"d0\"}");
     cr_assert(strstr(v, "\"name\":\"first\",\"index\":0,\"fired\":1,\"times\":1,\"spent\":true"),
               "%s", v);
     cr_assert(strstr(v, "\"name\":\"r0\",\"index\":1,\"fired\":0"), "%s", v);
     free(v);
-    v = ctl_ask(fd, "{\"op\":\"add_rule\",\"device\":\"t0\"}");
+    v = ctl_ask(fd, "{\"request\":\"add_rule\",\"device\":\"t0\"}");
     cr_assert_str_eq(v, "{\"ok\":true,\"id\":null,\"rule\":\"rule-1\"}", "unnamed: rule-N");
     free(v);
-    v = ctl_ask(fd, "{\"op\":\"add_rule\",\"device\":\"t0\"}");
+    v = ctl_ask(fd, "{\"request\":\"add_rule\",\"device\":\"t0\"}");
     cr_assert_str_eq(v, "{\"ok\":true,\"id\":null,\"rule\":\"rule-2\"}");
     free(v);
-    free(ctl_ask(fd, "{\"op\":\"remove_rule\",\"device\":\"t0\",\"name\":\"rule-1\"}"));
-    free(ctl_ask(fd, "{\"op\":\"remove_rule\",\"device\":\"t0\",\"name\":\"rule-2\"}"));
-    v = ctl_ask(fd, "{\"op\":\"remove_rule\",\"device\":\"d0\",\"name\":\"first\"}");
+    free(ctl_ask(fd, "{\"request\":\"remove_rule\",\"device\":\"t0\",\"name\":\"rule-1\"}"));
+    free(ctl_ask(fd, "{\"request\":\"remove_rule\",\"device\":\"t0\",\"name\":\"rule-2\"}"));
+    v = ctl_ask(fd, "{\"request\":\"remove_rule\",\"device\":\"d0\",\"name\":\"first\"}");
     cr_assert_str_eq(v, "{\"ok\":true,\"id\":null}");
     free(v);
-    v = ctl_ask(fd, "{\"op\":\"offline\",\"device\":\"d0\"}");
+    v = ctl_ask(fd, "{\"request\":\"offline\",\"device\":\"d0\"}");
     cr_assert_str_eq(v, "{\"ok\":true,\"id\":null}");
     free(v);
     cr_assert_eq(rig_tur(r.s, "d0"), TH_KEY_NOT_READY);
-    free(ctl_ask(fd, "{\"op\":\"online\",\"device\":\"d0\"}"));
+    free(ctl_ask(fd, "{\"request\":\"online\",\"device\":\"d0\"}"));
     cr_assert_eq(rig_tur(r.s, "d0"), TH_KEY_UNIT_ATTENTION, "online: NOT READY TO READY");
-    free(ctl_ask(fd, "{\"op\":\"queue_ua\",\"device\":\"t0\",\"sense\":{\"key\":"
+    free(ctl_ask(fd, "{\"request\":\"queue_ua\",\"device\":\"t0\",\"sense\":{\"key\":"
                      "\"UNIT_ATTENTION\",\"asc\":\"0x29\"}}"));
     cr_assert_eq(rig_tur(r.s, "t0"), TH_KEY_UNIT_ATTENTION);
-    v = ctl_ask(fd, "{\"op\":\"set_state\",\"device\":\"d0\",\"state\":\"armed\"}");
+    v = ctl_ask(fd, "{\"request\":\"set_state\",\"device\":\"d0\",\"state\":\"armed\"}");
     cr_assert_str_eq(v, "{\"ok\":true,\"id\":null}");
     free(v);
     char state[64];
     cr_assert_eq(sc_session_field(r.s, "d0", "state", state, sizeof(state)), 0);
-    v = ctl_ask(fd, "{\"op\":\"unload\",\"device\":\"t0\"}");
+    v = ctl_ask(fd, "{\"request\":\"unload\",\"device\":\"t0\"}");
     cr_assert_str_eq(v, "{\"ok\":true,\"id\":null}");
     free(v);
     cr_assert_eq(rig_tur(r.s, "t0"), TH_KEY_NOT_READY, "unloaded: MEDIUM NOT PRESENT");
-    free(ctl_ask(fd, "{\"op\":\"load\",\"device\":\"t0\"}"));
-    v = ctl_ask(fd, "{\"op\":\"stats\"}");
+    free(ctl_ask(fd, "{\"request\":\"load\",\"device\":\"t0\"}"));
+    v = ctl_ask(fd, "{\"request\":\"stats\"}");
     cr_assert(!strncmp(v, "{\"ok\":true,\"id\":null,\"devices\":{", 32), "%s", v);
     free(v);
     close(fd);
@@ -160,20 +162,21 @@ Test(control_server, add_and_remove_devices)
 {
     ctl_rig r;
     ctl_rig_up(&r, 0);
-    char *v = ctl_ask1(&r, "{\"op\":\"add_device\",\"device\":{\"name\":\"d1\",\"size\":\"1MiB\","
-                           "\"block_size\":4096}}");
+    char *v =
+        ctl_ask1(&r, "{\"request\":\"add_device\",\"device\":{\"name\":\"d1\",\"size\":\"1MiB\","
+                     "\"block_size\":4096}}");
     cr_assert(!strncmp(v, "{\"ok\":true,\"id\":null,\"device\":{", 31), "%s", v);
     cr_assert(strstr(v, "\"name\":\"d1\"") && strstr(v, "\"block_size\":4096"), "%s", v);
     free(v);
     cr_assert_eq(rig_tur(r.s, "d1"), 0);
-    v = ctl_ask1(&r, "{\"op\":\"devices\"}");
+    v = ctl_ask1(&r, "{\"request\":\"devices\"}");
     cr_assert(strstr(v, "\"name\":\"d1\""), "%s", v);
     free(v);
-    v = ctl_ask1(&r, "{\"op\":\"remove_device\",\"device\":\"d1\"}");
+    v = ctl_ask1(&r, "{\"request\":\"remove_device\",\"device\":\"d1\"}");
     cr_assert_str_eq(v, "{\"ok\":true,\"id\":null}");
     free(v);
     cr_assert(sc_session_rules(r.s, "d1") == NULL);
-    v = ctl_ask1(&r, "{\"op\":\"remove_device\",\"device\":\"d1\"}");
+    v = ctl_ask1(&r, "{\"request\":\"remove_device\",\"device\":\"d1\"}");
     cr_assert(strstr(v, "no device named 'd1'"), "%s", v);
     free(v);
     ctl_rig_down(&r);
@@ -187,7 +190,7 @@ Test(control_server, trace_and_wait)
     rig_tur(r.s, "d0");
     rig_tur(r.s, "t0");
     char req[256];
-    snprintf(req, sizeof(req), "{\"op\":\"trace\",\"after\":%llu}", (unsigned long long)start);
+    snprintf(req, sizeof(req), "{\"request\":\"trace\",\"after\":%llu}", (unsigned long long)start);
     char *v = ctl_ask1(&r, req);
     cr_assert(strstr(v, "\"entries\":[{\"seq\":"), "%s", v);
     cr_assert(strstr(v, "\"device\":\"d0\"") && strstr(v, "\"device\":\"t0\""), "%s", v);
@@ -197,7 +200,7 @@ Test(control_server, trace_and_wait)
     free(v);
     /* Both commands are there already: the wait is over at once. */
     snprintf(req, sizeof(req),
-             "{\"op\":\"wait\",\"device\":\"d0\",\"opcode\":\"TEST_UNIT_READY\",\"status\":"
+             "{\"request\":\"wait\",\"device\":\"d0\",\"op\":\"TEST_UNIT_READY\",\"status\":"
              "\"BUSY\",\"rule\":\"r0\",\"after\":%llu}",
              (unsigned long long)start);
     v = ctl_ask1(&r, req);
@@ -206,11 +209,11 @@ Test(control_server, trace_and_wait)
     cr_assert_str_eq(v, next);
     free(v);
     snprintf(req, sizeof(req),
-             "{\"op\":\"wait\",\"device\":\"t0\",\"count\":2,\"timeout_ms\":0,"
+             "{\"request\":\"wait\",\"device\":\"t0\",\"count\":2,\"timeout\":0,"
              "\"after\":%llu}",
              (unsigned long long)start);
     v = ctl_ask1(&r, req);
-    cr_assert(strstr(v, "\"ok\":false") && strstr(v, "wait: 1 of 2 matching entries within 0 ms") &&
+    cr_assert(strstr(v, "\"ok\":false") && strstr(v, "wait: 1 of 2 matching entries within 0 s") &&
                   strstr(v, "\"matched\":1"),
               "%s", v);
     free(v);
@@ -236,13 +239,14 @@ Test(control_server, wait_blocks_only_its_client)
     ctl_rig r;
     ctl_rig_up(&r, 0);
     char req[160];
-    snprintf(req, sizeof(req), "{\"op\":\"wait\",\"device\":\"t0\",\"count\":3,\"after\":%llu}",
+    snprintf(req, sizeof(req),
+             "{\"request\":\"wait\",\"device\":\"t0\",\"count\":3,\"after\":%llu}",
              (unsigned long long)sc_trace_cursor(sc_session_trace(r.s)));
     waiter w = {&r, req, NULL};
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, ask_thread, &w), 0);
     ctl_rig_await_clients(&r, 1);
-    char *v = ctl_ask1(&r, "{\"op\":\"version\"}"); /* not held up by the wait */
+    char *v = ctl_ask1(&r, "{\"request\":\"version\"}"); /* not held up by the wait */
     cr_assert(!strncmp(v, "{\"ok\":true", 10), "%s", v);
     free(v);
     for (int i = 0; i < 3; i++) rig_tur(r.s, "t0");
@@ -257,12 +261,12 @@ Test(control_server, a_client_that_hangs_up_during_wait)
     ctl_rig r;
     ctl_rig_up(&r, 0);
     int fd = ctl_connect(r.path);
-    const char *req = "{\"op\":\"wait\",\"device\":\"d0\",\"timeout_ms\":600000}\n";
+    const char *req = "{\"request\":\"wait\",\"device\":\"d0\",\"timeout\":600}\n";
     cr_assert(ctl_send(fd, req, strlen(req)));
     ctl_rig_await_waiting(&r, 1);
     close(fd);
     ctl_rig_await_clients(&r, 0); /* its thread saw the hang-up, long before the timeout */
-    char *v = ctl_ask1(&r, "{\"op\":\"version\"}");
+    char *v = ctl_ask1(&r, "{\"request\":\"version\"}");
     cr_assert(!strncmp(v, "{\"ok\":true", 10), "%s", v);
     free(v);
     ctl_rig_down(&r);
@@ -272,7 +276,7 @@ Test(control_server, stop_ends_a_wait)
 {
     ctl_rig r;
     ctl_rig_up(&r, 0);
-    waiter w = {&r, "{\"op\":\"wait\",\"device\":\"d0\",\"timeout_ms\":600000}", NULL};
+    waiter w = {&r, "{\"request\":\"wait\",\"device\":\"d0\",\"timeout\":600}", NULL};
     int fd = ctl_connect(r.path);
     cr_assert(ctl_send(fd, w.req, strlen(w.req)) && ctl_send(fd, "\n", 1));
     ctl_rig_await_waiting(&r, 1);
@@ -296,7 +300,7 @@ Test(control_server, oversized_line_closes_only_that_connection)
     size_t n = SC_REQ_LINE_MAX + 100;
     char *big = malloc(n);
     memset(big, 'x', n);
-    memcpy(big, "{\"op\":\"add_rule\",\"device\":\"d0\",\"name\":\"", 39);
+    memcpy(big, "{\"request\":\"add_rule\",\"device\":\"d0\",\"name\":\"", 39);
     int fd = ctl_connect(r.path);
     ctl_send(fd, big, n); /* may fail part-way once the server closes */
     char *resp = ctl_read_line(fd);
@@ -336,7 +340,7 @@ Test(control_server, junk_and_half_lines)
     close(fd);
     /* Half a request, then gone: it is no request. */
     fd = ctl_connect(r.path);
-    const char *half = "{\"op\":\"add_rule\",\"device\":\"d0\",\"name\":\"half\"}";
+    const char *half = "{\"request\":\"add_rule\",\"device\":\"d0\",\"name\":\"half\"}";
     cr_assert(ctl_send(fd, half, strlen(half)));
     ctl_rig_await_clients(&r, 1);
     close(fd);
@@ -354,8 +358,8 @@ Test(control_server, pipelined)
     ctl_rig r;
     ctl_rig_up(&r, 0);
     int fd = ctl_connect(r.path);
-    const char *reqs = "{\"op\":\"version\",\"id\":1}\n{\"op\":\"nope\",\"id\":2}\r\n"
-                       "{\"op\":\"devices\",\"id\":3}\n";
+    const char *reqs = "{\"request\":\"version\",\"id\":1}\n{\"op\":\"nope\",\"id\":2}\r\n"
+                       "{\"request\":\"devices\",\"id\":3}\n";
     cr_assert(ctl_send(fd, reqs, strlen(reqs)));
     for (int i = 1; i <= 3; i++) {
         char *resp = ctl_read_line(fd), want[32];
@@ -384,20 +388,21 @@ static void *client_main(void *arg)
     pthread_barrier_wait(c->all_connected);
     for (int i = 0; i < ROUNDS; i++) {
         char req[160];
-        snprintf(req, sizeof(req),
-                 "{\"op\":\"add_rule\",\"id\":%d,\"device\":\"d0\",\"name\":\"c%d\",\"match\":{"
-                 "\"op\":\"READ_10\"}}",
-                 i, c->id);
+        snprintf(
+            req, sizeof(req),
+            "{\"request\":\"add_rule\",\"id\":%d,\"device\":\"d0\",\"name\":\"c%d\",\"match\":{"
+            "\"op\":\"READ_10\"}}",
+            i, c->id);
         char *v = ctl_ask(fd, req), want[64];
         snprintf(want, sizeof(want), "{\"ok\":true,\"id\":%d,\"rule\":\"c%d\"}", i, c->id);
         c->failures += strcmp(v, want) != 0;
         free(v);
-        v = ctl_ask(fd, "{\"op\":\"list_rules\",\"device\":\"d0\"}");
+        v = ctl_ask(fd, "{\"request\":\"list_rules\",\"device\":\"d0\"}");
         snprintf(want, sizeof(want), "\"name\":\"c%d\"", c->id);
         c->failures += !strstr(v, want);
         free(v);
-        snprintf(req, sizeof(req), "{\"op\":\"remove_rule\",\"device\":\"d0\",\"name\":\"c%d\"}",
-                 c->id);
+        snprintf(req, sizeof(req),
+                 "{\"request\":\"remove_rule\",\"device\":\"d0\",\"name\":\"c%d\"}", c->id);
         v = ctl_ask(fd, req);
         c->failures += strcmp(v, "{\"ok\":true,\"id\":null}") != 0;
         free(v);
@@ -440,7 +445,7 @@ Test(control_server, clients_beyond_the_cap_are_refused)
     int fds[3];
     for (int i = 0; i < 3; i++) {
         fds[i] = ctl_connect(r.path);
-        free(ctl_ask(fds[i], "{\"op\":\"version\"}")); /* its thread is up */
+        free(ctl_ask(fds[i], "{\"request\":\"version\"}")); /* its thread is up */
     }
     int extra = ctl_connect(r.path);
     char *resp = ctl_read_line(extra);
@@ -453,7 +458,7 @@ Test(control_server, clients_beyond_the_cap_are_refused)
     close(fds[0]);
     ctl_rig_await_clients(&r, 2);
     int again = ctl_connect(r.path);
-    resp = ctl_ask(again, "{\"op\":\"version\"}");
+    resp = ctl_ask(again, "{\"request\":\"version\"}");
     cr_assert(!strncmp(resp, "{\"ok\":true", 10), "%s", resp);
     free(resp);
     close(again);
@@ -466,7 +471,7 @@ Test(control_server, shutdown)
 {
     ctl_rig r;
     ctl_rig_up(&r, 0);
-    char *v = ctl_ask1(&r, "{\"op\":\"shutdown\",\"id\":\"bye\"}");
+    char *v = ctl_ask1(&r, "{\"request\":\"shutdown\",\"id\":\"bye\"}");
     cr_assert_str_eq(v, "{\"ok\":true,\"id\":\"bye\"}");
     free(v);
     ctl_rig_await_clients(&r, 0);
@@ -478,7 +483,7 @@ Test(control_server, shutdown)
     r.s = rig_session();
     char err[256];
     cr_assert_eq(ctl_server_start(r.s, r.path, NULL, &r.srv, err, sizeof(err)), 0, "%s", err);
-    v = ctl_ask1(&r, "{\"op\":\"shutdown\"}");
+    v = ctl_ask1(&r, "{\"request\":\"shutdown\"}");
     cr_assert(strstr(v, "cannot be shut down remotely"), "%s", v);
     free(v);
     ctl_rig_down(&r);
@@ -497,34 +502,35 @@ Test(control_server, kmsg_mark_and_check)
     ctl_rig r;
     ctl_rig_up(&r, 0);
     kmsg_append(&r, "6,1,1000,-;booting\n6,2,2000,-;still booting\n");
-    char *v = ctl_ask1(&r, "{\"op\":\"kmsg_mark\"}");
+    char *v = ctl_ask1(&r, "{\"request\":\"kmsg_mark\"}");
     cr_assert_str_eq(v, "{\"ok\":true,\"id\":null,\"mark\":3}");
     free(v);
     kmsg_append(&r, "4,3,3000500,-;WARNING: CPU: 0 PID: 1 at drivers/scsi/sd.c:1 x\n"
                     "5,4,4000000,-;sd 2:0:0:0: [sdb] Attached SCSI disk\n");
-    v = ctl_ask1(&r, "{\"op\":\"kmsg_check\",\"since\":3,\"expect\":[\"Attached SCSI disk\"]}");
+    v = ctl_ask1(&r,
+                 "{\"request\":\"kmsg_check\",\"since\":3,\"expect\":[\"Attached SCSI disk\"]}");
     cr_assert(strstr(v, "\"ok\":true,\"id\":null,\"passed\":false,\"failures\":[\""), "%s", v);
     cr_assert(strstr(v, "WARNING: CPU: 0 PID: 1 at drivers/scsi/sd.c:1 x"), "%s", v);
     cr_assert(strstr(v, "\"log\":[\"[    3.000500] WARNING: CPU: 0 PID: 1 at drivers/scsi/sd.c:1 "
                         "x\",\"[    4.000000] sd 2:0:0:0: [sdb] Attached SCSI disk\"]}"),
               "%s", v);
     free(v);
-    v = ctl_ask1(&r, "{\"op\":\"kmsg_check\",\"since\":3,\"allow\":[\"WARNING: .* at "
+    v = ctl_ask1(&r, "{\"request\":\"kmsg_check\",\"since\":3,\"allow\":[\"WARNING: .* at "
                      "drivers/scsi/\"],\"expect\":[\"Attached SCSI disk\"],\"forbid\":[\"I/O "
                      "error\"]}");
     cr_assert(strstr(v, "\"ok\":true,\"id\":null,\"passed\":true,\"failures\":[],"), "%s", v);
     free(v);
-    v = ctl_ask1(&r, "{\"op\":\"kmsg_check\",\"since\":4,\"expect\":[\"booting\"]}");
+    v = ctl_ask1(&r, "{\"request\":\"kmsg_check\",\"since\":4,\"expect\":[\"booting\"]}");
     cr_assert(strstr(v, "\"passed\":false") && strstr(v, "booting"), "%s", v);
     free(v);
-    v = ctl_ask1(&r, "{\"op\":\"kmsg_check\",\"since\":3,\"forbid\":[\"(unclosed\"]}");
+    v = ctl_ask1(&r, "{\"request\":\"kmsg_check\",\"since\":3,\"forbid\":[\"(unclosed\"]}");
     cr_assert(!strncmp(v, "{\"ok\":false,\"id\":null,\"error\":\"request:1:", 37), "%s", v);
     free(v);
-    v = ctl_ask1(&r, "{\"op\":\"kmsg_check\"}");
+    v = ctl_ask1(&r, "{\"request\":\"kmsg_check\"}");
     cr_assert(strstr(v, "kmsg_check needs since"), "%s", v);
     free(v);
     unlink(r.kmsg);
-    v = ctl_ask1(&r, "{\"op\":\"kmsg_mark\"}");
+    v = ctl_ask1(&r, "{\"request\":\"kmsg_mark\"}");
     cr_assert(!strncmp(v, "{\"ok\":false,", 12), "an unreadable log is an error: %s", v);
     free(v);
     ctl_rig_down(&r);
@@ -538,7 +544,7 @@ Test(control_server, a_half_closed_client_gets_its_response)
     ctl_rig_up(&r, 0);
     int fd = ctl_connect(r.path);
     char req[160];
-    snprintf(req, sizeof(req), "{\"op\":\"wait\",\"device\":\"t0\",\"after\":%llu}\n",
+    snprintf(req, sizeof(req), "{\"request\":\"wait\",\"device\":\"t0\",\"after\":%llu}\n",
              (unsigned long long)sc_trace_cursor(sc_session_trace(r.s)));
     cr_assert(ctl_send(fd, req, strlen(req)));
     cr_assert_eq(shutdown(fd, SHUT_WR), 0);

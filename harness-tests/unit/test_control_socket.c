@@ -44,7 +44,7 @@ Test(control_socket, a_stale_socket_is_replaced)
     close(fd);
     char err[256];
     cr_assert_eq(start(&r, err, sizeof(err)), 0, "%s", err);
-    char *v = ctl_ask1(&r, "{\"op\":\"version\"}");
+    char *v = ctl_ask1(&r, "{\"request\":\"version\"}");
     cr_assert(!strncmp(v, "{\"ok\":true", 10), "%s", v);
     free(v);
     ctl_rig_down(&r);
@@ -60,7 +60,7 @@ Test(control_socket, a_live_socket_is_refused)
     char want[200];
     snprintf(want, sizeof(want), "control socket %s: a server is listening there already", r.path);
     cr_assert_str_eq(err, want);
-    char *v = ctl_ask1(&r, "{\"op\":\"version\"}"); /* the first one still serves */
+    char *v = ctl_ask1(&r, "{\"request\":\"version\"}"); /* the first one still serves */
     cr_assert(!strncmp(v, "{\"ok\":true", 10), "%s", v);
     free(v);
     ctl_rig_down(&r);
@@ -171,12 +171,12 @@ Test(control_socket, rule_changes_are_atomic_for_commands)
     }
     int fd = ctl_connect(r.path);
     for (int i = 0; i < CHANGES; i++) {
-        char *v = ctl_ask(fd, "{\"op\":\"add_rule\",\"device\":\"d0\",\"name\":\"front\","
+        char *v = ctl_ask(fd, "{\"request\":\"add_rule\",\"device\":\"d0\",\"name\":\"front\","
                               "\"position\":0,\"match\":{\"op\":\"TEST_UNIT_READY\"},"
                               "\"respond\":{\"status\":\"TASK_SET_FULL\"}}");
         cr_assert_str_eq(v, "{\"ok\":true,\"id\":null,\"rule\":\"front\"}");
         free(v);
-        v = ctl_ask(fd, "{\"op\":\"remove_rule\",\"device\":\"d0\",\"name\":\"front\"}");
+        v = ctl_ask(fd, "{\"request\":\"remove_rule\",\"device\":\"d0\",\"name\":\"front\"}");
         cr_assert_str_eq(v, "{\"ok\":true,\"id\":null}");
         free(v);
     }
@@ -188,7 +188,7 @@ Test(control_socket, rule_changes_are_atomic_for_commands)
     }
     cr_assert_eq(other, 0, "%ld commands matched neither table (busy %ld, full %ld)", other, busy,
                  full);
-    char *v = ctl_ask(fd, "{\"op\":\"list_rules\",\"device\":\"d0\"}");
+    char *v = ctl_ask(fd, "{\"request\":\"list_rules\",\"device\":\"d0\"}");
     cr_assert_eq(fired(v, "r0"), (uint64_t)busy, "r0 fired as often as commands got BUSY: %s", v);
     free(v);
     close(fd);

@@ -21,7 +21,7 @@ static int count_fds(void)
 /* A line of exactly n bytes: a version request padded with blanks inside the object. */
 static char *line_of(size_t n, const char *end)
 {
-    const char *head = "{\"op\":\"version\",\"id\":1", *tail = "}";
+    const char *head = "{\"request\":\"version\",\"id\":1", *tail = "}";
     size_t e = strlen(end);
     char *b = malloc(n + e + 1);
     cr_assert_not_null(b);
@@ -85,7 +85,7 @@ Test(review_control, split_at_every_byte)
 {
     ctl_rig r;
     ctl_rig_up(&r, 0);
-    const char *two = "{\"op\":\"version\",\"id\":1}\r\n{\"op\":\"version\",\"id\":1}\n";
+    const char *two = "{\"request\":\"version\",\"id\":1}\r\n{\"request\":\"version\",\"id\":1}\n";
     size_t n = strlen(two);
     int fd = ctl_connect(r.path);
     for (size_t k = 1; k < n; k++) {
@@ -117,7 +117,7 @@ Test(review_control, ids_that_are_not_json_are_refused)
     int fd = ctl_connect(r.path);
     for (size_t i = 0; i < sizeof(not_json_ids) / sizeof(not_json_ids[0]); i++) {
         char req[128];
-        snprintf(req, sizeof(req), "{\"op\":\"version\",\"id\":%s}", not_json_ids[i]);
+        snprintf(req, sizeof(req), "{\"request\":\"version\",\"id\":%s}", not_json_ids[i]);
         char *resp = ctl_ask(fd, req);
         cr_assert(!strncmp(resp, "{\"ok\":false,\"id\":null,\"error\":\"request:1:", 41), "%s: %s",
                   req, resp);
@@ -125,11 +125,12 @@ Test(review_control, ids_that_are_not_json_are_refused)
         free(resp);
     }
     /* Also a trailing comma in the request object itself. */
-    char *resp = ctl_ask(fd, "{\"op\":\"version\",}");
+    char *resp = ctl_ask(fd, "{\"request\":\"version\",}");
     cr_assert(strstr(resp, "not JSON"), "%s", resp);
     free(resp);
     /* JSON's own escapes stay fine, and so does a comma inside a string. */
-    resp = ctl_ask(fd, "{\"op\":\"version\",\"id\":[\"\\/\\b\\f\\n\\r\\t\\\"\\\\\\u00e9,]\"]}");
+    resp =
+        ctl_ask(fd, "{\"request\":\"version\",\"id\":[\"\\/\\b\\f\\n\\r\\t\\\"\\\\\\u00e9,]\"]}");
     cr_assert(!strncmp(resp, "{\"ok\":true,\"id\":[\"\\/\\b\\f\\n\\r\\t\\\"\\\\\\u00e9,]\"],", 36),
               "%s", resp);
     free(resp);
@@ -143,7 +144,7 @@ Test(review_control, surrogate_pairs)
     ctl_rig r;
     ctl_rig_up(&r, 0);
     int fd = ctl_connect(r.path);
-    char *resp = ctl_ask(fd, "{\"op\":\"version\",\"id\":\"\\ud83d\\ude00\"}");
+    char *resp = ctl_ask(fd, "{\"request\":\"version\",\"id\":\"\\ud83d\\ude00\"}");
     cr_assert(strstr(resp, "surrogate"), "%s", resp);
     free(resp);
     close(fd);
@@ -160,7 +161,7 @@ Test(review_control, no_fd_leak)
     int held[2];
     for (int i = 0; i < 2; i++) {
         held[i] = ctl_connect(r.path);
-        free(ctl_ask(held[i], "{\"op\":\"version\"}"));
+        free(ctl_ask(held[i], "{\"request\":\"version\"}"));
     }
     for (int i = 0; i < 200; i++) {
         int fd = ctl_connect(r.path); /* beyond the cap: refused and closed */
@@ -171,7 +172,7 @@ Test(review_control, no_fd_leak)
     ctl_rig_await_clients(&r, 0);
     for (int i = 0; i < 200; i++) {
         int fd = ctl_connect(r.path);
-        if (i % 2) free(ctl_ask(fd, "{\"op\":\"version\"}"));
+        if (i % 2) free(ctl_ask(fd, "{\"request\":\"version\"}"));
         close(fd);
         ctl_rig_await_clients(&r, 0);
     }
@@ -202,7 +203,7 @@ Test(review_control, stop_with_a_client_that_never_reads, .timeout = 60)
     int small = 4096;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     fcntl(fd, F_SETFL, O_NONBLOCK);
-    const char *req = "{\"op\":\"devices\"}\n";
+    const char *req = "{\"request\":\"devices\"}\n";
     size_t sent = 0;
     for (int idle = 0; idle < 50;) { /* until neither side takes more */
         ssize_t w = send(fd, req, strlen(req), MSG_NOSIGNAL);
@@ -248,11 +249,11 @@ Test(review_control, remove_device_under_a_wait, .timeout = 60)
 {
     ctl_rig r;
     ctl_rig_up(&r, 0);
-    asker a = {r.path, "{\"op\":\"wait\",\"device\":\"d0\",\"timeout_ms\":2000}", NULL};
+    asker a = {r.path, "{\"request\":\"wait\",\"device\":\"d0\",\"timeout\":2}", NULL};
     pthread_t t;
     pthread_create(&t, NULL, ask_main, &a);
     ctl_rig_await_waiting(&r, 1); /* connected is not enough: the wait must be past parsing */
-    char *resp = ctl_ask1(&r, "{\"op\":\"remove_device\",\"device\":\"d0\"}");
+    char *resp = ctl_ask1(&r, "{\"request\":\"remove_device\",\"device\":\"d0\"}");
     cr_assert(!strncmp(resp, "{\"ok\":true", 10), "%s", resp);
     free(resp);
     pthread_join(t, NULL);
@@ -272,12 +273,12 @@ Test(review_control, shutdown_and_stop_with_clients_inside, .timeout = 60)
     for (int i = 0; i < 8; i++) {
         w[i] =
             (asker){r.path,
-                    i % 2 ? "{\"op\":\"wait\",\"device\":\"d0\",\"count\":5,\"timeout_ms\":600000}"
-                          : "{\"op\":\"trace\",\"max\":100000}",
+                    i % 2 ? "{\"request\":\"wait\",\"device\":\"d0\",\"count\":5,\"timeout\":600}"
+                          : "{\"request\":\"trace\",\"max\":100000}",
                     NULL};
         pthread_create(&t[i], NULL, ask_main, &w[i]);
     }
-    char *resp = ctl_ask1(&r, "{\"op\":\"shutdown\",\"id\":\"s\"}");
+    char *resp = ctl_ask1(&r, "{\"request\":\"shutdown\",\"id\":\"s\"}");
     cr_assert_str_eq(resp, "{\"ok\":true,\"id\":\"s\"}");
     free(resp);
     for (int i = 0; i < 100 && !__atomic_load_n(&r.shutdowns, __ATOMIC_RELAXED); i++) usleep(10000);
@@ -393,7 +394,7 @@ Test(review_control, out_of_descriptors_does_not_spin, .timeout = 60)
     /* A spinning acceptor burns most of the second; one that backs off, next to nothing. */
     cr_assert_lt(spent, 0.3, "%.2f s of CPU in 1 s while accept had no descriptor", spent);
     for (int i = 0; i < 4; i++) {
-        char *resp = ctl_ask(fds[i], "{\"op\":\"version\",\"id\":1}");
+        char *resp = ctl_ask(fds[i], "{\"request\":\"version\",\"id\":1}");
         cr_assert(is_ok(resp), "%d: %s", i, resp);
         free(resp);
         close(fds[i]);

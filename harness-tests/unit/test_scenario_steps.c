@@ -47,7 +47,7 @@ Test(scenario_steps, background_wait_kill_and_wait_trace_fill_the_model)
     cr_assert_eq(s[1].wait.status, 0);
     cr_assert(s[1].wait.lba_set && s[1].wait.lba == 8);
     cr_assert_eq(s[1].wait.count, 3);
-    cr_assert_eq(s[1].timeout_s, 20);
+    cr_assert_eq(s[1].wait_timeout_s, 20);
     cr_assert_eq(s[1].wait_since, SC_SINCE_STEP);
     cr_assert_eq(s[2].kind, SC_KILL);
     cr_assert_eq(s[2].signal, SIGKILL);
@@ -61,7 +61,7 @@ Test(scenario_steps, background_wait_kill_and_wait_trace_fill_the_model)
     cr_assert_str_eq(s[7].wait.tmr, "ABORT_TASK");
     cr_assert_eq(s[7].wait.count, 1);
     cr_assert_eq(s[7].wait.status, -1);
-    cr_assert_eq(s[7].timeout_s, 60);
+    cr_assert_eq(s[7].wait_timeout_s, 60);
     cr_assert_eq(s[7].wait_since, SC_SINCE_PREVIOUS);
     sc_free(&sc);
 }
@@ -101,7 +101,11 @@ Test(scenario_steps, misuse_of_background_steps_is_a_located_error)
         {"  - wait_trace: {op: READ_10}\n", 6, 5, "wait_trace needs a device"},
         {"  - wait_trace: {device: nosuch}\n", 6, 26, "no device named 'nosuch'"},
         {"  - wait_trace: {device: d0, count: 0}\n", 6, 37, "out of range"},
-        {"  - wait_trace: {device: d0, timeout: 0}\n", 6, 39, "out of range"},
+        {"  - wait_trace: {device: d0, timeout: 86401}\n", 6, 39,
+         "timeout: '86401' is not a number of seconds from 0 to 86400 (fractions allowed"},
+        {"  - wait_trace: {device: d0, timeout: -0.5}\n", 6, 39, "is not a number of seconds"},
+        {"  - wait_trace: {device: d0, tmr: RESET}\n", 6, 35,
+         "'RESET' is not a TMR type (like ABORT_TASK, LUN_RESET)"},
         {"  - wait_trace: {device: d0, since: later}\n", 6, 37,
          "since: 'later' is not previous, step or start"},
         {"  - wait_trace: {device: d0, min: 1}\n", 6, 30, "unknown key 'min' in wait_trace"},

@@ -1,0 +1,90 @@
+/* The trace filter of a wait_trace step and of a wait request: one key table and one
+ * handler, so the YAML step and the control request cannot drift apart. Each adds only
+ * where it starts counting (the step: since previous|step|start; the request: after N). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "parse_internal.h"
+#include "request.h"
+#include "th/tmr.h"
+
+const yt_key sc_wait_filter_keys[] = {SC_WAIT_FILTER_KEYS};
+const size_t sc_n_wait_filter_keys = sizeof(sc_wait_filter_keys) / sizeof(sc_wait_filter_keys[0]);
+
+/* op: a name or a number (40, "0x28", "READ_10"), kept as the name the trace writes
+ * ("READ_10", or "0xC1" for one without a name). */
+void sc_parse_trace_op(yt *t, yaml_node_t *v, char *op, size_t cap)
+{
+    int code, sa;
+    if (!yt_copy(t, v, op, cap)) return;
+    if (sc_op_from_name(op, &code, &sa)) {
+        yt_error(t, v, "'%s' is not an opcode name or number (like READ_10, 0x28, 40)", op);
+        op[0] = 0;
+        return;
+    }
+    const char *name = sc_op_name((uint8_t)code, sa < 0 ? 0 : (uint16_t)sa);
+    if (name)
+        snprintf(op, cap, "%s", name);
+    else
+        snprintf(op, cap, "0x%02X", code);
+}
+
+/* tmr: a type by name, kept as the trace writes it. */
+void sc_parse_trace_tmr(yt *t, yaml_node_t *v, char *tmr, size_t cap)
+{
+    const char *s = yt_str(t, v);
+    int type = s ? th_tmr_from_name(s) : -1;
+    if (s && type < 0)
+        yt_error(t, v, "'%.40s' is not a TMR type (like ABORT_TASK, LUN_RESET)", s);
+    else if (s)
+        snprintf(tmr, cap, "%s", th_tmr_name((uint8_t)type));
+}
+
+bool sc_wait_filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t *v,
+                         sc_trace_expect *e, double *timeout_s)
+{
+    long long n;
+    int st;
+    if (!strcmp(key, "device")) {
+        if (yt_copy(t, v, e->device, sizeof(e->device)) && !sc_find_device(sc, e->device))
+            yt_error(t, v, "no device named '%s'", e->device);
+    } else if (!strcmp(key, "op")) {
+        sc_parse_trace_op(t, v, e->op, sizeof(e->op));
+    } else if (!strcmp(key, "tmr")) {
+        sc_parse_trace_tmr(t, v, e->tmr, sizeof(e->tmr));
+    } else if (!strcmp(key, "lba")) {
+        e->lba_set = yt_u64(t, v, &e->lba);
+    } else if (!strcmp(key, "status")) {
+        if (sc_parse_status(t, v, &st)) e->status = st;
+    } else if (!strcmp(key, "rule")) {
+        yt_copy(t, v, e->rule, sizeof(e->rule));
+    } else if (!strcmp(key, "count")) {
+        if (yt_int(t, v, 1, INT32_MAX, &n)) e->count = (long)n;
+    } else if (!strcmp(key, "timeout")) {
+        const char *s = yt_str(t, v);
+        char *end;
+        double d = s ? strtod(s, &end) : 0;
+        if (s && (!*s || *end || !(d >= 0 && d <= SC_WAIT_TIMEOUT_MAX)))
+            yt_error(t, v,
+                     "timeout: '%.40s' is not a number of seconds from 0 to %d (fractions "
+                     "allowed, like 0.5)",
+                     s, SC_WAIT_TIMEOUT_MAX);
+        else if (s)
+            *timeout_s = d;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+void sc_trace_expect_filter(const sc_trace_expect *e, sc_trace_filter *f)
+{
+    sc_trace_filter_init(f);
+    snprintf(f->device, sizeof(f->device), "%s", e->device);
+    snprintf(f->op, sizeof(f->op), "%s", e->op);
+    snprintf(f->tmr, sizeof(f->tmr), "%s", e->tmr);
+    snprintf(f->rule, sizeof(f->rule), "%s", e->rule);
+    f->status = e->status;
+    f->lba_set = e->lba_set;
+    f->lba = e->lba;
+}
