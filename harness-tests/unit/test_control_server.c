@@ -182,6 +182,45 @@ Test(control_server, add_and_remove_devices)
     ctl_rig_down(&r);
 }
 
+/* cursor: where the trace is; an after beyond it (entries that do not exist yet) is
+ * refused by trace and wait alike, at once, not after the wait's timeout. */
+Test(control_server, cursor_and_an_after_in_the_future)
+{
+    ctl_rig r;
+    ctl_rig_up(&r, 0);
+    uint64_t start = sc_trace_cursor(sc_session_trace(r.s));
+    char want[128], req[160];
+    snprintf(want, sizeof(want), "{\"ok\":true,\"id\":4,\"next\":%llu}", (unsigned long long)start);
+    char *v = ctl_ask1(&r, "{\"request\":\"cursor\",\"id\":4}");
+    cr_assert_str_eq(v, want);
+    free(v);
+    rig_tur(r.s, "d0");
+    snprintf(want, sizeof(want), "{\"ok\":true,\"id\":null,\"next\":%llu}",
+             (unsigned long long)start + 1);
+    v = ctl_ask1(&r, "{\"request\":\"cursor\"}");
+    cr_assert_str_eq(v, want);
+    free(v);
+    /* the cursor itself is fine: nothing yet (trace), or what comes (wait) */
+    snprintf(req, sizeof(req), "{\"request\":\"trace\",\"after\":%llu}",
+             (unsigned long long)start + 1);
+    v = ctl_ask1(&r, req);
+    cr_assert(strstr(v, "\"ok\":true,\"id\":null,\"entries\":[]"), "%s", v);
+    free(v);
+    static const char *const reqs[] = {"trace", "wait"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(req, sizeof(req), "{\"request\":\"%s\",\"after\":%llu,%s\"id\":1}", reqs[i],
+                 (unsigned long long)start + 2, i ? "\"timeout\":2," : "");
+        snprintf(want, sizeof(want),
+                 "{\"ok\":false,\"id\":1,\"error\":\"%s: after %llu is beyond the trace's cursor "
+                 "%llu (",
+                 reqs[i], (unsigned long long)start + 2, (unsigned long long)start + 1);
+        v = ctl_ask1(&r, req); /* wait: refused, not "0 of 1 matching entries within 2 s" */
+        cr_assert(!strncmp(v, want, strlen(want)), "%s\nwant %s", v, want);
+        free(v);
+    }
+    ctl_rig_down(&r);
+}
+
 Test(control_server, trace_and_wait)
 {
     ctl_rig r;
