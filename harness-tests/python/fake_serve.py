@@ -13,7 +13,8 @@ from the environment:
   FAKE_KMSG=FILE         the "kernel log": its lines (a test appends to it)
   FAKE_LOG=FILE          every request received, one JSON line each
   FAKE_EXIT_STATUS=N     exit status after a shutdown (default 0)
-A request {"op": "_inject", "entry": {...}} appends a trace entry (tests only)."""
+A request {"request": "_inject", "entry": {...}} appends a trace entry (tests only).
+Protocol 2, as serve: the request's name is "request"; "op" is wait's opcode filter."""
 import json
 import os
 import re
@@ -101,9 +102,18 @@ def need_device(req):
 
 
 def handle(req):
-    op = req.get("op")
+    op = req.get("request") or None
+    if op is None and "op" in req:
+        raise ValueError(f"request:1:1: the request's name goes in \"request\" now (protocol "
+                         f"2): {{\"request\": \"{req['op']}\", ...}}; \"op\" is only wait's "
+                         f"opcode filter")
+    if op is None:
+        raise ValueError("request:1:1: a request needs \"request\": NAME")
     if op == "version":
-        return {"protocol": 1, "version": "fake", "instance": "0000fake"}
+        return {"protocol": 2, "version": "fake", "instance": "0000fake"}
+    if op == "cursor":
+        with lock:
+            return {"next": len(trace)}
     if op == "devices":
         with lock:
             return {"devices": [{k: v for k, v in d.items() if not k.startswith("_")}
@@ -170,6 +180,7 @@ def handle(req):
         return {}
     if op == "trace":
         after, mx = int(req.get("after", 0)), int(req.get("max", 1000))
+        after_beyond("trace", req)
         with lock:
             page = trace[after:after + mx]
         return {"entries": page, "next": after + len(page)}
@@ -189,19 +200,66 @@ def handle(req):
         return {"log": lines, "failures": fails}
     if op == "shutdown":
         return {}
-    raise ValueError(f"request:1:1: unknown op '{op}'")
+    raise ValueError(f"request:1:1: unknown request '{op}'")
 
 
-FILTERS = {"device": "device", "opcode": "op", "status": "status", "rule": "rule",
-           "tmr": "tmr", "lba": "lba"}  # the request's key: the entry's
+def after_beyond(what, req):
+    """As serve: an after beyond the cursor names entries that do not exist yet."""
+    if "after" not in req:
+        return
+    with lock:
+        now = len(trace)
+    if int(req["after"]) > now:
+        raise ValueError(f"{what}: after {int(req['after'])} is beyond the trace's cursor "
+                         f"{now} (entries from the cursor on are still to come; the cursor "
+                         f"request gives it)")
+
+
+FILTERS = ("device", "op", "status", "rule", "tmr", "lba")  # the wait_trace step's keys
+WAIT_KEYS = set(FILTERS) | {"request", "id", "count", "timeout", "after"}
+# serve keeps an op as the trace names it; the few the tests use (others: 0xNN)
+OP_NAMES = {0x00: "TEST_UNIT_READY", 0x12: "INQUIRY", 0x28: "READ_10", 0x2A: "WRITE_10"}
+TMRS = {"ABORT_TASK", "ABORT_TASK_SET", "CLEAR_ACA", "CLEAR_TASK_SET", "LUN_RESET",
+        "TARGET_WARM_RESET", "TARGET_COLD_RESET", "QUERY_TASK", "QUERY_TASK_SET",
+        "QUERY_ASYNC_EVENT"}
+
+
+def op_name(v):
+    if isinstance(v, str) and v.upper() in OP_NAMES.values():
+        return v.upper()
+    try:
+        n = v if isinstance(v, int) else int(str(v), 0)
+    except ValueError:
+        raise ValueError(f"request:1:1: '{v}' is not an opcode name or number "
+                         f"(like READ_10, 0x28, 40)") from None
+    if not 0 <= n <= 255:
+        raise ValueError(f"request:1:1: '{v}' is not an opcode name or number")
+    return OP_NAMES.get(n, f"0x{n:02X}")
 
 
 def wait(req):
+    for k in req:
+        if k not in WAIT_KEYS:
+            raise ValueError(f"request:1:1: unknown key '{k}' in wait")
     count = int(req.get("count", 1))
-    timeout = int(req.get("timeout_ms", 10000)) / 1000
-    filt = {FILTERS[k]: req[k] for k in FILTERS if k in req}
-    if "op" in filt and not isinstance(filt["op"], str):
-        raise ValueError("request:1:1: opcode: a name or number")
+    timeout = req.get("timeout", 10)
+    try:  # a JSON number, or one in a string, as serve reads it
+        timeout = float(timeout) if not isinstance(timeout, bool) else -1.0
+    except (TypeError, ValueError):
+        timeout = -1.0
+    if not 0 <= timeout <= 86400:
+        raise ValueError(f"request:1:1: timeout: '{timeout}' is not a number of seconds "
+                         f"from 0 to 86400 (fractions allowed, like 0.5)")
+    filt = {k: req[k] for k in FILTERS if k in req}
+    if "op" in filt:
+        filt["op"] = op_name(filt["op"])
+    if "tmr" in filt:
+        tmr = str(filt["tmr"]).upper().replace("-", "_")
+        if tmr not in TMRS:
+            raise ValueError(f"request:1:1: '{filt['tmr']}' is not a TMR type "
+                             f"(like ABORT_TASK, LUN_RESET)")
+        filt["tmr"] = tmr
+    after_beyond("wait", req)
     end = time.monotonic() + timeout
     with lock:
         pos = int(req["after"]) if "after" in req else len(trace)
@@ -218,17 +276,17 @@ def wait(req):
             if left <= 0 or state["stop"]:
                 return {"ok": False, "matched": matched, "next": pos,
                         "error": f"wait: {matched} of {count} matching entries within "
-                                 f"{int(timeout * 1000)} ms"}
+                                 f"{timeout:g} s"}
             lock.wait(min(left, 0.1))
 
 
 def respond(conn, req, resp):
     out = {"ok": True, "id": req.get("id")}
     out.update(resp)
-    if os.environ.get("FAKE_BAD_ID_ON") == req.get("op"):
+    if req.get("request") and os.environ.get("FAKE_BAD_ID_ON") == req.get("request"):
         out["id"] = "someone-else"
     line = json.dumps(out) + "\n"
-    if os.environ.get("FAKE_GARBAGE_ON") == req.get("op"):
+    if req.get("request") and os.environ.get("FAKE_GARBAGE_ON") == req.get("request"):
         line = "this is not json\n"
     conn.sendall(line.encode())
 
@@ -252,12 +310,12 @@ def client(conn, on_shutdown):
                 if ENV.get("FAKE_LOG"):
                     with lock, open(ENV["FAKE_LOG"], "a") as f:
                         f.write(json.dumps(req) + "\n")
-                op = req.get("op")
-                if ENV.get("FAKE_DIE_ON") == op:
+                op = req.get("request", "")
+                if op and ENV.get("FAKE_DIE_ON") == op:
                     sys.stderr.write(f"fake: dying on {op}\n")
                     sys.stderr.flush()
                     os._exit(7)
-                if ENV.get("FAKE_HANG_ON") == op:
+                if op and ENV.get("FAKE_HANG_ON") == op:
                     time.sleep(3600)
                 try:
                     resp = handle(req)

@@ -55,7 +55,7 @@ def test_each_request_is_one_line_with_a_new_id_and_the_result_comes_back(tmp_pa
         assert c.request("devices", arg=[1, {"a": "b"}])["echo"] == [1, {"a": "b"}]
         r = c.request("stats", arg="x")
     assert r["ok"] is True and r["echo"] == "x"
-    assert [q["op"] for q in peer.requests] == ["version", "devices", "stats"]
+    assert [q["request"] for q in peer.requests] == ["version", "devices", "stats"]
     ids = [q["id"] for q in peer.requests]
     assert len(set(ids)) == 3 and r["id"] == ids[2]
 
@@ -107,7 +107,7 @@ def test_a_wait_that_times_out_raises_wait_timeout_with_the_matched_count(tmp_pa
     peer = Peer(tmp_path, script)
     with Client(peer.path) as c:
         with pytest.raises(WaitTimeout) as e:
-            c.request("wait", count=3, timeout_ms=50)
+            c.request("wait", {"timeout": 0.05}, count=3)
     assert e.value.matched == 2 and "2 of 3" in e.value.message
 
 

@@ -33,7 +33,7 @@ def ops(requests, *names):
         if isinstance(d, dict):
             return d.get("name")
         return d if d is not None else r.get("spec", "").split(",")[0][5:]
-    return [(r["op"], dev(r)) for r in requests if r["op"] in names]
+    return [(r["request"], dev(r)) for r in requests if r["request"] in names]
 
 
 def test_fixtures_give_devices_of_one_session_server_removed_after_each_test(
@@ -57,8 +57,8 @@ def test_b(tcmu_harness, tcmu_disk):
     assert ops(reqs, "add_device", "remove_device") == [
         ("add_device", "disk0"), ("add_device", "tape1"), ("remove_device", "tape1"),
         ("remove_device", "disk0"), ("add_device", "mine"), ("remove_device", "mine")]
-    assert [r["op"] for r in reqs][-1] == "shutdown"
-    adds = [r for r in reqs if r["op"] == "add_device"]
+    assert [r["request"] for r in reqs][-1] == "shutdown"
+    adds = [r for r in reqs if r["request"] == "add_device"]
     assert adds[0]["device"] == {"name": "disk0", "size": "8MiB", "block_size": 4096,
                                  "type": "disk"}
     assert adds[1]["spec"] == "name=tape1,capacity=2MiB,type=tape"
@@ -103,7 +103,7 @@ def test_server_only(tcmu_harness):
     assert "ERROR at teardown of test_server_only" in out and "target_core_user.c:1" in out
     assert "from before the test" not in out
     # the check comes after the device is gone (a splat while tearing down counts)
-    seq = [r["op"] for r in reqs if r["op"] in ("kmsg_mark", "kmsg_check", "remove_device")]
+    seq = [r["request"] for r in reqs if r["request"] in ("kmsg_mark", "kmsg_check", "remove_device")]
     assert seq[:3] == ["kmsg_mark", "remove_device", "kmsg_check"]
 
 
@@ -133,7 +133,7 @@ def test_allowed(tcmu_disk):
     open({str(kmsg)!r}, "a").write("BUG: unable to handle page fault at 0000\\n")
 """, *args)
     res.assert_outcomes(passed=1)
-    check = [r for r in reqs if r["op"] == "kmsg_check"][0]
+    check = [r for r in reqs if r["request"] == "kmsg_check"][0]
     assert "page fault at [0-9]+" in check["allow"]
 
 

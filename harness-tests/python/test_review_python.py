@@ -78,7 +78,7 @@ def test_one_timed_out_request_does_not_poison_the_server_for_later_requests(
         # the late answer went with the closed connection; a new one serves the rest
         assert s.devices() == []
         assert s.add_disk(name="d0").name == "d0"
-    assert [r["op"] for r in request_log()][-1] == "shutdown"
+    assert [r["request"] for r in request_log()][-1] == "shutdown"
 
 
 def _ours():
@@ -137,7 +137,7 @@ def test_allowed(tcmu_disk):
 """)
     res.assert_outcomes(**outcome)  # a check that fails is an error at teardown
     assert ("ERROR at teardown of test_allowed" in res.stdout.str()) == ("errors" in outcome)
-    checks = [r for r in reqs if r["op"] == "kmsg_check"]
+    checks = [r for r in reqs if r["request"] == "kmsg_check"]
     assert all(not a.startswith("[") for c in checks for a in c.get("allow", []))
 
 
@@ -169,9 +169,9 @@ def test_an_interrupted_request_does_not_hand_its_late_answer_to_the_next(real):
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.3)
         with pytest.raises(KeyboardInterrupt):
-            real.request("wait", count=1, timeout_ms=1500, check=False)
+            real.request("wait", {"timeout": 1.5}, count=1, check=False)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-    real.request("wait", count=1, timeout_ms=2000, check=False)  # past the late answer
+    real.request("wait", {"timeout": 2}, count=1, check=False)  # past the late answer
     assert real.request("devices")["devices"] == []

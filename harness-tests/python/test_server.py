@@ -14,13 +14,13 @@ from conftest import FAKE
 def test_starts_with_no_devices_and_stops_with_shutdown(request_log):
     s = Server(FAKE)
     s.start()
-    assert s.running and s.info["protocol"] == 1 and s.instance == "0000fake"
+    assert s.running and s.info["protocol"] == 2 and s.instance == "0000fake"
     assert s.devices() == []
     sock_dir = os.path.dirname(s.control)
     assert os.path.exists(s.control)
     assert s.stop() == 0
     assert not s.running and not os.path.exists(sock_dir)
-    assert [r["op"] for r in request_log()] == ["version", "devices", "shutdown"]
+    assert [r["request"] for r in request_log()] == ["version", "devices", "shutdown"]
     assert "fake: stopped" in s.stderr
 
 
@@ -40,7 +40,7 @@ def test_context_manager_adds_a_disk_from_keywords(server, request_log, tmp_path
     assert d.name == "disk0" and d.type == "disk"
     assert d.sg.startswith("/dev/sg") and d.sd.startswith("/dev/sd") and d.st is None
     assert d["sg"] == d.sg and d.get("nope", 5) == 5
-    sent = [r for r in request_log() if r["op"] == "add_device"][0]
+    sent = [r for r in request_log() if r["request"] == "add_device"][0]
     assert sent["device"] == {"name": "disk0", "size": "8MiB", "block_size": 4096,
                               "backing": f"file:{tmp_path / 'img'}", "vendor": "ACME",
                               "type": "disk"}
@@ -51,7 +51,7 @@ def test_keywords_are_yaml_values_paths_become_text(server, request_log, tmp_pat
     t = server.add_tape(name="t0", image=img, write_protect=True,
                         media=[{"text": "one\n"}, {"filemark": 1}])
     assert t.name == "t0" and t.st and t.nst and t.sd is None
-    dev = [r for r in request_log() if r["op"] == "add_device"][0]["device"]
+    dev = [r for r in request_log() if r["request"] == "add_device"][0]["device"]
     assert dev == {"name": "t0", "image": str(img), "write_protect": True,
                    "media": [{"text": "one\n"}, {"filemark": 1}], "type": "tape"}
 
@@ -60,7 +60,7 @@ def test_a_spec_string_is_sent_as_spec_with_a_name_and_type_added(server, reques
     server.add_disk(spec="size=8MiB,lun=1")
     server.add_tape(spec="name=tp,capacity=2MiB")
     server.add_device(spec="name=x,type=tape")
-    specs = [r["spec"] for r in request_log() if r["op"] == "add_device"]
+    specs = [r["spec"] for r in request_log() if r["request"] == "add_device"]
     assert specs == ["name=disk0,size=8MiB,lun=1,type=disk", "name=tp,capacity=2MiB,type=tape",
                      "name=x,type=tape"]
 
@@ -112,17 +112,17 @@ def test_device_actions_send_the_protocols_requests(server, request_log):
     with pytest.raises(TcmuHarnessError, match="is a disk"):
         d.load()
     sent = [{k: v for k, v in r.items() if k != "id"} for r in request_log()
-            if r["op"] not in ("version", "add_device", "devices", "wait")]
+            if r["request"] not in ("version", "add_device", "devices", "cursor")]
     assert sent == [
-        {"op": "set_state", "device": "d0", "state": "armed"},
-        {"op": "queue_ua", "device": "d0",
+        {"request": "set_state", "device": "d0", "state": "armed"},
+        {"request": "queue_ua", "device": "d0",
          "sense": {"key": "UNIT_ATTENTION", "asc": 0x2A, "ascq": 0x09}},
-        {"op": "queue_ua", "device": "d0",
+        {"request": "queue_ua", "device": "d0",
          "sense": {"key": "UNIT_ATTENTION", "asc": 0x29, "ascq": 0}},
-        {"op": "offline", "device": "d0"}, {"op": "online", "device": "d0"},
-        {"op": "set_capacity", "device": "d0", "size": "16MiB"},
-        {"op": "unload", "device": "t0"}, {"op": "load", "device": "t0"},
-        {"op": "load", "device": "d0"}]
+        {"request": "offline", "device": "d0"}, {"request": "online", "device": "d0"},
+        {"request": "set_capacity", "device": "d0", "size": "16MiB"},
+        {"request": "unload", "device": "t0"}, {"request": "load", "device": "t0"},
+        {"request": "load", "device": "d0"}]
 
 
 def test_rules_are_added_counted_and_removed(server, request_log):
@@ -133,7 +133,7 @@ def test_rules_are_added_counted_and_removed(server, request_log):
     r2 = d.add_rule(name="slow", respond={"delay_ms": 100}, position=0,
                     until_state="healed")
     assert r1.name == "rule-1" and r2.name == "slow"
-    sent = [r for r in request_log() if r["op"] == "add_rule"]
+    sent = [r for r in request_log() if r["request"] == "add_rule"]
     assert sent[0]["match"] == {"op": "READ_10", "lba": "100-107"} and sent[0]["times"] == 1
     assert "name" not in sent[0] and "position" not in sent[0]
     assert sent[1]["position"] == 0 and sent[1]["until_state"] == "healed"
@@ -206,6 +206,42 @@ def test_wait_trace_timing_out_raises_with_the_matched_count(server):
         server.wait_trace(timeout=0.1, op="READ_10")  # after: now
 
 
+def test_wait_trace_and_cursor_speak_protocol_2(server, request_log):
+    d = server.add_disk(name="w")
+    server.request("_inject", entry={"device": "w", "op": "READ_10"})
+    here = server.cursor()
+    assert here == 2 and d.cursor() == 2
+    with server.connect() as c:
+        assert c.cursor() == 2
+    # the filter's op is "op", the timeout seconds (fractions), a number op as serve reads it
+    assert d.wait_trace(timeout=0.5, op=0x28) == 1
+    waits = [r for r in request_log() if r["request"] == "wait"]
+    assert {k: v for k, v in waits[-1].items() if k != "id"} == {
+        "request": "wait", "device": "w", "op": 0x28, "count": 1, "timeout": 0.5,
+        "after": d.since}
+    assert [r["request"] for r in request_log()].count("cursor") >= 4  # no wait to find it
+    # an after beyond the cursor is refused at once, by trace and wait alike
+    with pytest.raises(TcmuHarnessError, match="after 99 is beyond the trace's cursor 2"):
+        server.wait_trace(timeout=30, after=99)
+    with pytest.raises(TcmuHarnessError, match="trace: after 99 is beyond"):
+        server.trace_page(after=99)
+    with pytest.raises(TcmuHarnessError, match=r"timeout: '90000.0' is not a number of seconds"):
+        server.wait_trace(timeout=90000)
+    with pytest.raises(TcmuHarnessError, match="'RESET' is not a TMR type"):
+        server.wait_trace(timeout=0.1, tmr="RESET")
+
+
+def test_the_old_envelope_is_refused_saying_what_changed(server):
+    import json
+    import socket
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(server.control)
+        s.sendall(b'{"op": "devices", "id": 5}\n')
+        resp = json.loads(s.makefile().readline())
+    assert resp["ok"] is False and resp["id"] == 5
+    assert 'goes in "request" now (protocol 2)' in resp["error"]
+
+
 
 def test_kmsg_verdict_from_the_server(tmp_path, monkeypatch):
     log = tmp_path / "kmsg"
@@ -231,7 +267,7 @@ def test_exit_before_the_socket_answers_reports_status_and_stderr(monkeypatch):
 def test_a_slow_start_is_waited_for_and_a_dead_slow_one_times_out(monkeypatch):
     monkeypatch.setenv("FAKE_START_DELAY", "1")
     with Server(FAKE) as s:
-        assert s.version()["protocol"] == 1
+        assert s.version()["protocol"] == 2
     monkeypatch.setenv("FAKE_START_DELAY", "30")
     s = Server(FAKE, start_timeout=0.5, stop_timeout=5)
     with pytest.raises(TcmuHarnessError, match="did not answer within 0.5 s"):
@@ -285,7 +321,7 @@ def test_kill_leaves_no_teardown(request_log):
     with pytest.raises(TcmuHarnessError):
         server.devices()
     assert server.stop() == -9
-    assert "shutdown" not in [r["op"] for r in request_log()]
+    assert "shutdown" not in [r["request"] for r in request_log()]
 
 
 def test_the_binary_is_found_from_the_environment_then_path(monkeypatch, tmp_path):

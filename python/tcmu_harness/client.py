@@ -6,9 +6,14 @@ import itertools
 import json
 import socket
 import threading
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
-__all__ = ["Client", "TcmuHarnessError", "ConnectionLost", "RequestTimeout", "WaitTimeout"]
+__all__ = ["Client", "TcmuHarnessError", "ConnectionLost", "RequestTimeout", "WaitTimeout",
+           "PROTOCOL"]
+
+# The control protocol this package speaks (the `version` request's "protocol"): 2 names
+# the request "request" ({"request": "wait", "op": "READ_10", ...}); 1 named it "op".
+PROTOCOL = 2
 
 # A response larger than this is taken as a broken server, not buffered for ever.
 MAX_RESPONSE = 256 << 20
@@ -84,19 +89,25 @@ class Client:
         if sock is not None:
             sock.close()
 
-    def request(self, op: str, /, *, timeout: Optional[float] = None,
-                check: bool = True, **args: Any) -> Dict[str, Any]:
-        """Sends {"op": op, "id": N, **args}; returns the response object. With check
-        (the default) a response with "ok": false raises TcmuHarnessError carrying the
-        server's message (WaitTimeout for a `wait` that timed out)."""
-        if "op" in args or "id" in args:
-            raise TypeError("op and id are the envelope's: give the request's op first "
-                            "(a wait filters the opcode with opcode=)")
+    def request(self, op: str, arguments: Optional[Mapping[str, Any]] = None, /, *,
+                timeout: Optional[float] = None, check: bool = True,
+                **args: Any) -> Dict[str, Any]:
+        """Sends {"request": op, "id": N, **args}; returns the response object. With
+        check (the default) a response with "ok": false raises TcmuHarnessError carrying
+        the server's message (WaitTimeout for a `wait` that timed out). An "op" argument
+        is an argument like any other (wait's opcode filter). `timeout` here is how long
+        to wait for the response; a request's own arguments named timeout or check (the
+        wait's timeout in seconds) go in the `arguments` mapping:
+        request("wait", {"op": "READ_10", "timeout": 2.5})."""
+        args = {**(arguments or {}), **args}
+        if "request" in args or "id" in args:
+            raise TypeError("request and id are the envelope's: give the request's name "
+                            "first")
         with self._lock:
             if self._sock is None:
                 raise ConnectionLost("the connection is closed", op=op)
             rid = next(self._ids)
-            line = _encode(op, {"op": op, "id": rid, **args})
+            line = _encode(op, {"request": op, "id": rid, **args})
             try:
                 self._sock.settimeout(self.timeout if timeout is None else timeout)
                 self._sock.sendall(line)
@@ -134,6 +145,11 @@ class Client:
                 raise WaitTimeout(err, matched=int(resp["matched"]), response=resp)
             raise TcmuHarnessError(err, op=op, response=resp)
         return resp
+
+    def cursor(self) -> int:
+        """The trace's cursor: the index the next entry gets (give it as after= to a
+        trace or wait to see only what happens from now)."""
+        return int(self.request("cursor")["next"])
 
     def _read_line(self, op: str) -> bytes:
         assert self._sock is not None

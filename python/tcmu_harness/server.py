@@ -14,12 +14,11 @@ import time
 import weakref
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
-from .client import Client, ConnectionLost, TcmuHarnessError
+from .client import PROTOCOL, Client, ConnectionLost, TcmuHarnessError
 from .device import Device, device_request
 
 __all__ = ["Server", "find_binary"]
 
-PROTOCOL = 1
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -251,9 +250,12 @@ class Server:
 
     # --- requests ---------------------------------------------------------------------
 
-    def request(self, op: str, /, *, timeout: Optional[float] = None, check: bool = True,
+    def request(self, op: str, arguments: Optional[Mapping[str, Any]] = None, /, *,
+                timeout: Optional[float] = None, check: bool = True,
                 **args: Any) -> Dict[str, Any]:
-        """One request on the server's connection; see docs/control-protocol.md."""
+        """One request on the server's connection; see docs/control-protocol.md and
+        Client.request (arguments: a mapping, for ones named timeout or check)."""
+        args = {**(arguments or {}), **args}
         client = self._client
         if client is None:
             raise TcmuHarnessError("the server is not running (start() it, or use `with`)",
@@ -274,7 +276,7 @@ class Server:
     def _call(self, client: Client, op: str, timeout: Optional[float], check: bool,
               args: Dict[str, Any]) -> Dict[str, Any]:
         try:
-            return client.request(op, timeout=timeout, check=check, **args)
+            return client.request(op, args, timeout=timeout, check=check)
         except ConnectionLost as e:
             if self.proc is not None:
                 try:
@@ -354,9 +356,7 @@ class Server:
     def cursor(self) -> int:
         """The trace index the next entry will get: give it as after= to see only what
         comes later."""
-        # A wait that cannot be satisfied at once answers with where the trace is now.
-        resp = self.request("wait", check=False, count=2**31 - 1, timeout_ms=0)
-        return int(resp.get("next", 0))
+        return int(self.request("cursor")["next"])
 
     def trace_page(self, after: int = 0, max: int = 1000) -> Dict[str, Any]:
         """One `trace` request: {"entries": [...], "next": cursor}."""
@@ -385,10 +385,8 @@ class Server:
         do not come within timeout seconds. Runs on its own connection, so other threads
         may drive the server meanwhile."""
         args: Dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
-        if "op" in args:  # the request's "op" is the envelope's: the filter is "opcode"
-            args["opcode"] = args.pop("op")
         args["count"] = count
-        args["timeout_ms"] = int(timeout * 1000)
+        args["timeout"] = timeout  # seconds, as the wait_trace step takes it
         if after is not None:
             args["after"] = after
         with self.connect() as c:
