@@ -64,12 +64,12 @@ def main() -> int:
         serve = start(pathlib.Path(a.harness), path)
         try:
             c = Conn(path)
-            add = json.dumps({"op": "add_rule", "device": "b0", "name": "bench",
+            add = json.dumps({"request": "add_rule", "device": "b0", "name": "bench",
                               "match": {"op": "WRITE_10", "lba": "100-107"},
                               "respond": {"sense": {"key": "MEDIUM_ERROR", "asc": "0x0C"}}})
-            remove = json.dumps({"op": "remove_rule", "device": "b0", "name": "bench"})
-            wait = json.dumps({"op": "wait", "device": "b0", "opcode": "INQUIRY", "after": 0,
-                               "timeout_ms": 5000})
+            remove = json.dumps({"request": "remove_rule", "device": "b0", "name": "bench"})
+            wait = json.dumps({"request": "wait", "device": "b0", "op": "INQUIRY", "after": 0,
+                               "timeout": 5})
             adds, removes, waits = [], [], []
             for _ in range(a.n):
                 us, r = c.timed(add.encode() + b"\n")
@@ -82,7 +82,7 @@ def main() -> int:
                 us, r = c.timed(wait.encode() + b"\n")
                 assert r["ok"] and r["matched"] == 1, r
                 waits.append(us)
-            _, r = c.timed(b'{"op":"shutdown"}\n')
+            _, r = c.timed(b'{"request":"shutdown"}\n')
             assert r["ok"], r
         finally:
             try:

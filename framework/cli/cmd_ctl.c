@@ -15,9 +15,10 @@ static const char ctl_usage[] =
     "usage: tcmu-harness ctl [--timeout SECONDS] PATH REQUEST|-\n"
     "  Sends one request to the control socket of a `serve --control PATH` and prints\n"
     "  the response line. REQUEST is a JSON object ('-': read it from stdin; line breaks\n"
-    "  in it are taken as spaces), e.g. '{\"op\": \"devices\"}'. See docs/control-protocol.md.\n"
+    "  in it are taken as spaces), e.g. '{\"request\": \"devices\"}' (protocol 2).\n"
+    "  See docs/control-protocol.md.\n"
     "  --timeout SECONDS  give up waiting for the response (default: wait as long as it\n"
-    "                     takes; a `wait` request has its own timeout_ms)\n"
+    "                     takes; a `wait` request has its own timeout)\n"
     "Exit status: 0 the response says ok, 1 it does not, 2 usage or connection error.\n";
 
 #define RESPONSE_MAX (256u << 20)

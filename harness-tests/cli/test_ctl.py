@@ -80,41 +80,41 @@ def test_help():
 
 
 def test_no_server_exits_2(tmp_path):
-    p = th("ctl", tmp_path / "none.sock", '{"op":"version"}')
+    p = th("ctl", tmp_path / "none.sock", '{"request":"version"}')
     assert p.returncode == 2
     assert p.stderr == f"tcmu-harness ctl: cannot connect to {tmp_path}/none.sock: " \
                        "No such file or directory\n"
     f = tmp_path / "file"
     f.write_text("x")
-    p = th("ctl", f, '{"op":"version"}')
+    p = th("ctl", f, '{"request":"version"}')
     assert p.returncode == 2 and "Connection refused" in p.stderr
-    p = th("ctl", "/" + "a" * 200, '{"op":"version"}')
+    p = th("ctl", "/" + "a" * 200, '{"request":"version"}')
     assert p.returncode == 2 and "longer than a Unix socket path may be" in p.stderr
 
 
 def test_exit_status_follows_ok(standin):
-    s = standin(b'{"ok":true,"id":null,"protocol":1}\n')
-    p = th("ctl", s.sock.getsockname(), '{"op":"version"}')
-    assert (p.returncode, p.stdout) == (0, '{"ok":true,"id":null,"protocol":1}\n')
-    assert s.got == b'{"op":"version"}\n'
+    s = standin(b'{"ok":true,"id":null,"protocol":2}\n')
+    p = th("ctl", s.sock.getsockname(), '{"request":"version"}')
+    assert (p.returncode, p.stdout) == (0, '{"ok":true,"id":null,"protocol":2}\n')
+    assert s.got == b'{"request":"version"}\n'
     s = standin(b'{"ok":false,"id":null,"error":"request:1:7: unknown op"}\n')
-    p = th("ctl", s.sock.getsockname(), '{"op":"nope"}')
+    p = th("ctl", s.sock.getsockname(), '{"request":"nope"}')
     assert p.returncode == 1 and '"error":"request:1:7: unknown op"' in p.stdout
 
 
 def test_stdin_request_is_one_line(standin):
     s = standin(b'{"ok":true,"id":1}\n')
-    p = th("ctl", s.sock.getsockname(), "-", input='{\n  "op": "devices",\n  "id": 1\n}\n\n')
+    p = th("ctl", s.sock.getsockname(), "-", input='{\n  "request": "devices",\n  "id": 1\n}\n\n')
     assert p.returncode == 0, p.stderr
-    assert s.got == b'{   "op": "devices",   "id": 1 }\n'
+    assert s.got == b'{   "request": "devices",   "id": 1 }\n'
 
 
 def test_a_server_that_hangs_up_or_never_answers_exits_2(standin):
     s = standin(None)
-    p = th("ctl", s.sock.getsockname(), '{"op":"version"}')
+    p = th("ctl", s.sock.getsockname(), '{"request":"version"}')
     assert p.returncode == 2
     assert p.stderr == f"tcmu-harness ctl: {s.sock.getsockname()}: the server closed the " \
                        "connection without a response\n"
     s = standin(b"")
-    p = th("ctl", "--timeout", "0.3", s.sock.getsockname(), '{"op":"version"}')
+    p = th("ctl", "--timeout", "0.3", s.sock.getsockname(), '{"request":"version"}')
     assert p.returncode == 2 and "no response within the timeout" in p.stderr

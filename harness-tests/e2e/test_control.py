@@ -23,7 +23,7 @@ class Ctl:
         self.file = self.sock.makefile("rb")
 
     def __call__(self, op: str, **args) -> dict:
-        self.sock.sendall(json.dumps({"op": op, **args}).encode() + b"\n")
+        self.sock.sendall(json.dumps({"request": op, **args}).encode() + b"\n")
         line = self.file.readline()
         assert line.endswith(b"\n"), f"{op}: no response line: {line!r}"
         return json.loads(line)
@@ -93,14 +93,14 @@ def test_a_rule_added_live_fails_reads_until_removed(control):
     s, ctl = control("name=c0,size=8MiB")
     dev = s["c0"]
     assert read_direct(dev["sd"]) == 0
-    cursor = ctl.ok("trace", after=0, max=100000)["next"]
+    cursor = ctl.ok("cursor")["next"]
     # MEDIUM NOT PRESENT: EIO (6.1 reports MEDIUM ERROR as ENODATA, most keys as EREMOTEIO)
     r = ctl.ok("add_rule", device="c0", name="bad", match={"op": "READ_10", "lba": "0-7"},
                respond={"sense": {"key": "NOT_READY", "asc": "0x3a"}})
     assert r["rule"] == "bad"
     assert read_direct(dev["sd"]) == errno.EIO
-    w = ctl.ok("wait", device="c0", opcode="READ_10", status="CHECK_CONDITION", rule="bad",
-               after=cursor, timeout_ms=30000)
+    w = ctl.ok("wait", device="c0", op="READ_10", status="CHECK_CONDITION", rule="bad",
+               after=cursor, timeout=30)
     assert w["matched"] == 1 and w["next"] > cursor
     rules = {x["name"]: x for x in ctl.ok("list_rules", device="c0")["rules"]}
     assert rules["bad"]["fired"] >= 1 and rules["bad"]["spent"] is False
@@ -185,8 +185,19 @@ def test_the_trace_by_cursor(control):
     first = ctl.ok("trace", after=0, max=100000)
     assert all(e["seq"] == first["entries"][0]["seq"] + i for i, e in enumerate(first["entries"]))
     cursor = first["next"]
+    assert ctl.ok("cursor")["next"] == cursor  # nothing came meanwhile (no I/O of ours)
+    # beyond the cursor: refused at once by both, not an empty page or a full timeout
+    for req, extra in (("trace", {}), ("wait", {"timeout": 600})):
+        r = ctl(req, after=cursor + 1000, **extra)
+        assert r["ok"] is False and f"{req}: after {cursor + 1000} is beyond the trace's " \
+            f"cursor" in r["error"], r
+    # protocol 1's envelope gets a message saying what changed
+    ctl.sock.sendall(b'{"op": "devices"}\n')
+    r = json.loads(ctl.file.readline())
+    assert r["ok"] is False and 'goes in \"request\" now (protocol 2)' in r["error"], r
+    assert ctl.ok("version")["protocol"] == 2
     run("sg_inq", s["c0"]["sg"], check=True)
-    w = ctl.ok("wait", device="c0", opcode="INQUIRY", after=cursor, timeout_ms=30000)
+    w = ctl.ok("wait", device="c0", op="INQUIRY", after=cursor, timeout=30)
     later = ctl.ok("trace", after=cursor)
     assert later["entries"] and later["entries"][0]["seq"] == cursor
     assert any(e["op"] == "INQUIRY" and e["device"] == "c0" for e in later["entries"])
@@ -226,14 +237,14 @@ def test_serve_with_only_a_control_socket(tmp_path):
 
 def test_ctl_from_a_shell(control):
     s, _ = control("name=c0,size=8MiB")
-    p = run(TH, "ctl", s.control, '{"op": "devices", "id": 1}')
+    p = run(TH, "ctl", s.control, '{"request": "devices", "id": 1}')
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
     assert r["id"] == 1 and r["devices"][0]["name"] == "c0"
-    p = run(TH, "ctl", s.control, "-", input='{"op": "add_rule",\n "device": "c0", "name": "x"}\n')
+    p = run(TH, "ctl", s.control, "-", input='{"request": "add_rule",\n "device": "c0", "name": "x"}\n')
     assert p.returncode == 0 and json.loads(p.stdout)["rule"] == "x", p.stdout + p.stderr
-    p = run(TH, "ctl", s.control, '{"op": "remove_rule", "device": "c0", "name": "nope"}')
+    p = run(TH, "ctl", s.control, '{"request": "remove_rule", "device": "c0", "name": "nope"}')
     assert p.returncode == 1 and "device c0 has no rule 'nope'" in json.loads(p.stdout)["error"]
-    p = run("sh", "-c", f"{TH} ctl {s.control} '{{\"op\":\"list_rules\",\"device\":\"c0\"}}' "
+    p = run("sh", "-c", f"{TH} ctl {s.control} '{{\"request\":\"list_rules\",\"device\":\"c0\"}}' "
             "| grep -q '\"name\":\"x\"'")
     assert p.returncode == 0
