@@ -1,6 +1,7 @@
 /* serve: devices from a scenario or from --device specs, served until SIGINT/SIGTERM. Both
  * forms are one scenario model brought up by one session (sc_serve_open). */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@ static const char serve_usage[] =
     "  With SCENARIO: its devices and rules (steps are not run); the trace goes to FILE.\n"
     "  --control PATH: take requests on a Unix socket at PATH (JSON lines, mode 0600;\n"
     "    docs/control-protocol.md, and `tcmu-harness ctl` to send one from a shell).\n"
+    "    One serve per PATH: it holds a lock on PATH.lock (kept, not removed) from before\n"
+    "    its devices are made; a second exits 1 naming the holder's pid.\n"
     "  SPEC: comma-separated key=value, the keys of a scenario device (docs/scenario-format.md);\n"
     "  a list key repeats (initiators=A,initiators=B), chap is chap.user=,chap.password=:\n"
     "    name=NAME        required; letters, digits, '_', '-', '.'\n"
@@ -160,6 +163,14 @@ int cmd_serve(int argc, char **argv)
     if (!rc && ((!specs && !from_scenario && !empty) || (specs && optind < argc)))
         rc = CLI_USAGE, fputs(serve_usage, stderr);
     if (!rc && from_scenario && cli_load_scenario(argv[optind], sc)) rc = CLI_USAGE;
+    int lock = -1;
+    if (!rc && control) {
+        char err[PATH_MAX + 200];
+        if (ctl_lock_take(control, &lock, err, sizeof(err))) {
+            fprintf(stderr, "tcmu-harness serve: %s\n", err);
+            rc = 1;
+        }
+    }
     if (!rc) {
         /* Signals are taken by sigwait, never by the serving threads. */
         sigset_t set;
@@ -170,6 +181,7 @@ int cmd_serve(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         rc = serve_scenario(sc, &o, control, &set);
     }
+    ctl_lock_release(lock); /* after the teardown: the path is ours until then */
     sc_free(sc);
     free(sc);
     return rc;

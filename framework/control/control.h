@@ -30,6 +30,12 @@ typedef struct ctl_opts {
  * 0, or -errno with the reason in err. The session must outlive the server. */
 int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_server **out,
                      char *err, size_t cap);
+/* An exclusive lock on PATH.lock (lock.c), for the server's whole life: taken before any
+ * device is made, so a second serve on the same path does no kernel work. Opened with
+ * O_NOFOLLOW, mode 0600; a non-regular file there is refused. 0 with *fd; -EBUSY with
+ * "another serve (pid N) holds PATH.lock" in err, or another -errno. Never unlinked. */
+int ctl_lock_take(const char *path, int *fd, char *err, size_t cap);
+void ctl_lock_release(int fd); /* -1 is fine */
 /* Stops accepting, ends every connection (a blocked wait answers that the server is
  * stopping), joins the threads, removes the socket. NULL is fine. */
 void ctl_server_stop(ctl_server *srv);
