@@ -15,22 +15,23 @@ from conftest import STARTED, TH, our_objects, run
 
 
 class Ctl:
-    """One connection to a control socket; ctl(op, **args) returns the response."""
+    """One connection to a control socket; ctl(request, **args) returns the response (an
+    op= argument is wait's opcode filter)."""
 
     def __init__(self, path: str):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.connect(path)
         self.file = self.sock.makefile("rb")
 
-    def __call__(self, op: str, **args) -> dict:
-        self.sock.sendall(json.dumps({"request": op, **args}).encode() + b"\n")
+    def __call__(self, request: str, /, **args) -> dict:
+        self.sock.sendall(json.dumps({"request": request, **args}).encode() + b"\n")
         line = self.file.readline()
-        assert line.endswith(b"\n"), f"{op}: no response line: {line!r}"
+        assert line.endswith(b"\n"), f"{request}: no response line: {line!r}"
         return json.loads(line)
 
-    def ok(self, op: str, **args) -> dict:
-        r = self(op, **args)
-        assert r["ok"] is True, f"{op} {args}: {r}"
+    def ok(self, request: str, /, **args) -> dict:
+        r = self(request, **args)
+        assert r["ok"] is True, f"{request} {args}: {r}"
         return r
 
     def close(self) -> None:
