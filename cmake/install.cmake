@@ -65,4 +65,17 @@ if(TH_PYTHON)
   file(WRITE ${th_dist}/top_level.txt "tcmu_harness\n")
   file(WRITE ${th_dist}/INSTALLER "cmake\n")
   install(DIRECTORY ${th_dist} DESTINATION ${TH_PYTHON_DIR} COMPONENT python)
+  # Where the CLI is from the package (find_binary's fallback when it is not on PATH).
+  if(IS_ABSOLUTE "${TH_PYTHON_DIR}")
+    set(th_py_abs "${TH_PYTHON_DIR}")
+  else()
+    set(th_py_abs "${CMAKE_INSTALL_PREFIX}/${TH_PYTHON_DIR}")
+  endif()
+  file(RELATIVE_PATH th_py_bin "${th_py_abs}/tcmu_harness"
+    "${CMAKE_INSTALL_FULL_BINDIR}/tcmu-harness")
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/python/_installed.py
+    "\"\"\"Written by cmake --install: the CLI relative to this package.\"\"\"\n"
+    "BINARY = \"${th_py_bin}\"\n")
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/python/_installed.py
+    DESTINATION ${TH_PYTHON_DIR}/tcmu_harness COMPONENT python)
 endif()

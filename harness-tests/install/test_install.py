@@ -202,3 +202,9 @@ def test_pytest_loads_the_installed_plugin_through_its_entry_point(pydir, tmp_pa
     r = sh("/usr/bin/python3", "-m", "pytest", "-p", "no:cacheprovider", "--help", cwd=tmp_path,
            env=clean_env())
     assert "--tcmu-harness-bin" not in r.stdout
+
+
+def test_the_installed_python_package_finds_the_installed_cli_off_path(pydir, prefix):
+    r = sh("/usr/bin/python3", "-c", "from tcmu_harness import find_binary; print(find_binary())",
+           cwd="/", env=clean_env(PYTHONPATH=str(pydir)))
+    assert pathlib.Path(r.stdout.strip()).resolve() == (prefix / "bin" / "tcmu-harness").resolve()
