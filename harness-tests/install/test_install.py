@@ -208,3 +208,28 @@ def test_the_installed_python_package_finds_the_installed_cli_off_path(pydir, pr
     r = sh("/usr/bin/python3", "-c", "from tcmu_harness import find_binary; print(find_binary())",
            cwd="/", env=clean_env(PYTHONPATH=str(pydir)))
     assert pathlib.Path(r.stdout.strip()).resolve() == (prefix / "bin" / "tcmu-harness").resolve()
+
+
+def files(root: pathlib.Path) -> set:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() or p.is_symlink()}
+
+
+def test_the_components_split_the_install_for_packages(prefix, tmp_path):
+    parts = {}
+    for c in ("runtime", "dev", "tool", "python"):
+        sh("cmake", "--install", BUILD, "--component", c, "--prefix", tmp_path / c)
+        parts[c] = files(tmp_path / c)
+    major = VERSION[0]
+    assert {pathlib.PurePath(f).name for f in parts["runtime"]} == {
+        f"libtcmu-harness.so.{major}", f"libtcmu-harness.so.{VERSION_STR}"}
+    assert all(f.startswith(("include/th/", "lib/")) for f in parts["dev"])
+    assert {pathlib.PurePath(f).name for f in parts["dev"]} >= {
+        "th.h", "criterion.h", "libtcmu-harness.a", "libtcmu-harness.so", "tcmu-harness.pc",
+        "tcmu-harness-config.cmake", "tcmu-harness-config-version.cmake"}
+    assert "bin/tcmu-harness" in parts["tool"]
+    assert all(f == "bin/tcmu-harness" or f.startswith("share/tcmu-harness/scenarios/")
+               for f in parts["tool"])
+    assert all("/tcmu_harness" in f for f in parts["python"]) and parts["python"]
+    # together, exactly the whole install: nothing outside a component, nothing twice
+    assert sum(len(p) for p in parts.values()) == len(files(prefix))
+    assert set().union(*parts.values()) == files(prefix)
