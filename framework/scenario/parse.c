@@ -228,6 +228,12 @@ int sc_load(const char *path, scenario *sc)
 {
     memset(sc, 0, sizeof(*sc));
     snprintf(sc->file, sizeof(sc->file), "%s", path);
+    char real[PATH_MAX];
+    if (realpath(path, real)) {
+        char *slash = strrchr(real, '/');
+        if (slash) *(slash == real ? slash + 1 : slash) = 0;
+        snprintf(sc->dir, sizeof(sc->dir), "%s", real);
+    }
     yt t;
     int rc = yt_load(&t, path);
     if (rc) {

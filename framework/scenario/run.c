@@ -107,10 +107,10 @@ static void run_step(sc_steps *st, int i, sc_result *res)
     switch (s->kind) {
     case SC_RUN:
         if (s->bg[0]) {
-            sc_bg_start(&st->bgs, s, i, st->ses, res, st->log);
+            sc_bg_start(&st->bgs, s, i, st->sc->dir, st->ses, res, st->log);
             break;
         }
-        sc_run_command(s, i, st->ses, res, st->log, st->stop);
+        sc_run_command(s, i, st->sc->dir, st->ses, res, st->log, st->stop);
         if (!res->passed) add_trace_tails(st, res);
         break;
     case SC_SLEEP:

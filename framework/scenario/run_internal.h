@@ -16,8 +16,8 @@ static inline bool sc_stopped(volatile const int *stop)
 /* Records the first failure of a run. */
 void sc_fail(sc_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A `run:` step: the command with {dev.field} substituted, its exit and output checked. */
-void sc_run_command(const sc_step *s, int idx, sc_session *ses, sc_result *res, FILE *log,
-                    volatile const int *stop);
+void sc_run_command(const sc_step *s, int idx, const char *dir, sc_session *ses, sc_result *res,
+                    FILE *log, volatile const int *stop);
 /* A line of progress on log (NULL: none), flushed. */
 void sc_log(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The command of a run step with {dev.field} substituted (malloc'd), or NULL with err. */
@@ -35,8 +35,9 @@ typedef struct sc_proc {
     int code; /* once reaped: the exit status, or 128 + the signal that ended it */
     double started;
 } sc_proc;
-/* Starts /bin/sh -c cmd (p owns cmd from here, whatever happens); 0 or -errno with err. */
-int sc_proc_start(sc_proc *p, char *cmd, char *err, size_t cap);
+/* Starts /bin/sh -c cmd (p owns cmd from here, whatever happens) with $TH_SCENARIO_DIR set
+ * to dir (NULL or "": left as it is); 0 or -errno with err. */
+int sc_proc_start(sc_proc *p, char *cmd, const char *dir, char *err, size_t cap);
 /* Reaps without blocking; true once it has exited (and its group's leftovers are killed). */
 bool sc_proc_poll(sc_proc *p);
 /* Until it exits (true), the deadline passes or *stop is set (false). */
@@ -59,7 +60,8 @@ typedef struct sc_bgs {
 } sc_bgs;
 void sc_bgs_init(sc_bgs *b);
 /* Steps: a background run, wait, kill. */
-void sc_bg_start(sc_bgs *b, const sc_step *s, int idx, sc_session *ses, sc_result *res, FILE *log);
+void sc_bg_start(sc_bgs *b, const sc_step *s, int idx, const char *dir, sc_session *ses,
+                 sc_result *res, FILE *log);
 void sc_bg_wait(sc_bgs *b, const scenario *sc, int idx, sc_result *res, FILE *log,
                 volatile const int *stop);
 void sc_bg_kill(sc_bgs *b, const scenario *sc, int idx, FILE *log);

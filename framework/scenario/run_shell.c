@@ -121,7 +121,7 @@ void sc_trace_tail(const char *path, const char *device, char *out, size_t cap, 
         len += (size_t)snprintf(out + len, cap - len, "%s", lines[i % max]);
 }
 
-int sc_proc_start(sc_proc *p, char *cmd, char *err, size_t cap)
+int sc_proc_start(sc_proc *p, char *cmd, const char *dir, char *err, size_t cap)
 {
     memset(p, 0, sizeof(*p));
     p->cmd = cmd;
@@ -161,6 +161,7 @@ int sc_proc_start(sc_proc *p, char *cmd, char *err, size_t cap)
         dup2(p->efd, 2);
         int null = open("/dev/null", O_RDONLY);
         dup2(null, 0);
+        if (dir && *dir) setenv("TH_SCENARIO_DIR", dir, 1); /* the child's own copy */
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
@@ -276,8 +277,8 @@ void sc_proc_free(sc_proc *p)
     p->ofd = p->efd = -1;
 }
 
-void sc_run_command(const sc_step *s, int idx, sc_session *ses, sc_result *res, FILE *log,
-                    volatile const int *stop)
+void sc_run_command(const sc_step *s, int idx, const char *dir, sc_session *ses, sc_result *res,
+                    FILE *log, volatile const int *stop)
 {
     char err[256] = "";
     char *cmd = sc_command_text(s, ses, err, sizeof(err));
@@ -287,7 +288,7 @@ void sc_run_command(const sc_step *s, int idx, sc_session *ses, sc_result *res, 
     }
     sc_log(log, "  step %d: %s\n", idx + 1, cmd);
     sc_proc p;
-    if (sc_proc_start(&p, cmd, err, sizeof(err))) {
+    if (sc_proc_start(&p, cmd, dir, err, sizeof(err))) {
         sc_fail(res, "step %d (line %d) `%s`: %s", idx + 1, s->line, cmd, err);
         sc_proc_free(&p);
         return;

@@ -13,7 +13,8 @@ void sc_bgs_init(sc_bgs *b)
     for (int i = 0; i < SC_MAX; i++) b->procs[i].ofd = b->procs[i].efd = -1;
 }
 
-void sc_bg_start(sc_bgs *b, const sc_step *s, int idx, sc_session *ses, sc_result *res, FILE *log)
+void sc_bg_start(sc_bgs *b, const sc_step *s, int idx, const char *dir, sc_session *ses,
+                 sc_result *res, FILE *log)
 {
     char err[256] = "";
     char *cmd = sc_command_text(s, ses, err, sizeof(err));
@@ -22,7 +23,7 @@ void sc_bg_start(sc_bgs *b, const sc_step *s, int idx, sc_session *ses, sc_resul
         return;
     }
     sc_log(log, "  step %d: %s (background '%s')\n", idx + 1, cmd, s->bg);
-    if (sc_proc_start(&b->procs[idx], cmd, err, sizeof(err)))
+    if (sc_proc_start(&b->procs[idx], cmd, dir, err, sizeof(err)))
         sc_fail(res, "step %d (line %d) `%s` (background '%s'): %s", idx + 1, s->line,
                 b->procs[idx].cmd, s->bg, err);
 }

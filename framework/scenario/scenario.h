@@ -1,6 +1,7 @@
 /* Scenario files: devices, rules, steps and trace expectations, from YAML. */
 #ifndef TH_SCENARIO_H
 #define TH_SCENARIO_H
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -114,6 +115,9 @@ typedef struct sc_step {
 
 typedef struct scenario {
     char file[512];
+    /* The file's directory, absolute: $TH_SCENARIO_DIR of its commands, so a scenario
+     * finds the tools next to it from any working directory ("": unknown). */
+    char dir[PATH_MAX];
     char name[256];
     sc_device devices[SC_MAX];
     int n_devices;

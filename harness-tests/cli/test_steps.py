@@ -121,3 +121,34 @@ def test_validate_locates_a_wait_for_an_unknown_background(tmp_path):
     assert r.returncode == 2
     assert f"{p}:4:11: wait: no step before this one starts a background named 'nosuch'" in \
         r.stdout + r.stderr
+
+
+def test_commands_find_files_next_to_the_scenario_from_any_directory(tmp_path):
+    # $TH_SCENARIO_DIR: the scenario file's directory, absolute, whatever the working
+    # directory and however the file was named (an installed scenario runs its tools so).
+    d = tmp_path / "suite"
+    (d / "tools").mkdir(parents=True)
+    tool = d / "tools" / "hello.sh"
+    tool.write_text("#!/bin/sh\necho hello from the tool\n")
+    tool.chmod(0o755)
+    (d / "s.yaml").write_text(
+        "name: dir\ndevices: []\nsteps:\n"
+        f'  - run: test "$TH_SCENARIO_DIR" = "{d.resolve()}"\n'
+        '  - run: \'"$TH_SCENARIO_DIR"/tools/hello.sh\'\n'
+        '    expect: { stdout: "^hello from the tool$" }\n'
+        '  - run: "sleep 0.1; $TH_SCENARIO_DIR/tools/hello.sh"\n'
+        "    background: bg\n"
+        '    expect: { stdout: "^hello from the tool$" }\n'
+        "  - wait: bg\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name in ("../suite/s.yaml", str(d / "s.yaml")):
+        r = subprocess.run([TH, "run", name], cwd=elsewhere, capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+    # and a failing check fails: the variable is not merely present
+    (d / "bad.yaml").write_text("name: dir\ndevices: []\nsteps:\n"
+                                '  - run: test "$TH_SCENARIO_DIR" = /nonexistent\n')
+    r = subprocess.run([TH, "run", "../suite/bad.yaml"], cwd=elsewhere, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr

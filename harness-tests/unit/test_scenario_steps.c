@@ -255,7 +255,7 @@ Test(scenario_steps, a_kill_after_the_command_ended_is_no_failure_and_the_wait_c
     sc_bgs b;
     sc_bgs_init(&b);
     sc_result res = {.passed = true};
-    sc_bg_start(&b, &sc.steps[0], 0, NULL, &res, NULL); /* no {dev.field}: no session */
+    sc_bg_start(&b, &sc.steps[0], 0, NULL, NULL, &res, NULL); /* no {dev.field}: no session */
     cr_assert(sc_proc_wait(&b.procs[0], sc_now() + 30, NULL));
     sc_bg_kill(&b, &sc, 1, NULL);
     sc_bg_wait(&b, &sc, 2, &res, NULL, NULL);
@@ -273,7 +273,7 @@ static void ended_unwaited(const char *text, sc_result *res)
     sc_bgs b;
     sc_bgs_init(&b);
     *res = (sc_result){.passed = true};
-    sc_bg_start(&b, &sc.steps[0], 0, NULL, res, NULL);
+    sc_bg_start(&b, &sc.steps[0], 0, NULL, NULL, res, NULL);
     cr_assert(sc_proc_wait(&b.procs[0], sc_now() + 30, NULL));
     sc_bgs_finish(&b, &sc, res, NULL, false);
     sc_bgs_free(&b, &sc, res);

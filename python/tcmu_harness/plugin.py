@@ -25,7 +25,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tcmu-harness", "virtual SCSI devices (tcmu-harness)")
     group.addoption("--tcmu-harness-bin", metavar="PATH", default=None,
                     help="the tcmu-harness executable (default: $TCMU_HARNESS_BIN, then "
-                         "tcmu-harness on PATH, then the checkout's build/tcmu-harness)")
+                         "tcmu-harness on PATH, then the installed prefix's bin/, then the "
+                         "checkout's build/tcmu-harness)")
     group.addoption("--tcmu-allow-kmsg", metavar="REGEX", action="append", default=[],
                     help="a kernel log line matching this extended regex does not fail a "
                          "test (repeatable)")

@@ -22,9 +22,20 @@ __all__ = ["Server", "find_binary"]
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+def _installed_binary() -> Optional[pathlib.Path]:
+    """cmake --install writes _installed.py: the CLI's path relative to this package (so a
+    relocated prefix still finds it). A checkout has none."""
+    try:
+        from ._installed import BINARY  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return pathlib.Path(__file__).resolve().parent / BINARY
+
+
 def find_binary(binary: Optional[PathLike] = None) -> str:
     """The tcmu-harness executable: the one given, else $TCMU_HARNESS_BIN, else
-    `tcmu-harness` on PATH, else build/tcmu-harness of the checkout this package is in."""
+    `tcmu-harness` on PATH, else bin/tcmu-harness of the prefix this package was installed
+    into (`cmake --install`), else build/tcmu-harness of the checkout this package is in."""
     if binary is not None:
         return str(binary)
     env = os.environ.get("TCMU_HARNESS_BIN")
@@ -33,6 +44,9 @@ def find_binary(binary: Optional[PathLike] = None) -> str:
     found = shutil.which("tcmu-harness")
     if found:
         return found
+    installed = _installed_binary()
+    if installed is not None and installed.is_file() and os.access(installed, os.X_OK):
+        return str(installed)
     in_tree = pathlib.Path(__file__).resolve().parents[2] / "build" / "tcmu-harness"
     if in_tree.is_file() and os.access(in_tree, os.X_OK):
         return str(in_tree)

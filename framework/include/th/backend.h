@@ -4,6 +4,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 typedef struct th_backend th_backend;
 
@@ -30,4 +34,8 @@ int th_backend_file_open(const char *path, uint64_t size, bool create, th_backen
                          size_t errlen);
 void th_backend_free(th_backend *be);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -6,6 +6,10 @@
 #define TH_BE_H
 #include <stddef.h>
 #include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 static inline uint16_t th_be16(const uint8_t *p)
 {
@@ -55,4 +59,8 @@ static inline size_t th_cdb_len_for(const uint8_t *cdb, size_t avail)
     return group_len[cdb[0] >> 5];
 }
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -5,6 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 size_t th_cdb_tur(uint8_t *buf);
 size_t th_cdb_inquiry(uint8_t *buf, bool evpd, uint8_t page, uint16_t alloc);
@@ -28,4 +32,8 @@ size_t th_cdb_prevent_allow(uint8_t *buf, uint8_t prevent);
 size_t th_cdb_report_opcodes(uint8_t *buf, uint8_t options, uint8_t op, uint16_t sa,
                              uint32_t alloc);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -9,6 +9,11 @@
 #include "th/be.h"
 #include "th/sense.h"
 #include "th/tmr.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Declared here: exported from the shared library, built with -fvisibility=hidden. */
+#pragma GCC visibility push(default)
 
 /* SCSI status codes: one list for the enum, the names and the parsing
  * (TH_STATUS_<NAME>, th_status_name, th_status_from_name). X(NAME, value). */
@@ -94,4 +99,8 @@ void th_cmd_complete(th_cmd *cmd);
 /* The device or fake command's user pointer (device handler context). */
 void *th_cmd_user(const th_cmd *cmd);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -3,6 +3,10 @@
 #define TH_CRITERION_H
 #include <criterion/criterion.h>
 #include "th/fake.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 #define th_assert_status(cmd, st)                                                                  \
     cr_assert_eq(th_cmd_get_status(cmd), (st), "status %#x, expected %#x", th_cmd_get_status(cmd), \
@@ -50,4 +54,8 @@
         cr_assert_arr_eq(d_, (expect), (len));                                                     \
     } while (0)
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -3,6 +3,10 @@
 #define TH_CTX_H
 #include <stdint.h>
 #include "th/log.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 typedef struct th_ctx th_ctx;
 
@@ -23,4 +27,8 @@ void th_ctx_set_instance(th_ctx *ctx, uint32_t instance);
  * the calling thread, valid until its next th_ctx_errmsg call. */
 const char *th_ctx_errmsg(const th_ctx *ctx);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

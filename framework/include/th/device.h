@@ -6,6 +6,10 @@
 #include "th/cmd.h"
 #include "th/ctx.h"
 #include "th/tmr.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 typedef enum { TH_TYPE_DISK = 0x00, TH_TYPE_TAPE = 0x01 } th_dev_type;
 typedef enum { TH_NODE_SD, TH_NODE_SG, TH_NODE_ST, TH_NODE_NST, TH_NODE_COUNT } th_node;
@@ -80,4 +84,8 @@ typedef struct th_refuser th_refuser;
 int th_device_refuse_open(th_ctx *ctx, int hba, const char *backstore, th_refuser **out);
 void th_device_refuse_close(th_refuser *refuser);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -7,6 +7,10 @@
 #include "th/backend.h"
 #include "th/cmd.h"
 #include "th/wwn.h" /* th_wwn_from_name, the default identifier */
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 typedef struct th_disk_config {
     uint32_t block_size;  /* 512 .. 65536, a power of two */
@@ -38,4 +42,8 @@ uint64_t th_disk_blocks(const th_disk *disk);
 int th_disk_set_blocks(th_disk *disk, uint64_t blocks);
 const char *th_disk_op_name(uint8_t opcode, uint16_t sa);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

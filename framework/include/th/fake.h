@@ -3,6 +3,10 @@
 #ifndef TH_FAKE_H
 #define TH_FAKE_H
 #include "th/cmd.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 /* data_out may be NULL; data_in_cap 0 means no data-in. Returns NULL on bad input
  * (cdb_len 0 or over TH_CDB_MAX) or no memory. */
@@ -22,4 +26,8 @@ size_t th_fake_residual(const th_cmd *cmd);
 /* Decoded sense; -ENOENT when the command has no sense. */
 int th_fake_sense(const th_cmd *cmd, th_sense *out);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

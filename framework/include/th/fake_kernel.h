@@ -5,6 +5,10 @@
 #define TH_FAKE_KERNEL_H
 #include <stddef.h>
 #include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 typedef struct th_fake_kernel th_fake_kernel;
 
@@ -47,4 +51,8 @@ size_t th_fk_head(const th_fake_kernel *fk);
 size_t th_fk_cmdr_size(const th_fake_kernel *fk);
 size_t th_fk_cmdr_off(const th_fake_kernel *fk);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -3,6 +3,10 @@
 #ifndef TH_ISCSI_H
 #define TH_ISCSI_H
 #include "th/device.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 typedef struct th_iscsi_opts {
     const char *iqn;    /* NULL: iqn.2026-11.org.tcmu-harness:<instance hex>-<device name> */
@@ -24,4 +28,8 @@ const char *th_iscsi_url(const th_iscsi *e);
  * uses them. */
 int th_iscsi_close(th_iscsi *e);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

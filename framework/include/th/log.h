@@ -2,6 +2,10 @@
 #ifndef TH_LOG_H
 #define TH_LOG_H
 #include <stddef.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 /* One list for the enum, the names and the parsing: X(NAME, "name"), most severe first. */
 #define TH_LOG_LEVEL_MAP(X)                                                                        \
@@ -32,4 +36,8 @@ const char *th_log_level_name(th_log_level level);
 /* The level, or -1; case-insensitive. */
 int th_log_level_from_name(const char *name);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -4,6 +4,10 @@
 #define TH_OPS_H
 #include <stdbool.h>
 #include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 typedef enum th_ops_kind { TH_OPS_DISK, TH_OPS_TAPE } th_ops_kind;
 
@@ -43,4 +47,8 @@ const char *th_ops_name(th_ops_kind kind, uint8_t opcode, uint16_t sa);
  * it is in no emulation table; SAM-5 exempts it all the same). */
 bool th_ops_ua_exempt(uint8_t opcode);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include "th/cmd.h"
 #include "th/ctx.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 /* Where INFORMATION comes from. */
 typedef enum {
@@ -144,4 +148,8 @@ void th_rules_release_all(th_rules *r);
 /* The handler: th_rules_handle(cmd, rules). */
 int th_rules_handle(th_cmd *cmd, void *rules);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

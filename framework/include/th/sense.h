@@ -4,6 +4,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 /* Sense keys: one list for the enum (TH_KEY_<NAME>), the names and the parsing
  * (th_sense_key_name, th_sense_key_from_name). X(NAME, value), all sixteen. */
@@ -153,4 +157,8 @@ int th_asc_from_name(const char *name);
 /* "MEDIUM ERROR, 11/00 unrecovered read error, info=100" into buf. */
 size_t th_sense_format(const th_sense *s, char *buf, size_t cap);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "th/cmd.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 typedef struct th_tape_config {
     uint64_t capacity;      /* bytes of records the cartridge holds; default 64 MiB */
@@ -46,4 +50,8 @@ void th_tape_set_write_protect(th_tape *t, bool wp);
 int th_tape_load_image(th_tape *t, const char *path, char *err, size_t errlen);
 int th_tape_save_image(const th_tape *t, const char *path);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -15,4 +15,12 @@
 #include "th/sense.h"
 #include "th/tape.h"
 #include "th/wwn.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

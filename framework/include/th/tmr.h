@@ -3,6 +3,10 @@
 #ifndef TH_TMR_H
 #define TH_TMR_H
 #include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 /* X(NAME, value), in value order. */
 #define TH_TMR_MAP(X)                                                                              \
@@ -27,4 +31,8 @@ const char *th_tmr_name(uint8_t type);
 /* The type, or -1; case-insensitive, '-' and ' ' match '_'. */
 int th_tmr_from_name(const char *name);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -3,6 +3,10 @@
 #define TH_WWN_H
 #include <stdbool.h>
 #include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 /* Derives a NAA 3 (locally assigned) identifier from a name (emulation defaults). */
 uint64_t th_wwn_from_name(const char *name);
@@ -13,4 +17,8 @@ uint64_t th_wwn_for(uint32_t instance, const char *name);
 /* "naa.<16 hex>" or "<16 hex>", not zero; false otherwise. */
 bool th_wwn_parse(const char *s, uint64_t *out);
 
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,0 +1,81 @@
+# What `cmake --install` puts where. Components, for packaging: runtime (the shared
+# library), dev (headers, static library, pkg-config and CMake package), tool (the CLI and
+# the example scenarios), python (the Python package and pytest plugin). Every path below
+# is relative to the prefix, so `cmake --install B --prefix P` relocates all of it.
+include(CMakePackageConfigHelpers)
+
+set(TH_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tcmu-harness)
+set(TH_DATA_DIR ${CMAKE_INSTALL_DATADIR}/tcmu-harness)
+
+install(TARGETS tcmu-harness-shared EXPORT tcmu-harness-targets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev)
+install(TARGETS tcmu-harness EXPORT tcmu-harness-targets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+install(DIRECTORY framework/include/th DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
+  FILES_MATCHING PATTERN "*.h")
+
+# find_package(tcmu-harness): tcmu-harness::tcmu-harness (shared) and
+# tcmu-harness::tcmu-harness-static.
+install(EXPORT tcmu-harness-targets NAMESPACE tcmu-harness:: FILE tcmu-harness-targets.cmake
+  DESTINATION ${TH_CMAKE_DIR} COMPONENT dev)
+configure_package_config_file(cmake/tcmu-harness-config.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness-config.cmake INSTALL_DESTINATION ${TH_CMAKE_DIR})
+# The SONAME changes with the major version; so does what a package of it promises.
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness-config-version.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness-config.cmake
+  ${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness-config-version.cmake
+  DESTINATION ${TH_CMAKE_DIR} COMPONENT dev)
+
+# pkg-config: the prefix from where the .pc file is, so a relocated install still works.
+file(RELATIVE_PATH TH_PC_UP ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+string(REGEX REPLACE "/$" "" TH_PC_UP "${TH_PC_UP}")
+configure_file(cmake/tcmu-harness.pc.in ${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness.pc
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+
+install(TARGETS tcmu-harness-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tool)
+# The example scenarios and the tools they run (found through $TH_SCENARIO_DIR).
+install(DIRECTORY scenarios/ DESTINATION ${TH_DATA_DIR}/scenarios COMPONENT tool
+  USE_SOURCE_PERMISSIONS PATTERN "__pycache__" EXCLUDE)
+
+option(TH_PYTHON "Install the Python package and its pytest plugin" ON)
+if(TH_PYTHON)
+  # Debian's places: /usr/lib/python3/dist-packages for the system's packages,
+  # <prefix>/lib/python3.N/dist-packages for any other prefix (/usr/local, ...).
+  if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+    set(th_py_default lib/python3/dist-packages)
+  else()
+    find_package(Python3 COMPONENTS Interpreter REQUIRED)
+    set(th_py_default
+      lib/python${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}/dist-packages)
+  endif()
+  set(TH_PYTHON_DIR ${th_py_default} CACHE STRING
+    "Where the Python package goes (relative: to the prefix)")
+  file(GLOB th_py_files CONFIGURE_DEPENDS python/tcmu_harness/*.py)
+  install(FILES ${th_py_files} python/tcmu_harness/py.typed
+    DESTINATION ${TH_PYTHON_DIR}/tcmu_harness COMPONENT python)
+  # A dist-info, so importlib.metadata sees the package and pytest loads the plugin
+  # through its pytest11 entry point (the same name as python/pyproject.toml's).
+  set(th_dist ${CMAKE_CURRENT_BINARY_DIR}/tcmu_harness-${PROJECT_VERSION}.dist-info)
+  file(WRITE ${th_dist}/METADATA "Metadata-Version: 2.1\nName: tcmu-harness\n"
+    "Version: ${PROJECT_VERSION}\nSummary: Virtual SCSI disks and tapes with scripted faults "
+    "on the real Linux kernel (TCMU), and a pytest plugin\nRequires-Python: >=3.9\n")
+  file(WRITE ${th_dist}/entry_points.txt "[pytest11]\ntcmu_harness.plugin = tcmu_harness.plugin\n")
+  file(WRITE ${th_dist}/top_level.txt "tcmu_harness\n")
+  file(WRITE ${th_dist}/INSTALLER "cmake\n")
+  install(DIRECTORY ${th_dist} DESTINATION ${TH_PYTHON_DIR} COMPONENT python)
+  # Where the CLI is from the package (find_binary's fallback when it is not on PATH).
+  if(IS_ABSOLUTE "${TH_PYTHON_DIR}")
+    set(th_py_abs "${TH_PYTHON_DIR}")
+  else()
+    set(th_py_abs "${CMAKE_INSTALL_PREFIX}/${TH_PYTHON_DIR}")
+  endif()
+  file(RELATIVE_PATH th_py_bin "${th_py_abs}/tcmu_harness"
+    "${CMAKE_INSTALL_FULL_BINDIR}/tcmu-harness")
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/python/_installed.py
+    "\"\"\"Written by cmake --install: the CLI relative to this package.\"\"\"\n"
+    "BINARY = \"${th_py_bin}\"\n")
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/python/_installed.py
+    DESTINATION ${TH_PYTHON_DIR}/tcmu_harness COMPONENT python)
+endif()
