@@ -342,21 +342,9 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
     trace_ctx *c = arg;
     sc_trace_expect *e = c->e;
     long long n;
-    int st;
-    if (!strcmp(key, "device")) {
-        if (yt_copy(t, v, e->device, sizeof(e->device)) && !sc_find_device(c->sc, e->device))
-            yt_error(t, v, "no device named '%s'", e->device);
-    } else if (!strcmp(key, "op"))
-        sc_parse_trace_op(t, v, e->op, sizeof(e->op));
-    else if (!strcmp(key, "tmr"))
-        yt_copy(t, v, e->tmr, sizeof(e->tmr));
-    else if (!strcmp(key, "lba"))
-        e->lba_set = yt_u64(t, v, &e->lba);
-    else if (!strcmp(key, "status")) {
-        if (sc_parse_status(t, v, &st)) e->status = st;
-    } else if (!strcmp(key, "rule"))
-        yt_copy(t, v, e->rule, sizeof(e->rule));
-    else if (!strcmp(key, "count")) {
+    double no_timeout; /* not a key of expect_trace: the key table refuses it first */
+    /* count may be 0 here (a wait needs at least one); the other filters are wait's own. */
+    if (!strcmp(key, "count")) {
         if (yt_int(t, v, 0, INT32_MAX, &n)) e->count = (long)n;
     } else if (!strcmp(key, "min")) {
         if (yt_int(t, v, 0, INT32_MAX, &n)) e->min = (long)n;
@@ -364,7 +352,7 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
         if (yt_int(t, v, 1, SC_MAX, &n)) e->after = (int)n;
     } else if (!strcmp(key, "max")) {
         if (yt_int(t, v, 0, INT32_MAX, &n)) e->max = (long)n;
-    } else
+    } else if (!sc_wait_filter_pair(t, c->sc, key, v, e, &no_timeout))
         yt_unhandled(t, k, &sc_keys_trace);
 }
 

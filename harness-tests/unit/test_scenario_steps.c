@@ -122,6 +122,38 @@ Test(scenario_steps, misuse_of_background_steps_is_a_located_error)
     }
 }
 
+/* expect_trace reads wait's filters with wait's parser: a TMR, op or status it would refuse
+ * in a wait is refused here too (a misspelt TMR once matched nothing, silently). */
+Test(scenario_steps, expect_trace_filters_are_checked_as_wait_checks_them)
+{
+    static const struct {
+        const char *expect;
+        int col;
+        const char *what;
+    } cases[] = {
+        {"  - {device: d0, tmr: RESET, count: 1}\n", 23,
+         "'RESET' is not a TMR type (like ABORT_TASK, LUN_RESET)"},
+        {"  - {device: d0, op: NOPE, count: 1}\n", 22, "'NOPE' is not an opcode name"},
+        {"  - {device: nosuch, count: 1}\n", 14, "no device named 'nosuch'"},
+        {"  - {device: d0, timeout: 1, count: 1}\n", 18, "unknown key 'timeout'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), HEAD "  - {sleep_ms: 1}\nexpect_trace:\n%s", cases[i].expect);
+        static scenario sc;
+        cr_assert_eq(load_text(doc, &sc), -EINVAL, "accepted:\n%s", doc);
+        assert_located(&sc, 8, cases[i].col, cases[i].what, doc);
+        sc_free(&sc);
+    }
+    static scenario ok;
+    cr_assert_eq(load_text(HEAD "  - {sleep_ms: 1}\nexpect_trace:\n"
+                                "  - {device: d0, tmr: abort_task, count: 0}\n",
+                           &ok),
+                 0, "%s", sc_errors(&ok));
+    cr_assert_str_eq(ok.expects[0].tmr, "ABORT_TASK");
+    sc_free(&ok);
+}
+
 /* The example value of a step key, from the parser's own table. */
 static const char *example(const char *key)
 {
