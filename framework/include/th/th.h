@@ -14,5 +14,6 @@
 #include "th/rules.h"
 #include "th/sense.h"
 #include "th/tape.h"
+#include "th/version.h"
 #include "th/wwn.h"
 #endif
