@@ -419,11 +419,19 @@ int cmd_run(int argc, char **argv)
     }
     fclose(cf);
     if (jf) {
+        th_kernel_id k; /* which harness and kernel these results came from */
+        th_kernel_id_get(&k);
         fprintf(jf,
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites><testsuite "
-                "name=\"tcmu-harness scenarios\" tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n%s"
+                "name=\"tcmu-harness scenarios\" tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n"
+                "  <properties>\n"
+                "    <property name=\"tcmu-harness.version\" value=\"%s\"/>\n"
+                "    <property name=\"kernel.release\" value=\"%s\"/>\n"
+                "    <property name=\"kernel.package\" value=\"%s\"/>\n"
+                "  </properties>\n%s"
                 "</testsuite></testsuites>\n",
-                passed + failed, failed, total, cases ? cases : "");
+                passed + failed, failed, total, th_version(), k.release, k.package,
+                cases ? cases : "");
         fclose(jf);
     }
     free(cases);

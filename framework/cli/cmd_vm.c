@@ -151,9 +151,14 @@ int cmd_with_kernel(int argc, char **argv)
 
 int cmd_kernel(int argc, char **argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "fetch") && strcmp(argv[1], "path"))) {
-        fprintf(stderr, "usage: tcmu-harness kernel fetch|path\n");
-        return CLI_USAGE;
+    bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    if (help || argc < 2 || (strcmp(argv[1], "fetch") && strcmp(argv[1], "path"))) {
+        fprintf(help ? stdout : stderr,
+                "usage: tcmu-harness kernel fetch|path\n"
+                "  fetch  download Debian's current linux-image-amd64 into the cache\n"
+                "         (~/.cache/tcmu-harness) and print its kernel and modules paths\n"
+                "  path   print the cached kernel and modules paths (no download)\n");
+        return help ? 0 : CLI_USAGE;
     }
     th_kernel k;
     th_vm_ctx vc;

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
+#include "th/version.h"
 
 static const char usage[] =
     "usage: tcmu-harness COMMAND [ARGS]\n"
@@ -25,6 +26,10 @@ static const char usage[] =
     "  kernel fetch|path           fetch Debian's kernel into the cache / print it\n"
     "  cleanup                     remove configfs objects a crashed harness left behind\n"
     "\n"
+    "options:\n"
+    "  --version                   print \"tcmu-harness VERSION\" and exit\n"
+    "  --help, -h                  print this help and exit\n"
+    "\n"
     "Run 'tcmu-harness COMMAND --help' for a command's options.\n";
 
 int main(int argc, char **argv)
@@ -32,6 +37,10 @@ int main(int argc, char **argv)
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("tcmu-harness %s\n", th_version());
+        return 0;
     }
     static const struct {
         const char *name;

@@ -157,7 +157,7 @@ static int parse_int(const char *name, const char *v, long long lo, long long hi
 
 static int set_int(const sc_device_key *k, void *field, const char *v, char *err, size_t cap)
 {
-    long long n;
+    long long n = 0; // set on success; gcc -O2 cannot see that bad() is nonzero
     int rc = parse_int(k->name, v, k->lo, k->hi, &n, err, cap);
     if (!rc) *(int *)field = (int)n;
     return rc;
@@ -181,7 +181,7 @@ static int set_bool(const sc_device_key *k, void *field, const char *v, char *er
 
 static int set_not_bool(const sc_device_key *k, void *field, const char *v, char *err, size_t cap)
 {
-    bool b;
+    bool b = false; // as above
     int rc = parse_bool(k, v, &b, err, cap);
     if (!rc) *(bool *)field = !b;
     return rc;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "th/version.h"
 
 /* What the JSON line and the filters need of one entry, copied. */
 typedef struct rec {
@@ -68,6 +69,14 @@ int sc_trace_new(const char *path, size_t keep, sc_trace **out, char *err, size_
         free(t->ring);
         free(t);
         return -e;
+    }
+    if (t->file) { /* the first line says which harness and kernel the rest came from */
+        th_kernel_id k;
+        char id[600];
+        th_kernel_id_get(&k);
+        th_kernel_id_json(&k, id, sizeof(id));
+        fprintf(t->file, "{\"header\":%s}\n", id);
+        fflush(t->file);
     }
     pthread_mutex_init(&t->lock, NULL);
     pthread_condattr_t ca;

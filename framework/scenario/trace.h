@@ -26,7 +26,9 @@ void sc_trace_filter_init(sc_trace_filter *f);
 /* path: the JSON-lines file (NULL: none), truncated; keep: entries kept in memory (0: the
  * default, SC_TRACE_KEEP). A kept entry is a fixed record of about 330 bytes (86 MB at the
  * default), allocated once (pages are touched as the ring fills); nothing is allocated per entry.
- * The lines' "t" is seconds since sc_trace_new. */
+ * The lines' "t" is seconds since sc_trace_new. The file's first line is a header,
+ * {"header":{"tcmu_harness_version":..,"kernel_release":..,"kernel_package":..}}; readers
+ * skip it (it has no "device"). */
 #define SC_TRACE_KEEP 262144
 /* A TMR's ids kept in memory (the file has them all); read adds "ids_total" beyond. Op
  * names are kept to 39 characters (the filter's op holds no more; the file has them whole);

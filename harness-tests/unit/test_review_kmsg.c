@@ -132,8 +132,9 @@ Test(review_kmsg, the_real_kernel_formats_are_splats)
         "BUG: KFENCE: use-after-free read in sd_done+0x10/0x20",
         "WARNING: possible circular locking dependency detected",
         "INFO: task kworker/u8:1:123 blocked for more than 122 seconds.",
-        "general protection fault, probably for non-canonical address 0xdffffc0000000001: 0000 "
-        "[#1] PREEMPT SMP KASAN NOPTI",
+        /* one line split in two: the parentheses tell clang the concatenation is meant */
+        ("general protection fault, probably for non-canonical address 0xdffffc0000000001: 0000 "
+         "[#1] PREEMPT SMP KASAN NOPTI"),
         "Oops: 0000 [#1] SMP",
         "Oops: general protection fault, probably for non-canonical address 0x1: 0000 [#1] SMP",
         "BUG: kernel NULL pointer dereference, address: 0000000000000008",

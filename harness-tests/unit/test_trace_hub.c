@@ -20,6 +20,7 @@ static void run_op(th_rules *rules, uint8_t op, uint64_t lba)
     th_fake_cmd_free(c);
 }
 
+/* The file's entry lines: what follows its header line (checked to be there). */
 static char *slurp(const char *p)
 {
     FILE *f = fopen(p, "r");
@@ -28,7 +29,37 @@ static char *slurp(const char *p)
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     buf[n] = '\0';
     fclose(f);
-    return buf;
+    static const char head[] = "{\"header\":{\"tcmu_harness_version\":";
+    cr_assert(!strncmp(buf, head, sizeof(head) - 1), "%.200s", buf);
+    char *nl = strchr(buf, '\n');
+    cr_assert_not_null(nl);
+    return nl + 1;
+}
+
+/* The first line says which harness and which kernel the entries came from. */
+Test(trace_hub, the_file_starts_with_the_harness_and_kernel)
+{
+    setenv("TCMU_HARNESS_KERNEL_RELEASE", "6.1.0-57-amd64", 1);
+    setenv("TCMU_HARNESS_KERNEL_PACKAGE", "linux-image-6.1.0-57-amd64 6.1.192-3", 1);
+    new_trace(0);
+    unsetenv("TCMU_HARNESS_KERNEL_RELEASE");
+    unsetenv("TCMU_HARNESS_KERNEL_PACKAGE");
+    run_op(r, 0x28, 1);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char line[512];
+    cr_assert_not_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    cr_assert_str_eq(line, "{\"header\":{\"tcmu_harness_version\":\"0.2.0\",\"kernel_release\":"
+                           "\"6.1.0-57-amd64\",\"kernel_package\":\"linux-image-6.1.0-57-amd64 "
+                           "6.1.192-3\"}}\n");
+    uint64_t next;
+    char *lines;
+    /* not an entry: the memory trace and its cursors start at the first command */
+    cr_assert_eq(sc_trace_read(t, 0, 0, &lines, &next), 0);
+    cr_assert(strstr(lines, "\"op\":\"READ_10\"") && !strstr(lines, "header"), "%s", lines);
+    cr_assert_eq(next, 1);
+    free(lines);
 }
 
 /* The read's lines without their "seq" field are the file's lines. */

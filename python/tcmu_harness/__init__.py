@@ -6,7 +6,7 @@ from .device import Device, Rule
 from .kernel import has_tcmu, no_tcmu_message
 from .server import Server, find_binary
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["Client", "ConnectionLost", "Device", "RequestTimeout", "Rule", "Server",
            "TcmuHarnessError", "WaitTimeout", "find_binary", "has_tcmu", "no_tcmu_message",

@@ -14,6 +14,7 @@
 #include "th/rules.h"
 #include "th/sense.h"
 #include "th/tape.h"
+#include "th/version.h"
 #include "th/wwn.h"
 #ifdef __cplusplus
 extern "C" {
