@@ -228,7 +228,10 @@ def test_the_components_split_the_install_for_packages(prefix, tmp_path):
         "tcmu-harness-config.cmake", "tcmu-harness-config-version.cmake"}
     assert "bin/tcmu-harness" in parts["tool"]
     assert all(f == "bin/tcmu-harness" or f.startswith("share/tcmu-harness/scenarios/")
-               for f in parts["tool"])
+               or f in ("share/man/man1/tcmu-harness.1", "share/man/man5/tcmu-harness-scenario.5")
+               for f in parts["tool"]), parts["tool"]
+    assert {"share/man/man1/tcmu-harness.1", "share/man/man5/tcmu-harness-scenario.5"} <= set(
+        parts["tool"])
     assert all("/tcmu_harness" in f for f in parts["python"]) and parts["python"]
     # together, exactly the whole install: nothing outside a component, nothing twice
     assert sum(len(p) for p in parts.values()) == len(files(prefix))

@@ -2,6 +2,10 @@
 #ifndef TH_VERSION_H
 #define TH_VERSION_H
 #include <stddef.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default)
 
 /* "0.2.0": the library's version, from the build's project(VERSION). */
 const char *th_version(void);
@@ -18,4 +22,9 @@ void th_kernel_id_get(th_kernel_id *k);
 /* The JSON object {"tcmu_harness_version":...,"kernel_release":...,"kernel_package":...}
  * (no newline) into out; returns the length it needs, like snprintf. */
 size_t th_kernel_id_json(const th_kernel_id *k, char *out, size_t cap);
+
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
 #endif
