@@ -30,6 +30,12 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness-config.cmake
 # pkg-config: the prefix from where the .pc file is, so a relocated install still works.
 file(RELATIVE_PATH TH_PC_UP ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 string(REGEX REPLACE "/$" "" TH_PC_UP "${TH_PC_UP}")
+set(TH_PC_PREFIX "\${pcfiledir}/${TH_PC_UP}")
+# Configured for /usr (distribution packages): the plain prefix, so pkg-config recognises
+# /usr/include and the system libdir and leaves them out of --cflags/--libs.
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(TH_PC_PREFIX /usr)
+endif()
 configure_file(cmake/tcmu-harness.pc.in ${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)

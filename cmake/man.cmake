@@ -3,6 +3,8 @@
 # build/man/, installed with the tool.
 include(GNUInstallDirs)
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
+# Debian installs man pages compressed (policy 12.1); scripts/build-debs turns this on.
+option(TH_MAN_GZIP "Install the man pages gzip-compressed" OFF)
 
 set(TH_MAN_DIR ${CMAKE_CURRENT_BINARY_DIR}/man)
 set(TH_MAN_PAGES)
@@ -23,6 +25,12 @@ foreach(page TH_MAN_1 TH_MAN_5)
     DEPENDS ${src} ${CMAKE_CURRENT_SOURCE_DIR}/scripts/md2man.py
     COMMENT "Rendering man page ${name}(${section})" VERBATIM)
   list(APPEND TH_MAN_PAGES ${out})
+  if(TH_MAN_GZIP)
+    add_custom_command(OUTPUT ${out}.gz
+      COMMAND sh -c "gzip -9n -c '${out}' > '${out}.gz'" DEPENDS ${out} VERBATIM)
+    list(APPEND TH_MAN_PAGES ${out}.gz)
+    set(out ${out}.gz)
+  endif()
   install(FILES ${out} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section} COMPONENT tool)
 endforeach()
 add_custom_target(man ALL DEPENDS ${TH_MAN_PAGES})

@@ -3,6 +3,7 @@
  * evidence that anything works against the real kernel. */
 #ifndef TH_FAKE_KERNEL_H
 #define TH_FAKE_KERNEL_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #ifdef __cplusplus
