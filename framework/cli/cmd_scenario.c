@@ -256,6 +256,24 @@ static int add_baseline(scenario *sc, const sc_kmsg_list *base)
     return 0;
 }
 
+/* The VM shares only the current directory read-write: a --junit or --trace path outside it
+ * would be written into the guest's own file system and vanish with it. */
+static bool outside_share(const char *path)
+{
+    char cwd[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    if (!getcwd(cwd, sizeof(cwd)) || !realpath(dir, real)) return false; /* run reports it */
+    size_t n = strlen(cwd);
+    return strncmp(real, cwd, n) || (real[n] && real[n] != '/');
+}
+
 static volatile int interrupted;
 static void on_interrupt(int sig)
 {
@@ -330,6 +348,22 @@ int cmd_run(int argc, char **argv)
     }
     char why[256];
     if (!in_vm && devices && !th_native_available(why, sizeof(why))) {
+        const char *outs[] = {junit, trace_dir ? trace_dir : NULL};
+        for (int i = 0; i < 2; i++) {
+            char probe[PATH_MAX];
+            /* a trace DIR is itself the directory; a JUnit FILE's is its parent */
+            snprintf(probe, sizeof(probe), "%s%s", outs[i] ? outs[i] : "", i ? "/x" : "");
+            if (outs[i] && outside_share(probe)) {
+                fprintf(
+                    stderr,
+                    "tcmu-harness run: %s %s is outside the current directory, the only "
+                    "one the VM shares (a VM is needed: %s); run from a directory that holds it\n",
+                    i ? "--trace" : "--junit", outs[i], why);
+                free(sc);
+                sc_kmsg_list_free(&baseline);
+                return CLI_USAGE;
+            }
+        }
         fprintf(stderr, "tcmu-harness: using a VM (%s)\n", why);
         char self[PATH_MAX];
         ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);

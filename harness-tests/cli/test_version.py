@@ -74,3 +74,15 @@ def test_the_vm_runners_kernel_identity_wins(tmp_path):
     assert props["kernel.release"] == "6.1.0-57-amd64"
     assert props["kernel.package"] == "linux-image-6.1.0-57-amd64 6.1.192-3"
     assert '"kernel_package":"linux-image-6.1.0-57-amd64 6.1.192-3"' in header
+
+
+def test_run_in_the_vm_refuses_result_paths_the_guest_would_keep(tmp_path):
+    # this host has no TCMU: run would go to the VM, which shares only the current directory
+    s = tmp_path / "d.yaml"
+    s.write_text("name: d\ndevices:\n  - { name: d0, size: 1MiB }\n")
+    for args, name in ((["--junit", "/tmp/outside.xml"], "--junit"),
+                       (["--trace", "/tmp"], "--trace")):
+        p = subprocess.run([TH, "run", *args, str(s)], capture_output=True, text=True,
+                           timeout=60, cwd=ROOT)
+        assert p.returncode == 2, p.stdout + p.stderr
+        assert f"{name} {args[1]} is outside the current directory" in p.stderr, p.stderr
