@@ -22,7 +22,9 @@ static const char usage[] =
     "  vm [OPTIONS] -- CMD [ARGS]  run CMD as root in a throwaway QEMU guest with the real\n"
     "                              target_core_user/tcm_loop; exits with CMD's status\n"
     "  with-kernel -- CMD [ARGS]   run CMD natively if this kernel has TCMU, else in the VM\n"
-    "  kernel fetch|path           fetch Debian's kernel into the cache / print it\n"
+    "  kernel fetch|path [V] | list\n"
+    "                              fetch a Debian kernel (default or V) into the cache /\n"
+    "                              print it / list the cached ones\n"
     "  cleanup                     remove configfs objects a crashed harness left behind\n"
     "\n"
     "Run 'tcmu-harness COMMAND --help' for a command's options.\n";
