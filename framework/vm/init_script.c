@@ -97,7 +97,8 @@ int th_write_init(const char *path, const char *kver, const char *share)
           "{ [ -d $L ] || { mkdir $L && rmdir $L; }; } 2>/dev/null ||"
           " fail 'the kernel lacks CONFIG_LOOPBACK_TARGET (or CONFIG_TARGET_CORE)'\n"
           "exec switch_root /newroot /bin/sh -c "
-          "'/bin/sh /th-work/job.sh; echo $? > /th-work/rc; sync; echo o > /proc/sysrq-trigger;"
+          "'/bin/sh /th-work/nodes.sh; /bin/sh /th-work/job.sh; echo $? > /th-work/rc; sync;"
+          " echo o > /proc/sysrq-trigger;"
           " sleep 60'\n"
           "fail 'switch_root'\n",
           f);
@@ -116,6 +117,25 @@ static bool passable(const char *kv)
               (p > kv && *p >= '0' && *p <= '9')))
             return false;
     return true;
+}
+
+/* The device nodes whose open loads a module (loop-control, fuse, ...): what
+ * `kmod static-nodes` gives a normal system, from modules.devname. */
+int th_write_nodes(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -errno;
+    fputs("D=/lib/modules/$(uname -r)/modules.devname\n"
+          "[ -r \"$D\" ] || exit 0\n"
+          "while read -r mod name dev; do\n"
+          "  case \"$mod\" in '#'*|'') continue;; esac\n"
+          "  [ -e \"/dev/$name\" ] && continue\n"
+          "  t=${dev%%${dev#?}}; mm=${dev#?}\n"
+          "  mkdir -p \"$(dirname \"/dev/$name\")\"\n"
+          "  mknod \"/dev/$name\" \"$t\" \"${mm%:*}\" \"${mm#*:}\" 2>/dev/null\n"
+          "done < \"$D\"\n",
+          f);
+    return fclose(f) ? -errno : 0;
 }
 
 int th_write_job(const char *path, const char *cwd, char *const *argv, char **env,

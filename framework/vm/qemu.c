@@ -315,6 +315,12 @@ int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o)
     snprintf(bf.ready, sizeof(bf.ready), "%s/ready", work);
     snprintf(p, sizeof(p), "%s/job.sh", work);
     if ((result = build_initrd(vc, work, &k, share))) goto out;
+    snprintf(p, sizeof(p), "%s/nodes.sh", work);
+    if ((result = th_write_nodes(p))) {
+        th_vm_fail(vc, result, "%s: %s", p, strerror(-result));
+        goto out;
+    }
+    snprintf(p, sizeof(p), "%s/job.sh", work);
     if ((result = th_write_job(p, cwd, o->argv, environ, k.package, k.version))) {
         th_vm_fail(vc, result, "%s: %s", p, strerror(-result));
         goto out;
