@@ -17,7 +17,7 @@
 #include "vm_internal.h"
 
 /* How long a KVM guest may take to reach /init: probing (then TCG), or forced (then fail). */
-#define TH_VM_KVM_PROBE_S  10
+#define TH_VM_KVM_PROBE_S  6
 #define TH_VM_KVM_FORCED_S 60
 
 extern char **environ;
@@ -212,7 +212,7 @@ static int boot_once(th_vm_ctx *vc, const th_vm_opts *o, char **argv, const boot
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     bool out_open = true, err_open = true, announced = false, exited = false, timed_out = false;
-    bool in_init = init_limit_s <= 0;
+    bool in_init = init_limit_s <= 0, killed_stuck = false;
     int status = 0;
     while (out_open || err_open || !exited) {
         struct pollfd fds[2] = {{out_open ? out_p[0] : -1, POLLIN, 0},
@@ -230,7 +230,7 @@ static int boot_once(th_vm_ctx *vc, const th_vm_opts *o, char **argv, const boot
         bool stuck = !in_init && now_s() - t0 > init_limit_s;
         if (!exited && ((o->timeout_s > 0 && now_s() - t0 > o->timeout_s) || got_signal || stuck)) {
             timed_out = !got_signal && !stuck;
-            *no_init = stuck;
+            *no_init = killed_stuck = stuck;
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             exited = true;
@@ -258,9 +258,11 @@ static int boot_once(th_vm_ctx *vc, const th_vm_opts *o, char **argv, const boot
     }
     if (*no_init) {
         keep_console_tail(vc, bf->console);
-        return th_vm_fail(vc, -ETIME,
-                          "the guest kernel never reached /init within %.0f s (QEMU exit %d)",
-                          init_limit_s, qemu_exit);
+        if (killed_stuck)
+            return th_vm_fail(vc, -ETIME, "the guest kernel never reached /init within %.0f s",
+                              init_limit_s);
+        return th_vm_fail(
+            vc, -ETIME, "QEMU exited (status %d) before the guest kernel reached /init", qemu_exit);
     }
     if (timed_out) {
         bool panic = keep_console_tail(vc, bf->console);
