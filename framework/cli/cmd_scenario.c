@@ -283,10 +283,11 @@ static void on_interrupt(int sig)
 
 int cmd_run(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"junit", 1, 0, 'j'},      {"trace", 1, 0, 't'}, {"shard", 1, 0, 's'}, {"in-vm", 0, 0, 'v'},
-        {"allow-kmsg", 1, 0, 'k'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
-    const char *junit = NULL, *trace_dir = NULL;
+    static const struct option longs[] = {{"junit", 1, 0, 'j'},          {"trace", 1, 0, 't'},
+                                          {"shard", 1, 0, 's'},          {"in-vm", 0, 0, 'v'},
+                                          {"allow-kmsg", 1, 0, 'k'},     {"help", 0, 0, 'h'},
+                                          {"kernel-version", 1, 0, 'K'}, {0, 0, 0, 0}};
+    const char *junit = NULL, *trace_dir = NULL, *kernel_version = NULL;
     int shard_k = 1, shard_n = 1, c;
     bool in_vm = false;
     sc_kmsg_list baseline = {0};
@@ -299,6 +300,8 @@ int cmd_run(int argc, char **argv)
             trace_dir = optarg;
         else if (c == 'v')
             in_vm = true;
+        else if (c == 'K')
+            kernel_version = optarg; /* the VM's kernel; ignored inside it */
         else if (c == 'k' && sc_kmsg_list_load(&baseline, optarg, err, sizeof(err))) {
             fprintf(stderr, "tcmu-harness run: --allow-kmsg %s\n", err);
             sc_kmsg_list_free(&baseline);
@@ -312,7 +315,7 @@ int cmd_run(int argc, char **argv)
             fprintf(
                 c == 'h' ? stdout : stderr,
                 "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--shard K/N]\n"
-                "                        [--allow-kmsg FILE] SCENARIO...\n"
+                "                        [--allow-kmsg FILE] [--kernel-version V] SCENARIO...\n"
                 "  runs scenarios on the real kernel (natively, else in a throwaway VM);\n"
                 "  exit 0 only if every scenario passed\n"
                 "  a scenario also fails if the kernel logged a splat during it (WARNING:, BUG:,\n"
@@ -321,7 +324,8 @@ int cmd_run(int argc, char **argv)
                 "  --trace DIR        DIR/<file>.jsonl, the trace; DIR/<file>.kmsg, the log\n"
                 "  --allow-kmsg FILE  a baseline of known kernel warnings for every scenario:\n"
                 "                     one extended regex per line, blank lines and # comments\n"
-                "                     ignored\n");
+                "                     ignored\n"
+                "  --kernel-version V the VM's kernel package or version (see tcmu-harness vm)\n");
             sc_kmsg_list_free(&baseline);
             return c == 'h' ? 0 : CLI_USAGE;
         }
@@ -374,7 +378,8 @@ int cmd_run(int argc, char **argv)
         args[1] = "run";
         args[2] = "--in-vm";
         for (int i = 1; i < argc; i++) args[i + 2] = argv[i];
-        th_vm_opts o = {.argv = args, .timeout_s = 3600, .quiet = false};
+        th_vm_opts o = {
+            .argv = args, .timeout_s = 3600, .quiet = false, .kernel_version = kernel_version};
         int rc = cli_vm_run(&o);
         free(args);
         free(sc);

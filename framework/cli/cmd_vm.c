@@ -9,18 +9,25 @@
 static const char vm_usage[] =
     "usage: tcmu-harness vm [OPTIONS] -- CMD [ARGS...]\n"
     "  --kernel BZIMAGE   boot this kernel (with --modules) instead of Debian's\n"
-    "  --modules DIR      its lib/modules/VERSION (with modules.dep)\n"
+    "  --modules DIR      its lib/modules/VERSION (with modules.dep); without it, the\n"
+    "                     needed drivers must be built in (docs/vm.md lists them)\n"
+    "  --kernel-version V Debian kernel package or version to boot, cached or fetched\n"
+    "                     (linux-image-6.1.0-57-amd64, 6.1.0-57); default:\n"
+    "                     $TCMU_HARNESS_KERNEL_VERSION, else linux-image-amd64's\n"
     "  --share DIR        shared read-write at the same path (default: current directory)\n"
     "  --mem MB           guest memory (default 1024)\n"
     "  --cpus N           guest CPUs (default 2)\n"
     "  --timeout S        kill the guest after S seconds, exit 124 (default 1800; 0: none)\n"
     "  --keep-log FILE    copy the guest console log to FILE\n"
-    "  --accel tcg|kvm    QEMU accelerator (default tcg)\n"
+    "  --accel tcg|kvm    force an accelerator; default: KVM when /dev/kvm opens and the\n"
+    "                     guest reaches /init within seconds, else TCG\n"
     "  --forward [127.0.0.1:]HPORT:GPORT\n"
     "                     host loopback TCP port HPORT reaches the guest's port GPORT\n"
     "                     (the guest is " TH_VM_GUEST_IP "; give an iSCSI device\n"
     "                     portal=0.0.0.0:GPORT); repeatable\n"
     "  -q, --quiet        no progress messages\n"
+    "The guest gets TCMU_HARNESS_KERNEL_PACKAGE (\"NAME DEBIAN-VERSION\") and\n"
+    "TCMU_HARNESS_KERNEL_RELEASE (uname -r) in CMD's environment.\n"
     "Exit status: CMD's; 124 on timeout; 125 if the guest failed.\n";
 
 static void print_progress(void *arg, const char *line)
@@ -58,11 +65,19 @@ bool cli_native_prepare(void)
 
 static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
 {
-    static const struct option longs[] = {
-        {"kernel", 1, 0, 'k'},   {"modules", 1, 0, 'M'}, {"share", 1, 0, 's'},
-        {"mem", 1, 0, 'm'},      {"cpus", 1, 0, 'c'},    {"timeout", 1, 0, 't'},
-        {"keep-log", 1, 0, 'l'}, {"accel", 1, 0, 'a'},   {"forward", 1, 0, 'f'},
-        {"quiet", 0, 0, 'q'},    {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    static const struct option longs[] = {{"kernel", 1, 0, 'k'},
+                                          {"modules", 1, 0, 'M'},
+                                          {"share", 1, 0, 's'},
+                                          {"mem", 1, 0, 'm'},
+                                          {"cpus", 1, 0, 'c'},
+                                          {"timeout", 1, 0, 't'},
+                                          {"keep-log", 1, 0, 'l'},
+                                          {"accel", 1, 0, 'a'},
+                                          {"forward", 1, 0, 'f'},
+                                          {"quiet", 0, 0, 'q'},
+                                          {"help", 0, 0, 'h'},
+                                          {"kernel-version", 1, 0, 'K'},
+                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof(*o));
     o->timeout_s = 1800;
     int c;
@@ -91,7 +106,14 @@ static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
             o->keep_log = optarg;
             break;
         case 'a':
+            if (strcmp(optarg, "tcg") && strcmp(optarg, "kvm")) {
+                fprintf(stderr, "tcmu-harness vm: --accel %s: use tcg or kvm\n", optarg);
+                return CLI_USAGE;
+            }
             o->accel = optarg;
+            break;
+        case 'K':
+            o->kernel_version = optarg;
             break;
         case 'q':
             o->quiet = true;
@@ -113,8 +135,12 @@ static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
             return CLI_USAGE;
         }
     }
-    if ((o->kernel == NULL) != (o->modules == NULL)) {
-        fprintf(stderr, "tcmu-harness vm: --kernel and --modules go together\n");
+    if (o->modules && !o->kernel) {
+        fprintf(stderr, "tcmu-harness vm: --modules needs --kernel\n");
+        return CLI_USAGE;
+    }
+    if (o->kernel && o->kernel_version) {
+        fprintf(stderr, "tcmu-harness vm: --kernel and --kernel-version exclude each other\n");
         return CLI_USAGE;
     }
     if (need_cmd && optind >= argc) {
@@ -149,21 +175,41 @@ int cmd_with_kernel(int argc, char **argv)
     return cli_vm_run(&o);
 }
 
+static const char kernel_usage[] =
+    "usage: tcmu-harness kernel fetch [PACKAGE-OR-VERSION] | path [PACKAGE-OR-VERSION] | list\n"
+    "  fetch   download (apt-get download, no root needed) and unpack a Debian kernel into\n"
+    "          the cache; default: the one linux-image-amd64 depends on today\n"
+    "  path    print a cached kernel's image and modules directory\n"
+    "  list    the cached kernels, the default marked with '*'\n";
+
+static int kernel_list(void)
+{
+    static char names[64][256];
+    th_vm_ctx vc;
+    th_vm_ctx_init(&vc, NULL, NULL);
+    int n = th_kernel_list(&vc, names, 64);
+    char def[256] = "";
+    const char *env = getenv("TCMU_HARNESS_KERNEL_VERSION");
+    if (env && *env ? th_kernel_package_name(def, sizeof(def), env)
+                    : th_kernel_default(def, sizeof(def)))
+        def[0] = 0;
+    for (int i = 0; i < n; i++) printf("%s %s\n", strcmp(names[i], def) ? " " : "*", names[i]);
+    return 0;
+}
+
 int cmd_kernel(int argc, char **argv)
 {
     bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
-    if (help || argc < 2 || (strcmp(argv[1], "fetch") && strcmp(argv[1], "path"))) {
-        fprintf(help ? stdout : stderr,
-                "usage: tcmu-harness kernel fetch|path\n"
-                "  fetch  download Debian's current linux-image-amd64 into the cache\n"
-                "         (~/.cache/tcmu-harness) and print its kernel and modules paths\n"
-                "  path   print the cached kernel and modules paths (no download)\n");
+    if (!help && argc == 2 && !strcmp(argv[1], "list")) return kernel_list();
+    if (help || argc < 2 || argc > 3 || (strcmp(argv[1], "fetch") && strcmp(argv[1], "path"))) {
+        fputs(kernel_usage, help ? stdout : stderr);
         return help ? 0 : CLI_USAGE;
     }
     th_kernel k;
     th_vm_ctx vc;
     th_vm_ctx_init(&vc, print_progress, NULL);
-    if (th_kernel_get(&vc, &k, !strcmp(argv[1], "fetch"), false)) {
+    th_vm_opts o = {.kernel_version = argc == 3 ? argv[2] : NULL};
+    if (th_kernel_get(&vc, &k, th_vm_kernel_version(&o), !strcmp(argv[1], "fetch"), false)) {
         fprintf(stderr, "tcmu-harness: %s\n", th_vm_errmsg(&vc));
         return 1;
     }

@@ -92,6 +92,30 @@ static int extract_pvh(const char *bzimage, const char *out)
     return rename(tmp, out) ? -errno : 0;
 }
 
+/* "NAME VERSION" from .package; caches from before it existed ask apt-cache once. */
+static void read_package(th_kernel *k, const char *dir)
+{
+    char p[1100], cmd[2400];
+    const char *name = strrchr(dir, '/');
+    name = name ? name + 1 : dir;
+    snprintf(p, sizeof(p), "%s/.package", dir);
+    if (access(p, R_OK)) {
+        snprintf(cmd, sizeof(cmd),
+                 "v=$(apt-cache show --no-all-versions '%s' 2>/dev/null | sed -n 's/^Version: //p' "
+                 "| head -n1); [ -n \"$v\" ] && printf '%%s %%s' '%s' \"$v\" > '%s'",
+                 name, name, p);
+        if (system(cmd) != 0) unlink(p);
+    }
+    FILE *f = fopen(p, "r");
+    k->package[0] = 0;
+    if (f) {
+        if (!fgets(k->package, sizeof(k->package), f)) k->package[0] = 0;
+        fclose(f);
+    }
+    k->package[strcspn(k->package, "\n")] = 0;
+    if (!k->package[0]) snprintf(k->package, sizeof(k->package), "%s unknown", name);
+}
+
 /* Fills k from an unpacked package folder; 0 if complete. */
 static int from_dir(th_kernel *k, const char *dir)
 {
@@ -110,6 +134,7 @@ static int from_dir(th_kernel *k, const char *dir)
     snprintf(k->modules, sizeof(k->modules), "%s/lib/modules/%s", dir, k->version);
     snprintf(k->vmlinuz, sizeof(k->vmlinuz), "%s/boot/vmlinuz-%s", dir, k->version);
     if (access(k->vmlinuz, R_OK)) return -ENOENT;
+    read_package(k, dir);
     char pvh[1200];
     snprintf(pvh, sizeof(pvh), "%s/boot/vmlinux-%s.pvh", dir, k->version);
     if (pvh_capable(dir, k->version) && (!access(pvh, R_OK) || !extract_pvh(k->vmlinuz, pvh)))
@@ -155,6 +180,12 @@ static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
     if (!quiet) th_vm_progress(vc, "unpacking %s...", pkg);
     char *x[] = {"dpkg", "-x", deb, tmp, NULL};
     if (th_run(x, NULL, quiet)) return th_vm_fail(vc, -EIO, "dpkg -x %s failed", deb);
+    /* Name and Debian version, exported into the guest (TCMU_HARNESS_KERNEL_PACKAGE). */
+    char pkgfile[1200], q[3000];
+    snprintf(pkgfile, sizeof(pkgfile), "%s/.package", tmp);
+    snprintf(q, sizeof(q), "dpkg-deb -f '%s' Package Version | tr '\\n' ' ' | sed 's/ $//' > '%s'",
+             deb, pkgfile);
+    if (system(q) != 0) return th_vm_fail(vc, -EIO, "dpkg-deb -f %s failed", deb);
     unlink(deb);
     th_kernel k;
     char mods[1200];
@@ -179,12 +210,37 @@ static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
     return 0;
 }
 
-int th_kernel_get(th_vm_ctx *vc, th_kernel *k, bool do_fetch, bool quiet)
+int th_kernel_package_name(char *out, size_t cap, const char *want)
+{
+    size_t n = strlen(want);
+    if (!n || strchr(want, '/') || strchr(want, '\'') || strchr(want, ' ')) return -EINVAL;
+    if (!strncmp(want, "linux-image-", 12))
+        snprintf(out, cap, "%s", want);
+    else if (n > 6 && !strcmp(want + n - 6, "-amd64"))
+        snprintf(out, cap, "linux-image-%s", want);
+    else if (want[0] >= '0' && want[0] <= '9')
+        snprintf(out, cap, "linux-image-%s-amd64", want);
+    else
+        return -EINVAL;
+    return 0;
+}
+
+int th_kernel_default(char *out, size_t cap)
+{
+    return current_package(out, cap);
+}
+
+int th_kernel_get(th_vm_ctx *vc, th_kernel *k, const char *want, bool do_fetch, bool quiet)
 {
     char cache[900], kdir[1000], dir[1300], pkg[256];
     th_cache_dir(cache, sizeof(cache));
     snprintf(kdir, sizeof(kdir), "%s/kernels", cache);
-    if (current_package(pkg, sizeof(pkg))) {
+    if (want && th_kernel_package_name(pkg, sizeof(pkg), want))
+        return th_vm_fail(vc, -EINVAL,
+                          "kernel version '%s' is neither a package (linux-image-6.1.0-57-amd64) "
+                          "nor a version (6.1.0-57)",
+                          want);
+    if (!want && current_package(pkg, sizeof(pkg))) {
         /* No package lists (offline, or apt-get update never ran): use what is cached. */
         if (!newest_cached(k, kdir)) return 0;
         return th_vm_fail(vc, -ENOENT,
@@ -196,7 +252,9 @@ int th_kernel_get(th_vm_ctx *vc, th_kernel *k, bool do_fetch, bool quiet)
     snprintf(dir, sizeof(dir), "%s/%s", kdir, pkg);
     if (!from_dir(k, dir)) return 0;
     if (!do_fetch)
-        return th_vm_fail(vc, -ENOENT, "no kernel cached; run 'tcmu-harness kernel fetch'");
+        return th_vm_fail(vc, -ENOENT,
+                          "kernel %s is not cached; run 'tcmu-harness kernel fetch%s%s'", pkg,
+                          want ? " " : "", want ? want : "");
     int rc = mkdirs(kdir);
     if (rc) return th_vm_fail(vc, rc, "mkdir %s: %s", kdir, strerror(-rc));
     rc = fetch(vc, pkg, dir, quiet);
@@ -204,26 +262,58 @@ int th_kernel_get(th_vm_ctx *vc, th_kernel *k, bool do_fetch, bool quiet)
     if (rc) {
         char why[sizeof(vc->err)];
         snprintf(why, sizeof(why), "%s", vc->err);
+        char *rm[] = {"rm", "-rf", dir, NULL};
+        snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "~partial");
+        th_run(rm, NULL, true);
         return th_vm_fail(vc, rc,
-                          "could not fetch %s into %s: %s\n  Run: apt-get update && "
-                          "tcmu-harness kernel fetch",
-                          pkg, dir, why);
+                          "kernel %s is not cached in %s and could not be fetched: %s\n"
+                          "  Run: apt-get update && tcmu-harness kernel fetch%s%s",
+                          pkg, kdir, why, want ? " " : "", want ? want : "");
     }
     if (!quiet) th_vm_progress(vc, "kernel %s ready in %s", k->version, dir);
     return 0;
+}
+
+int th_kernel_list(th_vm_ctx *vc, char names[][256], int cap)
+{
+    char cache[900], kdir[1000];
+    th_cache_dir(cache, sizeof(cache));
+    snprintf(kdir, sizeof(kdir), "%s/kernels", cache);
+    DIR *d = opendir(kdir);
+    if (!d) return 0;
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d)) && n < cap) {
+        th_kernel k;
+        char p[1300];
+        snprintf(p, sizeof(p), "%s/%s", kdir, de->d_name);
+        if (!strncmp(de->d_name, "linux-image-", 12) && !strchr(de->d_name, '~') &&
+            !from_dir(&k, p))
+            snprintf(names[n++], 256, "%s", de->d_name);
+    }
+    closedir(d);
+    (void)vc;
+    return n;
 }
 
 int th_kernel_custom(th_vm_ctx *vc, th_kernel *k, const char *vmlinuz, const char *modules)
 {
     if (access(vmlinuz, R_OK))
         return th_vm_fail(vc, -errno, "cannot read kernel %s: %s", vmlinuz, strerror(errno));
+    snprintf(k->vmlinuz, sizeof(k->vmlinuz), "%s", vmlinuz);
+    snprintf(k->package, sizeof(k->package), "custom %s", vmlinuz);
+    if (!modules || !*modules) {
+        /* Everything built in (=y): no modules tree; the init checks each feature. */
+        k->modules[0] = 0;
+        snprintf(k->version, sizeof(k->version), "unknown");
+        return 0;
+    }
     char dep[1100];
     snprintf(dep, sizeof(dep), "%s/modules.dep", modules);
     if (access(dep, R_OK))
         return th_vm_fail(vc, -ENOENT,
                           "%s is missing: pass --modules /path/lib/modules/VERSION (after depmod)",
                           dep);
-    snprintf(k->vmlinuz, sizeof(k->vmlinuz), "%s", vmlinuz);
     snprintf(k->modules, sizeof(k->modules), "%s", modules);
     const char *base = strrchr(modules, '/');
     snprintf(k->version, sizeof(k->version), "%s", base && base[1] ? base + 1 : modules);

@@ -16,6 +16,10 @@
 #include "init_script.h"
 #include "vm_internal.h"
 
+/* How long a KVM guest may take to reach /init: probing (then TCG), or forced (then fail). */
+#define TH_VM_KVM_PROBE_S  6
+#define TH_VM_KVM_FORCED_S 60
+
 extern char **environ;
 
 static double now_s(void)
@@ -51,8 +55,9 @@ static int build_initrd(th_vm_ctx *vc, const char *work, const th_kernel *k, con
         "target_core_user", "tcm_loop",       "sd_mod",    "sg",      "st",
         "iscsi_target_mod", "crc32c_generic", "virtio_net"};
     char mods[64][256], p[PATH_MAX], init[PATH_MAX];
-    int n = th_modules_resolve(vc, k->modules, boot_mods, sizeof(boot_mods) / sizeof(boot_mods[0]),
-                               mods, 64);
+    int n = k->modules[0] ? th_modules_resolve(vc, k->modules, boot_mods,
+                                               sizeof(boot_mods) / sizeof(boot_mods[0]), mods, 64)
+                          : 0;
     if (n < 0) return n;
     const char *bb = "/bin/busybox";
     if (!is_static_elf(bb))
@@ -83,6 +88,7 @@ static int build_initrd(th_vm_ctx *vc, const char *work, const th_kernel *k, con
         strcat(order, "\n");
     }
     if (!rc) rc = th_cpio_file(c, "modules/order", order, strlen(order), 0644);
+    if (!rc) rc = th_cpio_file(c, "modules/has-tree", "1", k->modules[0] ? 1 : 0, 0644);
     int closed = th_cpio_close(c);
     if (!rc && closed) rc = th_vm_fail(vc, closed, "writing %s: %s", p, strerror(-closed));
     return rc;
@@ -131,13 +137,168 @@ static void on_signal(int sig)
     got_signal = sig;
 }
 
+/* KVM when /dev/kvm opens (and --accel does not say otherwise), else TCG; why says why. */
+static const char *choose_accel(const char *forced, char *why, size_t cap)
+{
+    if (forced) {
+        snprintf(why, cap, "--accel %s", forced);
+        return forced;
+    }
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, cap, "cannot open /dev/kvm: %s", strerror(errno));
+        return "tcg";
+    }
+    close(fd);
+    snprintf(why, cap, "/dev/kvm opens; TCG if the guest does not reach /init in %d s",
+             TH_VM_KVM_PROBE_S);
+    return "kvm";
+}
+
+static bool console_has(const char *log, const char *what)
+{
+    FILE *f = fopen(log, "r");
+    if (!f) return false;
+    char line[512];
+    bool yes = false;
+    while (!yes && fgets(line, sizeof(line), f)) yes = strstr(line, what) != NULL;
+    fclose(f);
+    return yes;
+}
+
+/* The init's own "tcmu-harness init: ..." failure (a missing kernel option), if any. */
+static void init_failure(const char *log, char *out, size_t cap)
+{
+    FILE *f = fopen(log, "r");
+    out[0] = 0;
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, "tcmu-harness init: ") && !strstr(line, TH_VM_INIT_MARKER)) {
+            line[strcspn(line, "\r\n")] = 0;
+            snprintf(out, cap, "; %s", strstr(line, "tcmu-harness init: "));
+        }
+    fclose(f);
+}
+
+typedef struct boot_files {
+    char console[PATH_MAX + 64], rcfile[PATH_MAX + 64], ready[PATH_MAX + 64];
+} boot_files;
+
+/* One QEMU process. init_limit_s > 0: kill it when the console shows no init marker
+ * by then (*no_init). Returns what th_vm_run returns. */
+static int boot_once(th_vm_ctx *vc, const th_vm_opts *o, char **argv, const boot_files *bf,
+                     double init_limit_s, bool *no_init)
+{
+    *no_init = false;
+    unlink(bf->rcfile);
+    unlink(bf->ready);
+    int out_p[2], err_p[2];
+    if (pipe(out_p) || pipe(err_p)) return th_vm_fail(vc, -errno, "pipe: %s", strerror(errno));
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, 0);
+        dup2(out_p[1], 3);
+        dup2(err_p[1], 4);
+        for (int fd = 5; fd < 1024; fd++) close(fd);
+        execvp(argv[0], argv);
+        _exit(127); /* told apart from QEMU's own exit codes below */
+    }
+    close(out_p[1]);
+    close(err_p[1]);
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    bool out_open = true, err_open = true, announced = false, exited = false, timed_out = false;
+    bool in_init = init_limit_s <= 0, killed_stuck = false;
+    int status = 0;
+    while (out_open || err_open || !exited) {
+        struct pollfd fds[2] = {{out_open ? out_p[0] : -1, POLLIN, 0},
+                                {err_open ? err_p[0] : -1, POLLIN, 0}};
+        poll(fds, 2, 100);
+        if (fds[0].revents) forward(out_p[0], 1, &out_open);
+        if (fds[1].revents) forward(err_p[0], 2, &err_open);
+        if (!in_init) in_init = console_has(bf->console, TH_VM_INIT_MARKER);
+        if (!announced && !access(bf->ready, F_OK)) {
+            announced = true;
+            if (!o->quiet) th_vm_progress(vc, "guest ready after %.1f s", now_s() - t0);
+        }
+        if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = true;
+        if (exited && !in_init) *no_init = true;
+        bool stuck = !in_init && now_s() - t0 > init_limit_s;
+        if (!exited && ((o->timeout_s > 0 && now_s() - t0 > o->timeout_s) || got_signal || stuck)) {
+            timed_out = !got_signal && !stuck;
+            *no_init = killed_stuck = stuck;
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            exited = true;
+        }
+        if (exited && !out_open && !err_open) break;
+        if (exited) { /* drain what is left, without waiting for writers that are gone */
+            if (out_open) forward(out_p[0], 1, &out_open);
+            if (err_open) forward(err_p[0], 2, &err_open);
+        }
+    }
+    close(out_p[0]);
+    close(err_p[0]);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    FILE *rf = fopen(bf->rcfile, "r");
+    int rc = -1;
+    if (rf) {
+        if (fscanf(rf, "%d", &rc) != 1) rc = -1;
+        fclose(rf);
+    }
+    int qemu_exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (got_signal) {
+        vc->signal = got_signal;
+        return th_vm_fail(vc, -EINTR, "interrupted; the guest was killed");
+    }
+    if (*no_init) {
+        keep_console_tail(vc, bf->console);
+        if (killed_stuck)
+            return th_vm_fail(vc, -ETIME, "the guest kernel never reached /init within %.0f s",
+                              init_limit_s);
+        return th_vm_fail(
+            vc, -ETIME, "QEMU exited (status %d) before the guest kernel reached /init", qemu_exit);
+    }
+    if (timed_out) {
+        bool panic = keep_console_tail(vc, bf->console);
+        return th_vm_fail(vc, -ETIMEDOUT, "timed out after %d s; the guest was killed%s",
+                          o->timeout_s, panic ? " (the guest kernel panicked)" : "");
+    }
+    if (rc < 0 && qemu_exit == 127 && access(bf->console, F_OK))
+        return th_vm_fail(vc, -ENOENT, "cannot run %s (apt-get install qemu-system-x86)", argv[0]);
+    if (rc < 0) {
+        bool panic = keep_console_tail(vc, bf->console);
+        char why[600];
+        init_failure(bf->console, why, sizeof(why));
+        return th_vm_fail(vc, -EIO,
+                          "the guest stopped before the command finished (QEMU exit %d)%s%s",
+                          qemu_exit, panic ? "; the guest kernel panicked" : "", why);
+    }
+    if (!o->quiet) th_vm_progress(vc, "guest done in %.1f s, exit status %d", now_s() - t0, rc);
+    return rc;
+}
+
+const char *th_vm_kernel_version(const th_vm_opts *o)
+{
+    const char *env = getenv("TCMU_HARNESS_KERNEL_VERSION");
+    return o->kernel_version ? o->kernel_version : env && *env ? env : NULL;
+}
+
 int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o)
 {
     th_kernel k;
     vc->signal = 0;
     vc->n_tail = 0;
-    int result = o->kernel ? th_kernel_custom(vc, &k, o->kernel, o->modules ? o->modules : "")
-                           : th_kernel_get(vc, &k, true, o->quiet);
+    char why_accel[160];
+    const char *accel = choose_accel(o->accel, why_accel, sizeof(why_accel));
+    if (!o->quiet) th_vm_progress(vc, "accelerator %s (%s)", accel, why_accel);
+    int result = o->kernel ? th_kernel_custom(vc, &k, o->kernel, o->modules)
+                           : th_kernel_get(vc, &k, th_vm_kernel_version(o), true, o->quiet);
     if (result) return result;
     char cwd[PATH_MAX], share[PATH_MAX];
     if (!getcwd(cwd, sizeof(cwd))) return th_vm_fail(vc, -errno, "getcwd: %s", strerror(errno));
@@ -149,20 +310,27 @@ int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o)
     snprintf(work, sizeof(work), "%s/th-vm-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(work)) return th_vm_fail(vc, -errno, "mkdtemp %s: %s", work, strerror(errno));
     result = -EIO;
-    char p[PATH_MAX + 64], console[PATH_MAX + 64], rcfile[PATH_MAX + 64], ready[PATH_MAX + 64];
-    snprintf(console, sizeof(console), "%s/console.log", work);
-    snprintf(rcfile, sizeof(rcfile), "%s/rc", work);
-    snprintf(ready, sizeof(ready), "%s/ready", work);
+    boot_files bf;
+    char p[PATH_MAX + 64];
+    snprintf(bf.console, sizeof(bf.console), "%s/console.log", work);
+    snprintf(bf.rcfile, sizeof(bf.rcfile), "%s/rc", work);
+    snprintf(bf.ready, sizeof(bf.ready), "%s/ready", work);
     snprintf(p, sizeof(p), "%s/job.sh", work);
     if ((result = build_initrd(vc, work, &k, share))) goto out;
-    if ((result = th_write_job(p, cwd, o->argv, environ))) {
+    snprintf(p, sizeof(p), "%s/nodes.sh", work);
+    if ((result = th_write_nodes(p))) {
+        th_vm_fail(vc, result, "%s: %s", p, strerror(-result));
+        goto out;
+    }
+    snprintf(p, sizeof(p), "%s/job.sh", work);
+    if ((result = th_write_job(p, cwd, o->argv, environ, k.package, k.version))) {
         th_vm_fail(vc, result, "%s: %s", p, strerror(-result));
         goto out;
     }
     result = -EIO;
 
     char mem[32], cpus[16], a_host[128], a_work[PATH_MAX + 128], a_share[PATH_MAX + 128],
-        a_mods[PATH_MAX + 128], a_con[PATH_MAX + 64], initrd[PATH_MAX + 64], accel[32];
+        a_mods[PATH_MAX + 128], a_con[PATH_MAX + 64], initrd[PATH_MAX + 64], acc[32], cpu[64];
     snprintf(mem, sizeof(mem), "%d", o->mem_mb > 0 ? o->mem_mb : 1024);
     snprintf(cpus, sizeof(cpus), "%d", o->cpus > 0 ? o->cpus : 2);
     snprintf(a_host, sizeof(a_host),
@@ -171,12 +339,12 @@ int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o)
              "local,path=%s,mount_tag=work,security_model=none,multidevs=remap", work);
     snprintf(a_share, sizeof(a_share),
              "local,path=%s,mount_tag=share,security_model=none,multidevs=remap", share);
+    /* Without a modules tree the tag is unused; QEMU still needs a folder. */
     snprintf(a_mods, sizeof(a_mods),
              "local,path=%s,mount_tag=mods,security_model=none,readonly=on,multidevs=remap",
-             k.modules);
-    snprintf(a_con, sizeof(a_con), "file:%s", console);
+             k.modules[0] ? k.modules : work);
+    snprintf(a_con, sizeof(a_con), "file:%s", bf.console);
     snprintf(initrd, sizeof(initrd), "%s/initrd.cpio", work);
-    snprintf(accel, sizeof(accel), "%s", o->accel ? o->accel : "tcg");
     if (strchr(share, ',') || strchr(work, ',') || strchr(k.modules, ',')) {
         result = th_vm_fail(vc, -EINVAL, "paths with ',' cannot be shared with QEMU");
         goto out;
@@ -187,9 +355,9 @@ int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o)
                       "-machine",
                       "q35",
                       "-accel",
-                      accel,
+                      acc,
                       "-cpu",
-                      "max",
+                      cpu,
                       "-m",
                       mem,
                       "-smp",
@@ -239,89 +407,28 @@ int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o)
         argv[argc++] = "virtio-net-pci,netdev=n0";
         argv[argc] = NULL;
     }
-    int out_p[2], err_p[2];
-    if (pipe(out_p) || pipe(err_p)) {
-        result = th_vm_fail(vc, -errno, "pipe: %s", strerror(errno));
-        goto out;
-    }
-    if (!o->quiet)
-        th_vm_progress(vc, "booting %s in QEMU (%s, %s CPUs, %s MiB)...", k.version, accel, cpus,
-                       mem);
-    double t0 = now_s();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(devnull, 0);
-        dup2(out_p[1], 3);
-        dup2(err_p[1], 4);
-        for (int fd = 5; fd < 1024; fd++) close(fd);
-        execvp(argv[0], argv);
-        _exit(127); /* told apart from QEMU's own exit codes below */
-    }
-    close(out_p[1]);
-    close(err_p[1]);
-    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    bool out_open = true, err_open = true, announced = false, exited = false, timed_out = false;
-    int status = 0;
-    while (out_open || err_open || !exited) {
-        struct pollfd fds[2] = {{out_open ? out_p[0] : -1, POLLIN, 0},
-                                {err_open ? err_p[0] : -1, POLLIN, 0}};
-        poll(fds, 2, 100);
-        if (fds[0].revents) forward(out_p[0], 1, &out_open);
-        if (fds[1].revents) forward(err_p[0], 2, &err_open);
-        if (!announced && !access(ready, F_OK)) {
-            announced = true;
-            if (!o->quiet) th_vm_progress(vc, "guest ready after %.1f s", now_s() - t0);
-        }
-        if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = true;
-        if (!exited && ((o->timeout_s > 0 && now_s() - t0 > o->timeout_s) || got_signal)) {
-            timed_out = !got_signal;
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            exited = true;
-        }
-        if (exited && !out_open && !err_open) break;
-        if (exited) { /* drain what is left, without waiting for writers that are gone */
-            if (out_open) forward(out_p[0], 1, &out_open);
-            if (err_open) forward(err_p[0], 2, &err_open);
-        }
-    }
-    close(out_p[0]);
-    close(err_p[0]);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    FILE *rf = fopen(rcfile, "r");
-    int rc = -1;
-    if (rf) {
-        if (fscanf(rf, "%d", &rc) != 1) rc = -1;
-        fclose(rf);
-    }
-    int qemu_exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (timed_out) {
-        bool panic = keep_console_tail(vc, console);
-        result = th_vm_fail(vc, -ETIMEDOUT, "timed out after %d s; the guest was killed%s",
-                            o->timeout_s, panic ? " (the guest kernel panicked)" : "");
-    } else if (got_signal) {
-        vc->signal = got_signal;
-        result = th_vm_fail(vc, -EINTR, "interrupted; the guest was killed");
-    } else if (rc < 0 && qemu_exit == 127 && access(console, F_OK)) {
-        result =
-            th_vm_fail(vc, -ENOENT, "cannot run %s (apt-get install qemu-system-x86)", argv[0]);
-    } else if (rc < 0) {
-        bool panic = keep_console_tail(vc, console);
-        result =
-            th_vm_fail(vc, -EIO, "the guest stopped before the command finished (QEMU exit %d)%s",
-                       qemu_exit, panic ? "; the guest kernel panicked" : "");
-    } else {
-        result = rc;
-        if (!o->quiet) th_vm_progress(vc, "guest done in %.1f s, exit status %d", now_s() - t0, rc);
+    for (;;) {
+        bool kvm = !strcmp(accel, "kvm");
+        snprintf(acc, sizeof(acc), "%s", accel);
+        /* QEMU's host/max models set IA32_ARCH_CAPABILITIES (MSR 0x10a), which the
+           paravirtual KVM of some hosts refuses (QEMU aborts): leave that bit out. */
+        snprintf(cpu, sizeof(cpu), "%s", kvm ? "host,-arch-capabilities" : "max");
+        if (!o->quiet)
+            th_vm_progress(vc, "booting %s in QEMU (%s, %s CPUs, %s MiB)...", k.version, accel,
+                           cpus, mem);
+        bool no_init = false;
+        double limit = !kvm ? 0 : o->accel ? TH_VM_KVM_FORCED_S : TH_VM_KVM_PROBE_S;
+        result = boot_once(vc, o, argv, &bf, limit, &no_init);
+        if (!(no_init && kvm && !o->accel)) break;
+        if (!o->quiet)
+            th_vm_progress(vc, "KVM: %s; falling back to TCG (docs/vm.md)", th_vm_errmsg(vc));
+        accel = "tcg";
+        vc->n_tail = 0;
     }
 out:
     if (o->keep_log) {
-        char *cp[] = {"cp", console, (char *)o->keep_log, NULL};
-        if (!access(console, F_OK)) th_run(cp, NULL, false);
+        char *cp[] = {"cp", bf.console, (char *)o->keep_log, NULL};
+        if (!access(bf.console, F_OK)) th_run(cp, NULL, false);
     }
     char *rm[] = {"rm", "-rf", work, NULL};
     th_run(rm, NULL, true);

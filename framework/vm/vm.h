@@ -26,18 +26,22 @@ const char *th_vm_errmsg(const th_vm_ctx *vc);
 typedef struct th_kernel {
     char vmlinuz[1024];
     char modules[1024]; /* .../lib/modules/<version> with modules.dep */
-    char version[128];
+    char version[128];  /* the release (uname -r); "unknown" for a --kernel without modules */
+    char package[256];  /* "NAME DEBIAN-VERSION", or "custom PATH" */
 } th_kernel;
 
 #define TH_VM_MAX_FORWARDS 8
 #define TH_VM_GUEST_IP     "10.0.2.15"
+/* The guest's /init prints this first: the kernel reached user space. */
+#define TH_VM_INIT_MARKER "tcmu-harness init: started"
 
 typedef struct th_vm_opts {
     const char *kernel;   /* --kernel: a bzImage; NULL: Debian's, from the cache */
     const char *modules;  /* --modules: its lib/modules/<version> */
     const char *share;    /* shared read-write at the same path; default: cwd */
     const char *keep_log; /* copy the guest console here */
-    const char *accel;    /* "tcg" (default) or "kvm" */
+    const char *accel;    /* "tcg", "kvm", or NULL: KVM if /dev/kvm opens and the guest boots */
+    const char *kernel_version; /* a cached or fetchable package/version; NULL: default */
     int mem_mb;
     int cpus;
     int timeout_s;
@@ -58,14 +62,24 @@ int th_vm_parse_forward(th_vm_ctx *vc, th_vm_opts *o, const char *spec);
  * was killed at the timeout, -EINTR when a signal stopped it (vc->signal), others when
  * the guest could not be built, booted, or finish the command. */
 int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o);
+/* The kernel asked for: --kernel-version, else $TCMU_HARNESS_KERNEL_VERSION, else NULL. */
+const char *th_vm_kernel_version(const th_vm_opts *o);
 /* A th_vm_run result as an exit status: 124 timeout, 128+N signal, 125 other failures. */
 int th_vm_exit_status(const th_vm_ctx *vc, int rc);
 
 /* The cache folder: $TCMU_HARNESS_CACHE, else $XDG_CACHE_HOME or ~/.cache, + /tcmu-harness. */
 void th_cache_dir(char *buf, size_t cap);
-/* Resolves Debian's current kernel, fetching it if needed (progress unless quiet). */
-int th_kernel_get(th_vm_ctx *vc, th_kernel *k, bool fetch, bool quiet);
-/* Uses a user-supplied kernel and modules directory. */
+/* Resolves a kernel package: want names one (linux-image-6.1.0-57-amd64, 6.1.0-57-amd64
+ * or 6.1.0-57); NULL: Debian's current one (what linux-image-amd64 depends on). Fetches
+ * it if needed and allowed (progress unless quiet). */
+int th_kernel_get(th_vm_ctx *vc, th_kernel *k, const char *want, bool fetch, bool quiet);
+/* want as a package name; -EINVAL if it is neither a package nor a version. */
+int th_kernel_package_name(char *out, size_t cap, const char *want);
+/* The package linux-image-amd64 depends on; -ENOENT without package lists. */
+int th_kernel_default(char *out, size_t cap);
+/* The complete cached kernel packages, up to cap; returns the count. */
+int th_kernel_list(th_vm_ctx *vc, char names[][256], int cap);
+/* Uses a user-supplied kernel and modules directory (modules NULL or "": all built in). */
 int th_kernel_custom(th_vm_ctx *vc, th_kernel *k, const char *vmlinuz, const char *modules);
 
 /* Modules to insert, dependencies first, skipping built-ins; out holds paths

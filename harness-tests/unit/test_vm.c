@@ -119,3 +119,31 @@ Test(vm, run_results_map_to_the_documented_exit_statuses)
     vc.signal = 15;
     cr_assert_eq(th_vm_exit_status(&vc, -EINTR), 143);
 }
+
+Test(vm, kernel_versions_name_packages_and_junk_is_einval)
+{
+    static const char *const ok[][2] = {
+        {"linux-image-6.1.0-57-amd64", "linux-image-6.1.0-57-amd64"},
+        {"6.1.0-57-amd64", "linux-image-6.1.0-57-amd64"},
+        {"6.1.0-57", "linux-image-6.1.0-57-amd64"},
+    };
+    char out[256];
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        cr_assert_eq(th_kernel_package_name(out, sizeof(out), ok[i][0]), 0, "%s", ok[i][0]);
+        cr_assert_str_eq(out, ok[i][1]);
+    }
+    static const char *const bad[] = {"", "latest", "6.1 0", "../6.1.0-57", "6.1'0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(th_kernel_package_name(out, sizeof(out), bad[i]), -EINVAL, "%s", bad[i]);
+}
+
+Test(vm, a_custom_kernel_without_modules_is_all_built_in)
+{
+    th_vm_ctx vc;
+    th_vm_ctx_init(&vc, NULL, NULL);
+    th_kernel k;
+    cr_assert_eq(th_kernel_custom(&vc, &k, "/dev/null", NULL), 0, "%s", vc.err);
+    cr_assert_str_eq(k.modules, "");
+    cr_assert_str_eq(k.package, "custom /dev/null");
+    cr_assert_eq(th_kernel_custom(&vc, &k, "/dev/null", ""), 0, "%s", vc.err);
+}

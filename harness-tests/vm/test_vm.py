@@ -84,7 +84,7 @@ def test_a_user_supplied_kernel_and_modules(leftovers):
 
 def test_usage_errors_exit_2():
     assert subprocess.run([TH, "vm"], capture_output=True).returncode == 2
-    assert subprocess.run([TH, "vm", "--kernel", "/x", "--", "true"],
+    assert subprocess.run([TH, "vm", "--modules", "/x", "--", "true"],
                           capture_output=True).returncode == 2
     assert subprocess.run([TH, "bogus"], capture_output=True).returncode == 2
 
