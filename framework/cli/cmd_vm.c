@@ -160,6 +160,14 @@ int cmd_vm(int argc, char **argv)
 
 int cmd_with_kernel(int argc, char **argv)
 {
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        /* vm's options, under with-kernel's own name. */
+        fputs("usage: tcmu-harness with-kernel [OPTIONS] -- CMD [ARGS...]\n"
+              "  runs CMD natively if this kernel has TCMU, else in the VM with these options:\n",
+              stdout);
+        fputs(strchr(vm_usage, '\n') + 1, stdout);
+        return 0;
+    }
     th_vm_opts o;
     int rc = parse_vm(argc, argv, &o, true);
     if (rc) return rc;

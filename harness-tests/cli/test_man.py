@@ -65,3 +65,10 @@ def test_the_command_page_names_every_command_when_rendered():
     for cmd in commands():
         assert re.search(rf"^   {re.escape(cmd)}\b", out, re.M), cmd
     assert "--version" in out
+
+
+@pytest.mark.parametrize("cmd", ["run", "validate", "exec", "serve", "ctl", "vm", "with-kernel",
+                                 "kernel", "cleanup"])
+def test_each_commands_help_names_that_command(cmd):
+    # with-kernel once printed vm's usage line
+    assert re.match(rf"usage: tcmu-harness {cmd}\b", helptext(cmd)), cmd
