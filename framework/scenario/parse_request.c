@@ -17,6 +17,7 @@ typedef struct req_ctx {
     void *model_arg;
     scenario *model;
     bool device_set, spec_set, since_set;
+    yaml_node_t *op_node; /* wait's opcode, resolved by the device's type in finish */
 } req_ctx;
 
 static scenario *model_of(req_ctx *c)
@@ -87,20 +88,16 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
         rq->max = (long)n;
 }
 
-/* op: a name or a number, kept as the name the trace writes ("READ_10" or "0xC1"). */
-static void filter_op(yt *t, yaml_node_t *v, sc_trace_filter *f)
+/* opcode: a name or a number, kept as the name the trace writes ("READ_10" or "0xC1"). */
+static void filter_op(yt *t, req_ctx *c, yaml_node_t *v, sc_trace_filter *f)
 {
     int op, sa;
-    if (!yt_copy(t, v, f->op, sizeof(f->op))) return;
-    if (sc_op_from_name(f->op, &op, &sa)) {
-        yt_error(t, v, "'%s' is not an opcode name", f->op);
-        return;
-    }
-    const char *name = sc_op_name((uint8_t)op, sa < 0 ? 0 : (uint16_t)sa);
-    if (name)
-        snprintf(f->op, sizeof(f->op), "%s", name);
+    char err[160], name[sizeof(f->op)];
+    if (!yt_copy(t, v, name, sizeof(name))) return;
+    if (sc_op_for(0, name, &op, &sa, f->op, sizeof(f->op), err, sizeof(err)))
+        yt_error(t, v, "%s", err);
     else
-        snprintf(f->op, sizeof(f->op), "0x%02X", op);
+        c->op_node = v;
 }
 
 static void wait_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -114,7 +111,7 @@ static void wait_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
     if (!strcmp(key, "device")) {
         live_device(t, c, v, f->device, sizeof(f->device));
     } else if (!strcmp(key, "opcode")) { /* "op" is the envelope's */
-        filter_op(t, v, f);
+        filter_op(t, c, v, f);
     } else if (!strcmp(key, "tmr")) {
         const char *s = yt_str(t, v);
         int type = s ? th_tmr_from_name(s) : -1;
@@ -306,6 +303,17 @@ static void finish(yt *t, req_ctx *c, yaml_node_t *root)
                  c->device_set ? "add_device takes device or spec, not both"
                                : "add_device needs device (a device mapping) or spec (a SPEC "
                                  "string)");
+    const sc_device *d = rq->kind == SC_REQ_WAIT && c->op_node && rq->filter.device[0]
+                             ? sc_find_device(model_of(c), rq->filter.device)
+                             : NULL;
+    if (d) { /* 0x01 is REWIND on a tape, REZERO_UNIT on a disk */
+        int op, sa;
+        char err[160];
+        const char *s = yt_str(t, c->op_node);
+        if (s && sc_op_for(sc_device_on(d), s, &op, &sa, rq->filter.op, sizeof(rq->filter.op), err,
+                           sizeof(err)))
+            yt_error(t, c->op_node, "%s (device %s is a %s)", err, d->name, d->type);
+    }
     if (rq->kind == SC_REQ_KMSG_CHECK && !c->since_set)
         yt_error(t, root, "kmsg_check needs since (a mark kmsg_mark gave)");
     if ((rq->kind == SC_REQ_REMOVE_DEVICE || rq->kind == SC_REQ_LIST_RULES) && !c->device_set)
@@ -347,7 +355,7 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
             envelope e = {0};
             take_envelope(&t, root, &e);
             if (e.id) copy_id(&t, rq, e.id, line, len);
-            req_ctx c = {rq, model, arg, NULL, false, false, false};
+            req_ctx c = {rq, model, arg, NULL, false, false, false, NULL};
             if (!e.op)
                 yt_error(&t, root, "a request needs an op (one of: %s)", sc_request_ops());
             else if (!t.errors)

@@ -144,7 +144,20 @@ typedef struct step_ctx {
     const char *kind_key;     /* the key that made the step's kind (one per step) */
     yaml_node_t *present[24]; /* each step key given, by its index in step_keys */
     yaml_node_t *bg_value;    /* the value of background, wait or kill */
+    yaml_node_t *op_node;     /* wait_trace's op, resolved by the device's type at the end */
 } step_ctx;
+
+/* An expectation's op once its device (and so its type) is known: a tape names 0x01
+ * REWIND, a disk REZERO_UNIT; a name of the other type is an error. */
+static void op_by_device(yt *t, const scenario *sc, yaml_node_t *op_node, sc_trace_expect *e)
+{
+    const sc_device *d = e->device[0] ? sc_find_device(sc, e->device) : NULL;
+    const char *s = op_node && d ? yt_str(t, op_node) : NULL;
+    int op, sa;
+    char err[160];
+    if (s && sc_op_for(sc_device_on(d), s, &op, &sa, e->op, sizeof(e->op), err, sizeof(err)))
+        yt_error(t, op_node, "%s (device %s is a %s)", err, d->name, d->type);
+}
 
 static void wait_trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg);
 
@@ -211,6 +224,7 @@ static void step_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
         s->kind = a->kind;
         c->action = a;
         yt_map(t, v, a->keys, wait_trace_pair, c);
+        op_by_device(t, c->sc, c->op_node, &s->wait);
         snprintf(s->device, sizeof(s->device), "%s", s->wait.device);
     } else if (a && a->keys) {
         s->kind = a->kind;
@@ -297,7 +311,7 @@ void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
     s->wait.min = s->wait.max = -1;
     s->line = (int)n->start_mark.line + 1;
     sc->n_steps = i + 1;
-    step_ctx c = {sc, s, NULL, NULL, {0}, NULL};
+    step_ctx c = {sc, s, NULL, NULL, {0}, NULL, NULL};
     s->kind = (sc_kind)-1;
     if (!yt_map(t, n, &sc_keys_step, step_pair, &c)) return;
     if (!c.kind_key) {
@@ -337,22 +351,19 @@ void sc_parse_action(yt *t, scenario *sc, const sc_action *a, yaml_node_t *n, sc
 typedef struct trace_ctx {
     const scenario *sc;
     sc_trace_expect *e;
+    yaml_node_t *op_node;
 } trace_ctx;
 
-/* op: a name or a number, kept as the name the trace writes ("READ_10" or "0xC1"). */
-static void trace_op(yt *t, yaml_node_t *v, sc_trace_expect *e)
+/* op: a name or a number, kept as the name the trace writes ("READ_10" or "0xC1");
+ * resolved again by the device's type once the whole map (and so `device`) is read. */
+static bool trace_op(yt *t, yaml_node_t *v, sc_trace_expect *e)
 {
     int op, sa;
-    if (!yt_copy(t, v, e->op, sizeof(e->op))) return;
-    if (sc_op_from_name(e->op, &op, &sa)) {
-        yt_error(t, v, "'%s' is not an opcode name", e->op);
-        return;
-    }
-    const char *name = sc_op_name((uint8_t)op, sa < 0 ? 0 : (uint16_t)sa);
-    if (name)
-        snprintf(e->op, sizeof(e->op), "%s", name);
-    else
-        snprintf(e->op, sizeof(e->op), "0x%02X", op);
+    char err[160], name[sizeof(e->op)];
+    if (!yt_copy(t, v, name, sizeof(name))) return false;
+    if (!sc_op_for(0, name, &op, &sa, e->op, sizeof(e->op), err, sizeof(err))) return true;
+    yt_error(t, v, "%s", err);
+    return false;
 }
 
 static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -364,9 +375,9 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
     if (!strcmp(key, "device")) {
         if (yt_copy(t, v, e->device, sizeof(e->device)) && !sc_find_device(c->sc, e->device))
             yt_error(t, v, "no device named '%s'", e->device);
-    } else if (!strcmp(key, "op"))
-        trace_op(t, v, e);
-    else if (!strcmp(key, "tmr"))
+    } else if (!strcmp(key, "op")) {
+        if (trace_op(t, v, e)) c->op_node = v;
+    } else if (!strcmp(key, "tmr"))
         yt_copy(t, v, e->tmr, sizeof(e->tmr));
     else if (!strcmp(key, "lba"))
         e->lba_set = yt_u64(t, v, &e->lba);
@@ -394,8 +405,9 @@ void sc_each_expect(yt *t, scenario *sc, yaml_node_t *n, int i)
     e->count = e->min = e->max = -1;
     e->line = (int)n->start_mark.line + 1;
     sc->n_expects = i + 1;
-    trace_ctx c = {sc, e};
+    trace_ctx c = {sc, e, NULL};
     if (!yt_map(t, n, &sc_keys_trace, trace_pair, &c)) return;
+    op_by_device(t, sc, c.op_node, e);
     if (e->after >= i + 1)
         yt_error(t, n, "after names expectation %d, which is not an earlier one", e->after);
     if (e->count < 0 && e->min < 0 && e->max < 0)
@@ -426,7 +438,8 @@ static void wait_trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t 
         else if (s)
             c->s->wait_since = since_names[i].since;
     } else {
-        trace_ctx tc = {c->sc, &c->s->wait};
+        trace_ctx tc = {c->sc, &c->s->wait, NULL};
         trace_pair(t, key, k, v, &tc);
+        if (tc.op_node) c->op_node = tc.op_node;
     }
 }
