@@ -178,9 +178,6 @@ int sc_live_build(sc_session *s, sc_live *d, char *err, size_t cap)
         if (rc) snprintf(err, cap, "device %s: %s", c->name, th_ctx_errmsg(s->ctx));
     }
     if (!rc && tape) th_rules_set_kind(d->rules, TH_CDB_TAPE, tape_block_size, d->tape);
-    /* A tape's CDBs are SSC's: READ(6) counts blocks of its current size or bytes. */
-    if (!rc && tape)
-        th_rules_set_kind(d->rules, TH_CDB_TAPE, (th_block_size_fn)th_tape_block_size, d->tape);
     if (!rc) sc_trace_attach(s->trace, d->rules);
     if (!rc && s->kernel) rc = open_device(s, d, err, cap);
     if (!rc && s->kernel && c->iscsi) rc = export_iscsi(s, d, err, cap);

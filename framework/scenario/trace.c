@@ -120,7 +120,6 @@ static void fill(rec *r, const th_trace_entry *e)
     r->lba = e->lba;
     r->blocks = e->blocks;
     r->unit = (uint8_t)e->unit;
-    r->unit = (uint8_t)e->unit;
     r->status = e->status;
     r->sense_ok = e->sense_ok;
     if (e->sense_ok) r->decoded = e->decoded;
@@ -152,7 +151,6 @@ static th_trace_entry entry_of(const rec *r)
     e.has_lba = r->has_lba;
     e.lba = r->lba;
     e.blocks = r->blocks;
-    e.unit = (th_xfer_unit)r->unit;
     e.unit = (th_xfer_unit)r->unit;
     e.status = r->status;
     e.sense_ok = r->sense_ok;
