@@ -53,8 +53,8 @@ int sc_op_for(unsigned on, const char *name, int *op, int *sa, char *canon, size
             snprintf(err, ecap, "'%s' is not a %s command: 0x%02X on a %s is %s", name, type,
                      o.opcode, type, alt);
         else
-            snprintf(err, ecap, "'%s' is not a %s command (a %s has no command 0x%02X)", name,
-                     type, type, o.opcode);
+            snprintf(err, ecap, "'%s' is not a %s command (a %s has no command 0x%02X)", name, type,
+                     type, o.opcode);
         return -1;
     }
     char *end;
