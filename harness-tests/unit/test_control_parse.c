@@ -125,6 +125,13 @@ Test(control_parse, wait_filter)
     cr_assert_eq(rq.count, 3);
     cr_assert_eq(rq.after, 2);
     cr_assert_eq(rq.timeout_ms, 500);
+    /* By the device's type: on a tape 0x01 is REWIND and 0x1B LOAD UNLOAD. */
+    ok("{\"op\":\"wait\",\"opcode\":\"0x01\",\"device\":\"t0\"}", &rq);
+    cr_assert_str_eq(rq.filter.op, "REWIND");
+    ok("{\"op\":\"wait\",\"device\":\"t0\",\"opcode\":\"load-unload\"}", &rq);
+    cr_assert_str_eq(rq.filter.op, "LOAD_UNLOAD");
+    ok("{\"op\":\"wait\",\"device\":\"d0\",\"opcode\":\"0x1b\"}", &rq);
+    cr_assert_str_eq(rq.filter.op, "START_STOP_UNIT");
     ok("{\"op\":\"wait\",\"tmr\":\"lun-reset\"}", &rq);
     cr_assert_str_eq(rq.filter.tmr, "LUN_RESET");
     cr_assert_eq(rq.filter.status, -1);
@@ -227,6 +234,13 @@ static const struct bad {
     {"{\"op\":\"wait\",\"tmr\":\"FOO\"}", "'FOO' is not a TMR type"},
     {"{\"op\":\"wait\",\"device\":\"zz\"}", "no device named 'zz'"},
     {"{\"op\":\"wait\",\"opcode\":\"BOGUS\"}", "'BOGUS' is not an opcode name"},
+    {"{\"op\":\"wait\",\"opcode\":\"START_STOP_UNIT\",\"device\":\"t0\"}",
+     "'START_STOP_UNIT' is not a tape command: 0x1B on a tape is LOAD_UNLOAD (device t0 is a "
+     "tape)"},
+    {"{\"op\":\"wait\",\"device\":\"d0\",\"opcode\":\"REWIND\"}",
+     "'REWIND' is not a disk command (a disk has no command 0x01)"},
+    {"{\"op\":\"add_rule\",\"device\":\"t0\",\"match\":{\"lba\":\"1-2\"}}",
+     "lba: device t0 is a tape, and tape commands carry no LBA"},
     {"{\"op\":\"wait\",\"after\":-3}", "'-3' is not a non-negative integer"},
     {"{\"op\":\"trace\",\"max\":0}", "0 is out of range (1 to 100000)"},
     {"{\"op\":\"trace\",\"after\":\"x\"}", "'x' is not a non-negative integer"},
