@@ -123,6 +123,15 @@ int th_tape_partition(const th_tape *t)
     return p;
 }
 
+uint32_t th_tape_block_size(const th_tape *t)
+{
+    th_tape *m = (th_tape *)t;
+    pthread_mutex_lock(&m->lock);
+    uint32_t bs = t->block_size;
+    pthread_mutex_unlock(&m->lock);
+    return bs;
+}
+
 void th_tape_free(th_tape *t)
 {
     if (!t) return;

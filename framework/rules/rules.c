@@ -39,6 +39,21 @@ int th_rules_new(th_ctx *ctx, th_rules **out, const char *device, th_handler_fn 
     return 0;
 }
 
+void th_rules_set_kind(th_rules *r, th_cdb_kind kind, th_block_size_fn block_size, void *arg)
+{
+    r->kind = kind;
+    r->tape_block_size = block_size;
+    r->tape_block_size_arg = arg;
+}
+
+/* What one block of the command's transfer length is, in bytes; 0 when unknown (a
+ * fixed-mode count on a tape in variable mode, which the emulation refuses). */
+static uint32_t unit_bytes(const th_rules *r)
+{
+    if (r->kind != TH_CDB_TAPE) return r->block_size;
+    return r->tape_block_size ? r->tape_block_size(r->tape_block_size_arg) : 0;
+}
+
 void th_rules_free(th_rules *r)
 {
     if (!r) return;
@@ -187,21 +202,17 @@ static uint64_t xorshift(uint64_t *s)
     return *s = x;
 }
 
-static bool static_match(const th_rules *r, const th_rule *rule, th_cmd *cmd)
+static bool static_match(const th_rules *r, const th_rule *rule, th_cmd *cmd, const th_cdb_info *in)
 {
     const th_rule_match *m = &rule->match;
     const uint8_t *cdb = th_cmd_cdb(cmd);
     if (m->op >= 0 && cdb[0] != m->op) return false;
     if (m->sa >= 0 && th_cmd_service_action(cmd) != m->sa) return false;
     if (m->lba_set) {
-        uint64_t lba = th_cmd_lba(cmd), n = th_cmd_xfer_len(cmd);
-        uint64_t last = n ? lba + n - 1 : lba;
-        if (last < m->lba_lo || lba > m->lba_hi) return false;
+        /* Saturated: a range at the top of the LBA space must not wrap to 0. */
+        if (!in->has_lba || th_cdb_last_lba(in) < m->lba_lo || in->lba > m->lba_hi) return false;
     }
-    if (m->len_set) {
-        uint32_t n = th_cmd_xfer_len(cmd);
-        if (n < m->len_lo || n > m->len_hi) return false;
-    }
+    if (m->len_set && (in->xfer_len < m->len_lo || in->xfer_len > m->len_hi)) return false;
     for (size_t i = 0; i < m->cdb_n && i < 16; i++) {
         if (i >= th_cmd_cdb_len(cmd)) return false;
         if ((cdb[i] & m->cdb_mask[i]) != (m->cdb[i] & m->cdb_mask[i])) return false;
@@ -213,12 +224,12 @@ static bool static_match(const th_rules *r, const th_rule *rule, th_cmd *cmd)
 }
 
 /* First rule that fires for cmd, with its counters advanced; -1 if none. */
-static int pick_locked(th_rules *r, th_cmd *cmd)
+static int pick_locked(th_rules *r, th_cmd *cmd, const th_cdb_info *in)
 {
     for (size_t i = 0; i < r->n; i++) {
         rule_slot *s = &r->rules[i];
         if (s->r.times && s->fired >= s->r.times) continue;
-        if (!static_match(r, &s->r, cmd)) continue;
+        if (!static_match(r, &s->r, cmd, in)) continue;
         uint64_t k = ++s->seen;
         const th_rule_match *m = &s->r.match;
         if (m->nth && k != m->nth) continue;
@@ -233,20 +244,34 @@ static int pick_locked(th_rules *r, th_cmd *cmd)
     return -1;
 }
 
-static uint64_t derive_info(const th_rules *r, const th_rule *rule, th_cmd *cmd)
+/* INFORMATION for `info: residue`: the requested transfer minus what went back, in the
+ * CDB's own unit. SSC (READ(6) with FM/EOM/ILI) counts blocks not transferred when FIXED
+ * is set, an incompletely read block included, and bytes when it is not; a disk's block
+ * commands count blocks the same way. */
+static uint64_t residue(const th_rules *r, th_cmd *cmd, const th_cdb_info *in)
+{
+    size_t got = th_cmd_get_data_in_len(cmd);
+    if (in->unit == TH_XFER_BYTES) return in->xfer_len > got ? in->xfer_len - got : 0;
+    if (in->unit == TH_XFER_BLOCKS) {
+        uint32_t bs = unit_bytes(r);
+        uint64_t done = bs ? got / bs : 0;
+        return in->xfer_len > done ? in->xfer_len - done : 0;
+    }
+    size_t want = th_cmd_data_in_cap(cmd) ? th_cmd_data_in_cap(cmd) : th_cmd_data_out_len(cmd);
+    return want > got ? want - got : 0;
+}
+
+static uint64_t derive_info(const th_rules *r, const th_rule *rule, th_cmd *cmd,
+                            const th_cdb_info *in)
 {
     switch (rule->action.info_from) {
     case TH_INFO_LBA: {
-        uint64_t lba = th_cmd_lba(cmd);
+        uint64_t lba = in->lba;
         if (rule->match.lba_set && rule->match.lba_lo > lba) lba = rule->match.lba_lo;
         return lba;
     }
-    case TH_INFO_RESIDUE: {
-        size_t want = th_cmd_data_in_cap(cmd) ? th_cmd_data_in_cap(cmd) : th_cmd_data_out_len(cmd);
-        size_t got = th_cmd_get_data_in_len(cmd);
-        size_t bytes = want > got ? want - got : 0;
-        return th_cmd_xfer_len(cmd) ? bytes / r->block_size : bytes;
-    }
+    case TH_INFO_RESIDUE:
+        return residue(r, cmd, in);
     default:
         return rule->action.sense.info;
     }
@@ -255,16 +280,18 @@ static uint64_t derive_info(const th_rules *r, const th_rule *rule, th_cmd *cmd)
 static void apply_short(const th_rules *r, const th_rule_action *a, th_cmd *cmd)
 {
     size_t have = th_cmd_get_data_in_len(cmd), n = have;
+    /* A block of a tape in variable mode is not a size: its transfer counts bytes. */
+    size_t bs = unit_bytes(r) ? unit_bytes(r) : 1;
     switch (a->short_kind) {
     case TH_SHORT_BYTES:
         n = (size_t)a->short_value;
         break;
     case TH_SHORT_BLOCKS:
-        n = (size_t)a->short_value * r->block_size;
+        n = (size_t)a->short_value * bs;
         break;
     case TH_SHORT_FRACTION:
         n = (size_t)((double)th_cmd_data_in_cap(cmd) * a->short_value);
-        n -= n % r->block_size;
+        n -= n % bs;
         break;
     default:
         return;
@@ -322,7 +349,9 @@ int th_rules_handle(th_cmd *cmd, void *arg)
         th_cmd_set_rule(cmd, -2); /* the queued unit attention */
         return 0;
     }
-    int i = pick_locked(r, cmd);
+    th_cdb_info in;
+    th_cdb_decode(r->kind, th_cmd_cdb(cmd), th_cmd_cdb_len(cmd), &in);
+    int i = pick_locked(r, cmd, &in);
     if (i < 0) {
         pthread_mutex_unlock(&r->lock);
         return r->inner(cmd, r->inner_arg);
@@ -349,7 +378,7 @@ int th_rules_handle(th_cmd *cmd, void *arg)
         if (a->sense_set) {
             th_sense s = a->sense;
             s.info_valid = a->info_from != TH_INFO_NONE;
-            if (s.info_valid) s.info = derive_info(r, &rule, cmd);
+            if (s.info_valid) s.info = derive_info(r, &rule, cmd, &in);
             th_cmd_check_condition(cmd, &s);
         }
     }

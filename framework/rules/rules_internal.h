@@ -30,6 +30,9 @@ struct th_rules {
     th_handler_fn inner;
     void *inner_arg;
     uint32_t block_size;
+    th_cdb_kind kind;
+    th_block_size_fn tape_block_size; /* a tape's current one (NULL: disk) */
+    void *tape_block_size_arg;
     th_op_name_fn op_name;
     pthread_mutex_t lock;
     rule_slot *rules;

@@ -66,8 +66,6 @@ void th_rules_trace_cmd(th_cmd *cmd, void *arg)
         .sa = th_cmd_service_action(cmd),
         .cdb = cdb,
         .cdb_len = th_cmd_cdb_len(cmd),
-        .lba = th_cmd_lba(cmd),
-        .blocks = th_cmd_xfer_len(cmd),
         .status = th_cmd_get_status(cmd),
         .data_in = th_cmd_get_data_in_len(cmd),
         .buffer = th_cmd_data_out_len(cmd),
@@ -75,7 +73,12 @@ void th_rules_trace_cmd(th_cmd *cmd, void *arg)
         .aborted = th_cmd_is_aborted(cmd),
     };
     e.op_name = r->op_name ? r->op_name(e.op, e.sa) : NULL;
-    e.has_lba = e.blocks || e.lba;
+    th_cdb_info in;
+    th_cdb_decode(r->kind, e.cdb, e.cdb_len, &in);
+    e.has_lba = in.has_lba;
+    e.lba = in.lba;
+    e.blocks = in.xfer_len;
+    e.unit = in.unit;
     e.sense = th_cmd_get_sense(cmd, &e.sense_len);
     e.sense_ok = e.sense && !th_sense_decode(e.sense, e.sense_len, &e.decoded);
     /* The name is copied: another thread may grow (move) the names table meanwhile. */
@@ -163,7 +166,10 @@ static void put_cmd(out *o, const th_trace_entry *e)
     put(o, ",\"cdb\":\"");
     for (size_t i = 0; i < e->cdb_len && i < 32; i++) put(o, "%02x", e->cdb[i]);
     put(o, "\"");
-    if (e->has_lba) put(o, ",\"lba\":%llu,\"blocks\":%u", (unsigned long long)e->lba, e->blocks);
+    if (e->has_lba) put(o, ",\"lba\":%llu", (unsigned long long)e->lba);
+    /* A tape's READ(6) counts blocks when FIXED is set and bytes when it is not. */
+    if (e->unit == TH_XFER_BLOCKS) put(o, ",\"blocks\":%u", e->blocks);
+    if (e->unit == TH_XFER_BYTES) put(o, ",\"bytes\":%u", e->blocks);
     put(o, ",\"status\":%u,\"sense\":", e->status);
     if (e->sense_ok) {
         const th_sense *s = &e->decoded;

@@ -31,6 +31,50 @@ const char *sc_op_name(uint8_t op, uint16_t sa)
     return n ? n : th_ops_name(TH_OPS_TAPE, op, sa);
 }
 
+int sc_op_for(unsigned on, const char *name, int *op, int *sa, char *canon, size_t ccap, char *err,
+              size_t ecap)
+{
+    /* The same number is a different command on a disk and a tape (0x01 REZERO UNIT and
+     * REWIND): a name resolves in the device's own table, and a name of the other one is
+     * an error that says so. on == 0 (no device given): disk first, then tape. */
+    th_ops_kind mine = on == SC_ON_TAPE ? TH_OPS_TAPE : TH_OPS_DISK;
+    th_ops_kind other = mine == TH_OPS_TAPE ? TH_OPS_DISK : TH_OPS_TAPE;
+    const char *type = mine == TH_OPS_TAPE ? "tape" : "disk";
+    th_op_info o;
+    if (!th_ops_by_name(mine, name, &o) || (!on && !th_ops_by_name(other, name, &o))) {
+        *op = o.opcode;
+        *sa = o.sa == TH_OP_NO_SA ? -1 : o.sa;
+        if (canon) snprintf(canon, ccap, "%s", o.name);
+        return 0;
+    }
+    if (!th_ops_by_name(other, name, &o)) {
+        const char *alt = th_ops_name(mine, o.opcode, o.sa == TH_OP_NO_SA ? 0 : o.sa);
+        if (alt)
+            snprintf(err, ecap, "'%s' is not a %s command: 0x%02X on a %s is %s", name, type,
+                     o.opcode, type, alt);
+        else
+            snprintf(err, ecap, "'%s' is not a %s command (a %s has no command 0x%02X)", name, type,
+                     type, o.opcode);
+        return -1;
+    }
+    char *end;
+    long v = strtol(name, &end, 0);
+    if (*name && !*end && v >= 0 && v <= 255) {
+        *op = (int)v;
+        *sa = -1;
+        if (canon) {
+            const char *n = on ? th_ops_name(mine, (uint8_t)v, 0) : sc_op_name((uint8_t)v, 0);
+            if (n)
+                snprintf(canon, ccap, "%s", n);
+            else
+                snprintf(canon, ccap, "0x%02X", (unsigned)v);
+        }
+        return 0;
+    }
+    snprintf(err, ecap, "'%s' is not an opcode name (like READ_10) or number", name);
+    return -1;
+}
+
 unsigned sc_device_on(const sc_device *d)
 {
     return strcmp(d->type, "tape") ? SC_ON_DISK : SC_ON_TAPE;

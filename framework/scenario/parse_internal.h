@@ -61,9 +61,11 @@ extern const size_t sc_n_wait_filter_keys;
  * op (a name or a number), tmr (a type by name), lba, status, rule, count (>= 1) into e,
  * timeout (seconds, fractions allowed, 0..SC_WAIT_TIMEOUT_MAX) into *timeout_s. */
 bool sc_wait_filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t *v,
-                         sc_trace_expect *e, double *timeout_s);
+                         sc_trace_expect *e, double *timeout_s, yaml_node_t **op_node);
+/* After the mapping: the filter's op again by its device's type (errors name the type). */
+void sc_op_by_device(yt *t, const scenario *sc, yaml_node_t *op_node, sc_trace_expect *e);
 /* op and tmr as every trace filter reads them (expect_trace too). */
-void sc_parse_trace_op(yt *t, yaml_node_t *v, char *op, size_t cap);
+bool sc_parse_trace_op(yt *t, yaml_node_t *v, char *op, size_t cap);
 void sc_parse_trace_tmr(yt *t, yaml_node_t *v, char *tmr, size_t cap);
 
 #endif

@@ -18,6 +18,7 @@ typedef struct req_ctx {
     void *model_arg;
     scenario *model;
     bool device_set, spec_set, since_set;
+    yaml_node_t *op_node; /* wait's opcode, resolved by the device's type in finish */
 } req_ctx;
 
 static scenario *model_of(req_ctx *c)
@@ -98,7 +99,7 @@ static void wait_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
     sc_request *rq = c->rq;
     /* the live devices only for the key that needs them (model_of takes a snapshot) */
     const scenario *m = !strcmp(key, "device") ? model_of(c) : NULL;
-    if (sc_wait_filter_pair(t, m, key, v, &rq->wait, &rq->timeout_s)) return;
+    if (sc_wait_filter_pair(t, m, key, v, &rq->wait, &rq->timeout_s, &c->op_node)) return;
     if (!strcmp(key, "after"))
         rq->after_set = yt_u64(t, v, &rq->after);
     else
@@ -277,6 +278,8 @@ static void finish(yt *t, req_ctx *c, yaml_node_t *root)
     if (rq->kind == SC_REQ_KMSG_CHECK && !c->since_set)
         yt_error(t, root, "kmsg_check needs since (a mark kmsg_mark gave)");
     if (rq->kind == SC_REQ_WAIT) {
+        if (c->op_node && rq->wait.device[0]) /* 0x01 is REWIND on a tape, REZERO_UNIT on a disk */
+            sc_op_by_device(t, model_of(c), c->op_node, &rq->wait);
         sc_trace_expect_filter(&rq->wait, &rq->filter);
         rq->count = rq->wait.count;
         rq->timeout_ms = (int)(rq->timeout_s * 1000 + 0.5);
@@ -321,7 +324,7 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
             envelope e = {0};
             take_envelope(&t, root, &e);
             if (e.id) copy_id(&t, rq, e.id, line, len);
-            req_ctx c = {rq, model, arg, NULL, false, false, false};
+            req_ctx c = {rq, model, arg, NULL, false, false, false, NULL};
             if (!e.op && e.old_op && e.old_op->type == YAML_SCALAR_NODE)
                 yt_error(&t, e.old_op,
                          "the request's name goes in \"request\" now (protocol %d): "

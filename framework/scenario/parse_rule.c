@@ -73,18 +73,32 @@ static void parse_cdb(yt *t, yaml_node_t *v, th_rule_match *m)
     if (s && *s) yt_error(t, v, "cdb: at most 16 bytes, written as hex pairs");
 }
 
+typedef struct rule_ctx {
+    scenario *sc;
+    sc_rule *r;
+    bool device_set;
+    int *position; /* NULL: the rule is not added by a step or request */
+    /* Checked once the device (and so its type) is known, whichever key came first. */
+    yaml_node_t *op_node, *lba_node;
+} rule_ctx;
+
 static void match_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
-    th_rule_match *m = arg;
+    rule_ctx *c = arg;
+    th_rule_match *m = &c->r->rule.match;
     long long n;
     if (!strcmp(key, "op")) {
         const char *s = yt_str(t, v);
-        if (s && sc_op_from_name(s, &m->op, &m->sa))
-            yt_error(t, v, "'%s' is not an opcode name (like READ_10) or number", s);
+        char err[160];
+        if (s && sc_op_for(0, s, &m->op, &m->sa, NULL, 0, err, sizeof(err)))
+            yt_error(t, v, "%s", err);
+        else if (s)
+            c->op_node = v;
     } else if (!strcmp(key, "sa")) {
         if (yt_int(t, v, 0, 0xffff, &n)) m->sa = (int)n;
     } else if (!strcmp(key, "lba")) {
         m->lba_set = yt_range(t, v, &m->lba_lo, &m->lba_hi);
+        c->lba_node = v;
     } else if (!strcmp(key, "length")) {
         uint64_t lo, hi;
         if (yt_range(t, v, &lo, &hi)) {
@@ -178,13 +192,6 @@ static void respond_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v,
     }
 }
 
-typedef struct rule_ctx {
-    scenario *sc;
-    sc_rule *r;
-    bool device_set;
-    int *position; /* NULL: the rule is not added by a step or request */
-} rule_ctx;
-
 static void rule_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     rule_ctx *c = arg;
@@ -197,7 +204,7 @@ static void rule_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
     } else if (!strcmp(key, "name")) {
         yt_copy(t, v, r->name, sizeof(r->name));
     } else if (!strcmp(key, "match")) {
-        yt_map(t, v, &sc_keys_match, match_pair, &r->match);
+        yt_map(t, v, &sc_keys_match, match_pair, c);
     } else if (!strcmp(key, "respond")) {
         yt_map(t, v, &sc_keys_respond, respond_pair, &r->action);
     } else if (!strcmp(key, "times")) {
@@ -226,7 +233,25 @@ void sc_parse_rule_at(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out, int *po
     memset(out, 0, sizeof(*out));
     th_rule_init(&out->rule);
     if (position) *position = -1;
-    rule_ctx c = {sc, out, false, position};
+    rule_ctx c = {sc, out, false, position, NULL, NULL};
     if (yt_map(t, n, position ? &sc_keys_add_rule : &sc_keys_rule, rule_pair, &c) && !c.device_set)
         yt_error(t, n, "a rule needs a device");
+    const sc_device *d = c.device_set ? sc_find_device(sc, out->device) : NULL;
+    if (!d) return;
+    unsigned on = sc_device_on(d);
+    th_rule_match *m = &out->rule.match;
+    char err[160];
+    const char *s = c.op_node ? yt_str(t, c.op_node) : NULL;
+    int op, sa;
+    if (s && sc_op_for(on, s, &op, &sa, NULL, 0, err, sizeof(err)))
+        yt_error(t, c.op_node, "%s (device %s is a %s)", err, d->name, d->type);
+    else if (s && (m->op = op, sa >= 0)) /* an `sa:` key stays unless the name has one */
+        m->sa = sa;
+    /* SSC commands address objects and positions, not logical blocks: an lba range on a
+     * tape would silently never match. */
+    if (c.lba_node && on == SC_ON_TAPE)
+        yt_error(t, c.lba_node,
+                 "lba: device %s is a tape, and tape commands carry no LBA (match by op, "
+                 "length or cdb)",
+                 d->name);
 }

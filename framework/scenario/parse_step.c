@@ -141,6 +141,7 @@ typedef struct step_ctx {
     const char *kind_key;     /* the key that made the step's kind (one per step) */
     yaml_node_t *present[24]; /* each step key given, by its index in step_keys */
     yaml_node_t *bg_value;    /* the value of background, wait or kill */
+    yaml_node_t *op_node;     /* wait_trace's op, resolved by the device's type at the end */
 } step_ctx;
 
 static void wait_trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg);
@@ -208,6 +209,7 @@ static void step_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
         s->kind = a->kind;
         c->action = a;
         yt_map(t, v, a->keys, wait_trace_pair, c);
+        sc_op_by_device(t, c->sc, c->op_node, &s->wait);
         snprintf(s->device, sizeof(s->device), "%s", s->wait.device);
     } else if (a && a->keys) {
         s->kind = a->kind;
@@ -295,7 +297,7 @@ void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
     s->wait.min = s->wait.max = -1;
     s->line = (int)n->start_mark.line + 1;
     sc->n_steps = i + 1;
-    step_ctx c = {sc, s, NULL, NULL, {0}, NULL};
+    step_ctx c = {sc, s, NULL, NULL, {0}, NULL, NULL};
     s->kind = (sc_kind)-1;
     if (!yt_map(t, n, &sc_keys_step, step_pair, &c)) return;
     if (!c.kind_key) {
@@ -335,6 +337,7 @@ void sc_parse_action(yt *t, scenario *sc, const sc_action *a, yaml_node_t *n, sc
 typedef struct trace_ctx {
     const scenario *sc;
     sc_trace_expect *e;
+    yaml_node_t *op_node;
 } trace_ctx;
 
 static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -352,7 +355,7 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
         if (yt_int(t, v, 1, SC_MAX, &n)) e->after = (int)n;
     } else if (!strcmp(key, "max")) {
         if (yt_int(t, v, 0, INT32_MAX, &n)) e->max = (long)n;
-    } else if (!sc_wait_filter_pair(t, c->sc, key, v, e, &no_timeout))
+    } else if (!sc_wait_filter_pair(t, c->sc, key, v, e, &no_timeout, &c->op_node))
         yt_unhandled(t, k, &sc_keys_trace);
 }
 
@@ -364,8 +367,9 @@ void sc_each_expect(yt *t, scenario *sc, yaml_node_t *n, int i)
     e->count = e->min = e->max = -1;
     e->line = (int)n->start_mark.line + 1;
     sc->n_expects = i + 1;
-    trace_ctx c = {sc, e};
+    trace_ctx c = {sc, e, NULL};
     if (!yt_map(t, n, &sc_keys_trace, trace_pair, &c)) return;
+    sc_op_by_device(t, sc, c.op_node, e);
     if (e->after >= i + 1)
         yt_error(t, n, "after names expectation %d, which is not an earlier one", e->after);
     if (e->count < 0 && e->min < 0 && e->max < 0)
@@ -382,7 +386,8 @@ static const struct {
 static void wait_trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     step_ctx *c = arg;
-    if (sc_wait_filter_pair(t, c->sc, key, v, &c->s->wait, &c->s->wait_timeout_s)) return;
+    if (sc_wait_filter_pair(t, c->sc, key, v, &c->s->wait, &c->s->wait_timeout_s, &c->op_node))
+        return;
     if (!strcmp(key, "since")) {
         const char *s = yt_str(t, v);
         size_t i = 0, n_names = sizeof(since_names) / sizeof(since_names[0]);

@@ -12,21 +12,29 @@ const yt_key sc_wait_filter_keys[] = {SC_WAIT_FILTER_KEYS};
 const size_t sc_n_wait_filter_keys = sizeof(sc_wait_filter_keys) / sizeof(sc_wait_filter_keys[0]);
 
 /* op: a name or a number (40, "0x28", "READ_10"), kept as the name the trace writes
- * ("READ_10", or "0xC1" for one without a name). */
-void sc_parse_trace_op(yt *t, yaml_node_t *v, char *op, size_t cap)
+ * ("READ_10", or "0xC1" for one without a name); checked here against every device type,
+ * and again by the device's own type once the whole mapping (so `device`) is read:
+ * 0x01 is REWIND on a tape, REZERO_UNIT on a disk. */
+bool sc_parse_trace_op(yt *t, yaml_node_t *v, char *op, size_t cap)
 {
     int code, sa;
-    if (!yt_copy(t, v, op, cap)) return;
-    if (sc_op_from_name(op, &code, &sa)) {
-        yt_error(t, v, "'%s' is not an opcode name or number (like READ_10, 0x28, 40)", op);
-        op[0] = 0;
-        return;
-    }
-    const char *name = sc_op_name((uint8_t)code, sa < 0 ? 0 : (uint16_t)sa);
-    if (name)
-        snprintf(op, cap, "%s", name);
-    else
-        snprintf(op, cap, "0x%02X", code);
+    char err[160], name[64];
+    op[0] = 0;
+    if (!yt_copy(t, v, name, sizeof(name))) return false;
+    if (!sc_op_for(0, name, &code, &sa, op, cap, err, sizeof(err))) return true;
+    yt_error(t, v, "%s", err);
+    op[0] = 0;
+    return false;
+}
+
+void sc_op_by_device(yt *t, const scenario *sc, yaml_node_t *op_node, sc_trace_expect *e)
+{
+    const sc_device *d = op_node && sc && e->device[0] ? sc_find_device(sc, e->device) : NULL;
+    const char *s = d ? yt_str(t, op_node) : NULL;
+    int op, sa;
+    char err[160];
+    if (s && sc_op_for(sc_device_on(d), s, &op, &sa, e->op, sizeof(e->op), err, sizeof(err)))
+        yt_error(t, op_node, "%s (device %s is a %s)", err, d->name, d->type);
 }
 
 /* tmr: a type by name, kept as the trace writes it. */
@@ -41,7 +49,7 @@ void sc_parse_trace_tmr(yt *t, yaml_node_t *v, char *tmr, size_t cap)
 }
 
 bool sc_wait_filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t *v,
-                         sc_trace_expect *e, double *timeout_s)
+                         sc_trace_expect *e, double *timeout_s, yaml_node_t **op_node)
 {
     long long n;
     int st;
@@ -49,7 +57,7 @@ bool sc_wait_filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t
         if (yt_copy(t, v, e->device, sizeof(e->device)) && !sc_find_device(sc, e->device))
             yt_error(t, v, "no device named '%s'", e->device);
     } else if (!strcmp(key, "op")) {
-        sc_parse_trace_op(t, v, e->op, sizeof(e->op));
+        if (sc_parse_trace_op(t, v, e->op, sizeof(e->op))) *op_node = v;
     } else if (!strcmp(key, "tmr")) {
         sc_parse_trace_tmr(t, v, e->tmr, sizeof(e->tmr));
     } else if (!strcmp(key, "lba")) {

@@ -143,6 +143,12 @@ void sc_free(scenario *sc);
 /* Turns the rule of a device into a th_rule-ready handler chain name lookup. */
 int sc_op_from_name(const char *name, int *op, int *sa);
 const char *sc_op_name(uint8_t op, uint16_t sa);
+/* Resolves an opcode name or number for a device of type `on` (SC_ON_DISK, SC_ON_TAPE;
+ * 0: unknown, disk names first), with the name the trace writes for it in canon (may be
+ * NULL). A name of the other type's table is an error naming the type and the device's
+ * own name for that number. 0, or -1 with a message in err. */
+int sc_op_for(unsigned on, const char *name, int *op, int *sa, char *canon, size_t ccap, char *err,
+              size_t ecap);
 
 typedef struct sc_result {
     bool passed;

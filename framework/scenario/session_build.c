@@ -156,6 +156,12 @@ static int open_device(sc_session *s, sc_live *d, char *err, size_t cap)
     return rc;
 }
 
+/* The rules turn a fixed-mode tape's block counts into bytes by the tape's current size. */
+static uint32_t tape_block_size(void *tape)
+{
+    return th_tape_block_size(tape);
+}
+
 int sc_live_build(sc_session *s, sc_live *d, char *err, size_t cap)
 {
     const sc_device *c = &d->cfg;
@@ -163,11 +169,15 @@ int sc_live_build(sc_session *s, sc_live *d, char *err, size_t cap)
     d->wwn = c->wwn ? c->wwn : th_device_wwn_for(s->ctx, c->name);
     int rc = tape ? sc_tape_new(c, d->wwn, &d->tape, err, cap) : build_disk(d, err, cap);
     if (!rc) {
-        rc = tape ? th_rules_new(s->ctx, &d->rules, c->name, th_tape_handle, d->tape, 0, sc_op_name)
+        /* Names by the device's own command set: 0x01 is REWIND on a tape, REZERO UNIT
+         * on a disk. */
+        rc = tape ? th_rules_new(s->ctx, &d->rules, c->name, th_tape_handle, d->tape, 0,
+                                 th_tape_op_name)
                   : th_rules_new(s->ctx, &d->rules, c->name, th_disk_handle, d->disk, c->block_size,
-                                 sc_op_name);
+                                 th_disk_op_name);
         if (rc) snprintf(err, cap, "device %s: %s", c->name, th_ctx_errmsg(s->ctx));
     }
+    if (!rc && tape) th_rules_set_kind(d->rules, TH_CDB_TAPE, tape_block_size, d->tape);
     if (!rc) sc_trace_attach(s->trace, d->rules);
     if (!rc && s->kernel) rc = open_device(s, d, err, cap);
     if (!rc && s->kernel && c->iscsi) rc = export_iscsi(s, d, err, cap);

@@ -20,7 +20,7 @@ typedef struct rec {
     uint32_t blocks, n_ids, ids_total;
     uint16_t id, sa;
     uint16_t ids[SC_TRACE_IDS];
-    uint8_t op, status, tmr_type, cdb_len;
+    uint8_t op, status, tmr_type, cdb_len, unit;
     bool is_tmr, has_lba, sense_ok, aborted;
     uint8_t cdb[32];
     char device[65];
@@ -128,6 +128,7 @@ static void fill(rec *r, const th_trace_entry *e)
     r->has_lba = e->has_lba;
     r->lba = e->lba;
     r->blocks = e->blocks;
+    r->unit = (uint8_t)e->unit;
     r->status = e->status;
     r->sense_ok = e->sense_ok;
     if (e->sense_ok) r->decoded = e->decoded;
@@ -159,6 +160,7 @@ static th_trace_entry entry_of(const rec *r)
     e.has_lba = r->has_lba;
     e.lba = r->lba;
     e.blocks = r->blocks;
+    e.unit = (th_xfer_unit)r->unit;
     e.status = r->status;
     e.sense_ok = r->sense_ok;
     e.decoded = r->decoded;

@@ -303,3 +303,72 @@ def test_exec_on_a_tape_reads_its_media_and_honours_its_state(tmp_path):
     p = th("exec", f, "--device", "t1", "--cdb", "00 00 00 00 00 00")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["sense"]["key"] == "NOT_READY", p.stdout
+
+
+TAPE_RESIDUE = """name: x
+devices:
+  - name: t0
+    type: tape
+    media:
+      - { record: 1024 }
+      - { record: 1024 }
+      - { filemark: 1 }
+rules:
+  - device: t0
+    name: res
+    match: { op: READ_6 }
+    respond: { sense: { key: NO_SENSE, asc: 0, ascq: 1, fm: true, info: residue }, short: SHORT }
+"""
+
+
+def test_a_fixed_mode_tape_residue_counts_the_tapes_current_blocks(tmp_path):
+    # MODE SELECT(6) sets 1024-byte blocks; READ(6) FIXED asks for 4, the rule lets one
+    # through: INFORMATION is 3 (SSC: blocks when FIXED), not bytes nor 512-byte blocks.
+    f = write(tmp_path, TAPE_RESIDUE.replace("SHORT", "{ blocks: 1 }"))
+    p = th("exec", f, "--device", "t0", "--cdb", "15 10 00 00 0c 00", "--data-out",
+           "000000080000000000000400", "--cdb", "08 01 00 00 04 00", "--alloc", "4096")
+    assert p.returncode == 0, p.stderr
+    sel, rd = [json.loads(l) for l in p.stdout.splitlines()]
+    assert sel["status"] == 0, sel
+    assert rd["sense"]["info"] == 3 and len(rd["data_in"]) == 2 * 1024, rd
+
+
+def test_a_variable_mode_tape_residue_counts_bytes(tmp_path):
+    f = write(tmp_path, TAPE_RESIDUE.replace("SHORT", "{ bytes: 100 }"))
+    p = th("exec", f, "--device", "t0", "--cdb", "08 00 00 10 00 00", "--alloc", "4096")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["sense"]["info"] == 4096 - 100, p.stdout
+
+
+@pytest.mark.parametrize("where, line, message", [
+    ("rule", "{ device: t0, match: { op: START_STOP_UNIT }, respond: { status: BUSY } }",
+     "'START_STOP_UNIT' is not a tape command: 0x1B on a tape is LOAD_UNLOAD (device t0 is a tape)"),
+    ("rule", "{ match: { op: PRE_FETCH_10 }, device: t0, respond: { status: BUSY } }",
+     "0x34 on a tape is READ_POSITION"),
+    ("rule", "{ device: d0, match: { op: REWIND }, respond: { status: BUSY } }",
+     "'REWIND' is not a disk command (a disk has no command 0x01) (device d0 is a disk)"),
+    ("rule", "{ device: t0, match: { op: READ_6, lba: 1-2 }, respond: { status: BUSY } }",
+     "lba: device t0 is a tape, and tape commands carry no LBA"),
+    ("expect", "{ op: SYNCHRONIZE_CACHE_16, device: t0, count: 0 }",
+     "(a tape has no command 0x91) (device t0 is a tape)"),
+    ("wait", "{ op: START_STOP_UNIT, device: t0 }", "0x1B on a tape is LOAD_UNLOAD"),
+])
+def test_op_names_resolve_by_the_devices_type(tmp_path, where, line, message):
+    text = ("name: x\ndevices:\n  - { name: t0, type: tape }\n  - { name: d0, size: 1MiB }\n" +
+            ("rules:\n  - " + line + "\n" if where == "rule" else "") +
+            ("expect_trace:\n  - " + line + "\n" if where == "expect" else "") +
+            ("steps:\n  - wait_trace: " + line + "\n" if where == "wait" else ""))
+    f = write(tmp_path, text)
+    p = th("validate", f)
+    assert p.returncode == 2, p.stderr
+    assert f"{f}:" in p.stderr and message in p.stderr, p.stderr
+
+
+def test_tape_op_names_validate_on_a_tape(tmp_path):
+    f = write(tmp_path, "name: x\ndevices:\n  - { name: t0, type: tape }\nrules:\n"
+                        "  - { device: t0, match: { op: REWIND }, respond: { status: BUSY } }\n"
+                        "  - { device: t0, match: { op: SPACE_6 }, respond: { status: BUSY } }\n"
+                        "expect_trace:\n  - { device: t0, op: LOCATE_10, count: 0 }\n"
+                        "  - { device: t0, op: 0x01, count: 0 }\n")
+    p = th("validate", f)
+    assert p.returncode == 0, p.stderr

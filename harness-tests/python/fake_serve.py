@@ -230,10 +230,10 @@ def op_name(v):
     try:
         n = v if isinstance(v, int) else int(str(v), 0)
     except ValueError:
-        raise ValueError(f"request:1:1: '{v}' is not an opcode name or number "
-                         f"(like READ_10, 0x28, 40)") from None
+        raise ValueError(f"request:1:1: '{v}' is not an opcode name (like READ_10) or number"
+                         ) from None
     if not 0 <= n <= 255:
-        raise ValueError(f"request:1:1: '{v}' is not an opcode name or number")
+        raise ValueError(f"request:1:1: '{v}' is not an opcode name (like READ_10) or number")
     return OP_NAMES.get(n, f"0x{n:02X}")
 
 

@@ -121,7 +121,7 @@ Test(control_parse, wait_filter)
     ok("{\"request\":\"wait\",\"op\":\"193\"}", &rq);
     cr_assert_str_eq(rq.filter.op, "0xC1");
     cr_assert_neq(parse("{\"request\":\"wait\",\"op\":\"READ_11\"}", &rq, err, 1024), 0);
-    cr_assert(strstr(err, "request:1:24: 'READ_11' is not an opcode name or number"), "%s", err);
+    cr_assert(strstr(err, "request:1:24: 'READ_11' is not an opcode name (like READ_10) or number"), "%s", err);
     sc_request_free(&rq);
     ok("{\"request\":\"wait\",\"device\":\"d0\",\"op\":\"0x28\",\"status\":\"CHECK_CONDITION\","
        "\"rule\":\"r1\",\"lba\":7,\"count\":3,\"after\":2,\"timeout\":0.5}",
@@ -136,6 +136,13 @@ Test(control_parse, wait_filter)
     cr_assert_eq(rq.count, 3);
     cr_assert_eq(rq.after, 2);
     cr_assert_eq(rq.timeout_ms, 500, "seconds, fractions allowed");
+    /* By the device's type: on a tape 0x01 is REWIND and 0x1B LOAD UNLOAD. */
+    ok("{\"request\":\"wait\",\"op\":\"0x01\",\"device\":\"t0\"}", &rq);
+    cr_assert_str_eq(rq.filter.op, "REWIND");
+    ok("{\"request\":\"wait\",\"device\":\"t0\",\"op\":\"load-unload\"}", &rq);
+    cr_assert_str_eq(rq.filter.op, "LOAD_UNLOAD");
+    ok("{\"request\":\"wait\",\"device\":\"d0\",\"op\":\"0x1b\"}", &rq);
+    cr_assert_str_eq(rq.filter.op, "START_STOP_UNIT");
     ok("{\"request\":\"wait\",\"tmr\":\"lun-reset\"}", &rq);
     cr_assert_str_eq(rq.filter.tmr, "LUN_RESET");
     cr_assert_eq(rq.filter.status, -1);
@@ -255,6 +262,13 @@ static const struct bad {
      "request:1:29: timeout: '-1' is not a number of seconds from 0 to 86400"},
     {"{\"request\":\"wait\",\"count\":0}", "0 is out of range (1 to"},
     {"{\"request\":\"wait\",\"tmr\":\"FOO\"}", "'FOO' is not a TMR type"},
+    {"{\"request\":\"wait\",\"op\":\"START_STOP_UNIT\",\"device\":\"t0\"}",
+     "'START_STOP_UNIT' is not a tape command: 0x1B on a tape is LOAD_UNLOAD (device t0 is a "
+     "tape)"},
+    {"{\"request\":\"wait\",\"device\":\"d0\",\"op\":\"REWIND\"}",
+     "'REWIND' is not a disk command (a disk has no command 0x01)"},
+    {"{\"request\":\"add_rule\",\"device\":\"t0\",\"match\":{\"lba\":\"1-2\"}}",
+     "lba: device t0 is a tape, and tape commands carry no LBA"},
     {"{\"request\":\"wait\",\"device\":\"zz\"}", "no device named 'zz'"},
     {"{\"request\":\"wait\",\"op\":\"BOGUS\"}", "'BOGUS' is not an opcode name"},
     {"{\"request\":\"wait\",\"after\":-3}", "'-3' is not a non-negative integer"},

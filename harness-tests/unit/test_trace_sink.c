@@ -196,6 +196,7 @@ Test(trace_sink, the_formatter_writes_the_known_lines)
                         .has_lba = true,
                         .lba = 20,
                         .blocks = 1,
+                        .unit = TH_XFER_BLOCKS,
                         .status = 2,
                         .sense_ok = true,
                         .data_in = 0,

@@ -10,6 +10,29 @@ extern "C" {
 #endif
 #pragma GCC visibility push(default)
 
+/* Decoding: which fields a CDB carries depends on the device type (SBC for a disk, SSC
+ * for a tape): READ(6) is an LBA and a block count on a disk, a FIXED bit and a count of
+ * blocks or bytes on a tape. */
+typedef enum th_cdb_kind { TH_CDB_DISK, TH_CDB_TAPE } th_cdb_kind;
+typedef enum th_xfer_unit {
+    TH_XFER_NONE,   /* no transfer length in the CDB */
+    TH_XFER_BLOCKS, /* logical blocks (a disk's, or a fixed-mode tape's current size) */
+    TH_XFER_BYTES,  /* bytes (a variable-mode tape READ/WRITE) */
+} th_xfer_unit;
+typedef struct th_cdb_info {
+    uint8_t opcode;
+    bool has_lba; /* the CDB addresses logical blocks (never on a tape) */
+    uint64_t lba;
+    uint32_t xfer_len; /* in `unit`; SBC 6-byte length 0 means 256 */
+    th_xfer_unit unit;
+    bool fixed; /* SSC FIXED bit */
+} th_cdb_info;
+/* Fills out (zeroed first) from the len bytes of cdb; fields of a CDB shorter than its
+ * opcode's form stay 0. Returns 0, or -1 for an empty CDB. */
+int th_cdb_decode(th_cdb_kind kind, const uint8_t *cdb, size_t len, th_cdb_info *out);
+/* The last LBA the command touches (lba + xfer_len - 1), saturated at UINT64_MAX. */
+uint64_t th_cdb_last_lba(const th_cdb_info *in);
+
 size_t th_cdb_tur(uint8_t *buf);
 size_t th_cdb_inquiry(uint8_t *buf, bool evpd, uint8_t page, uint16_t alloc);
 size_t th_cdb_request_sense(uint8_t *buf, bool desc, uint8_t alloc);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "th/cdb.h"
 #include "th/cmd.h"
 #include "th/ctx.h"
 #ifdef __cplusplus
@@ -17,7 +18,9 @@ typedef enum {
     TH_INFO_NONE,    /* not valid */
     TH_INFO_FIXED,   /* rule.action.sense.info */
     TH_INFO_LBA,     /* the command's first LBA */
-    TH_INFO_RESIDUE, /* bytes (or blocks for block commands) not transferred */
+    TH_INFO_RESIDUE, /* requested minus transferred, in the CDB's unit (th_cdb_decode):
+                        blocks (whole ones) for a disk or a fixed-mode tape, bytes for a
+                        variable-mode tape, bytes for commands without a length */
 } th_info_from;
 
 typedef enum { TH_SHORT_NONE, TH_SHORT_BYTES, TH_SHORT_BLOCKS, TH_SHORT_FRACTION } th_short_kind;
@@ -25,9 +28,10 @@ typedef enum { TH_SHORT_NONE, TH_SHORT_BYTES, TH_SHORT_BLOCKS, TH_SHORT_FRACTION
 typedef struct th_rule_match {
     int op;       /* -1: any opcode */
     int sa;       /* -1: any service action */
-    bool lba_set; /* the command's [lba, lba+blocks) overlaps [lba_lo, lba_hi] */
+    bool lba_set; /* the command's [lba, lba+blocks) overlaps [lba_lo, lba_hi]; a command
+                     without an LBA (every tape command) never matches */
     uint64_t lba_lo, lba_hi;
-    bool len_set; /* transfer length (blocks) in [len_lo, len_hi] */
+    bool len_set; /* transfer length (in the CDB's unit) in [len_lo, len_hi] */
     uint32_t len_lo, len_hi;
     uint8_t cdb[16], cdb_mask[16]; /* (cdb[i] & mask[i]) == bytes[i] for i < cdb_n */
     size_t cdb_n;
@@ -76,6 +80,13 @@ typedef const char *(*th_op_name_fn)(uint8_t op, uint16_t sa);
  * then says what failed, for th_rules_new and for every later call on these rules. */
 int th_rules_new(th_ctx *ctx, th_rules **out, const char *device, th_handler_fn inner,
                  void *inner_arg, uint32_t block_size, th_op_name_fn op_name);
+/* A tape's current block size (0: variable mode), asked when a fixed-mode transfer is
+ * turned into bytes or back; called on the thread answering a command, outside the
+ * handler. */
+typedef uint32_t (*th_block_size_fn)(void *arg);
+/* The command set the rules decode CDBs by (TH_CDB_DISK unless told), and for a tape
+ * where its block size comes from. Call before the rules see commands. */
+void th_rules_set_kind(th_rules *r, th_cdb_kind kind, th_block_size_fn block_size, void *arg);
 /* After the device that calls into these rules is closed (or never was opened). */
 void th_rules_free(th_rules *r);
 /* Appends (or inserts at index, -1 for the end); returns the rule's index or -errno.
@@ -107,9 +118,10 @@ typedef struct th_trace_entry {
     const char *op_name; /* from the rules' op_name callback; NULL: unknown (JSON "0xC1") */
     const uint8_t *cdb;
     size_t cdb_len;
-    bool has_lba; /* the op carries an LBA or a length: lba and blocks mean something */
+    bool has_lba; /* the op carries an LBA (th_cdb_decode) */
     uint64_t lba;
-    uint32_t blocks;
+    uint32_t blocks;   /* the transfer length, in `unit` */
+    th_xfer_unit unit; /* TH_XFER_NONE: no length (the JSON shows none) */
     uint8_t status;
     const uint8_t *sense; /* raw sense bytes (NULL: none) */
     size_t sense_len;

@@ -38,6 +38,8 @@ int th_tape_append_filemark(th_tape *t);
 size_t th_tape_objects(const th_tape *t);  /* records + filemarks */
 size_t th_tape_position(const th_tape *t); /* logical object number */
 int th_tape_partition(const th_tape *t);   /* the active partition */
+/* The current block size (MODE SELECT changes it); 0: variable block mode. */
+uint32_t th_tape_block_size(const th_tape *t);
 /* Cartridge handling: unload answers NOT READY, MEDIUM NOT PRESENT; load rewinds and
  * the next command gets UNIT ATTENTION, NOT READY TO READY CHANGE. */
 void th_tape_set_loaded(th_tape *t, bool loaded);
