@@ -92,9 +92,10 @@ int th_write_init(const char *path, const char *kver, const char *share)
           "ln -sf /proc/self/fd/2 /newroot/dev/stderr\n"
           "[ -e /newroot/dev/ptmx ] || ln -sf pts/ptmx /newroot/dev/ptmx\n"
           "mount -t configfs configfs /newroot/sys/kernel/config || fail 'mount configfs'\n"
-          /* A fabric directory can be made only when its driver is there. */
+          /* A fabric directory can be made only when its driver is there; it stays, so
+           * CMD sees the fabric ready even when tcm_loop is built in (no module to load). */
           "L=/newroot/sys/kernel/config/target/loopback\n"
-          "{ [ -d $L ] || { mkdir $L && rmdir $L; }; } 2>/dev/null ||"
+          "{ [ -d $L ] || mkdir $L; } 2>/dev/null ||"
           " fail 'the kernel lacks CONFIG_LOOPBACK_TARGET (or CONFIG_TARGET_CORE)'\n"
           "exec switch_root /newroot /bin/sh -c "
           "'/bin/sh /th-work/nodes.sh; /bin/sh /th-work/job.sh; echo $? > /th-work/rc; sync;"

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "vm_internal.h"
@@ -62,6 +63,13 @@ bool th_native_available(char *why, size_t cap)
 
 int th_native_prepare(th_vm_ctx *vc)
 {
+    struct utsname u;
+    char mods[sizeof(u.release) + 16] = "/lib/modules";
+    if (!uname(&u)) snprintf(mods, sizeof(mods), "/lib/modules/%s", u.release);
+    /* Already there, and nothing for modprobe to find: the drivers are built in. */
+    if (dir_exists("/sys/kernel/config/target/core") &&
+        dir_exists("/sys/kernel/config/target/loopback") && !dir_exists(mods))
+        return 0;
     char *mp[] = {"modprobe", "-a", "configfs", "target_core_user", "tcm_loop", "sd_mod",
                   "sg",       "st", NULL};
     if (th_run(mp, NULL, false))
