@@ -9,17 +9,35 @@ set(TH_DATA_DIR ${CMAKE_INSTALL_DATADIR}/tcmu-harness)
 
 install(TARGETS tcmu-harness-shared EXPORT tcmu-harness-targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev)
-install(TARGETS tcmu-harness EXPORT tcmu-harness-targets
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+# The installed static library is not the in-tree one (whose internals the CLI and the
+# unit tests call): its objects are linked into one relocatable object and every hidden
+# symbol in it made local, so only the th_ API the headers declare stays global and a
+# user's own ctl_*, sc_* or tape_truncate cannot clash with ours.
+set(th_static_dir ${CMAKE_CURRENT_BINARY_DIR}/install-static)
+set(th_static_obj ${th_static_dir}/tcmu-harness.o)
+set(th_static_lib ${th_static_dir}/libtcmu-harness.a)
+add_custom_command(OUTPUT ${th_static_lib}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${th_static_dir}
+  COMMAND ${CMAKE_COMMAND} -E rm -f ${th_static_lib}
+  COMMAND ${CMAKE_LINKER} -r -o ${th_static_obj} $<TARGET_OBJECTS:th-objects>
+  COMMAND ${CMAKE_OBJCOPY} --localize-hidden ${th_static_obj}
+  COMMAND ${CMAKE_AR} qc ${th_static_lib} ${th_static_obj}
+  COMMAND ${CMAKE_RANLIB} ${th_static_lib}
+  DEPENDS $<TARGET_OBJECTS:th-objects> COMMAND_EXPAND_LISTS VERBATIM
+  COMMENT "Linking the installed static library (only th_ symbols global)")
+add_custom_target(tcmu-harness-install-static ALL DEPENDS ${th_static_lib})
+add_dependencies(tcmu-harness-install-static th-objects)
+install(FILES ${th_static_lib} DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
 install(DIRECTORY framework/include/th DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
   FILES_MATCHING PATTERN "*.h")
 
-# find_package(tcmu-harness): tcmu-harness::tcmu-harness (shared) and
-# tcmu-harness::tcmu-harness-static.
+# find_package(tcmu-harness): tcmu-harness::tcmu-harness (shared, exported) and
+# tcmu-harness::tcmu-harness-static (the archive above, imported by the config file).
 install(EXPORT tcmu-harness-targets NAMESPACE tcmu-harness:: FILE tcmu-harness-targets.cmake
   DESTINATION ${TH_CMAKE_DIR} COMPONENT dev)
 configure_package_config_file(cmake/tcmu-harness-config.cmake.in
-  ${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness-config.cmake INSTALL_DESTINATION ${TH_CMAKE_DIR})
+  ${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness-config.cmake INSTALL_DESTINATION ${TH_CMAKE_DIR}
+  PATH_VARS CMAKE_INSTALL_LIBDIR CMAKE_INSTALL_INCLUDEDIR)
 # The SONAME changes with the major version; so does what a package of it promises.
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/tcmu-harness-config-version.cmake
   COMPATIBILITY SameMajorVersion)
