@@ -65,41 +65,40 @@ install(DIRECTORY scenarios/ DESTINATION ${TH_DATA_DIR}/scenarios COMPONENT tool
 
 option(TH_PYTHON "Install the Python package and its pytest plugin" ON)
 if(TH_PYTHON)
-  # Debian's places: /usr/lib/python3/dist-packages for the system's packages,
-  # <prefix>/lib/python3.N/dist-packages for any other prefix (/usr/local, ...).
-  if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-    set(th_py_default lib/python3/dist-packages)
+  # Debian's places, chosen at install time for the prefix being installed to (so
+  # `cmake --install B --prefix /usr` of a tree configured for /usr/local lands where
+  # /usr/bin/python3 looks): lib/python3/dist-packages under /usr, lib/python3.N/dist-packages
+  # under any other prefix, N the system python3's (/usr/bin/python3, not whichever is
+  # first on PATH) when there is one.
+  # A build tree configured before this kept the configure-time choice in the cache (with
+  # the old help text): forget it, so the choice is made at install time there too.
+  get_property(th_py_help CACHE TH_PYTHON_DIR PROPERTY HELPSTRING)
+  if(th_py_help STREQUAL "Where the Python package goes (relative: to the prefix)"
+     AND TH_PYTHON_DIR MATCHES "^lib/python3(\\.[0-9]+)?/dist-packages$")
+    unset(TH_PYTHON_DIR CACHE)
+  endif()
+  set(TH_PYTHON_DIR "" CACHE STRING
+    "Where the Python package goes (relative: to the prefix; empty: Debian's place for it)")
+  if(EXISTS /usr/bin/python3)
+    execute_process(COMMAND /usr/bin/python3 -c
+      "import sys; print('%d.%d' % sys.version_info[:2])"
+      OUTPUT_VARIABLE TH_PY_VERSION OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
   else()
     find_package(Python3 COMPONENTS Interpreter REQUIRED)
-    set(th_py_default
-      lib/python${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}/dist-packages)
+    set(TH_PY_VERSION ${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR})
   endif()
-  set(TH_PYTHON_DIR ${th_py_default} CACHE STRING
-    "Where the Python package goes (relative: to the prefix)")
-  file(GLOB th_py_files CONFIGURE_DEPENDS python/tcmu_harness/*.py)
-  install(FILES ${th_py_files} python/tcmu_harness/py.typed
-    DESTINATION ${TH_PYTHON_DIR}/tcmu_harness COMPONENT python)
+  file(GLOB TH_PY_FILES CONFIGURE_DEPENDS python/tcmu_harness/*.py)
+  list(APPEND TH_PY_FILES ${CMAKE_CURRENT_SOURCE_DIR}/python/tcmu_harness/py.typed)
   # A dist-info, so importlib.metadata sees the package and pytest loads the plugin
   # through its pytest11 entry point (the same name as python/pyproject.toml's).
-  set(th_dist ${CMAKE_CURRENT_BINARY_DIR}/tcmu_harness-${PROJECT_VERSION}.dist-info)
-  file(WRITE ${th_dist}/METADATA "Metadata-Version: 2.1\nName: tcmu-harness\n"
+  set(TH_PY_DIST ${CMAKE_CURRENT_BINARY_DIR}/tcmu_harness-${PROJECT_VERSION}.dist-info)
+  file(WRITE ${TH_PY_DIST}/METADATA "Metadata-Version: 2.1\nName: tcmu-harness\n"
     "Version: ${PROJECT_VERSION}\nSummary: Virtual SCSI disks and tapes with scripted faults "
     "on the real Linux kernel (TCMU), and a pytest plugin\nRequires-Python: >=3.9\n")
-  file(WRITE ${th_dist}/entry_points.txt "[pytest11]\ntcmu_harness.plugin = tcmu_harness.plugin\n")
-  file(WRITE ${th_dist}/top_level.txt "tcmu_harness\n")
-  file(WRITE ${th_dist}/INSTALLER "cmake\n")
-  install(DIRECTORY ${th_dist} DESTINATION ${TH_PYTHON_DIR} COMPONENT python)
-  # Where the CLI is from the package (find_binary's fallback when it is not on PATH).
-  if(IS_ABSOLUTE "${TH_PYTHON_DIR}")
-    set(th_py_abs "${TH_PYTHON_DIR}")
-  else()
-    set(th_py_abs "${CMAKE_INSTALL_PREFIX}/${TH_PYTHON_DIR}")
-  endif()
-  file(RELATIVE_PATH th_py_bin "${th_py_abs}/tcmu_harness"
-    "${CMAKE_INSTALL_FULL_BINDIR}/tcmu-harness")
-  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/python/_installed.py
-    "\"\"\"Written by cmake --install: the CLI relative to this package.\"\"\"\n"
-    "BINARY = \"${th_py_bin}\"\n")
-  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/python/_installed.py
-    DESTINATION ${TH_PYTHON_DIR}/tcmu_harness COMPONENT python)
+  file(WRITE ${TH_PY_DIST}/entry_points.txt "[pytest11]\ntcmu_harness.plugin = tcmu_harness.plugin\n")
+  file(WRITE ${TH_PY_DIST}/top_level.txt "tcmu_harness\n")
+  file(WRITE ${TH_PY_DIST}/INSTALLER "cmake\n")
+  configure_file(cmake/install-python.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/install-python.cmake
+    @ONLY)
+  install(SCRIPT ${CMAKE_CURRENT_BINARY_DIR}/install-python.cmake COMPONENT python)
 endif()
