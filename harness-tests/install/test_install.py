@@ -84,6 +84,16 @@ def test_the_shared_library_exports_exactly_the_public_headers_functions(prefix,
     assert not {"th_ring_init", "th_cfs_write"} & exported
 
 
+def test_the_static_library_defines_globally_exactly_the_public_headers_functions(prefix,
+                                                                                  libdir):
+    # its internals are made local (ld -r, objcopy --localize-hidden); none of the API with
+    # them
+    out = sh("nm", "-g", "--defined-only", libdir / "libtcmu-harness.a").stdout
+    defined = {l.split()[2] for l in out.splitlines()
+               if len(l.split()) == 3 and l.split()[1] in "TDBR"}
+    assert defined == declared_functions(prefix / "include")
+
+
 def test_the_public_headers_are_installed_and_work_from_cpp(prefix, libdir, tmp_path):
     src = {p.name for p in (ROOT / "framework" / "include" / "th").glob("*.h")}
     assert {p.name for p in (prefix / "include" / "th").glob("*.h")} == src
