@@ -1,0 +1,66 @@
+/* Review of the device-type-aware CDB decoder (046b842): reproducers of defects found. */
+#include "steps_rig.h"
+#include "th/tape.h"
+
+static uint32_t bs_of(void *tape)
+{
+    return th_tape_block_size(tape);
+}
+
+/* A tape in fixed-block mode (512) with one 1000-byte variable record at its start. */
+static th_tape *tape_with_record(uint32_t mode_bs)
+{
+    th_tape_config cfg;
+    th_tape_config_init(&cfg);
+    cfg.block_size = mode_bs;
+    th_tape *t;
+    cr_assert_eq(th_tape_new(&cfg, &t, NULL, 0), 0);
+    uint8_t data[1000];
+    memset(data, 0x5a, sizeof(data));
+    uint8_t w6[6] = {0x0a, 0x00, 0x00, 0x03, 0xe8, 0}; /* WRITE(6) FIXED=0, 1000 bytes */
+    th_cmd *c = th_fake_cmd_new(w6, 6, data, sizeof(data), 0);
+    th_fake_cmd_run(c, th_tape_handle, t);
+    cr_assert_eq(th_cmd_get_status(c), TH_STATUS_GOOD, "the variable write in fixed mode");
+    th_fake_cmd_free(c);
+    uint8_t rew[6] = {0x01, 0, 0, 0, 0, 0};
+    c = th_fake_cmd_new(rew, 6, NULL, 0, 0);
+    th_fake_cmd_run(c, th_tape_handle, t);
+    cr_assert_eq(th_cmd_get_status(c), TH_STATUS_GOOD);
+    th_fake_cmd_free(c);
+    return t;
+}
+
+/* SSC: FIXED=0 asks for one variable block of TRANSFER LENGTH bytes whatever the mode's
+ * block length (that length applies to FIXED=1 commands). apply_short rounds a fraction
+ * down to unit_bytes(), the tape's MODE block size, not to the CDB's unit: half of a
+ * 1000-byte variable READ(6) becomes 0 bytes in fixed mode (500 in variable mode). */
+static size_t half_of_variable_read(uint32_t mode_bs)
+{
+    th_tape *t = tape_with_record(mode_bs);
+    th_rules *r;
+    cr_assert_eq(th_rules_new(NULL, &r, "t0", th_tape_handle, t, 0, th_tape_op_name), 0);
+    th_rules_set_kind(r, TH_CDB_TAPE, bs_of, t);
+    th_rule x;
+    th_rule_init(&x);
+    x.match.op = 0x08;
+    x.action.short_kind = TH_SHORT_FRACTION;
+    x.action.short_value = 0.5;
+    cr_assert_geq(th_rules_add(r, &x, -1), 0);
+    uint8_t r6[6] = {0x08, 0x00, 0x00, 0x03, 0xe8, 0}; /* READ(6) FIXED=0, 1000 bytes */
+    th_cmd *c = th_fake_cmd_new(r6, 6, NULL, 0, 1000);
+    th_fake_cmd_run(c, th_rules_handle, r);
+    size_t got = th_cmd_get_data_in_len(c);
+    th_fake_cmd_free(c);
+    th_rules_free(r);
+    th_tape_free(t);
+    return got;
+}
+
+Test(review_tape_decode, short_fraction_of_a_variable_read_counts_bytes_in_fixed_mode_too)
+{
+    cr_assert_eq(half_of_variable_read(0), 500, "variable mode: half of 1000 bytes");
+    cr_assert_eq(half_of_variable_read(512), 500,
+                 "fixed mode (512), FIXED=0 READ(6) of 1000 bytes: short fraction 0.5 gave %zu "
+                 "bytes (rounded to the MODE block size, not the CDB's byte unit)",
+                 half_of_variable_read(512));
+}
