@@ -64,3 +64,50 @@ Test(review_tape_decode, short_fraction_of_a_variable_read_counts_bytes_in_fixed
                  "bytes (rounded to the MODE block size, not the CDB's byte unit)",
                  half_of_variable_read(512));
 }
+
+/* The trace names a tape's commands by the tape's table now (0x34 READ_POSITION), but a
+ * wait_trace/expect/trace filter still turns its op into a name by sc_op_name, disk table
+ * first (0x34 PRE_FETCH_10): on a tape, `wait_trace: {op: READ_POSITION}` never matches. */
+Test(review_tape_decode, wait_trace_op_read_position_on_a_tape_matches_its_trace)
+{
+    static scenario sc;
+    cr_assert_eq(load_text("name: t\ndevices:\n  - {name: t0, type: tape}\nsteps:\n"
+                           "  - wait_trace: {device: t0, op: READ_POSITION}\n",
+                           &sc),
+                 0, "%s", sc_errors(&sc));
+    char trace[64];
+    snprintf(trace, sizeof(trace), "/tmp/th-review-trace-XXXXXX");
+    int fd = mkstemp(trace);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    sc_session_opts o = {.trace_path = trace, .kernel = false};
+    sc_session *ses;
+    char err[256];
+    cr_assert_eq(sc_session_new(&o, &ses, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(sc_session_add_device(ses, &sc.devices[0], err, sizeof(err)), 0, "%s", err);
+    uint64_t from = sc_trace_cursor(sc_session_trace(ses));
+    uint8_t rp[10] = {0x34, 0, 0, 0, 0, 0, 0, 0, 0, 0}; /* READ POSITION, short form */
+    th_cmd *c = th_fake_cmd_new(rp, sizeof(rp), NULL, 0, 20);
+    th_fake_cmd_run(c, th_rules_handle, sc_session_rules(ses, "t0"));
+    th_fake_cmd_free(c);
+    sc_trace_filter f;
+    sc_trace_filter_init(&f);
+    snprintf(f.device, sizeof(f.device), "%s", sc.steps[0].wait.device);
+    snprintf(f.op, sizeof(f.op), "%s", sc.steps[0].wait.op);
+    long matched = 0;
+    uint64_t next;
+    int rc = sc_trace_wait(sc_session_trace(ses), &f, from, 1, 500, NULL, &matched, &next);
+    char *lines = NULL;
+    sc_trace_read(sc_session_trace(ses), from, 0, &lines, &next);
+    char op[40];
+    snprintf(op, sizeof(op), "%s", f.op);
+    char shown[512];
+    snprintf(shown, sizeof(shown), "%s", lines ? lines : "");
+    free(lines);
+    cr_assert_eq(sc_session_close(ses, err, sizeof(err)), 0, "%s", err);
+    unlink(trace);
+    sc_free(&sc);
+    cr_assert_eq(rc, 0, "wait_trace op READ_POSITION kept as '%s'; the tape's trace: %s", op,
+                 shown);
+    cr_assert_eq(matched, 1);
+}
