@@ -111,3 +111,39 @@ Test(review_tape_decode, wait_trace_op_read_position_on_a_tape_matches_its_trace
                  shown);
     cr_assert_eq(matched, 1);
 }
+
+/* SSC SPACE: with FM/EOM the INFORMATION field is the requested count minus the count
+ * actually spaced (the emulation's own tape_space answers so). The decoder gives SPACE no
+ * length ("counts, not transfers"), so a rule's `info: residue` falls to the byte path and
+ * says 0: a rule answering SPACE(6) 5 blocks with a filemark before any was spaced reports
+ * that all 5 were spaced. */
+Test(review_tape_decode, residue_of_a_space_counts_what_was_not_spaced)
+{
+    th_tape *t = tape_with_record(0);
+    th_rules *r;
+    cr_assert_eq(th_rules_new(NULL, &r, "t0", th_tape_handle, t, 0, th_tape_op_name), 0);
+    th_rules_set_kind(r, TH_CDB_TAPE, bs_of, t);
+    th_rule x;
+    th_rule_init(&x);
+    x.match.op = 0x11;
+    x.action.pass = false;
+    x.action.sense_set = true;
+    x.action.sense.key = TH_KEY_NO_SENSE;
+    x.action.sense.asc = 0x00;
+    x.action.sense.ascq = 0x01; /* FILEMARK DETECTED */
+    x.action.sense.filemark = true;
+    x.action.info_from = TH_INFO_RESIDUE;
+    cr_assert_geq(th_rules_add(r, &x, -1), 0);
+    uint8_t sp[6] = {0x11, 0x00, 0x00, 0x00, 0x05, 0}; /* SPACE(6) 5 blocks */
+    th_cmd *c = th_fake_cmd_new(sp, 6, NULL, 0, 0);
+    th_fake_cmd_run(c, th_rules_handle, r);
+    th_sense s;
+    int rc = th_fake_sense(c, &s);
+    th_fake_cmd_free(c);
+    th_rules_free(r);
+    th_tape_free(t);
+    cr_assert_eq(rc, 0);
+    cr_assert(s.info_valid);
+    cr_assert_eq(s.info, 5, "SPACE(6) of 5 blocks, none spaced: INFORMATION %llu, SSC wants 5",
+                 (unsigned long long)s.info);
+}
