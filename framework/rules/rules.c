@@ -277,11 +277,13 @@ static uint64_t derive_info(const th_rules *r, const th_rule *rule, th_cmd *cmd,
     }
 }
 
-static void apply_short(const th_rules *r, const th_rule_action *a, th_cmd *cmd)
+static void apply_short(const th_rules *r, const th_rule_action *a, th_cmd *cmd,
+                        const th_cdb_info *in)
 {
     size_t have = th_cmd_get_data_in_len(cmd), n = have;
-    /* A block of a tape in variable mode is not a size: its transfer counts bytes. */
-    size_t bs = unit_bytes(r) ? unit_bytes(r) : 1;
+    /* The CDB's unit, not the tape's mode: a FIXED=0 READ(6) counts bytes whatever the
+     * MODE block size (SSC), and a block of a tape in variable mode is not a size. */
+    size_t bs = in->unit == TH_XFER_BYTES ? 1 : unit_bytes(r) ? unit_bytes(r) : 1;
     switch (a->short_kind) {
     case TH_SHORT_BYTES:
         n = (size_t)a->short_value;
@@ -373,7 +375,7 @@ int th_rules_handle(th_cmd *cmd, void *arg)
         /* A deferring handler owns the command from here: nothing may touch it, and
          * a delay is not applied (the handler decides when it is answered). */
         if (run_inner && r->inner(cmd, r->inner_arg) == TH_CMD_DEFERRED) return TH_CMD_DEFERRED;
-        if (a->short_kind != TH_SHORT_NONE) apply_short(r, a, cmd);
+        if (a->short_kind != TH_SHORT_NONE) apply_short(r, a, cmd, &in);
         if (a->corrupt_bytes) apply_corrupt(a, cmd, fired);
         if (a->sense_set) {
             th_sense s = a->sense;
