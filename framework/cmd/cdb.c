@@ -16,6 +16,7 @@ typedef enum {
     F_ATOMIC, /* WRITE ATOMIC(16): a 16-bit length after the ATOMIC BOUNDARY */
     F_SSC6,   /* SSC READ/WRITE(6) and friends: FIXED in byte 1 bit 0, 24-bit length at
                  2-4 counting blocks when FIXED, bytes when not; no LBA */
+    F_SPACE6, /* SSC SPACE(6): CODE in byte 1 bits 0-2, signed 24-bit count at 2-4 */
 } form;
 
 typedef struct form_row {
@@ -33,13 +34,11 @@ static const form_row sbc_rows[] = {
     {0x93, F_LBA16, 16}, {0x89, F_CAW, 16},   {0x9c, F_ATOMIC, 16},
 };
 
-/* SSC-3: READ(6) 0x08, READ REVERSE(6) 0x0f, WRITE(6) 0x0a, VERIFY(6) 0x13. LOCATE and
- * SPACE carry positions and counts, not LBAs or transfers: no fields here. */
+/* SSC-3: READ(6) 0x08, READ REVERSE(6) 0x0f, WRITE(6) 0x0a, VERIFY(6) 0x13. SPACE(6)
+ * 0x11 has a count (its INFORMATION with FM/EOM is the count not spaced); LOCATE carries
+ * positions, not LBAs or transfers: no fields. SPACE(16) is not in the emulation's table. */
 static const form_row ssc_rows[] = {
-    {0x08, F_SSC6, 6},
-    {0x0a, F_SSC6, 6},
-    {0x0f, F_SSC6, 6},
-    {0x13, F_SSC6, 6},
+    {0x08, F_SSC6, 6}, {0x0a, F_SSC6, 6}, {0x0f, F_SSC6, 6}, {0x13, F_SSC6, 6}, {0x11, F_SPACE6, 6},
 };
 
 static const form_row *row_of(th_cdb_kind kind, uint8_t op)
@@ -93,6 +92,18 @@ int th_cdb_decode(th_cdb_kind kind, const uint8_t *c, size_t len, th_cdb_info *o
         out->unit = out->fixed ? TH_XFER_BLOCKS : TH_XFER_BYTES;
         out->xfer_len = th_be24(c + 2);
         break;
+    case F_SPACE6: {
+        out->has_lba = false;
+        /* CODE 3 (end of data) has no count; the others space backwards when negative. */
+        if ((c[1] & 0x07) == 3) {
+            out->unit = TH_XFER_NONE;
+            break;
+        }
+        uint32_t raw = th_be24(c + 2);
+        out->unit = TH_XFER_COUNT;
+        out->xfer_len = raw & 0x800000u ? 0x1000000u - raw : raw;
+        break;
+    }
     default:
         out->has_lba = false;
         out->unit = TH_XFER_NONE;

@@ -247,10 +247,12 @@ static int pick_locked(th_rules *r, th_cmd *cmd, const th_cdb_info *in)
 /* INFORMATION for `info: residue`: the requested transfer minus what went back, in the
  * CDB's own unit. SSC (READ(6) with FM/EOM/ILI) counts blocks not transferred when FIXED
  * is set, an incompletely read block included, and bytes when it is not; a disk's block
- * commands count blocks the same way. */
+ * commands count blocks the same way. A SPACE counts objects not spaced, and a rule
+ * answers it without knowing of any spaced: the whole count. */
 static uint64_t residue(const th_rules *r, th_cmd *cmd, const th_cdb_info *in)
 {
     size_t got = th_cmd_get_data_in_len(cmd);
+    if (in->unit == TH_XFER_COUNT) return in->xfer_len;
     if (in->unit == TH_XFER_BYTES) return in->xfer_len > got ? in->xfer_len - got : 0;
     if (in->unit == TH_XFER_BLOCKS) {
         uint32_t bs = unit_bytes(r);

@@ -170,6 +170,8 @@ static void put_cmd(out *o, const th_trace_entry *e)
     /* A tape's READ(6) counts blocks when FIXED is set and bytes when it is not. */
     if (e->unit == TH_XFER_BLOCKS) put(o, ",\"blocks\":%u", e->blocks);
     if (e->unit == TH_XFER_BYTES) put(o, ",\"bytes\":%u", e->blocks);
+    /* A SPACE's count of objects, unsigned: the cdb shows its direction and CODE. */
+    if (e->unit == TH_XFER_COUNT) put(o, ",\"count\":%u", e->blocks);
     put(o, ",\"status\":%u,\"sense\":", e->status);
     if (e->sense_ok) {
         const th_sense *s = &e->decoded;

@@ -29,9 +29,9 @@ Test(cdb_decode, a_tape_read6_has_no_lba_and_counts_blocks_when_fixed_bytes_when
     cr_assert_eq(in.xfer_len, 256);
 }
 
-Test(cdb_decode, tape_positioning_commands_carry_no_lba_nor_length)
+Test(cdb_decode, tape_positioning_commands_carry_no_lba_and_only_space_a_count)
 {
-    /* LOCATE(10), SPACE(6), LOCATE(16): positions and counts, not LBAs. */
+    /* LOCATE(10), LOCATE(16): positions, not LBAs; SPACE(6): a count of objects. */
     const uint8_t loc10[10] = {0x2b, 0, 0, 0, 0, 9, 0, 0, 0, 0};
     const uint8_t space[6] = {0x11, 1, 0, 0, 2, 0};
     const uint8_t loc16[16] = {0x92, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0};
@@ -39,7 +39,21 @@ Test(cdb_decode, tape_positioning_commands_carry_no_lba_nor_length)
     th_cdb_decode(TH_CDB_TAPE, loc10, 10, &in);
     cr_assert(!in.has_lba && in.unit == TH_XFER_NONE && !in.xfer_len);
     th_cdb_decode(TH_CDB_TAPE, space, 6, &in);
-    cr_assert(!in.has_lba && in.unit == TH_XFER_NONE);
+    cr_assert(!in.has_lba && in.unit == TH_XFER_COUNT && in.xfer_len == 2);
+    /* Backwards (-3, 24-bit two's complement): the magnitude. */
+    const uint8_t back[6] = {0x11, 0, 0xff, 0xff, 0xfd, 0};
+    th_cdb_decode(TH_CDB_TAPE, back, 6, &in);
+    cr_assert(in.unit == TH_XFER_COUNT && in.xfer_len == 3, "%u", in.xfer_len);
+    const uint8_t most[6] = {0x11, 0, 0x80, 0, 0, 0}; /* -2^23 */
+    th_cdb_decode(TH_CDB_TAPE, most, 6, &in);
+    cr_assert_eq(in.xfer_len, 0x800000u);
+    /* CODE 3, end of data: the count field is ignored. */
+    const uint8_t eod[6] = {0x11, 3, 0, 0, 7, 0};
+    th_cdb_decode(TH_CDB_TAPE, eod, 6, &in);
+    cr_assert(in.unit == TH_XFER_NONE && !in.xfer_len);
+    /* The same bytes on a disk (0x11 is nothing there): no fields. */
+    th_cdb_decode(TH_CDB_DISK, space, 6, &in);
+    cr_assert(in.unit == TH_XFER_NONE && !in.xfer_len);
     th_cdb_decode(TH_CDB_TAPE, loc16, 16, &in);
     cr_assert(!in.has_lba && in.unit == TH_XFER_NONE);
     /* PRE-FETCH(10) (0x34 on a disk) has one. */

@@ -183,6 +183,25 @@ Test(trace_sink, a_cleared_sink_is_not_called)
 }
 
 /* The lines as the trace wrote them before the sink existed (the runner parses them). */
+/* A tape's SPACE shows its count (unsigned; the cdb keeps direction and CODE). */
+Test(trace_sink, a_space_line_shows_its_count)
+{
+    uint8_t cdb[6] = {0x11, 1, 0xff, 0xff, 0xfe, 0};
+    th_trace_entry e = {.device = "t0",
+                        .id = 1,
+                        .op = 0x11,
+                        .op_name = "SPACE_6",
+                        .cdb = cdb,
+                        .cdb_len = 6,
+                        .blocks = 2,
+                        .unit = TH_XFER_COUNT,
+                        .rule_id = -1};
+    char line[1024];
+    th_trace_entry_json(&e, 0.0, line, sizeof(line));
+    cr_assert(strstr(line, "\"cdb\":\"1101fffffe00\",\"count\":2,\"status\":0,"), "%s", line);
+    cr_assert(!strstr(line, "\"blocks\"") && !strstr(line, "\"bytes\""), "%s", line);
+}
+
 Test(trace_sink, the_formatter_writes_the_known_lines)
 {
     uint8_t cdb[10] = {0x28, 0, 0, 0, 0, 0x14, 0, 0, 1, 0};

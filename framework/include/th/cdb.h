@@ -18,6 +18,8 @@ typedef enum th_xfer_unit {
     TH_XFER_NONE,   /* no transfer length in the CDB */
     TH_XFER_BLOCKS, /* logical blocks (a disk's, or a fixed-mode tape's current size) */
     TH_XFER_BYTES,  /* bytes (a variable-mode tape READ/WRITE) */
+    TH_XFER_COUNT,  /* objects to space (SSC SPACE: blocks, filemarks, ...), the magnitude
+                       of its signed count; nothing is transferred */
 } th_xfer_unit;
 typedef struct th_cdb_info {
     uint8_t opcode;

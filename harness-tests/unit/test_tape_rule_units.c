@@ -1,4 +1,6 @@
-/* Review of the device-type-aware CDB decoder (046b842): reproducers of defects found. */
+/* A tape's rules in the CDB's units (SSC): short amounts of a FIXED=0 READ(6) in bytes
+ * whatever the MODE block size, trace filters naming ops by the tape's table, and the
+ * residue of a SPACE counting what was not spaced. Began as review reproducers. */
 #include "steps_rig.h"
 #include "th/tape.h"
 
@@ -31,9 +33,9 @@ static th_tape *tape_with_record(uint32_t mode_bs)
 }
 
 /* SSC: FIXED=0 asks for one variable block of TRANSFER LENGTH bytes whatever the mode's
- * block length (that length applies to FIXED=1 commands). apply_short rounds a fraction
- * down to unit_bytes(), the tape's MODE block size, not to the CDB's unit: half of a
- * 1000-byte variable READ(6) becomes 0 bytes in fixed mode (500 in variable mode). */
+ * block length (that length applies to FIXED=1 commands). A short fraction rounds to the
+ * CDB's unit: half of a 1000-byte variable READ(6) is 500 bytes in fixed mode too (once
+ * it was rounded to the 512-byte MODE block size: 0). */
 static size_t half_of_variable_read(uint32_t mode_bs)
 {
     th_tape *t = tape_with_record(mode_bs);
@@ -56,7 +58,7 @@ static size_t half_of_variable_read(uint32_t mode_bs)
     return got;
 }
 
-Test(review_tape_decode, short_fraction_of_a_variable_read_counts_bytes_in_fixed_mode_too)
+Test(tape_rule_units, short_fraction_of_a_variable_read_counts_bytes_in_fixed_mode_too)
 {
     cr_assert_eq(half_of_variable_read(0), 500, "variable mode: half of 1000 bytes");
     cr_assert_eq(half_of_variable_read(512), 500,
@@ -65,10 +67,9 @@ Test(review_tape_decode, short_fraction_of_a_variable_read_counts_bytes_in_fixed
                  half_of_variable_read(512));
 }
 
-/* The trace names a tape's commands by the tape's table now (0x34 READ_POSITION), but a
- * wait_trace/expect/trace filter still turns its op into a name by sc_op_name, disk table
- * first (0x34 PRE_FETCH_10): on a tape, `wait_trace: {op: READ_POSITION}` never matches. */
-Test(review_tape_decode, wait_trace_op_read_position_on_a_tape_matches_its_trace)
+/* The trace names a tape's commands by the tape's table (0x34 READ_POSITION, not the
+ * disk's PRE_FETCH_10): a wait_trace filter by that name matches on a tape. */
+Test(tape_rule_units, wait_trace_op_read_position_on_a_tape_matches_its_trace)
 {
     static scenario sc;
     cr_assert_eq(load_text("name: t\ndevices:\n  - {name: t0, type: tape}\nsteps:\n"
@@ -113,11 +114,10 @@ Test(review_tape_decode, wait_trace_op_read_position_on_a_tape_matches_its_trace
 }
 
 /* SSC SPACE: with FM/EOM the INFORMATION field is the requested count minus the count
- * actually spaced (the emulation's own tape_space answers so). The decoder gives SPACE no
- * length ("counts, not transfers"), so a rule's `info: residue` falls to the byte path and
- * says 0: a rule answering SPACE(6) 5 blocks with a filemark before any was spaced reports
- * that all 5 were spaced. */
-Test(review_tape_decode, residue_of_a_space_counts_what_was_not_spaced)
+ * actually spaced (the emulation's own tape_space answers so). A rule answering SPACE(6)
+ * 5 blocks with a filemark before any was spaced reports 5 (once the decoder gave SPACE
+ * no count and the byte path said 0: all spaced). */
+Test(tape_rule_units, residue_of_a_space_counts_what_was_not_spaced)
 {
     th_tape *t = tape_with_record(0);
     th_rules *r;
