@@ -147,3 +147,31 @@ Test(tape_rule_units, residue_of_a_space_counts_what_was_not_spaced)
     cr_assert_eq(s.info, 5, "SPACE(6) of 5 blocks, none spaced: INFORMATION %llu, SSC wants 5",
                  (unsigned long long)s.info);
 }
+
+/* A rule's `length` on a SPACE(6) matches the magnitude of its count, forward or back. */
+Test(tape_rule_units, length_matches_the_count_of_a_space_either_way)
+{
+    th_tape *t = tape_with_record(0);
+    th_rules *r;
+    cr_assert_eq(th_rules_new(NULL, &r, "t0", th_tape_handle, t, 0, th_tape_op_name), 0);
+    th_rules_set_kind(r, TH_CDB_TAPE, bs_of, t);
+    th_rule x;
+    th_rule_init(&x);
+    x.match.op = 0x11;
+    x.match.len_set = true;
+    x.match.len_lo = x.match.len_hi = 2;
+    x.action.status = TH_STATUS_BUSY;
+    cr_assert_geq(th_rules_add(r, &x, -1), 0);
+    const uint8_t cdbs[3][6] = {{0x11, 0, 0, 0, 2, 0},          /* 2 forward: matches */
+                                {0x11, 0, 0xff, 0xff, 0xfe, 0}, /* 2 back: matches */
+                                {0x11, 0, 0, 0, 1, 0}};         /* 1: the emulation */
+    const uint8_t want[3] = {TH_STATUS_BUSY, TH_STATUS_BUSY, TH_STATUS_GOOD};
+    for (int i = 0; i < 3; i++) {
+        th_cmd *c = th_fake_cmd_new(cdbs[i], 6, NULL, 0, 0);
+        th_fake_cmd_run(c, th_rules_handle, r);
+        cr_assert_eq(th_cmd_get_status(c), want[i], "SPACE %d: status %u", i, th_cmd_get_status(c));
+        th_fake_cmd_free(c);
+    }
+    th_rules_free(r);
+    th_tape_free(t);
+}
