@@ -1,0 +1,29 @@
+/* Review of protocol 2 (rev-proto): defects proven in the shared trace filter. */
+#include "scenario/parse_internal.h"
+#include "scenario/request.h"
+#include "steps_rig.h"
+
+#define DOC "name: t\ndevices:\n  - {name: d0, size: 1M}\n"
+
+/* Defect: parse_internal.h says op and tmr are read "as every trace filter reads them
+ * (expect_trace too)", and docs/scenario-format.md that wait_trace takes "the same keys and
+ * values as in expect_trace". wait_trace and wait check tmr and keep it as the trace writes
+ * it ("lun-reset" -> "LUN_RESET"); expect_trace still copies it raw: a name wait_trace
+ * takes never matches there (the matcher strcmp's th_tmr_name), and a wrong one is not
+ * refused, so `count: 0` of a misspelt TMR passes vacuously. */
+Test(review_proto, expect_trace_reads_tmr_as_wait_trace_does)
+{
+    static scenario sc;
+    cr_assert_eq(load_text(DOC "steps:\n  - wait_trace: {device: d0, tmr: lun-reset, timeout: 0}\n"
+                               "expect_trace:\n  - {device: d0, tmr: lun-reset, count: 0}\n",
+                           &sc),
+                 0, "%s", sc_errors(&sc));
+    cr_assert_str_eq(sc.steps[0].wait.tmr, "LUN_RESET");
+    cr_expect_str_eq(sc.expects[0].tmr, sc.steps[0].wait.tmr,
+                     "expect_trace keeps '%s', wait_trace '%s'", sc.expects[0].tmr,
+                     sc.steps[0].wait.tmr);
+    sc_free(&sc);
+    cr_expect_neq(load_text(DOC "expect_trace:\n  - {device: d0, tmr: BOGUS, count: 0}\n", &sc), 0,
+                  "expect_trace took tmr: BOGUS");
+    sc_free(&sc);
+}
