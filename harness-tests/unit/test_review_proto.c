@@ -27,3 +27,17 @@ Test(review_proto, expect_trace_reads_tmr_as_wait_trace_does)
                   "expect_trace took tmr: BOGUS");
     sc_free(&sc);
 }
+
+#include "control_rig.h"
+
+/* Defect (minor): the timeout check `d >= 0` lets -0 through as -0.0, and the refusal
+ * then says "within -0 s"; a timeout of 0 to 86400 is echoed with a sign it cannot have. */
+Test(review_proto, a_wait_timeout_of_minus_zero_is_reported_as_0_s)
+{
+    ctl_rig r;
+    ctl_rig_up(&r, 0);
+    char *v = ctl_ask1(&r, "{\"request\":\"wait\",\"device\":\"d0\",\"timeout\":-0}");
+    cr_expect(strstr(v, "wait: 0 of 1 matching entries within 0 s"), "%s", v);
+    free(v);
+    ctl_rig_down(&r);
+}
