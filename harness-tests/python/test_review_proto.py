@@ -49,3 +49,37 @@ def test_trace_filters_tmr_as_the_servers_wait_does():
     """Defect: wait (protocol 2) takes tmr="lun-reset" as LUN_RESET; trace_matches does not."""
     from tcmu_harness.server import trace_matches
     assert trace_matches({"device": "d0", "tmr": "LUN_RESET"}, {"tmr": "lun-reset"})
+
+
+def test_a_wait_whose_entries_were_dropped_is_not_a_wait_timeout(tmp_path):
+    """Defect (error mapping; the rule predates protocol 2): Client.request raises
+    WaitTimeout ("a `wait` ran out of time") for any failed wait whose response has
+    "matched", and serve's r_wait puts "matched" in its ERANGE answer too (the entries from
+    after are no longer kept), so that is reported as a timeout. The answer below is the
+    shape r_wait sends for -ERANGE."""
+    import json
+    import socket
+    import threading
+    from tcmu_harness import Client, WaitTimeout
+    path = str(tmp_path / "s")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(1)
+
+    def answer():
+        conn, _ = ls.accept()
+        req = json.loads(conn.makefile().readline())
+        conn.sendall(json.dumps({"ok": False, "id": req["id"], "error": "wait: trace entry 0 "
+                                 "is no longer kept: the oldest is 1000 (the trace keeps 1000 "
+                                 "entries)", "matched": 0, "next": 1000}).encode() + b"\n")
+        conn.close()
+
+    th = threading.Thread(target=answer)
+    th.start()
+    c = Client(path, timeout=10)
+    with pytest.raises(TcmuHarnessError, match="no longer kept") as ei:
+        c.request("wait", {"after": 0, "timeout": 5})
+    th.join(10)
+    c.close()
+    ls.close()
+    assert not isinstance(ei.value, WaitTimeout), "an ERANGE answer raised WaitTimeout"
