@@ -29,3 +29,52 @@ def test_a_hard_link_at_path_lock_is_refused_and_its_file_kept(tmp_path):
             p.send_signal(signal.SIGTERM)
         p.communicate(timeout=30)
     assert data.read_text() == "precious data\n", "the linked file was truncated at exit"
+
+
+def test_a_path_served_by_another_user_before_is_usable_once_that_serve_ended():
+    """Defect (regression): the socket goes at exit, PATH.lock (0600, never unlinked) stays.
+    After one user's serve on a path (here root) ended cleanly, another user's serve on the
+    same path is refused for ever ("PATH.lock: Permission denied"), though nothing holds
+    it; before PATH.lock that serve started. Needs root (to be two users), as this lane."""
+    assert os.geteuid() == 0, "this reproducer runs as root to play two users"
+    import shutil
+    import tempfile
+    d = pathlib.Path(tempfile.mkdtemp(prefix="th-rev-", dir="/tmp"))  # reachable by nobody
+    d.chmod(0o1777)
+    path = d / "c.sock"
+    try:
+        run_two_users(path)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def nobody_serve(path):
+    """serve on path as nobody: None if it came up (and was stopped), else its stderr."""
+    q = subprocess.Popen(["setpriv", "--reuid", "nobody", "--regid", "nogroup",
+                          "--clear-groups", TH, "serve", "--control", str(path)],
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while q.poll() is None and not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    up = q.poll() is None and path.exists()
+    if q.poll() is None:
+        q.send_signal(signal.SIGTERM)
+    _, err = q.communicate(timeout=30)
+    return None if up else err
+
+
+def run_two_users(path):
+    p = subprocess.Popen([TH, "serve", "--control", str(path)], stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=30) == 0
+    assert not path.exists()  # the first serve is gone, and so is its socket
+    err = nobody_serve(path)
+    stale = pathlib.Path(str(path) + ".lock")
+    if err is not None:
+        stale.unlink()  # the control: without the left-over lock file it does start
+        assert nobody_serve(path) is None, "nobody's serve fails for another reason"
+    assert err is None, err
