@@ -73,3 +73,28 @@ Test(review_proto, a_wait_with_tmr_and_a_command_filter_is_refused)
         cr_expect_neq(rc, 0, "accepted, can never match: %s", reqs[i]);
     }
 }
+
+/* Defect (the promise predates protocol 2): docs/control-protocol.md says "A wait whose
+ * server stops is answered `wait: the server is stopping`" and control.h that a blocked
+ * wait answers so. ctl_server_stop shuts every connection down (SHUT_RDWR) before it wakes
+ * the waiters, so the answer can never be written: the client reads end of file (the
+ * Python client: ConnectionLost "closed the connection before answering"). The existing
+ * stop_ends_a_wait accepts no answer at all. */
+Test(review_proto, a_wait_whose_server_stops_is_answered_stopping)
+{
+    ctl_rig r;
+    ctl_rig_up(&r, 0);
+    const char *req = "{\"request\":\"wait\",\"device\":\"d0\",\"timeout\":600}\n";
+    int fd = ctl_connect(r.path);
+    cr_assert(ctl_send(fd, req, strlen(req)));
+    ctl_rig_await_waiting(&r, 1);
+    ctl_server_stop(r.srv);
+    char *resp = ctl_read_line(fd);
+    cr_expect(resp && strstr(resp, "wait: the server is stopping"), "the answer: %s",
+              resp ? resp : "(none: end of file)");
+    free(resp);
+    close(fd);
+    char err[256];
+    cr_assert_eq(sc_session_close(r.s, err, sizeof(err)), 0, "%s", err);
+    rmdir(r.dir);
+}
