@@ -78,3 +78,17 @@ def run_two_users(path):
         stale.unlink()  # the control: without the left-over lock file it does start
         assert nobody_serve(path) is None, "nobody's serve fails for another reason"
     assert err is None, err
+
+
+def test_an_unusable_control_path_is_refused_before_a_lock_file_is_made(tmp_path):
+    """Defect (minor): ctl_lock_take runs before the socket path is checked, so a path
+    serve then refuses (empty; longer than a Unix socket takes) still leaves a lock file:
+    --control "" creates ".lock" in the working directory, a too-long PATH a PATH.lock."""
+    r = subprocess.run([TH, "serve", "--control", ""], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1 and "empty path" in r.stderr, r.stderr
+    long_path = tmp_path / ("x" * 120)
+    r2 = subprocess.run([TH, "serve", "--control", str(long_path)], capture_output=True,
+                        text=True, timeout=30)
+    assert r2.returncode == 1 and "longer than" in r2.stderr, r2.stderr
+    assert sorted(os.listdir(tmp_path)) == [], "left behind by refused serves"
