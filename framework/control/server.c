@@ -282,15 +282,22 @@ static int listen_at(ctl_server *srv, const char *path, char *err, size_t cap)
     return 0;
 }
 
-int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_server **out,
-                     char *err, size_t cap)
+int ctl_path_check(const char *path, char *err, size_t cap)
 {
-    *out = NULL;
     if (!path || !*path) return ctl_fail(err, cap, -EINVAL, "control socket: an empty path");
     if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
         return ctl_fail(err, cap, -ENAMETOOLONG,
                         "control socket %s: longer than %zu bytes (a Unix socket's limit)", path,
                         sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+    return 0;
+}
+
+int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_server **out,
+                     char *err, size_t cap)
+{
+    *out = NULL;
+    int rc = ctl_path_check(path, err, cap);
+    if (rc) return rc;
     ctl_server *srv = calloc(1, sizeof(*srv));
     if (!srv) return ctl_fail(err, cap, -ENOMEM, "out of memory");
     srv->s = s;
@@ -299,7 +306,7 @@ int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_ser
     snprintf(srv->path, sizeof(srv->path), "%s", path);
     srv->lfd = srv->wake[0] = srv->wake[1] = -1;
     pthread_mutex_init(&srv->lock, NULL);
-    int rc = clear_path(path, err, cap);
+    rc = clear_path(path, err, cap);
     if (!rc) rc = listen_at(srv, path, err, cap);
     if (!rc && pipe2(srv->wake, O_CLOEXEC))
         rc = ctl_fail(err, cap, -errno, "pipe: %s", strerror(errno));
