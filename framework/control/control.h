@@ -41,7 +41,8 @@ int ctl_path_check(const char *path, char *err, size_t cap);
 int ctl_lock_take(const char *path, int *fd, char *err, size_t cap);
 void ctl_lock_release(const char *path, int fd); /* -1 is fine */
 /* Stops accepting, ends every connection (a blocked wait answers that the server is
- * stopping), joins the threads, removes the socket. NULL is fine. */
+ * stopping: requests under way get up to 3 s to answer first), joins the threads, removes the
+ * socket. NULL is fine. */
 void ctl_server_stop(ctl_server *srv);
 
 #endif

@@ -11,8 +11,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "control_internal.h"
+
+/* How long a stop lets the requests under way send their answers. */
+#define STOP_DRAIN_MS 3000
 
 #define READ_CHUNK        65536
 #define ACCEPT_BACKOFF_MS 100 /* out of descriptors: how long before accepting again */
@@ -75,8 +79,11 @@ static bool serve_lines(ctl_client *c, char *buf, size_t *len, ctl_json *out)
             return false;
         }
         ctl_json_reset(out);
+        __atomic_add_fetch(&c->srv->busy, 1, __ATOMIC_ACQ_REL);
         ctl_dispatch(c, buf + start, n, out);
-        if (!send_line(c->fd, out)) return false;
+        bool sent = send_line(c->fd, out);
+        __atomic_sub_fetch(&c->srv->busy, 1, __ATOMIC_ACQ_REL);
+        if (!sent) return false;
         if (c->shutdown_after) {
             c->shutdown_after = false;
             c->srv->o.on_shutdown(c->srv->o.arg);
@@ -334,12 +341,18 @@ void ctl_server_stop(ctl_server *srv)
     while (write(srv->wake[1], &b, 1) < 0 && errno == EINTR) {
     }
     pthread_join(srv->acceptor, NULL);
-    /* Readers see end of file, writers EPIPE, waiters the flag at their next slice. */
+    /* First let the requests under way answer (a wait: "the server is stopping", at its
+     * next slice or on the wake), bounded so a peer that does not read cannot hold the
+     * stop; then readers see end of file, writers EPIPE. */
+    sc_trace *t = sc_session_trace(srv->s);
+    for (int ms = 0; ms < STOP_DRAIN_MS && __atomic_load_n(&srv->busy, __ATOMIC_ACQUIRE); ms += 5) {
+        if (t) sc_trace_wake(t);
+        nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+    }
     pthread_mutex_lock(&srv->lock);
     for (ctl_client *c = srv->clients; c; c = c->next)
         if (c->fd >= 0) shutdown(c->fd, SHUT_RDWR);
     pthread_mutex_unlock(&srv->lock);
-    sc_trace *t = sc_session_trace(srv->s);
     if (t) sc_trace_wake(t);
     reap(srv, true);
     struct stat st;
