@@ -156,7 +156,8 @@ class Server:
                 try:
                     client = Client(self.control, timeout=self.request_timeout)
                     info = client.request("version", timeout=10)
-                    if info.get("pid") == self.proc.pid:
+                    # (a serve older than the pid key cannot be told apart: taken)
+                    if "pid" not in info or _descends(info["pid"], self.proc.pid):
                         self.info = info
                         self._client = client
                         break
@@ -535,6 +536,21 @@ def _op(v: Any) -> Any:
 def _tmr(v: Any) -> Any:
     """tmr as the server reads it: any case, '-' for '_' ("lun-reset" is LUN_RESET)."""
     return v.strip().upper().replace("-", "_") if isinstance(v, str) else v
+
+
+def _descends(pid: Any, ancestor: int) -> bool:
+    """Whether pid is ancestor or runs under it (serve may be started through a wrapper)."""
+    for _ in range(64):
+        if not isinstance(pid, int) or pid <= 1:
+            return False
+        if pid == ancestor:
+            return True
+        try:
+            stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+    return False
 
 
 def _same(a: Any, b: Any) -> bool:
