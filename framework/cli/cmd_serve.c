@@ -23,7 +23,7 @@ static const char serve_usage[] =
     "  With SCENARIO: its devices and rules (steps are not run); the trace goes to FILE.\n"
     "  --control PATH: take requests on a Unix socket at PATH (JSON lines, mode 0600;\n"
     "    docs/control-protocol.md, and `tcmu-harness ctl` to send one from a shell).\n"
-    "    One serve per PATH: it holds a lock on PATH.lock (kept, not removed) from before\n"
+    "    One serve per PATH: it holds a lock on PATH.lock (removed at exit) from before\n"
     "    its devices are made; a second exits 1 naming the holder's pid.\n"
     "  SPEC: comma-separated key=value, the keys of a scenario device (docs/scenario-format.md);\n"
     "  a list key repeats (initiators=A,initiators=B), chap is chap.user=,chap.password=:\n"
@@ -181,7 +181,7 @@ int cmd_serve(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         rc = serve_scenario(sc, &o, control, &set);
     }
-    ctl_lock_release(lock); /* after the teardown: the path is ours until then */
+    ctl_lock_release(control, lock); /* after the teardown: the path is ours until then */
     sc_free(sc);
     free(sc);
     return rc;

@@ -30,14 +30,19 @@ typedef struct ctl_opts {
  * 0, or -errno with the reason in err. The session must outlive the server. */
 int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_server **out,
                      char *err, size_t cap);
+/* 0 when path can be a control socket (not empty, fits sun_path), else -errno + err.
+ * Checked before the lock, so a refused path leaves no PATH.lock behind. */
+int ctl_path_check(const char *path, char *err, size_t cap);
 /* An exclusive lock on PATH.lock (lock.c), for the server's whole life: taken before any
  * device is made, so a second serve on the same path does no kernel work. Opened with
- * O_NOFOLLOW, mode 0600; a non-regular file there is refused. 0 with *fd; -EBUSY with
- * "another serve (pid N) holds PATH.lock" in err, or another -errno. Never unlinked. */
+ * O_NOFOLLOW, mode 0600; a non-regular file, a hard-linked one or another user's is
+ * refused untouched. 0 with *fd; -EBUSY with "another serve (pid N) holds PATH.lock" in
+ * err, or another -errno. Removed by ctl_lock_release, under the lock. */
 int ctl_lock_take(const char *path, int *fd, char *err, size_t cap);
-void ctl_lock_release(int fd); /* -1 is fine */
+void ctl_lock_release(const char *path, int fd); /* -1 is fine */
 /* Stops accepting, ends every connection (a blocked wait answers that the server is
- * stopping), joins the threads, removes the socket. NULL is fine. */
+ * stopping: requests under way get up to 3 s to answer first), joins the threads, removes the
+ * socket. NULL is fine. */
 void ctl_server_stop(ctl_server *srv);
 
 #endif

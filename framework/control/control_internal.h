@@ -32,6 +32,7 @@ struct ctl_server {
     int live;
     int stopping;     /* atomic */
     int waiting;      /* atomic: clients inside a `wait` (tests synchronise on it) */
+    int busy;         /* atomic: clients between a request and its answer sent (stop waits) */
     unsigned unnamed; /* atomic: rules added without a name so far (rule-N) */
 };
 

@@ -2,6 +2,7 @@
  * trace call. A request that fails to parse reaches no session call, so it changes
  * nothing. */
 #include <errno.h>
+#include <unistd.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +36,10 @@ static int r_version(ctl_client *c, sc_request *rq, ctl_json *res, char *err, si
     ctl_json_str(res, TH_VERSION_STRING);
     ctl_json_key(res, "instance");
     ctl_json_str(res, inst);
+    /* so a client that started serve knows it reached that process, not another serve
+     * holding the path (whose socket answers while its own serve exits on PATH.lock) */
+    ctl_json_key(res, "pid");
+    ctl_json_int(res, (long)getpid());
     return 0;
 }
 

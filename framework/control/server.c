@@ -11,8 +11,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "control_internal.h"
+
+/* How long a stop lets the requests under way send their answers. */
+#define STOP_DRAIN_MS 3000
 
 #define READ_CHUNK        65536
 #define ACCEPT_BACKOFF_MS 100 /* out of descriptors: how long before accepting again */
@@ -75,8 +79,11 @@ static bool serve_lines(ctl_client *c, char *buf, size_t *len, ctl_json *out)
             return false;
         }
         ctl_json_reset(out);
+        __atomic_add_fetch(&c->srv->busy, 1, __ATOMIC_ACQ_REL);
         ctl_dispatch(c, buf + start, n, out);
-        if (!send_line(c->fd, out)) return false;
+        bool sent = send_line(c->fd, out);
+        __atomic_sub_fetch(&c->srv->busy, 1, __ATOMIC_ACQ_REL);
+        if (!sent) return false;
         if (c->shutdown_after) {
             c->shutdown_after = false;
             c->srv->o.on_shutdown(c->srv->o.arg);
@@ -282,15 +289,22 @@ static int listen_at(ctl_server *srv, const char *path, char *err, size_t cap)
     return 0;
 }
 
-int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_server **out,
-                     char *err, size_t cap)
+int ctl_path_check(const char *path, char *err, size_t cap)
 {
-    *out = NULL;
     if (!path || !*path) return ctl_fail(err, cap, -EINVAL, "control socket: an empty path");
     if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
         return ctl_fail(err, cap, -ENAMETOOLONG,
                         "control socket %s: longer than %zu bytes (a Unix socket's limit)", path,
                         sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+    return 0;
+}
+
+int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_server **out,
+                     char *err, size_t cap)
+{
+    *out = NULL;
+    int rc = ctl_path_check(path, err, cap);
+    if (rc) return rc;
     ctl_server *srv = calloc(1, sizeof(*srv));
     if (!srv) return ctl_fail(err, cap, -ENOMEM, "out of memory");
     srv->s = s;
@@ -299,7 +313,7 @@ int ctl_server_start(sc_session *s, const char *path, const ctl_opts *o, ctl_ser
     snprintf(srv->path, sizeof(srv->path), "%s", path);
     srv->lfd = srv->wake[0] = srv->wake[1] = -1;
     pthread_mutex_init(&srv->lock, NULL);
-    int rc = clear_path(path, err, cap);
+    rc = clear_path(path, err, cap);
     if (!rc) rc = listen_at(srv, path, err, cap);
     if (!rc && pipe2(srv->wake, O_CLOEXEC))
         rc = ctl_fail(err, cap, -errno, "pipe: %s", strerror(errno));
@@ -327,12 +341,18 @@ void ctl_server_stop(ctl_server *srv)
     while (write(srv->wake[1], &b, 1) < 0 && errno == EINTR) {
     }
     pthread_join(srv->acceptor, NULL);
-    /* Readers see end of file, writers EPIPE, waiters the flag at their next slice. */
+    /* First let the requests under way answer (a wait: "the server is stopping", at its
+     * next slice or on the wake), bounded so a peer that does not read cannot hold the
+     * stop; then readers see end of file, writers EPIPE. */
+    sc_trace *t = sc_session_trace(srv->s);
+    for (int ms = 0; ms < STOP_DRAIN_MS && __atomic_load_n(&srv->busy, __ATOMIC_ACQUIRE); ms += 5) {
+        if (t) sc_trace_wake(t);
+        nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+    }
     pthread_mutex_lock(&srv->lock);
     for (ctl_client *c = srv->clients; c; c = c->next)
         if (c->fd >= 0) shutdown(c->fd, SHUT_RDWR);
     pthread_mutex_unlock(&srv->lock);
-    sc_trace *t = sc_session_trace(srv->s);
     if (t) sc_trace_wake(t);
     reap(srv, true);
     struct stat st;

@@ -48,8 +48,31 @@ void sc_parse_trace_tmr(yt *t, yaml_node_t *v, char *tmr, size_t cap)
         snprintf(tmr, cap, "%s", th_tmr_name((uint8_t)type));
 }
 
+/* A TMR entry matches only when op, lba, status and rule are unset (trace.c): tmr with
+ * any of them could never match, so it is refused where the second of them is read. */
+static bool tmr_conflict(const sc_trace_expect *e)
+{
+    return e->tmr[0] && (e->op[0] || e->lba_set || e->status >= 0 || e->rule[0]);
+}
+
+static bool filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t *v,
+                        sc_trace_expect *e, double *timeout_s);
+
 bool sc_wait_filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t *v,
                          sc_trace_expect *e, double *timeout_s, yaml_node_t **op_node)
+{
+    bool was = tmr_conflict(e);
+    if (!filter_pair(t, sc, key, v, e, timeout_s)) return false;
+    if (!was && tmr_conflict(e))
+        yt_error(t, v,
+                 "%s: tmr matches TMR entries only, which have no op, lba, status or rule; "
+                 "a filter with both can never match",
+                 key);
+    return true;
+}
+
+static bool filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t *v,
+                        sc_trace_expect *e, double *timeout_s)
 {
     long long n;
     int st;
@@ -78,7 +101,7 @@ bool sc_wait_filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t
                      "allowed, like 0.5)",
                      s, SC_WAIT_TIMEOUT_MAX);
         else if (s)
-            *timeout_s = d;
+            *timeout_s = d == 0 ? 0 : d; /* -0 is 0, never echoed "-0 s" */
     } else {
         return false;
     }

@@ -32,8 +32,8 @@ Test(control_server, version_and_ids)
     char want[160];
     snprintf(want, sizeof(want),
              "{\"ok\":true,\"id\":{\"n\":[1,\"é\"]},\"protocol\":2,\"version\":\"%s\","
-             "\"instance\":\"%08x\"}",
-             TH_VERSION_STRING, th_ctx_instance(sc_session_ctx(r.s)));
+             "\"instance\":\"%08x\",\"pid\":%ld}",
+             TH_VERSION_STRING, th_ctx_instance(sc_session_ctx(r.s)), (long)getpid());
     cr_assert_str_eq(v, want);
     free(v);
     v = ctl_ask(fd, "{\"request\":\"nope\",\"id\":\"x\"}");

@@ -66,6 +66,16 @@ static int load_text(const char *text, scenario *sc)
     return rc;
 }
 
+/* tmr and a command filter (op, lba, status, rule) never match together and are refused
+ * together (parse_wait.c): a trace filter's document holds one side only. */
+static bool excluded_by(const char *key, const char *other)
+{
+    static const char *const cmd[] = {"op", "lba", "status", "rule"};
+    bool other_cmd = false;
+    for (size_t i = 0; i < sizeof(cmd) / sizeof(cmd[0]); i++) other_cmd |= !strcmp(other, cmd[i]);
+    return !strcmp(key, "tmr") ? other_cmd : !strcmp(other, "tmr");
+}
+
 /* A document with the mapping `keys` at its place: the other keys with their examples,
  * then `lines` (the key under test). *line gets the line number of the first of them. */
 static char *document(const yt_keys *keys, const place *p, const char *key, const char *lines,
@@ -83,6 +93,7 @@ static char *document(const yt_keys *keys, const place *p, const char *key, cons
     for (size_t i = 0; i < keys->n; i++) {
         const yt_key *k = &keys->keys[i];
         if (!strcmp(k->name, key) || (p->only_key && !needed(key, k->name))) continue;
+        if (excluded_by(key, k->name)) continue;
         const sc_device_key *other =
             keys == &sc_keys_device ? sc_device_key_find(k->name, &idx) : NULL;
         if (other && !(other->on & on)) continue;

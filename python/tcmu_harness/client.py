@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import socket
 import threading
 from typing import Any, Dict, Mapping, Optional
@@ -43,6 +44,10 @@ class ConnectionLost(TcmuHarnessError):
 class RequestTimeout(TcmuHarnessError):
     """No response within the client's timeout. The connection is closed: a late
     response would otherwise be taken as the answer to the next request."""
+
+
+# The server's answer to a wait that ran out of time (dispatch.c r_wait).
+_WAIT_TIMEOUT = re.compile(r"wait: \d+ of \d+ matching entries within ")
 
 
 class WaitTimeout(TcmuHarnessError):
@@ -141,7 +146,9 @@ class Client:
                                    f"request id {rid}", op=op, response=resp)
         if check and not resp["ok"]:
             err = str(resp.get("error") or "failed (no message)")
-            if op == "wait" and "matched" in resp:
+            # only a timeout is a WaitTimeout: an ERANGE answer ("no longer kept") or a
+            # stopping server carries matched too
+            if op == "wait" and "matched" in resp and _WAIT_TIMEOUT.match(err):
                 raise WaitTimeout(err, matched=int(resp["matched"]), response=resp)
             raise TcmuHarnessError(err, op=op, response=resp)
         return resp
