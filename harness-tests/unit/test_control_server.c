@@ -34,7 +34,7 @@ Test(control_server, version_and_ids)
     snprintf(want, sizeof(want),
              "{\"ok\":true,\"id\":{\"n\":[1,\"é\"]},\"protocol\":2,\"version\":\"%s\","
              "\"instance\":\"%08x\"}",
-             TH_VERSION_STRING, th_ctx_instance(sc_session_ctx(r.s)));
+             th_version(), th_ctx_instance(sc_session_ctx(r.s)));
     cr_assert_str_eq(v, want);
     free(v);
     v = ctl_ask(fd, "{\"request\":\"nope\",\"id\":\"x\"}");
@@ -604,7 +604,7 @@ Test(control_server, version_is_th_version)
     ctl_rig r;
     ctl_rig_up(&r, 0);
     int fd = ctl_connect(r.path);
-    char *v = ctl_ask(fd, "{\"op\":\"version\"}");
+    char *v = ctl_ask(fd, "{\"request\":\"version\"}");
     char want[64];
     snprintf(want, sizeof(want), "\"version\":\"%s\"", th_version());
     cr_assert(strstr(v, want), "%s lacks %s", v, want);
