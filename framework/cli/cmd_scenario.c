@@ -295,6 +295,7 @@ static bool outside_share(const char *path)
         snprintf(dir, sizeof(dir), ".");
     if (!getcwd(cwd, sizeof(cwd)) || !realpath(dir, real)) return false; /* run reports it */
     size_t n = strlen(cwd);
+    if (n == 1) return false; /* the share is "/": everything is under it */
     return strncmp(real, cwd, n) || (real[n] && real[n] != '/');
 }
 
