@@ -78,7 +78,7 @@ def render(md, name, section, version, summary):
             flush()
         elif ln.startswith("## "):
             flush()
-            out.append('.SH "%s"' % inline(ln[3:].strip()).upper())
+            out.append('.SH "%s"' % inline(ln[3:].strip().upper()))
         elif ln.startswith("### "):
             flush()
             out.append('.SS "%s"' % inline(ln[4:].strip()))

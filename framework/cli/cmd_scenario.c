@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "../scenario/scenario.h"
 #include "../scenario/session.h"
 #include "../vm/vm.h"
@@ -256,12 +257,35 @@ static int add_baseline(scenario *sc, const sc_kmsg_list *base)
     return 0;
 }
 
+/* Follows path while it is a symlink (up to 40 links, like the kernel), even to a target
+ * that does not exist yet: the guest would follow the same link and write where it points. */
+static void follow_links(char *path, size_t cap)
+{
+    char target[PATH_MAX];
+    struct stat st;
+    for (int hops = 0; hops < 40 && !lstat(path, &st) && S_ISLNK(st.st_mode); hops++) {
+        ssize_t l = readlink(path, target, sizeof(target) - 1);
+        if (l <= 0) return;
+        target[l] = '\0';
+        char *slash = strrchr(path, '/');
+        if (target[0] == '/' || !slash)
+            snprintf(path, cap, "%s", target);
+        else {
+            slash[1] = '\0'; /* a relative target is relative to the link's directory */
+            char joined[PATH_MAX];
+            snprintf(joined, sizeof(joined), "%s%s", path, target);
+            snprintf(path, cap, "%s", joined);
+        }
+    }
+}
+
 /* The VM shares only the current directory read-write: a --junit or --trace path outside it
  * would be written into the guest's own file system and vanish with it. */
 static bool outside_share(const char *path)
 {
     char cwd[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", path);
+    follow_links(dir, sizeof(dir)); /* the file itself may be a link out of the share */
     char *slash = strrchr(dir, '/');
     if (slash == dir)
         dir[1] = '\0';
@@ -271,6 +295,7 @@ static bool outside_share(const char *path)
         snprintf(dir, sizeof(dir), ".");
     if (!getcwd(cwd, sizeof(cwd)) || !realpath(dir, real)) return false; /* run reports it */
     size_t n = strlen(cwd);
+    if (n == 1) return false; /* the share is "/": everything is under it */
     return strncmp(real, cwd, n) || (real[n] && real[n] != '/');
 }
 

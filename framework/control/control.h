@@ -9,9 +9,6 @@
 
 #define CTL_PROTOCOL    SC_REQ_PROTOCOL /* request.h */
 #define CTL_MAX_CLIENTS 64
-#ifndef TH_VERSION_STRING
-#define TH_VERSION_STRING "0.0.0"
-#endif
 
 typedef struct ctl_server ctl_server;
 

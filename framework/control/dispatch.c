@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "control_internal.h"
+#include "th/version.h"
 
 #define WAIT_SLICE_MS 100 /* how soon a wait sees its client hang up or the server stop */
 #define DEVICE_JSON   4096
@@ -33,7 +34,7 @@ static int r_version(ctl_client *c, sc_request *rq, ctl_json *res, char *err, si
     ctl_json_key(res, "protocol");
     ctl_json_int(res, CTL_PROTOCOL);
     ctl_json_key(res, "version");
-    ctl_json_str(res, TH_VERSION_STRING);
+    ctl_json_str(res, th_version()); /* one version per binary: project(VERSION) */
     ctl_json_key(res, "instance");
     ctl_json_str(res, inst);
     /* so a client that started serve knows it reached that process, not another serve

@@ -52,6 +52,8 @@ void th_kernel_id_get(th_kernel_id *k)
     else
         k->release[0] = '\0';
     if (!k->release[0]) snprintf(k->release, sizeof(k->release), "unknown");
+    /* Callers pass uninitialised structs: every branch below must leave package written. */
+    k->package[0] = '\0';
     pkg = getenv("TCMU_HARNESS_KERNEL_PACKAGE");
     if (pkg && *pkg)
         copy_clean(k->package, sizeof(k->package), pkg);

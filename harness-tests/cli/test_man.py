@@ -72,3 +72,20 @@ def test_the_command_page_names_every_command_when_rendered():
 def test_each_commands_help_names_that_command(cmd):
     # with-kernel once printed vm's usage line
     assert re.match(rf"usage: tcmu-harness {cmd}\b", helptext(cmd)), cmd
+
+
+def render_md(tmp_path, md):
+    src, out = tmp_path / "p.md", tmp_path / "p.1"
+    src.write_text(md)
+    subprocess.run(["/usr/bin/python3", str(ROOT / "scripts" / "md2man.py"), str(src), str(out),
+                    "--name", "p", "--section", "1", "--version", "0", "--summary", "s"],
+                   check=True, timeout=30)
+    return out.read_text()
+
+
+def test_md2man_keeps_font_escapes_in_a_section_heading(tmp_path):
+    # render() upper-cases .SH titles after inline(): `code` becomes \FB...\FR (\F is groff's
+    # font-family escape), a backslash's \e becomes \E; the heading renders wrongly.
+    page = render_md(tmp_path, "## The `run` step\n\ntext\n")
+    sh = [ln for ln in page.splitlines() if ln.startswith(".SH \"")][0]
+    assert "\\F" not in sh and "\\fB" in sh, sh

@@ -86,3 +86,31 @@ def test_run_in_the_vm_refuses_result_paths_the_guest_would_keep(tmp_path):
                            timeout=60, cwd=ROOT)
         assert p.returncode == 2, p.stdout + p.stderr
         assert f"{name} {args[1]} is outside the current directory" in p.stderr, p.stderr
+
+
+def test_run_from_the_root_directory_accepts_result_paths_under_it(tmp_path):
+    # outside_share compares realpath(dir) with getcwd() followed by '/': with cwd "/" the
+    # character after the prefix is never '/', so every path below the share is refused.
+    # (PATH and HOME empty: if accepted, the VM start fails at once, no VM is booted.)
+    s = tmp_path / "d.yaml"
+    s.write_text("name: d\ndevices:\n  - { name: d0, size: 1MiB }\n")
+    rel = str(tmp_path / "j.xml").lstrip("/")
+    env = {"PATH": "/nonexistent", "HOME": str(tmp_path)}
+    p = subprocess.run([TH, "run", "--junit", rel, str(s)], capture_output=True, text=True,
+                       timeout=60, cwd="/", env=env)
+    assert "is outside the current directory" not in p.stderr, p.stderr
+
+
+def test_run_in_the_vm_refuses_a_junit_file_that_is_a_symlink_out_of_the_share(tmp_path):
+    # outside_share resolves only the JUnit file's directory: j.xml -> /tmp/... is accepted,
+    # the guest follows the link into its own (overlay) /tmp and the results are lost.
+    # (PATH and HOME empty: if accepted, the VM start fails at once, no VM is booted.)
+    work = tmp_path / "work"
+    work.mkdir()
+    s = work / "d.yaml"
+    s.write_text("name: d\ndevices:\n  - { name: d0, size: 1MiB }\n")
+    (work / "j.xml").symlink_to(tmp_path / "outside.xml")
+    env = {"PATH": "/nonexistent", "HOME": str(tmp_path)}
+    p = subprocess.run([TH, "run", "--junit", "j.xml", "d.yaml"], capture_output=True,
+                       text=True, timeout=60, cwd=work, env=env)
+    assert "--junit j.xml is outside the current directory" in p.stderr, p.stderr

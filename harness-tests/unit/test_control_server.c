@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 #include "control_rig.h"
+#include "th/version.h"
 
 /* What a request could change, as the server reports it. */
 static char *snapshot(ctl_rig *r)
@@ -33,7 +34,7 @@ Test(control_server, version_and_ids)
     snprintf(want, sizeof(want),
              "{\"ok\":true,\"id\":{\"n\":[1,\"é\"]},\"protocol\":2,\"version\":\"%s\","
              "\"instance\":\"%08x\",\"pid\":%ld}",
-             TH_VERSION_STRING, th_ctx_instance(sc_session_ctx(r.s)), (long)getpid());
+             th_version(), th_ctx_instance(sc_session_ctx(r.s)), (long)getpid());
     cr_assert_str_eq(v, want);
     free(v);
     v = ctl_ask(fd, "{\"request\":\"nope\",\"id\":\"x\"}");
@@ -591,6 +592,22 @@ Test(control_server, a_half_closed_client_gets_its_response)
     rig_tur(r.s, "t0");
     char *v = ctl_read_line(fd);
     cr_assert(v && !strncmp(v, "{\"ok\":true,\"id\":null,\"matched\":1,", 33), "%s", v);
+    free(v);
+    close(fd);
+    ctl_rig_down(&r);
+}
+
+Test(control_server, version_is_th_version)
+{
+    /* The version request answers control.h's own TH_VERSION_STRING "0.0.0", not the
+     * project(VERSION) that th_version() and --version give: two versions for one binary. */
+    ctl_rig r;
+    ctl_rig_up(&r, 0);
+    int fd = ctl_connect(r.path);
+    char *v = ctl_ask(fd, "{\"request\":\"version\"}");
+    char want[64];
+    snprintf(want, sizeof(want), "\"version\":\"%s\"", th_version());
+    cr_assert(strstr(v, want), "%s lacks %s", v, want);
     free(v);
     close(fd);
     ctl_rig_down(&r);

@@ -49,3 +49,20 @@ Test(version, kernel_package_not_from_dpkg_is_unknown)
     cr_assert_str_eq(k.release, "0.0.0-no-such-kernel");
     cr_assert_str_eq(k.package, "unknown");
 }
+
+Test(version, kernel_package_is_unknown_when_the_release_is_unknown)
+{
+    /* Callers pass an uninitialised th_kernel_id (cmd_run, sc_trace_new): with no usable
+     * release, th_kernel_id_get skips dpkg and must still write package ("never fails: what
+     * cannot be found is \"unknown\""), not leave the caller's stack bytes, unterminated, to
+     * go into the JUnit XML and the trace header. */
+    setenv("TCMU_HARNESS_KERNEL_RELEASE", "<<<", 1); /* cleaned to "", so "unknown" */
+    unsetenv("TCMU_HARNESS_KERNEL_PACKAGE");
+    th_kernel_id k;
+    memset(&k, 'A', sizeof(k));
+    th_kernel_id_get(&k);
+    unsetenv("TCMU_HARNESS_KERNEL_RELEASE");
+    cr_assert_str_eq(k.release, "unknown");
+    cr_assert_not_null(memchr(k.package, '\0', sizeof(k.package)), "package left unterminated");
+    cr_assert_str_eq(k.package, "unknown");
+}
