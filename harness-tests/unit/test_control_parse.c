@@ -121,7 +121,8 @@ Test(control_parse, wait_filter)
     ok("{\"request\":\"wait\",\"op\":\"193\"}", &rq);
     cr_assert_str_eq(rq.filter.op, "0xC1");
     cr_assert_neq(parse("{\"request\":\"wait\",\"op\":\"READ_11\"}", &rq, err, 1024), 0);
-    cr_assert(strstr(err, "request:1:24: 'READ_11' is not an opcode name (like READ_10) or number"), "%s", err);
+    cr_assert(strstr(err, "request:1:24: 'READ_11' is not an opcode name (like READ_10) or number"),
+              "%s", err);
     sc_request_free(&rq);
     ok("{\"request\":\"wait\",\"device\":\"d0\",\"op\":\"0x28\",\"status\":\"CHECK_CONDITION\","
        "\"rule\":\"r1\",\"lba\":7,\"count\":3,\"after\":2,\"timeout\":0.5}",
