@@ -1,0 +1,56 @@
+"""Reviewer reproducers for `kernel fetch` (offline: a fake apt-get serves a tiny .deb)."""
+import os
+import pathlib
+import subprocess
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TH = str(ROOT / "build" / "tcmu-harness")
+PKG = "linux-image-9.9.9-rev-amd64"
+REL = "9.9.9-rev-amd64"
+
+
+def fake_apt(tmp_path):
+    """A PATH dir with an apt-get whose `download PKG` drops a real tiny kernel-shaped .deb
+    into the current directory, after $FAKE_APT_SLEEP seconds."""
+    src = tmp_path / "debsrc"
+    (src / "DEBIAN").mkdir(parents=True)
+    (src / "DEBIAN" / "control").write_text(
+        f"Package: {PKG}\nVersion: 9.9.9-1\nArchitecture: amd64\n"
+        "Maintainer: r <r@example.org>\nDescription: fake\n")
+    (src / "boot").mkdir()
+    (src / "boot" / f"vmlinuz-{REL}").write_bytes(b"not really a kernel")
+    (src / "lib" / "modules" / REL / "kernel").mkdir(parents=True)
+    deb = tmp_path / "fake.deb"
+    subprocess.run(["dpkg-deb", "-b", "--root-owner-group", str(src), str(deb)], check=True,
+                   capture_output=True)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    apt = bindir / "apt-get"
+    apt.write_text("#!/bin/sh\n"
+                   "[ \"$1\" = download ] || exit 1\n"
+                   "sleep \"${FAKE_APT_SLEEP:-0}\"\n"
+                   f"cp '{deb}' \"./{PKG}_9.9.9-1_amd64.deb\"\n")
+    apt.chmod(0o755)
+    return bindir
+
+
+def run(args, cache, bindir, extra=None, cwd=None):
+    env = dict(os.environ)
+    env.pop("TCMU_HARNESS_KERNEL_VERSION", None)
+    env.update({"TCMU_HARNESS_CACHE": str(cache), "PATH": f"{bindir}:{env['PATH']}"})
+    env.update(extra or {})
+    return subprocess.Popen([TH, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, cwd=cwd)
+
+
+def test_fetch_into_a_cache_path_with_a_quote_neither_fails_nor_runs_it(tmp_path):
+    """fetch() builds `dpkg-deb -f '<deb>' ... > '<cache>/.package'` for system(): a
+    cache path (TCMU_HARNESS_CACHE, $HOME, XDG_CACHE_HOME) holding a single quote breaks
+    out of the quoting: the fetch fails, and the path's text runs as shell commands."""
+    bindir = fake_apt(tmp_path)
+    cache = tmp_path / "o'c';touch PWNED;'"
+    p = run(["kernel", "fetch", PKG], cache, bindir, cwd=tmp_path)
+    out, err = p.communicate(timeout=60)
+    assert not (tmp_path / "PWNED").exists(), "the cache path ran as a shell command"
+    assert p.returncode == 0, err
