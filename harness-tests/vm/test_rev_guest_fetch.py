@@ -54,3 +54,16 @@ def test_fetch_into_a_cache_path_with_a_quote_neither_fails_nor_runs_it(tmp_path
     out, err = p.communicate(timeout=60)
     assert not (tmp_path / "PWNED").exists(), "the cache path ran as a shell command"
     assert p.returncode == 0, err
+
+
+def test_fetch_records_the_package_as_name_space_version(tmp_path):
+    """.package becomes TCMU_HARNESS_KERNEL_PACKAGE ("NAME DEBIAN-VERSION"), but
+    `dpkg-deb -f DEB Package Version` prints "Package: N" and "Version: V" lines, so a
+    fresh fetch records "Package: N Version: V" (only caches repaired by read_package's
+    apt-cache path, like the one the e2e lane used, have the documented form)."""
+    bindir = fake_apt(tmp_path)
+    cache = tmp_path / "cache"
+    p = run(["kernel", "fetch", PKG], cache, bindir)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 0, err
+    assert (cache / "kernels" / PKG / ".package").read_text() == f"{PKG} 9.9.9-1"
