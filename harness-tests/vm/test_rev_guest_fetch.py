@@ -67,3 +67,17 @@ def test_fetch_records_the_package_as_name_space_version(tmp_path):
     err = p.communicate(timeout=60)[1]
     assert p.returncode == 0, err
     assert (cache / "kernels" / PKG / ".package").read_text() == f"{PKG} 9.9.9-1"
+
+
+def test_two_concurrent_fetches_of_one_kernel_both_succeed(tmp_path):
+    """Both fetches use the same <dir>~partial: the second `rm -rf`s the first's download
+    folder under it, and the first's failure path `rm -rf`s the second's."""
+    bindir = fake_apt(tmp_path)
+    cache = tmp_path / "cache"
+    a = run(["kernel", "fetch", PKG], cache, bindir, {"FAKE_APT_SLEEP": "2"})
+    time.sleep(0.7)
+    b = run(["kernel", "fetch", PKG], cache, bindir, {"FAKE_APT_SLEEP": "2"})
+    ea = a.communicate(timeout=60)[1]
+    eb = b.communicate(timeout=60)[1]
+    assert (a.returncode, b.returncode) == (0, 0), f"A: {ea}\nB: {eb}"
+    assert (cache / "kernels" / PKG / ".complete").exists()
