@@ -81,3 +81,18 @@ def test_two_concurrent_fetches_of_one_kernel_both_succeed(tmp_path):
     eb = b.communicate(timeout=60)[1]
     assert (a.returncode, b.returncode) == (0, 0), f"A: {ea}\nB: {eb}"
     assert (cache / "kernels" / PKG / ".complete").exists()
+
+
+def test_kernel_list_does_not_run_a_cache_entry_name_as_shell(tmp_path):
+    """read_package() builds `apt-cache show '<dir name>' ... > '<dir>/.package'` for
+    system() for every complete cached kernel lacking .package, from the raw directory
+    entry: `kernel list` (or path/vm picking it) runs a quote-bearing name as commands."""
+    name = "linux-image-1';touch PWNED;'"
+    k = tmp_path / "cache" / "kernels" / name
+    (k / "boot").mkdir(parents=True)
+    (k / "boot" / "vmlinuz-1").write_bytes(b"x")
+    (k / "lib" / "modules" / "1").mkdir(parents=True)
+    (k / ".complete").write_text("")
+    p = run(["kernel", "list"], tmp_path / "cache", "/nonexistent", cwd=tmp_path)
+    p.communicate(timeout=60)
+    assert not (tmp_path / "PWNED").exists(), "a cache entry's name ran as a shell command"
