@@ -96,3 +96,20 @@ def test_kernel_list_does_not_run_a_cache_entry_name_as_shell(tmp_path):
     p = run(["kernel", "list"], tmp_path / "cache", "/nonexistent", cwd=tmp_path)
     p.communicate(timeout=60)
     assert not (tmp_path / "PWNED").exists(), "a cache entry's name ran as a shell command"
+
+
+def test_kernel_list_marks_the_kernel_vm_would_use_without_package_lists(tmp_path):
+    """Without package lists (offline; apt-cache knows nothing), vm/path use the newest
+    cached kernel, but `kernel list` ("the default marked with '*'") marks none."""
+    bindir = fake_apt(tmp_path)
+    cache = tmp_path / "cache"
+    p = run(["kernel", "fetch", PKG], cache, bindir)
+    assert p.communicate(timeout=60) and p.returncode == 0
+    (bindir / "apt-cache").write_text("#!/bin/sh\nexit 100\n")
+    (bindir / "apt-cache").chmod(0o755)
+    p = run(["kernel", "path"], cache, bindir)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0 and f"/{PKG}/" in out, err
+    p = run(["kernel", "list"], cache, bindir)
+    out = p.communicate(timeout=60)[0]
+    assert out.splitlines() == [f"* {PKG}"]
