@@ -56,13 +56,13 @@ static bool tmr_conflict(const sc_trace_expect *e)
 }
 
 static bool filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t *v,
-                        sc_trace_expect *e, double *timeout_s);
+                        sc_trace_expect *e, double *timeout_s, yaml_node_t **op_node);
 
 bool sc_wait_filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t *v,
                          sc_trace_expect *e, double *timeout_s, yaml_node_t **op_node)
 {
     bool was = tmr_conflict(e);
-    if (!filter_pair(t, sc, key, v, e, timeout_s)) return false;
+    if (!filter_pair(t, sc, key, v, e, timeout_s, op_node)) return false;
     if (!was && tmr_conflict(e))
         yt_error(t, v,
                  "%s: tmr matches TMR entries only, which have no op, lba, status or rule; "
@@ -72,7 +72,7 @@ bool sc_wait_filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t
 }
 
 static bool filter_pair(yt *t, const scenario *sc, const char *key, yaml_node_t *v,
-                        sc_trace_expect *e, double *timeout_s)
+                        sc_trace_expect *e, double *timeout_s, yaml_node_t **op_node)
 {
     long long n;
     int st;
