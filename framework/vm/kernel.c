@@ -1,10 +1,12 @@
 /* Debian's own kernel, unpacked (never installed) into the cache and reused. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "vm_internal.h"
 
@@ -35,6 +37,55 @@ static int mkdirs(const char *path)
         *s = '/';
     }
     return mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+/* Runs argv without a shell (paths and cache names may hold any character) and keeps
+ * the first cap-1 bytes of its stdout in out; its exit status, or a negative errno. */
+static int capture(char *const argv[], char *out, size_t cap)
+{
+    int fd[2];
+    if (pipe(fd)) return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = -errno;
+        close(fd[0]);
+        close(fd[1]);
+        return e;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 2);
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t n = 0;
+    char sink[512];
+    for (;;) {
+        char *dst = n + 1 < cap ? out + n : sink;
+        size_t room = n + 1 < cap ? cap - 1 - n : sizeof(sink);
+        ssize_t r = read(fd[0], dst, room);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        if (dst != sink) n += (size_t)r;
+    }
+    out[n] = 0;
+    close(fd[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -errno;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -errno;
+    int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -EIO;
 }
 
 /* The package linux-image-amd64 depends on, e.g. linux-image-6.1.0-56-amd64. */
@@ -95,16 +146,21 @@ static int extract_pvh(const char *bzimage, const char *out)
 /* "NAME VERSION" from .package; caches from before it existed ask apt-cache once. */
 static void read_package(th_kernel *k, const char *dir)
 {
-    char p[1100], cmd[2400];
+    char p[1100];
     const char *name = strrchr(dir, '/');
     name = name ? name + 1 : dir;
     snprintf(p, sizeof(p), "%s/.package", dir);
     if (access(p, R_OK)) {
-        snprintf(cmd, sizeof(cmd),
-                 "v=$(apt-cache show --no-all-versions '%s' 2>/dev/null | sed -n 's/^Version: //p' "
-                 "| head -n1); [ -n \"$v\" ] && printf '%%s %%s' '%s' \"$v\" > '%s'",
-                 name, name, p);
-        if (system(cmd) != 0) unlink(p);
+        char show[8192], line[600];
+        char *ac[] = {"apt-cache", "show", "--no-all-versions", (char *)name, NULL};
+        const char *v = NULL;
+        if (capture(ac, show, sizeof(show)) == 0)
+            for (const char *l = show; l && *l && !v; l = strchr(l, '\n'), l = l ? l + 1 : l)
+                if (!strncmp(l, "Version: ", 9)) v = l + 9;
+        if (v && *v != '\n' && *v) {
+            snprintf(line, sizeof(line), "%s %.*s", name, (int)strcspn(v, "\n"), v);
+            if (write_text(p, line)) unlink(p);
+        }
     }
     FILE *f = fopen(p, "r");
     k->package[0] = 0;
