@@ -237,11 +237,11 @@ static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
     char *x[] = {"dpkg", "-x", deb, tmp, NULL};
     if (th_run(x, NULL, quiet)) return th_vm_fail(vc, -EIO, "dpkg -x %s failed", deb);
     /* Name and Debian version, exported into the guest (TCMU_HARNESS_KERNEL_PACKAGE). */
-    char pkgfile[1200], q[3000];
+    char pkgfile[1200], nv[600];
     snprintf(pkgfile, sizeof(pkgfile), "%s/.package", tmp);
-    snprintf(q, sizeof(q), "dpkg-deb -f '%s' Package Version | tr '\\n' ' ' | sed 's/ $//' > '%s'",
-             deb, pkgfile);
-    if (system(q) != 0) return th_vm_fail(vc, -EIO, "dpkg-deb -f %s failed", deb);
+    char *w[] = {"dpkg-deb", "-W", "--showformat=${Package} ${Version}", deb, NULL};
+    if (capture(w, nv, sizeof(nv)) || !strchr(nv, ' ') || write_text(pkgfile, nv))
+        return th_vm_fail(vc, -EIO, "dpkg-deb -W %s failed", deb);
     unlink(deb);
     th_kernel k;
     char mods[1200];
