@@ -215,14 +215,10 @@ static int newest_cached(th_kernel *k, const char *kdir)
     return from_dir(k, p);
 }
 
-static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
+/* Downloads and unpacks pkg into the private folder tmp. */
+static int unpack_into(th_vm_ctx *vc, const char *pkg, const char *tmp, bool quiet)
 {
-    char tmp[1100], deb[1400];
-    snprintf(tmp, sizeof(tmp), "%s~partial", final);
-    char *rm[] = {"rm", "-rf", tmp, NULL};
-    th_run(rm, NULL, true);
-    int rc = mkdirs(tmp);
-    if (rc) return th_vm_fail(vc, rc, "mkdir %s: %s", tmp, strerror(-rc));
+    char deb[1400];
     if (!quiet) th_vm_progress(vc, "downloading %s (apt-get download)...", pkg);
     char *dl[] = {"apt-get", "download", "-q", (char *)pkg, NULL};
     if (th_run(dl, tmp, quiet)) return th_vm_fail(vc, -EIO, "apt-get download %s failed", pkg);
@@ -234,7 +230,7 @@ static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
     if (d) closedir(d);
     if (!deb[0]) return th_vm_fail(vc, -ENOENT, "apt-get download left no .deb in %s", tmp);
     if (!quiet) th_vm_progress(vc, "unpacking %s...", pkg);
-    char *x[] = {"dpkg", "-x", deb, tmp, NULL};
+    char *x[] = {"dpkg", "-x", deb, (char *)tmp, NULL};
     if (th_run(x, NULL, quiet)) return th_vm_fail(vc, -EIO, "dpkg -x %s failed", deb);
     /* Name and Debian version, exported into the guest (TCMU_HARNESS_KERNEL_PACKAGE). */
     char pkgfile[1200], nv[600];
@@ -253,17 +249,41 @@ static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
     if (d) closedir(d);
     if (!k.version[0]) return th_vm_fail(vc, -ENOENT, "%s holds no kernel version", mods);
     /* The package ships no modules.dep: depmod makes it, as installing would. */
-    char *dm[] = {"depmod", "-b", tmp, k.version, NULL};
+    char *dm[] = {"depmod", "-b", (char *)tmp, k.version, NULL};
     if (th_run(dm, NULL, quiet)) return th_vm_fail(vc, -EIO, "depmod failed (is kmod installed?)");
     char marker[1200];
     snprintf(marker, sizeof(marker), "%s/.complete", tmp);
     FILE *f = fopen(marker, "w");
     if (!f) return th_vm_fail(vc, -errno, "%s: %s", marker, strerror(errno));
     fclose(f);
-    char *rmf[] = {"rm", "-rf", (char *) final, NULL};
-    th_run(rmf, NULL, true);
-    if (rename(tmp, final)) return th_vm_fail(vc, -errno, "rename %s: %s", tmp, strerror(errno));
     return 0;
+}
+
+/* Each fetch unpacks into its own mkdtemp folder next to final and renames it into
+ * place, so concurrent fetches of one kernel never share or delete each other's work;
+ * when another fetch completed final first, this one's copy is dropped. */
+static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
+{
+    char tmp[1100], done[1200];
+    snprintf(tmp, sizeof(tmp), "%s~partial.XXXXXX", final);
+    if (!mkdtemp(tmp)) return th_vm_fail(vc, -errno, "mkdtemp %s: %s", tmp, strerror(errno));
+    chmod(tmp, 0755); /* mkdtemp's 0700 would hide the cache from a guest's other users */
+    char *rm[] = {"rm", "-rf", tmp, NULL};
+    int rc = unpack_into(vc, pkg, tmp, quiet);
+    snprintf(done, sizeof(done), "%s/.complete", final);
+    for (int tries = 0; !rc && rename(tmp, final); tries++) {
+        if ((errno != EEXIST && errno != ENOTEMPTY) || tries == 3) {
+            rc = th_vm_fail(vc, -errno, "rename %s: %s", tmp, strerror(errno));
+        } else if (!access(done, F_OK)) {
+            break; /* the other fetch won; its copy is as good as ours */
+        } else {
+            /* An incomplete leftover (not a fetch in flight: those live in ~partial.*). */
+            char *rmf[] = {"rm", "-rf", (char *) final, NULL};
+            th_run(rmf, NULL, true);
+        }
+    }
+    th_run(rm, NULL, true);
+    return rc;
 }
 
 int th_kernel_package_name(char *out, size_t cap, const char *want)
@@ -318,9 +338,6 @@ int th_kernel_get(th_vm_ctx *vc, th_kernel *k, const char *want, bool do_fetch, 
     if (rc) {
         char why[sizeof(vc->err)];
         snprintf(why, sizeof(why), "%s", vc->err);
-        char *rm[] = {"rm", "-rf", dir, NULL};
-        snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "~partial");
-        th_run(rm, NULL, true);
         return th_vm_fail(vc, rc,
                           "kernel %s is not cached in %s and could not be fetched: %s\n"
                           "  Run: apt-get update && tcmu-harness kernel fetch%s%s",
