@@ -387,8 +387,13 @@ int th_kernel_custom(th_vm_ctx *vc, th_kernel *k, const char *vmlinuz, const cha
         return th_vm_fail(vc, -ENOENT,
                           "%s is missing: pass --modules /path/lib/modules/VERSION (after depmod)",
                           dep);
-    snprintf(k->modules, sizeof(k->modules), "%s", modules);
-    const char *base = strrchr(modules, '/');
-    snprintf(k->version, sizeof(k->version), "%s", base && base[1] ? base + 1 : modules);
+    /* The guest mounts the tree at /lib/modules/$(uname -r): the release is the real
+     * folder's name, whatever trailing slash or symlink name the path was given with. */
+    char *real = realpath(modules, NULL);
+    if (!real) return th_vm_fail(vc, -errno, "%s: %s", modules, strerror(errno));
+    snprintf(k->modules, sizeof(k->modules), "%s", real);
+    const char *base = strrchr(real, '/');
+    snprintf(k->version, sizeof(k->version), "%s", base && base[1] ? base + 1 : real);
+    free(real);
     return 0;
 }
