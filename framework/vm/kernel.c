@@ -132,11 +132,26 @@ static int extract_pvh(const char *bzimage, const char *out)
     fclose(f);
     const unsigned char *m = memmem(buf, n, magic, sizeof(magic));
     if (!m) return -ENOEXEC;
-    char tmp[1300], cmd[3000];
+    char tmp[1300];
     snprintf(tmp, sizeof(tmp), "%s~", out);
-    snprintf(cmd, sizeof(cmd), "tail -c +%ld '%s' | xz -dc --single-stream > '%s'",
-             (long)(m - buf) + 1, bzimage, tmp);
-    if (system(cmd) != 0) {
+    /* xz reads the payload from the image's fd at its offset: no shell, as the cache
+     * path may hold any character. */
+    int in = open(bzimage, O_RDONLY), dst = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int st = -1;
+    if (in >= 0 && dst >= 0 && lseek(in, (off_t)(m - buf), SEEK_SET) >= 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            dup2(in, 0);
+            dup2(dst, 1);
+            execlp("xz", "xz", "-dc", "--single-stream", (char *)NULL);
+            _exit(127);
+        }
+        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+    }
+    if (in >= 0) close(in);
+    if (dst >= 0) close(dst);
+    if (!(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
         unlink(tmp);
         return -EIO;
     }

@@ -113,3 +113,25 @@ def test_kernel_list_marks_the_kernel_vm_would_use_without_package_lists(tmp_pat
     p = run(["kernel", "list"], cache, bindir)
     out = p.communicate(timeout=60)[0]
     assert out.splitlines() == [f"* {PKG}"]
+
+
+def test_pvh_extraction_in_a_cache_path_with_a_quote_neither_fails_nor_runs_it(tmp_path):
+    """extract_pvh() ran `tail ... '<image>' | xz ... > '<out>'` through the shell: a quote
+    in the cache path broke it (no .pvh, a slower bzImage boot) and ran the path as commands.
+    Uses the cached Debian kernel (PVH-capable, XZ payload)."""
+    import shutil
+    env = dict(os.environ)
+    env.pop("TCMU_HARNESS_KERNEL_VERSION", None)
+    image = subprocess.run([TH, "kernel", "path"], capture_output=True, text=True, env=env,
+                           check=True).stdout.split()[0]
+    src = pathlib.Path(image).parents[1]
+    cache = tmp_path / "o'c';touch PWNED;'"
+    dst = cache / "kernels" / src.name
+    shutil.copytree(src, dst, symlinks=True)
+    for pvh in (dst / "boot").glob("*.pvh"):
+        pvh.unlink()
+    env["TCMU_HARNESS_CACHE"] = str(cache)
+    p = subprocess.run([TH, "kernel", "path"], capture_output=True, text=True, env=env,
+                       cwd=tmp_path)
+    assert not (tmp_path / "PWNED").exists(), "the cache path ran as a shell command"
+    assert p.returncode == 0 and p.stdout.splitlines()[0].endswith(".pvh"), p.stdout + p.stderr
