@@ -188,7 +188,7 @@ static const char kernel_usage[] =
     "  fetch   download (apt-get download, no root needed) and unpack a Debian kernel into\n"
     "          the cache; default: the one linux-image-amd64 depends on today\n"
     "  path    print a cached kernel's image and modules directory\n"
-    "  list    the cached kernels, the default marked with '*'\n";
+    "  list    the cached kernels, the default marked with '*' (offline: the newest)\n";
 
 static int kernel_list(void)
 {
@@ -198,9 +198,16 @@ static int kernel_list(void)
     int n = th_kernel_list(&vc, names, 64);
     char def[256] = "";
     const char *env = getenv("TCMU_HARNESS_KERNEL_VERSION");
-    if (env && *env ? th_kernel_package_name(def, sizeof(def), env)
-                    : th_kernel_default(def, sizeof(def)))
+    bool newest = false;
+    if (env && *env) {
+        if (th_kernel_package_name(def, sizeof(def), env)) def[0] = 0;
+    } else if (th_kernel_default(def, sizeof(def))) {
+        /* No package lists (offline): vm and path use the newest cached kernel. */
         def[0] = 0;
+        newest = true;
+    }
+    for (int i = 0; i < n && newest; i++)
+        if (strcmp(names[i], def) > 0) snprintf(def, sizeof(def), "%s", names[i]);
     for (int i = 0; i < n; i++) printf("%s %s\n", strcmp(names[i], def) ? " " : "*", names[i]);
     return 0;
 }

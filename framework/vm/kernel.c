@@ -1,10 +1,12 @@
 /* Debian's own kernel, unpacked (never installed) into the cache and reused. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "vm_internal.h"
 
@@ -35,6 +37,55 @@ static int mkdirs(const char *path)
         *s = '/';
     }
     return mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+/* Runs argv without a shell (paths and cache names may hold any character) and keeps
+ * the first cap-1 bytes of its stdout in out; its exit status, or a negative errno. */
+static int capture(char *const argv[], char *out, size_t cap)
+{
+    int fd[2];
+    if (pipe(fd)) return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = -errno;
+        close(fd[0]);
+        close(fd[1]);
+        return e;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 2);
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t n = 0;
+    char sink[512];
+    for (;;) {
+        char *dst = n + 1 < cap ? out + n : sink;
+        size_t room = n + 1 < cap ? cap - 1 - n : sizeof(sink);
+        ssize_t r = read(fd[0], dst, room);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        if (dst != sink) n += (size_t)r;
+    }
+    out[n] = 0;
+    close(fd[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -errno;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -errno;
+    int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -EIO;
 }
 
 /* The package linux-image-amd64 depends on, e.g. linux-image-6.1.0-56-amd64. */
@@ -81,11 +132,26 @@ static int extract_pvh(const char *bzimage, const char *out)
     fclose(f);
     const unsigned char *m = memmem(buf, n, magic, sizeof(magic));
     if (!m) return -ENOEXEC;
-    char tmp[1300], cmd[3000];
+    char tmp[1300];
     snprintf(tmp, sizeof(tmp), "%s~", out);
-    snprintf(cmd, sizeof(cmd), "tail -c +%ld '%s' | xz -dc --single-stream > '%s'",
-             (long)(m - buf) + 1, bzimage, tmp);
-    if (system(cmd) != 0) {
+    /* xz reads the payload from the image's fd at its offset: no shell, as the cache
+     * path may hold any character. */
+    int in = open(bzimage, O_RDONLY), dst = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int st = -1;
+    if (in >= 0 && dst >= 0 && lseek(in, (off_t)(m - buf), SEEK_SET) >= 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            dup2(in, 0);
+            dup2(dst, 1);
+            execlp("xz", "xz", "-dc", "--single-stream", (char *)NULL);
+            _exit(127);
+        }
+        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+    }
+    if (in >= 0) close(in);
+    if (dst >= 0) close(dst);
+    if (!(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
         unlink(tmp);
         return -EIO;
     }
@@ -95,16 +161,21 @@ static int extract_pvh(const char *bzimage, const char *out)
 /* "NAME VERSION" from .package; caches from before it existed ask apt-cache once. */
 static void read_package(th_kernel *k, const char *dir)
 {
-    char p[1100], cmd[2400];
+    char p[1100];
     const char *name = strrchr(dir, '/');
     name = name ? name + 1 : dir;
     snprintf(p, sizeof(p), "%s/.package", dir);
     if (access(p, R_OK)) {
-        snprintf(cmd, sizeof(cmd),
-                 "v=$(apt-cache show --no-all-versions '%s' 2>/dev/null | sed -n 's/^Version: //p' "
-                 "| head -n1); [ -n \"$v\" ] && printf '%%s %%s' '%s' \"$v\" > '%s'",
-                 name, name, p);
-        if (system(cmd) != 0) unlink(p);
+        char show[8192], line[600];
+        char *ac[] = {"apt-cache", "show", "--no-all-versions", (char *)name, NULL};
+        const char *v = NULL;
+        if (capture(ac, show, sizeof(show)) == 0)
+            for (const char *l = show; l && *l && !v; l = strchr(l, '\n'), l = l ? l + 1 : l)
+                if (!strncmp(l, "Version: ", 9)) v = l + 9;
+        if (v && *v != '\n' && *v) {
+            snprintf(line, sizeof(line), "%s %.*s", name, (int)strcspn(v, "\n"), v);
+            if (write_text(p, line)) unlink(p);
+        }
     }
     FILE *f = fopen(p, "r");
     k->package[0] = 0;
@@ -159,14 +230,10 @@ static int newest_cached(th_kernel *k, const char *kdir)
     return from_dir(k, p);
 }
 
-static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
+/* Downloads and unpacks pkg into the private folder tmp. */
+static int unpack_into(th_vm_ctx *vc, const char *pkg, const char *tmp, bool quiet)
 {
-    char tmp[1100], deb[1400];
-    snprintf(tmp, sizeof(tmp), "%s~partial", final);
-    char *rm[] = {"rm", "-rf", tmp, NULL};
-    th_run(rm, NULL, true);
-    int rc = mkdirs(tmp);
-    if (rc) return th_vm_fail(vc, rc, "mkdir %s: %s", tmp, strerror(-rc));
+    char deb[1400];
     if (!quiet) th_vm_progress(vc, "downloading %s (apt-get download)...", pkg);
     char *dl[] = {"apt-get", "download", "-q", (char *)pkg, NULL};
     if (th_run(dl, tmp, quiet)) return th_vm_fail(vc, -EIO, "apt-get download %s failed", pkg);
@@ -178,14 +245,14 @@ static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
     if (d) closedir(d);
     if (!deb[0]) return th_vm_fail(vc, -ENOENT, "apt-get download left no .deb in %s", tmp);
     if (!quiet) th_vm_progress(vc, "unpacking %s...", pkg);
-    char *x[] = {"dpkg", "-x", deb, tmp, NULL};
+    char *x[] = {"dpkg", "-x", deb, (char *)tmp, NULL};
     if (th_run(x, NULL, quiet)) return th_vm_fail(vc, -EIO, "dpkg -x %s failed", deb);
     /* Name and Debian version, exported into the guest (TCMU_HARNESS_KERNEL_PACKAGE). */
-    char pkgfile[1200], q[3000];
+    char pkgfile[1200], nv[600];
     snprintf(pkgfile, sizeof(pkgfile), "%s/.package", tmp);
-    snprintf(q, sizeof(q), "dpkg-deb -f '%s' Package Version | tr '\\n' ' ' | sed 's/ $//' > '%s'",
-             deb, pkgfile);
-    if (system(q) != 0) return th_vm_fail(vc, -EIO, "dpkg-deb -f %s failed", deb);
+    char *w[] = {"dpkg-deb", "-W", "--showformat=${Package} ${Version}", deb, NULL};
+    if (capture(w, nv, sizeof(nv)) || !strchr(nv, ' ') || write_text(pkgfile, nv))
+        return th_vm_fail(vc, -EIO, "dpkg-deb -W %s failed", deb);
     unlink(deb);
     th_kernel k;
     char mods[1200];
@@ -197,17 +264,41 @@ static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
     if (d) closedir(d);
     if (!k.version[0]) return th_vm_fail(vc, -ENOENT, "%s holds no kernel version", mods);
     /* The package ships no modules.dep: depmod makes it, as installing would. */
-    char *dm[] = {"depmod", "-b", tmp, k.version, NULL};
+    char *dm[] = {"depmod", "-b", (char *)tmp, k.version, NULL};
     if (th_run(dm, NULL, quiet)) return th_vm_fail(vc, -EIO, "depmod failed (is kmod installed?)");
     char marker[1200];
     snprintf(marker, sizeof(marker), "%s/.complete", tmp);
     FILE *f = fopen(marker, "w");
     if (!f) return th_vm_fail(vc, -errno, "%s: %s", marker, strerror(errno));
     fclose(f);
-    char *rmf[] = {"rm", "-rf", (char *) final, NULL};
-    th_run(rmf, NULL, true);
-    if (rename(tmp, final)) return th_vm_fail(vc, -errno, "rename %s: %s", tmp, strerror(errno));
     return 0;
+}
+
+/* Each fetch unpacks into its own mkdtemp folder next to final and renames it into
+ * place, so concurrent fetches of one kernel never share or delete each other's work;
+ * when another fetch completed final first, this one's copy is dropped. */
+static int fetch(th_vm_ctx *vc, const char *pkg, const char *final, bool quiet)
+{
+    char tmp[1100], done[1200];
+    snprintf(tmp, sizeof(tmp), "%s~partial.XXXXXX", final);
+    if (!mkdtemp(tmp)) return th_vm_fail(vc, -errno, "mkdtemp %s: %s", tmp, strerror(errno));
+    chmod(tmp, 0755); /* mkdtemp's 0700 would hide the cache from a guest's other users */
+    char *rm[] = {"rm", "-rf", tmp, NULL};
+    int rc = unpack_into(vc, pkg, tmp, quiet);
+    snprintf(done, sizeof(done), "%s/.complete", final);
+    for (int tries = 0; !rc && rename(tmp, final); tries++) {
+        if ((errno != EEXIST && errno != ENOTEMPTY) || tries == 3) {
+            rc = th_vm_fail(vc, -errno, "rename %s: %s", tmp, strerror(errno));
+        } else if (!access(done, F_OK)) {
+            break; /* the other fetch won; its copy is as good as ours */
+        } else {
+            /* An incomplete leftover (not a fetch in flight: those live in ~partial.*). */
+            char *rmf[] = {"rm", "-rf", (char *) final, NULL};
+            th_run(rmf, NULL, true);
+        }
+    }
+    th_run(rm, NULL, true);
+    return rc;
 }
 
 int th_kernel_package_name(char *out, size_t cap, const char *want)
@@ -262,9 +353,6 @@ int th_kernel_get(th_vm_ctx *vc, th_kernel *k, const char *want, bool do_fetch, 
     if (rc) {
         char why[sizeof(vc->err)];
         snprintf(why, sizeof(why), "%s", vc->err);
-        char *rm[] = {"rm", "-rf", dir, NULL};
-        snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "~partial");
-        th_run(rm, NULL, true);
         return th_vm_fail(vc, rc,
                           "kernel %s is not cached in %s and could not be fetched: %s\n"
                           "  Run: apt-get update && tcmu-harness kernel fetch%s%s",
@@ -314,8 +402,13 @@ int th_kernel_custom(th_vm_ctx *vc, th_kernel *k, const char *vmlinuz, const cha
         return th_vm_fail(vc, -ENOENT,
                           "%s is missing: pass --modules /path/lib/modules/VERSION (after depmod)",
                           dep);
-    snprintf(k->modules, sizeof(k->modules), "%s", modules);
-    const char *base = strrchr(modules, '/');
-    snprintf(k->version, sizeof(k->version), "%s", base && base[1] ? base + 1 : modules);
+    /* The guest mounts the tree at /lib/modules/$(uname -r): the release is the real
+     * folder's name, whatever trailing slash or symlink name the path was given with. */
+    char *real = realpath(modules, NULL);
+    if (!real) return th_vm_fail(vc, -errno, "%s: %s", modules, strerror(errno));
+    snprintf(k->modules, sizeof(k->modules), "%s", real);
+    const char *base = strrchr(real, '/');
+    snprintf(k->version, sizeof(k->version), "%s", base && base[1] ? base + 1 : real);
+    free(real);
     return 0;
 }

@@ -187,8 +187,10 @@ typedef struct boot_files {
 
 /* One QEMU process. init_limit_s > 0: kill it when the console shows no init marker
  * by then (*no_init). Returns what th_vm_run returns. */
+/* run_t0: when the first boot started; --timeout counts from it, so a KVM probe that
+ * falls back to TCG spends the same budget rather than adding its own. */
 static int boot_once(th_vm_ctx *vc, const th_vm_opts *o, char **argv, const boot_files *bf,
-                     double init_limit_s, bool *no_init)
+                     double init_limit_s, double run_t0, bool *no_init)
 {
     *no_init = false;
     unlink(bf->rcfile);
@@ -228,7 +230,8 @@ static int boot_once(th_vm_ctx *vc, const th_vm_opts *o, char **argv, const boot
         if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = true;
         if (exited && !in_init) *no_init = true;
         bool stuck = !in_init && now_s() - t0 > init_limit_s;
-        if (!exited && ((o->timeout_s > 0 && now_s() - t0 > o->timeout_s) || got_signal || stuck)) {
+        if (!exited &&
+            ((o->timeout_s > 0 && now_s() - run_t0 > o->timeout_s) || got_signal || stuck)) {
             timed_out = !got_signal && !stuck;
             *no_init = killed_stuck = stuck;
             kill(pid, SIGKILL);
@@ -407,6 +410,7 @@ int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o)
         argv[argc++] = "virtio-net-pci,netdev=n0";
         argv[argc] = NULL;
     }
+    double run_t0 = now_s();
     for (;;) {
         bool kvm = !strcmp(accel, "kvm");
         snprintf(acc, sizeof(acc), "%s", accel);
@@ -418,7 +422,7 @@ int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o)
                            cpus, mem);
         bool no_init = false;
         double limit = !kvm ? 0 : o->accel ? TH_VM_KVM_FORCED_S : TH_VM_KVM_PROBE_S;
-        result = boot_once(vc, o, argv, &bf, limit, &no_init);
+        result = boot_once(vc, o, argv, &bf, limit, run_t0, &no_init);
         if (!(no_init && kvm && !o->accel)) break;
         if (!o->quiet)
             th_vm_progress(vc, "KVM: %s; falling back to TCG (docs/vm.md)", th_vm_errmsg(vc));
