@@ -13,6 +13,20 @@
 
 static char path[64];
 
+/* The live devices a request is checked against: one disk, d0, fresh for every call
+ * (an sc_request_model_fn). */
+static scenario rig_live_model;
+
+static inline scenario *rig_live_d0(void *arg)
+{
+    (void)arg;
+    memset(&rig_live_model, 0, sizeof(rig_live_model));
+    snprintf(rig_live_model.devices[0].name, 65, "d0");
+    snprintf(rig_live_model.devices[0].type, 8, "disk");
+    rig_live_model.n_devices = 1;
+    return &rig_live_model;
+}
+
 static inline int load_text(const char *text, scenario *sc)
 {
     snprintf(path, sizeof(path), "/tmp/th-steps-XXXXXX.yaml");

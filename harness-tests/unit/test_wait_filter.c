@@ -5,17 +5,7 @@
 #include "scenario/request.h"
 #include "steps_rig.h"
 
-static scenario live_model;
-
-static scenario *live(void *arg)
-{
-    (void)arg;
-    memset(&live_model, 0, sizeof(live_model));
-    snprintf(live_model.devices[0].name, 65, "d0");
-    snprintf(live_model.devices[0].type, 8, "disk");
-    live_model.n_devices = 1;
-    return &live_model;
-}
+#define live rig_live_d0
 
 #define HEAD "name: w\ndevices:\n  - {name: d0, size: 1M}\nsteps:\n  - wait_trace: "
 
