@@ -61,7 +61,7 @@ void th_rules_free(th_rules *r)
     pthread_mutex_destroy(&r->lock);
     pthread_mutex_destroy(&r->trace_lock);
     pthread_cond_destroy(&r->cond);
-    free(r->rules);
+    th_rix_free(&r->ix);
     free(r->names);
     free(r);
 }
@@ -78,26 +78,76 @@ static int grow(void *arr, size_t *cap, size_t n, size_t elem)
     return 0;
 }
 
+static int by_first(const void *a, const void *b)
+{
+    const th_lba_range *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* The slot's own copy of the rule's ranges, sorted, overlapping and adjacent ones
+ * merged: the command overlaps the list exactly when it did before, and the ranges'
+ * ends increase too, which overlap() searches by. */
+static int copy_ranges(rule_slot *s, const th_rule_match *m)
+{
+    if (!m->n_ranges) return 0;
+    if (m->n_ranges > SIZE_MAX / sizeof(*s->ranges)) return -ENOMEM;
+    s->ranges = malloc(m->n_ranges * sizeof(*s->ranges));
+    if (!s->ranges) return -ENOMEM;
+    memcpy(s->ranges, m->ranges, m->n_ranges * sizeof(*s->ranges));
+    qsort(s->ranges, m->n_ranges, sizeof(*s->ranges), by_first);
+    size_t w = 0;
+    for (size_t i = 0; i < m->n_ranges; i++) {
+        th_lba_range *cur = w ? &s->ranges[w - 1] : NULL;
+        if (cur && (cur->last == UINT64_MAX || s->ranges[i].first <= cur->last + 1)) {
+            if (s->ranges[i].last > cur->last) cur->last = s->ranges[i].last;
+        } else {
+            s->ranges[w++] = s->ranges[i];
+        }
+    }
+    s->r.match.ranges = s->ranges;
+    s->r.match.n_ranges = w;
+    return 0;
+}
+
+static const char *bad_rule(const th_rule *rule)
+{
+    const th_rule_match *m = &rule->match;
+    if (m->n_ranges && m->lba_set) return "has both an LBA range (lba_set) and a range list";
+    if (m->n_ranges && !m->ranges) return "has n_ranges but no ranges";
+    for (size_t i = 0; i < m->n_ranges; i++)
+        if (m->ranges[i].first > m->ranges[i].last)
+            return "has a range whose first is past its last";
+    return NULL;
+}
+
 int th_rules_add(th_rules *r, const th_rule *rule, int index)
 {
+    const char *why = bad_rule(rule);
+    if (why)
+        return rules_fail(r->ctx, -EINVAL, "rules for %s: rule %.63s %s", r->device, rule->name,
+                          why);
+    rule_slot *s = calloc(1, sizeof(*s));
+    if (!s) goto nomem;
+    s->r = *rule;
+    s->r.name[sizeof(rule->name) - 1] = 0;
+    s->r.match.ranges = NULL;
+    if (copy_ranges(s, &rule->match)) goto nomem;
+    s->rng = rule->match.seed ? rule->match.seed : 0x9e3779b97f4a7c15ull;
     pthread_mutex_lock(&r->lock);
-    if (grow(&r->rules, &r->cap, r->n, sizeof(*r->rules)) ||
-        grow(&r->names, &r->cap_names, r->n_names, sizeof(*r->names)) || r->n_names >= INT_MAX) {
-        pthread_mutex_unlock(&r->lock);
-        return rules_fail(r->ctx, -ENOMEM, "rules for %s: no room for rule %s", r->device,
-                          rule->name);
-    }
-    size_t at = index < 0 || (size_t)index > r->n ? r->n : (size_t)index;
-    memmove(r->rules + at + 1, r->rules + at, (r->n - at) * sizeof(*r->rules));
-    memset(&r->rules[at], 0, sizeof(r->rules[at]));
-    r->rules[at].r = *rule;
-    r->rules[at].r.name[sizeof(rule->name) - 1] = 0;
-    r->rules[at].id = (int)r->n_names;
-    memcpy(r->names[r->n_names++], r->rules[at].r.name, sizeof(*r->names));
-    r->rules[at].rng = rule->match.seed ? rule->match.seed : 0x9e3779b97f4a7c15ull;
-    r->n++;
+    if (grow(&r->names, &r->cap_names, r->n_names, sizeof(*r->names)) || r->n_names >= INT_MAX)
+        goto nomem_locked;
+    size_t at = index < 0 || (size_t)index > r->ix.order.n ? r->ix.order.n : (size_t)index;
+    s->id = (int)r->n_names;
+    if (th_rix_insert(&r->ix, s, at)) goto nomem_locked;
+    memcpy(r->names[r->n_names++], s->r.name, sizeof(*r->names));
     pthread_mutex_unlock(&r->lock);
     return (int)at;
+nomem_locked:
+    pthread_mutex_unlock(&r->lock);
+nomem:
+    if (s) free(s->ranges);
+    free(s);
+    return rules_fail(r->ctx, -ENOMEM, "rules for %s: no room for rule %s", r->device, rule->name);
 }
 
 const char *th_rules_name_locked(const th_rules *r, int id)
@@ -107,31 +157,26 @@ const char *th_rules_name_locked(const th_rules *r, int id)
 
 int th_rules_remove(th_rules *r, const char *name)
 {
-    int rc = -ENOENT;
     pthread_mutex_lock(&r->lock);
-    for (size_t i = 0; i < r->n; i++) {
-        if (strcmp(r->rules[i].r.name, name)) continue;
-        memmove(r->rules + i, r->rules + i + 1, (r->n - i - 1) * sizeof(*r->rules));
-        r->n--;
-        rc = 0;
-        break;
-    }
+    size_t at;
+    rule_slot *s = th_rix_find_name(&r->ix, name, &at);
+    if (s) th_rix_remove(&r->ix, at);
     pthread_mutex_unlock(&r->lock);
-    if (rc) return rules_fail(r->ctx, rc, "rules for %s: no rule named %s", r->device, name);
+    if (!s) return rules_fail(r->ctx, -ENOENT, "rules for %s: no rule named %s", r->device, name);
     return 0;
 }
 
 void th_rules_clear(th_rules *r)
 {
     pthread_mutex_lock(&r->lock);
-    r->n = 0;
+    th_rix_clear(&r->ix);
     pthread_mutex_unlock(&r->lock);
 }
 
 size_t th_rules_count(const th_rules *r)
 {
     pthread_mutex_lock((pthread_mutex_t *)&r->lock);
-    size_t n = r->n;
+    size_t n = r->ix.order.n;
     pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
     return n;
 }
@@ -139,7 +184,7 @@ size_t th_rules_count(const th_rules *r)
 uint64_t th_rules_fired(const th_rules *r, size_t i)
 {
     pthread_mutex_lock((pthread_mutex_t *)&r->lock);
-    uint64_t n = i < r->n ? r->rules[i].fired : 0;
+    uint64_t n = i < r->ix.order.n ? r->ix.order.v[i]->fired : 0;
     pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
     return n;
 }
@@ -147,8 +192,12 @@ uint64_t th_rules_fired(const th_rules *r, size_t i)
 int th_rules_get(const th_rules *r, size_t i, th_rule *out, uint64_t *fired)
 {
     pthread_mutex_lock((pthread_mutex_t *)&r->lock);
-    int rc = i < r->n ? 0 : -ENOENT;
-    if (!rc) *out = r->rules[i].r, *fired = r->rules[i].fired;
+    int rc = i < r->ix.order.n ? 0 : -ENOENT;
+    if (!rc) {
+        *out = r->ix.order.v[i]->r;
+        out->match.ranges = NULL; /* the table's copy: not the caller's to keep */
+        *fired = r->ix.order.v[i]->fired;
+    }
     pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
     return rc;
 }
@@ -202,15 +251,36 @@ static uint64_t xorshift(uint64_t *s)
     return *s = x;
 }
 
-static bool static_match(const th_rules *r, const th_rule *rule, th_cmd *cmd, const th_cdb_info *in)
+/* The first of the slot's ranges that ends at or after first (NULL: none); the ranges
+ * are sorted and disjoint, so their ends increase too. */
+static const th_lba_range *range_from(const th_rule_match *m, uint64_t first)
+{
+    size_t lo = 0, hi = m->n_ranges;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->ranges[mid].last < first)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->n_ranges ? &m->ranges[lo] : NULL;
+}
+
+/* check_lba false: the index found the rule by its opcode and an overlapping range. */
+static bool static_match(const th_rules *r, const th_rule *rule, th_cmd *cmd, const th_cdb_info *in,
+                         bool check_lba)
 {
     const th_rule_match *m = &rule->match;
     const uint8_t *cdb = th_cmd_cdb(cmd);
     if (m->op >= 0 && cdb[0] != m->op) return false;
     if (m->sa >= 0 && th_cmd_service_action(cmd) != m->sa) return false;
-    if (m->lba_set) {
+    if (check_lba && m->lba_set) {
         /* Saturated: a range at the top of the LBA space must not wrap to 0. */
         if (!in->has_lba || th_cdb_last_lba(in) < m->lba_lo || in->lba > m->lba_hi) return false;
+    }
+    if (check_lba && m->n_ranges) {
+        const th_lba_range *g = in->has_lba ? range_from(m, in->lba) : NULL;
+        if (!g || g->first > th_cdb_last_lba(in)) return false;
     }
     if (m->len_set && (in->xfer_len < m->len_lo || in->xfer_len > m->len_hi)) return false;
     for (size_t i = 0; i < m->cdb_n && i < 16; i++) {
@@ -223,25 +293,55 @@ static bool static_match(const th_rules *r, const th_rule *rule, th_cmd *cmd, co
     return true;
 }
 
-/* First rule that fires for cmd, with its counters advanced; -1 if none. */
-static int pick_locked(th_rules *r, th_cmd *cmd, const th_cdb_info *in)
+/* The dynamic part, for a rule whose static part matched: true when it fires. */
+static bool fires(rule_slot *s)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        rule_slot *s = &r->rules[i];
-        if (s->r.times && s->fired >= s->r.times) continue;
-        if (!static_match(r, &s->r, cmd, in)) continue;
-        uint64_t k = ++s->seen;
-        const th_rule_match *m = &s->r.match;
-        if (m->nth && k != m->nth) continue;
-        if (m->every && k % m->every) continue;
-        if (m->after && k <= m->after) continue;
-        if (m->probability > 0 && m->probability < 1 &&
-            (double)(xorshift(&s->rng) >> 11) / (double)(1ull << 53) >= m->probability)
-            continue;
-        s->fired++;
-        return (int)i;
+    uint64_t k = ++s->seen;
+    const th_rule_match *m = &s->r.match;
+    if (m->nth && k != m->nth) return false;
+    if (m->every && k % m->every) return false;
+    if (m->after && k <= m->after) return false;
+    if (m->probability > 0 && m->probability < 1 &&
+        (double)(xorshift(&s->rng) >> 11) / (double)(1ull << 53) >= m->probability)
+        return false;
+    s->fired++;
+    return true;
+}
+
+/* First rule that fires for cmd, with its counters advanced; NULL if none. The
+ * candidates come in table order, and a rule that is not one could not have matched,
+ * so the same rule fires and the same rules count the command as a scan of the table
+ * would. Without room for the candidates, it is that scan. */
+static rule_slot *pick_locked(th_rules *r, th_cmd *cmd, const th_cdb_info *in)
+{
+    if (!r->ix.order.n) return NULL;
+    rix_iter it;
+    if (!th_rix_begin(&r->ix, th_cmd_cdb(cmd)[0], in->has_lba, in->lba, th_cdb_last_lba(in), &it)) {
+        for (rule_slot *s; (s = th_rix_next(&it));) {
+            if (s->r.times && s->fired >= s->r.times) continue;
+            if (static_match(r, &s->r, cmd, in, false) && fires(s)) return s;
+        }
+        return NULL;
     }
-    return -1;
+    for (size_t i = 0; i < r->ix.order.n; i++) {
+        rule_slot *s = r->ix.order.v[i];
+        if (s->r.times && s->fired >= s->r.times) continue;
+        if (static_match(r, &s->r, cmd, in, true) && fires(s)) return s;
+    }
+    return NULL;
+}
+
+/* `info: lba`: the first LBA of the command inside the rule's range(s). */
+static uint64_t info_lba(const rule_slot *s, const th_cdb_info *in)
+{
+    const th_rule_match *m = &s->r.match;
+    uint64_t lba = in->lba;
+    if (m->lba_set && m->lba_lo > lba) lba = m->lba_lo;
+    if (m->n_ranges) {
+        const th_lba_range *g = range_from(m, in->lba);
+        if (g && g->first > lba) lba = g->first;
+    }
+    return lba;
 }
 
 /* INFORMATION for `info: residue`: the requested transfer minus what went back, in the
@@ -263,19 +363,16 @@ static uint64_t residue(const th_rules *r, th_cmd *cmd, const th_cdb_info *in)
     return want > got ? want - got : 0;
 }
 
-static uint64_t derive_info(const th_rules *r, const th_rule *rule, th_cmd *cmd,
+static uint64_t derive_info(const th_rules *r, const th_rule_action *a, uint64_t lba, th_cmd *cmd,
                             const th_cdb_info *in)
 {
-    switch (rule->action.info_from) {
-    case TH_INFO_LBA: {
-        uint64_t lba = in->lba;
-        if (rule->match.lba_set && rule->match.lba_lo > lba) lba = rule->match.lba_lo;
+    switch (a->info_from) {
+    case TH_INFO_LBA:
         return lba;
-    }
     case TH_INFO_RESIDUE:
         return residue(r, cmd, in);
     default:
-        return rule->action.sense.info;
+        return a->sense.info;
     }
 }
 
@@ -355,18 +452,19 @@ int th_rules_handle(th_cmd *cmd, void *arg)
     }
     th_cdb_info in;
     th_cdb_decode(r->kind, th_cmd_cdb(cmd), th_cmd_cdb_len(cmd), &in);
-    int i = pick_locked(r, cmd, &in);
-    if (i < 0) {
+    rule_slot *s = pick_locked(r, cmd, &in);
+    if (!s) {
         pthread_mutex_unlock(&r->lock);
         return r->inner(cmd, r->inner_arg);
     }
-    th_rule rule = r->rules[i].r;
-    uint64_t fired = r->rules[i].fired;
-    th_cmd_set_rule(cmd, r->rules[i].id);
-    if (rule.action.set_state[0]) set_state_locked(r, rule.action.set_state);
-    if (rule.action.queue_ua && r->n_ua < TH_UA_MAX) r->ua[r->n_ua++] = rule.action.ua_sense;
+    /* What the answer needs, copied: the rule may be removed once the lock is dropped. */
+    th_rule_action act = s->r.action;
+    uint64_t fired = s->fired, lba = info_lba(s, &in);
+    th_cmd_set_rule(cmd, s->id);
+    if (act.set_state[0]) set_state_locked(r, act.set_state);
+    if (act.queue_ua && r->n_ua < TH_UA_MAX) r->ua[r->n_ua++] = act.ua_sense;
     pthread_mutex_unlock(&r->lock);
-    const th_rule_action *a = &rule.action;
+    const th_rule_action *a = &act;
     if (a->hang) return defer_or_answer(r, cmd, 0);
     if (a->status >= 0) {
         th_cmd_status(cmd, (uint8_t)a->status);
@@ -380,10 +478,10 @@ int th_rules_handle(th_cmd *cmd, void *arg)
         if (a->short_kind != TH_SHORT_NONE) apply_short(r, a, cmd, &in);
         if (a->corrupt_bytes) apply_corrupt(a, cmd, fired);
         if (a->sense_set) {
-            th_sense s = a->sense;
-            s.info_valid = a->info_from != TH_INFO_NONE;
-            if (s.info_valid) s.info = derive_info(r, &rule, cmd, &in);
-            th_cmd_check_condition(cmd, &s);
+            th_sense sn = a->sense;
+            sn.info_valid = a->info_from != TH_INFO_NONE;
+            if (sn.info_valid) sn.info = derive_info(r, a, lba, cmd, &in);
+            th_cmd_check_condition(cmd, &sn);
         }
     }
     if (a->delay_ms) return defer_or_answer(r, cmd, th_now_ns() + (uint64_t)a->delay_ms * 1000000u);

@@ -25,12 +25,24 @@ typedef enum {
 
 typedef enum { TH_SHORT_NONE, TH_SHORT_BYTES, TH_SHORT_BLOCKS, TH_SHORT_FRACTION } th_short_kind;
 
+/* An inclusive range of LBAs (first <= last). */
+typedef struct th_lba_range {
+    uint64_t first, last;
+} th_lba_range;
+
 typedef struct th_rule_match {
     int op;       /* -1: any opcode */
     int sa;       /* -1: any service action */
     bool lba_set; /* the command's [lba, lba+blocks) overlaps [lba_lo, lba_hi]; a command
                      without an LBA (every tape command) never matches */
     uint64_t lba_lo, lba_hi;
+    /* Instead of lba_lo..lba_hi (lba_set false): a list of ranges, and the command matches
+     * when it overlaps any of them (a drive's defect list as one rule). The caller owns
+     * the list: th_rules_add copies it (sorted, overlapping and adjacent ranges merged).
+     * th_rules_get gives ranges NULL and n_ranges the count of that merged copy, so a
+     * th_rule stays a plain copyable value that points at nothing of the table's. */
+    const th_lba_range *ranges;
+    size_t n_ranges;
     bool len_set; /* transfer length (in the CDB's unit) in [len_lo, len_hi] */
     uint32_t len_lo, len_hi;
     uint8_t cdb[16], cdb_mask[16]; /* (cdb[i] & mask[i]) == bytes[i] for i < cdb_n */
@@ -91,8 +103,12 @@ void th_rules_set_kind(th_rules *r, th_cdb_kind kind, th_block_size_fn block_siz
 void th_rules_free(th_rules *r);
 /* Appends (or inserts at index, -1 for the end); returns the rule's index or -errno.
  * The rule keeps an id for its life: the trace names it by the name it was added
- * with (or that id, if unnamed) even after other rules moved or removed it. */
+ * with (or that id, if unnamed) even after other rules moved or removed it. -EINVAL
+ * for lba_set together with ranges, or a range with first > last. Matching is indexed
+ * (by opcode and LBA interval) with the outcome of a scan in table order: the first
+ * rule that fires wins, and only the rules before it count the command as seen. */
 int th_rules_add(th_rules *r, const th_rule *rule, int index);
+/* Removes the first rule (in table order) of that name. */
 int th_rules_remove(th_rules *r, const char *name);
 void th_rules_clear(th_rules *r);
 size_t th_rules_count(const th_rules *r);
