@@ -89,7 +89,8 @@ static int by_first(const void *a, const void *b)
  * ends increase too, which overlap() searches by. */
 static int copy_ranges(rule_slot *s, const th_rule_match *m)
 {
-    if (!m->n_ranges) return 0;
+    s->r.match.n_ranges = 0;
+    if (!m->ranges_set || !m->n_ranges) return 0;
     if (m->n_ranges > SIZE_MAX / sizeof(*s->ranges)) return -ENOMEM;
     s->ranges = malloc(m->n_ranges * sizeof(*s->ranges));
     if (!s->ranges) return -ENOMEM;
@@ -112,7 +113,8 @@ static int copy_ranges(rule_slot *s, const th_rule_match *m)
 static const char *bad_rule(const th_rule *rule)
 {
     const th_rule_match *m = &rule->match;
-    if (m->n_ranges && m->lba_set) return "has both an LBA range (lba_set) and a range list";
+    if (!m->ranges_set) return NULL;
+    if (m->lba_set) return "has both an LBA range (lba_set) and a range list";
     if (m->n_ranges && !m->ranges) return "has n_ranges but no ranges";
     for (size_t i = 0; i < m->n_ranges; i++)
         if (m->ranges[i].first > m->ranges[i].last)
@@ -278,7 +280,7 @@ static bool static_match(const th_rules *r, const th_rule *rule, th_cmd *cmd, co
         /* Saturated: a range at the top of the LBA space must not wrap to 0. */
         if (!in->has_lba || th_cdb_last_lba(in) < m->lba_lo || in->lba > m->lba_hi) return false;
     }
-    if (check_lba && m->n_ranges) {
+    if (check_lba && m->ranges_set) {
         const th_lba_range *g = in->has_lba ? range_from(m, in->lba) : NULL;
         if (!g || g->first > th_cdb_last_lba(in)) return false;
     }
@@ -337,7 +339,7 @@ static uint64_t info_lba(const rule_slot *s, const th_cdb_info *in)
     const th_rule_match *m = &s->r.match;
     uint64_t lba = in->lba;
     if (m->lba_set && m->lba_lo > lba) lba = m->lba_lo;
-    if (m->n_ranges) {
+    if (m->ranges_set) {
         const th_lba_range *g = range_from(m, in->lba);
         if (g && g->first > lba) lba = g->first;
     }

@@ -252,9 +252,11 @@ static uint32_t next_prio(rule_index *ix)
 int th_rix_insert(rule_index *ix, rule_slot *s, size_t at)
 {
     const th_rule_match *m = &s->r.match;
-    s->bucket = m->op > 255 ? -1 : m->op < 0 ? RIX_ANY_OP : m->op;
-    bool ranged = m->lba_set || m->n_ranges;
-    s->n_nodes = !ranged || s->bucket < 0 ? 0 : m->n_ranges ? m->n_ranges : 1;
+    /* An empty range list matches no command, as an opcode past 255 does. */
+    bool never = m->op > 255 || (m->ranges_set && !m->n_ranges);
+    s->bucket = never ? -1 : m->op < 0 ? RIX_ANY_OP : m->op;
+    bool ranged = m->lba_set || m->ranges_set;
+    s->n_nodes = !ranged || s->bucket < 0 ? 0 : m->ranges_set ? m->n_ranges : 1;
     if (s->n_nodes) {
         s->nodes = calloc(s->n_nodes, sizeof(*s->nodes));
         if (!s->nodes) return -ENOMEM;
@@ -283,8 +285,8 @@ int th_rix_insert(rule_index *ix, rule_slot *s, size_t at)
     }
     for (size_t i = 0; i < s->n_nodes; i++) {
         rule_node *n = &s->nodes[i];
-        n->lo = m->n_ranges ? m->ranges[i].first : m->lba_lo;
-        n->hi = n->maxhi = m->n_ranges ? m->ranges[i].last : m->lba_hi;
+        n->lo = m->ranges_set ? m->ranges[i].first : m->lba_lo;
+        n->hi = n->maxhi = m->ranges_set ? m->ranges[i].last : m->lba_hi;
         n->s = s;
         n->prio = next_prio(ix);
         b->tree = tree_insert(b->tree, n);

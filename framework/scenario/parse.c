@@ -256,7 +256,9 @@ static void free_model(scenario *sc)
             free(sc->devices[i].media[k].text);
             sc->devices[i].media[k].text = NULL;
         }
+    for (int i = 0; i < sc->n_rules; i++) sc_rule_clear(&sc->rules[i]);
     for (int i = 0; i < sc->n_steps; i++) {
+        sc_rule_clear(&sc->steps[i].rule);
         free(sc->steps[i].run);
         free(sc->steps[i].expect_stdout);
         free(sc->steps[i].expect_stderr);

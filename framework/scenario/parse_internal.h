@@ -33,6 +33,8 @@ void sc_parse_sense(yt *t, yaml_node_t *v, th_sense *s, th_info_from *from);
 void sc_parse_rule(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out);
 /* A rule that a step or request adds: also position (its index; -1 when not given). */
 void sc_parse_rule_at(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out, int *position);
+/* Frees what a parsed rule owns (an lba_file's ranges); copies of it only borrow them. */
+void sc_rule_clear(sc_rule *r);
 /* A device action's own mapping (a->keys: remove_rule's {device, name}, ...) as a step of
  * that kind reads it, for the control requests of the same name. */
 void sc_parse_action(yt *t, scenario *sc, const sc_action *a, yaml_node_t *n, sc_step *s);

@@ -347,6 +347,7 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
 
 void sc_request_free(sc_request *rq)
 {
+    sc_rule_clear(&rq->step.rule);
     sc_kmsg_list_free(&rq->allow);
     sc_kmsg_list_free(&rq->expect);
     sc_kmsg_list_free(&rq->forbid);

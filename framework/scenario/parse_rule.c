@@ -1,14 +1,17 @@
 /* Scenario rules: when a rule applies (match) and what it answers (respond). */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include "lba_file.h"
 #include "parse_internal.h"
 
 static const yt_key match_keys[] = {
-    {"op", YT_TYPED, "READ_10"},       {"sa", YT_TYPED, "0x10"},
-    {"lba", YT_TYPED, "10-11"},        {"length", YT_TYPED, "1-8"},
-    {"cdb", YT_TYPED, "\"28 ?? 0x\""}, {"nth", YT_TYPED, "2"},
-    {"every", YT_TYPED, "3"},          {"after", YT_TYPED, "1"},
-    {"probability", YT_TYPED, "0.5"},  {"seed", YT_TYPED, "7"},
-    {"state", YT_TEXT, "armed"},
+    {"op", YT_TYPED, "READ_10"}, {"sa", YT_TYPED, "0x10"},
+    {"lba", YT_TYPED, "10-11"},  {"lba_file", YT_TEXT, "/dev/null"},
+    {"length", YT_TYPED, "1-8"}, {"cdb", YT_TYPED, "\"28 ?? 0x\""},
+    {"nth", YT_TYPED, "2"},      {"every", YT_TYPED, "3"},
+    {"after", YT_TYPED, "1"},    {"probability", YT_TYPED, "0.5"},
+    {"seed", YT_TYPED, "7"},     {"state", YT_TEXT, "armed"},
 };
 const yt_keys sc_keys_match = YT_KEYS("match", match_keys);
 
@@ -79,8 +82,62 @@ typedef struct rule_ctx {
     bool device_set;
     int *position; /* NULL: the rule is not added by a step or request */
     /* Checked once the device (and so its type) is known, whichever key came first. */
-    yaml_node_t *op_node, *lba_node;
+    yaml_node_t *op_node, *lba_node, *lba_file_node;
 } rule_ctx;
+
+/* lba_file: the ranges from a file, relative to the scenario's directory (a control
+ * request has none: its path is absolute). Each bad line is an error of its own, located
+ * at the key and naming the file's line. */
+static void parse_lba_file(yt *t, const scenario *sc, yaml_node_t *v, th_rule_match *m)
+{
+    const char *name = yt_str(t, v);
+    if (!name) return;
+    char path[PATH_MAX + 1];
+    if (!name[0]) {
+        yt_error(t, v, "lba_file: a file name, please");
+        return;
+    }
+    if (name[0] != '/' && !sc->dir[0]) {
+        yt_error(t, v,
+                 "lba_file '%s': a relative path needs a scenario file to be relative to (a "
+                 "control request takes an absolute path)",
+                 name);
+        return;
+    }
+    int n = name[0] == '/' ? snprintf(path, sizeof(path), "%s", name)
+                           : snprintf(path, sizeof(path), "%s/%s", sc->dir, name);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        yt_error(t, v, "lba_file '%s': the path is too long", name);
+        return;
+    }
+    char *err = malloc(4096);
+    if (!err) {
+        yt_error(t, v, "lba_file: out of memory");
+        return;
+    }
+    th_lba_range *g;
+    size_t count;
+    if (sc_lba_file_read(path, &g, &count, err, 4096)) {
+        for (char *line = err, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+            nl = strchr(line, '\n');
+            if (nl) *nl = 0;
+            yt_error(t, v, "lba_file %s", line);
+        }
+    } else {
+        free((void *)m->ranges); /* a repeated key was an error already */
+        m->ranges = g;
+        m->n_ranges = count;
+        m->ranges_set = true;
+    }
+    free(err);
+}
+
+void sc_rule_clear(sc_rule *r)
+{
+    free((void *)r->rule.match.ranges);
+    r->rule.match.ranges = NULL;
+    r->rule.match.n_ranges = 0;
+}
 
 static void match_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
@@ -99,6 +156,9 @@ static void match_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
     } else if (!strcmp(key, "lba")) {
         m->lba_set = yt_range(t, v, &m->lba_lo, &m->lba_hi);
         c->lba_node = v;
+    } else if (!strcmp(key, "lba_file")) {
+        parse_lba_file(t, c->sc, v, m);
+        c->lba_file_node = v;
     } else if (!strcmp(key, "length")) {
         uint64_t lo, hi;
         if (yt_range(t, v, &lo, &hi)) {
@@ -233,9 +293,13 @@ void sc_parse_rule_at(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out, int *po
     memset(out, 0, sizeof(*out));
     th_rule_init(&out->rule);
     if (position) *position = -1;
-    rule_ctx c = {sc, out, false, position, NULL, NULL};
+    rule_ctx c = {sc, out, false, position, NULL, NULL, NULL};
     if (yt_map(t, n, position ? &sc_keys_add_rule : &sc_keys_rule, rule_pair, &c) && !c.device_set)
         yt_error(t, n, "a rule needs a device");
+    if (c.lba_node && c.lba_file_node)
+        yt_error(t, c.lba_file_node,
+                 "lba_file and lba together: a rule takes one range (lba) or a list of them "
+                 "(lba_file)");
     const sc_device *d = c.device_set ? sc_find_device(sc, out->device) : NULL;
     if (!d) return;
     unsigned on = sc_device_on(d);
@@ -249,9 +313,10 @@ void sc_parse_rule_at(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out, int *po
         m->sa = sa;
     /* SSC commands address objects and positions, not logical blocks: an lba range on a
      * tape would silently never match. */
-    if (c.lba_node && on == SC_ON_TAPE)
-        yt_error(t, c.lba_node,
-                 "lba: device %s is a tape, and tape commands carry no LBA (match by op, "
+    yaml_node_t *lba = c.lba_node ? c.lba_node : c.lba_file_node;
+    if (lba && on == SC_ON_TAPE)
+        yt_error(t, lba,
+                 "%s: device %s is a tape, and tape commands carry no LBA (match by op, "
                  "length or cdb)",
-                 d->name);
+                 c.lba_node ? "lba" : "lba_file", d->name);
 }

@@ -45,7 +45,7 @@ typedef struct sc_device {
 
 typedef struct sc_rule {
     char device[65];
-    th_rule rule;
+    th_rule rule; /* rule.match.ranges (lba_file) is the parser's, freed by sc_free */
 } sc_rule;
 
 typedef enum {

@@ -36,11 +36,13 @@ typedef struct th_rule_match {
     bool lba_set; /* the command's [lba, lba+blocks) overlaps [lba_lo, lba_hi]; a command
                      without an LBA (every tape command) never matches */
     uint64_t lba_lo, lba_hi;
-    /* Instead of lba_lo..lba_hi (lba_set false): a list of ranges, and the command matches
-     * when it overlaps any of them (a drive's defect list as one rule). The caller owns
-     * the list: th_rules_add copies it (sorted, overlapping and adjacent ranges merged).
-     * th_rules_get gives ranges NULL and n_ranges the count of that merged copy, so a
-     * th_rule stays a plain copyable value that points at nothing of the table's. */
+    /* ranges_set, instead of lba_set: the command matches when it overlaps any range of
+     * ranges[0..n_ranges) (a drive's defect list as one rule; an empty list matches
+     * nothing). The caller owns the list: th_rules_add copies it (sorted, overlapping
+     * and adjacent ranges merged). th_rules_get gives ranges NULL and n_ranges the count
+     * of that merged copy, so a th_rule stays a plain copyable value that points at
+     * nothing of the table's. */
+    bool ranges_set;
     const th_lba_range *ranges;
     size_t n_ranges;
     bool len_set; /* transfer length (in the CDB's unit) in [len_lo, len_hi] */
@@ -104,7 +106,7 @@ void th_rules_free(th_rules *r);
 /* Appends (or inserts at index, -1 for the end); returns the rule's index or -errno.
  * The rule keeps an id for its life: the trace names it by the name it was added
  * with (or that id, if unnamed) even after other rules moved or removed it. -EINVAL
- * for lba_set together with ranges, or a range with first > last. Matching is indexed
+ * for lba_set together with ranges_set, or a range with first > last. Matching is indexed
  * (by opcode and LBA interval) with the outcome of a scan in table order: the first
  * rule that fires wins, and only the rules before it count the command as seen. */
 int th_rules_add(th_rules *r, const th_rule *rule, int index);
