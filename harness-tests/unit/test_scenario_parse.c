@@ -67,9 +67,12 @@ static int load_text(const char *text, scenario *sc)
 }
 
 /* tmr and a command filter (op, lba, status, rule) never match together and are refused
- * together (parse_wait.c): a trace filter's document holds one side only. */
+ * together (parse_wait.c): a trace filter's document holds one side only. So are a rule's
+ * lba and lba_file (parse_rule.c): lba_file appears only when it is the key under test. */
 static bool excluded_by(const char *key, const char *other)
 {
+    if (!strcmp(other, "lba_file")) return strcmp(key, "lba_file") != 0;
+    if (!strcmp(key, "lba_file")) return !strcmp(other, "lba");
     static const char *const cmd[] = {"op", "lba", "status", "rule"};
     bool other_cmd = false;
     for (size_t i = 0; i < sizeof(cmd) / sizeof(cmd[0]); i++) other_cmd |= !strcmp(other, cmd[i]);
