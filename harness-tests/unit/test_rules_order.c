@@ -60,8 +60,8 @@ Test(rules_order, a_range_rule_before_a_wildcard_wins_only_where_it_covers)
 {
     th_rule any = rule_of("any", -1, 1, 0, TH_STATUS_BUSY);
     th_rule range = rule_of("range", 0x28, 100, 199, TH_STATUS_TASK_SET_FULL);
-    add(&any, -1);   /* id 0 */
-    add(&range, 0);  /* id 1, before it */
+    add(&any, -1);  /* id 0 */
+    add(&range, 0); /* id 1, before it */
     cr_assert_eq(read_rule(150, 8), 1);
     cr_assert_eq(read_rule(199, 8), 1); /* overlaps by its first block */
     cr_assert_eq(read_rule(200, 8), 0);
