@@ -113,9 +113,12 @@ int sc_session_rules_json(sc_session *s, const char *dev, char **json, char *err
     for (size_t i = 0; d && !th_rules_get(d->rules, i, &r, &fired); i++) {
         fprintf(f, "%s{\"name\":", i ? "," : "");
         json_str(f, r.name);
-        fprintf(f, ",\"index\":%zu,\"fired\":%llu,\"times\":%llu,\"spent\":%s}", i,
+        fprintf(f, ",\"index\":%zu,\"fired\":%llu,\"times\":%llu,\"spent\":%s", i,
                 (unsigned long long)fired, (unsigned long long)r.times,
                 r.times && fired >= r.times ? "true" : "false");
+        /* an lba_file rule: how many ranges (after merging), not the list itself */
+        if (r.match.ranges_set) fprintf(f, ",\"ranges\":%zu", r.match.n_ranges);
+        fputc('}', f);
     }
     fputc(']', f);
     pthread_mutex_unlock(&s->lock);
