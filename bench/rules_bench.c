@@ -173,6 +173,10 @@ int main(int argc, char **argv)
                (unsigned long long)bad);
         return bad != 0;
     }
+    if (argc == 3 && !strcmp(argv[1], "--add-remove")) {
+        add_remove(100000, atof(argv[2]));
+        return 0;
+    }
     double seconds = argc > 1 ? atof(argv[1]) : 0.5;
     size_t counts[] = {0, 1, 100, 1000, 10000, 100000};
     double base = 0, one_match_base = 0;
