@@ -239,6 +239,43 @@ static void hash_grow(rule_index *ix)
     ix->hcap = cap;
 }
 
+#define CHUNK_NODES 1024
+
+struct node_chunk {
+    node_chunk *next;
+    rule_node n[CHUNK_NODES];
+};
+
+static rule_node *node_alloc(rule_index *ix)
+{
+    if (!ix->free_nodes) {
+        node_chunk *c = malloc(sizeof(*c));
+        if (!c) return NULL;
+        c->next = ix->chunks;
+        ix->chunks = c;
+        for (size_t i = CHUNK_NODES; i--;) { /* handed out in address order */
+            c->n[i].l = ix->free_nodes;
+            ix->free_nodes = &c->n[i];
+        }
+    }
+    rule_node *n = ix->free_nodes;
+    ix->free_nodes = n->l;
+    memset(n, 0, sizeof(*n));
+    return n;
+}
+
+/* A slot's nodes: one from the chunks, a range list's as one array of its own. */
+static void nodes_free(rule_index *ix, rule_slot *s)
+{
+    if (s->nodes && s->n_nodes == 1 && !s->r.match.ranges_set) {
+        s->nodes->l = ix->free_nodes;
+        ix->free_nodes = s->nodes;
+    } else {
+        free(s->nodes);
+    }
+    s->nodes = NULL;
+}
+
 static uint32_t next_prio(rule_index *ix)
 {
     uint64_t x = ix->prio_seed ? ix->prio_seed : 0x2545f4914f6cdd1dull;
@@ -258,19 +295,17 @@ int th_rix_insert(rule_index *ix, rule_slot *s, size_t at)
     bool ranged = m->lba_set || m->ranges_set;
     s->n_nodes = !ranged || s->bucket < 0 ? 0 : m->ranges_set ? m->n_ranges : 1;
     if (s->n_nodes) {
-        s->nodes = calloc(s->n_nodes, sizeof(*s->nodes));
+        s->nodes = m->ranges_set ? calloc(s->n_nodes, sizeof(*s->nodes)) : node_alloc(ix);
         if (!s->nodes) return -ENOMEM;
     }
     rule_bucket *b = s->bucket >= 0 ? &ix->b[s->bucket] : NULL;
     if (list_reserve(&ix->order, 1) || (b && !ranged && list_reserve(&b->any, 1))) {
-        free(s->nodes);
-        s->nodes = NULL;
+        nodes_free(ix, s);
         return -ENOMEM;
     }
     hash_grow(ix);
     if (!ix->hcap) {
-        free(s->nodes);
-        s->nodes = NULL;
+        nodes_free(ix, s);
         return -ENOMEM;
     }
     s->key = key_for(ix, at);
@@ -294,9 +329,9 @@ int th_rix_insert(rule_index *ix, rule_slot *s, size_t at)
     return 0;
 }
 
-static void slot_free(rule_slot *s)
+static void slot_free(rule_index *ix, rule_slot *s)
 {
-    free(s->nodes);
+    nodes_free(ix, s);
     free(s->ranges);
     free(s);
 }
@@ -315,7 +350,7 @@ void th_rix_remove(rule_index *ix, size_t at)
         else
             list_remove_at(&b->any, list_lower(&b->any, s->key));
     }
-    slot_free(s);
+    slot_free(ix, s);
 }
 
 rule_slot *th_rix_find_name(const rule_index *ix, const char *name, size_t *at)
@@ -330,7 +365,7 @@ rule_slot *th_rix_find_name(const rule_index *ix, const char *name, size_t *at)
 
 void th_rix_clear(rule_index *ix)
 {
-    for (size_t i = 0; i < ix->order.n; i++) slot_free(ix->order.v[i]);
+    for (size_t i = 0; i < ix->order.n; i++) slot_free(ix, ix->order.v[i]);
     ix->order.n = 0;
     for (int k = 0; k < RIX_BUCKETS; k++) {
         ix->b[k].any.n = 0;
@@ -346,5 +381,9 @@ void th_rix_free(rule_index *ix)
     for (int k = 0; k < RIX_BUCKETS; k++) free(ix->b[k].any.v);
     free(ix->hash);
     free(ix->hits.v);
+    for (node_chunk *c = ix->chunks, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
     memset(ix, 0, sizeof(*ix));
 }

@@ -47,8 +47,14 @@ typedef struct rule_bucket {
     rule_node *tree;
 } rule_bucket;
 
+/* Single-range rules' nodes come from chunks, so a tree of them is dense in memory (a
+ * lookup touches a node per level; apart, each would be a cache miss). */
+typedef struct node_chunk node_chunk;
+
 typedef struct rule_index {
     rule_list order; /* the table */
+    node_chunk *chunks;
+    rule_node *free_nodes; /* linked through ->l */
     rule_bucket b[RIX_BUCKETS];
     rule_slot **hash; /* by name */
     size_t hcap;
