@@ -5,7 +5,8 @@
  * rules plus one at the end of the table that matches every command. Then the cost of
  * adding and removing rules at run time with 100,000 in the table.
  *
- *   bench-rules                      the table (commands/s and ratios vs 1 rule)
+ *   bench-rules [SECONDS]            the table (commands per CPU-second, best of three
+ *                                    cells, and ratios vs 1 rule; 1 s a row by default)
  *   bench-rules --only N --commands M   M commands against N rules, nothing printed but
  *                                    a line; for callgrind --toggle-collect=run_cmds */
 #include <stdio.h>
@@ -21,6 +22,14 @@ static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The thread's CPU time: on a shared machine, time spent descheduled is not ours. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -101,21 +110,27 @@ __attribute__((noinline)) uint64_t run_cmds(rig *g, uint64_t count)
     return bad;
 }
 
+/* Commands per CPU-second, the best of three cells (noise only ever slows a cell). */
 static double rate(size_t n_rules, bool one_matches, double seconds)
 {
     rig g;
     rig_open(&g, n_rules, one_matches);
     run_cmds(&g, CMD_LBAS); /* warm: every command once */
-    uint64_t done = 0, bad = 0;
-    double t0 = now(), t;
-    do {
-        bad += run_cmds(&g, 8192);
-        done += 8192;
-        t = now();
-    } while (t - t0 < seconds);
+    double best = 0;
+    uint64_t bad = 0;
+    for (int cell = 0; cell < 3; cell++) {
+        uint64_t done = 0;
+        double t0 = cpu_now(), t;
+        do {
+            bad += run_cmds(&g, 8192);
+            done += 8192;
+            t = cpu_now();
+        } while (t - t0 < seconds / 3);
+        if ((double)done / (t - t0) > best) best = (double)done / (t - t0);
+    }
     rig_close(&g);
     if (bad) die("a command that should have passed did not");
-    return (double)done / (t - t0);
+    return best;
 }
 
 /* Microseconds per call of add (at index at) followed by remove, with n in the table. */
@@ -177,10 +192,12 @@ int main(int argc, char **argv)
         add_remove(100000, atof(argv[2]));
         return 0;
     }
-    double seconds = argc > 1 ? atof(argv[1]) : 0.5;
+    double seconds = argc > 1 ? atof(argv[1]) : 1;
     size_t counts[] = {0, 1, 100, 1000, 10000, 100000};
     double base = 0, one_match_base = 0;
-    printf("4 KiB READ(10) through th_rules_handle + memory disk, %.1f s a cell\n", seconds);
+    printf("4 KiB READ(10) through th_rules_handle + memory disk, commands per CPU-second,\n"
+           "best of 3 cells of %.2f s\n",
+           seconds / 3);
     printf("%8s %14s %9s %18s %9s\n", "rules", "none match/s", "vs 1", "last matches/s", "vs 1");
     for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
         double miss = rate(counts[i], false, seconds);
