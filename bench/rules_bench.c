@@ -18,13 +18,6 @@
 #define STRIDE   16   /* rule i covers [STRIDE*i + 8, STRIDE*i + 15] */
 #define CMD_LBAS 8192 /* commands read [STRIDE*j, STRIDE*j + 7], j < CMD_LBAS */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The thread's CPU time: on a shared machine, time spent descheduled is not ours. */
 static double cpu_now(void)
 {
@@ -133,7 +126,7 @@ static double rate(size_t n_rules, bool one_matches, double seconds)
     return best;
 }
 
-/* Microseconds per call of add (at index at) followed by remove, with n in the table. */
+/* CPU microseconds per call of add (at index at) followed by remove, with n in the table. */
 static void add_remove(size_t n, double seconds)
 {
     rig g;
@@ -144,23 +137,23 @@ static void add_remove(size_t n, double seconds)
         th_rule x = range_rule(n + 1);
         snprintf(x.name, sizeof(x.name), "extra");
         uint64_t k = 0;
-        double ta = 0, tr = 0, t0 = now();
+        double ta = 0, tr = 0, t0 = cpu_now();
         do {
-            double a = now();
+            double a = cpu_now();
             for (int i = 0; i < 256; i++) {
                 th_rules_add(g.rules, &x, index[w]);
                 th_rules_remove(g.rules, "extra");
             }
-            ta += now() - a;
+            ta += cpu_now() - a;
             k += 256;
-        } while (now() - t0 < seconds);
+        } while (cpu_now() - t0 < seconds);
         /* remove alone: add 256, time removing them */
         double rm = 0;
         for (int rep = 0; rep < 8; rep++) {
             for (int i = 0; i < 256; i++) th_rules_add(g.rules, &x, index[w]);
-            double a = now();
+            double a = cpu_now();
             for (int i = 0; i < 256; i++) th_rules_remove(g.rules, "extra");
-            rm += now() - a;
+            rm += cpu_now() - a;
         }
         tr = rm / (8 * 256);
         printf("  add+remove %-14s %7.2f us   remove alone %6.2f us\n", where[w], ta / k * 1e6,
@@ -168,10 +161,10 @@ static void add_remove(size_t n, double seconds)
     }
     rig_close(&g);
     rig h;
-    double a = now();
+    double a = cpu_now();
     rig_open(&h, n, false);
     printf("  %zu rules added from empty: %.1f ms (%.2f us each, with the rig's setup)\n", n,
-           (now() - a) * 1e3, (now() - a) / (double)n * 1e6);
+           (cpu_now() - a) * 1e3, (cpu_now() - a) / (double)n * 1e6);
     rig_close(&h);
 }
 
