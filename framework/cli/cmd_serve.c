@@ -108,13 +108,13 @@ static int serve_scenario(const scenario *sc, const sc_session_opts *o, const ch
 /* --device SPEC adds a device to the model serve brings up. */
 static int add_spec(scenario *sc, const char *spec)
 {
-    if (sc->n_devices == SC_MAX) {
-        fprintf(stderr, "tcmu-harness serve: at most %d devices\n", SC_MAX);
-        return CLI_USAGE;
+    sc_device *d = sc_devices_add(sc);
+    if (!d) {
+        fprintf(stderr, "tcmu-harness serve: --device '%s': out of memory\n", spec);
+        return 1;
     }
     char err[320];
-    const sc_device *d = &sc->devices[sc->n_devices++];
-    int rc = sc_spec_parse(spec, &sc->devices[sc->n_devices - 1], err, sizeof(err));
+    int rc = sc_spec_parse(spec, d, err, sizeof(err));
     /* Caught here, as YAML's check does, not by the session after the first one is up. */
     for (int i = 0; !rc && i < sc->n_devices - 1; i++)
         if (!strcmp(sc->devices[i].name, d->name))

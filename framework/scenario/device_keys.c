@@ -233,7 +233,6 @@ static int set_initiator(const sc_device_key *k, void *field, const char *v, cha
 static int set_media(const sc_device_key *k, void *field, const char *v, char *err, size_t cap)
 {
     sc_device *d = (sc_device *)((char *)field - k->off);
-    if (d->n_media >= k->hi) return bad(err, cap, "%s: at most %lld items", k->name, k->hi);
     const char *colon = strchr(v, ':');
     size_t kl = colon ? (size_t)(colon - v) : strlen(v);
     const char *val = colon ? colon + 1 : "";
@@ -253,7 +252,10 @@ static int set_media(const sc_device_key *k, void *field, const char *v, char *e
         rc = bad(err, cap, "%s: an item is record: N, text: TEXT or filemark: N, not '%.*s'",
                  k->name, (int)(kl < 40 ? kl : 40), v);
     }
-    if (!rc) d->media[d->n_media++] = m;
+    if (!rc && sc_device_media_add(d, &m)) {
+        free(m.text);
+        rc = bad(err, cap, "%s: out of memory at item %d", k->name, d->n_media + 1);
+    }
     return rc;
 }
 

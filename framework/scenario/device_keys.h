@@ -5,6 +5,7 @@
  * FILE:LINE:COL: in front). */
 #ifndef TH_SCENARIO_DEVICE_KEYS_H
 #define TH_SCENARIO_DEVICE_KEYS_H
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "scenario.h"
@@ -43,7 +44,7 @@ typedef struct sc_device_key {
     unsigned on;    /* SC_ON_DISK | SC_ON_TAPE */
     unsigned flags; /* SC_KEY_* */
     size_t off, cap;
-    long long lo, hi;                /* numbers, sizes; lists: at most hi items */
+    long long lo, hi;                /* numbers, sizes; lists: at least lo items, at most hi */
     const char *example;             /* a valid value as SPEC text (a list's one item) */
     const char *yaml;                /* the same as a YAML value */
     const struct sc_device_key *sub; /* SC_DK_MAP */
@@ -94,7 +95,7 @@ typedef struct sc_device_key {
       NULL)                                                                                        \
     X("loaded", SC_DK_NOT_BOOL, SC_ON_TAPE, 0, unloaded, 0, 0, YT_TYPED, "true", "true", NULL)     \
     X("image", SC_DK_TEXT, SC_ON_TAPE, 0, image, 0, 0, YT_TEXT, "tape.img", "tape.img", NULL)      \
-    X("media", SC_DK_MEDIA, SC_ON_TAPE, 0, media, 0, SC_MAX, YT_LIST, "record:10",                 \
+    X("media", SC_DK_MEDIA, SC_ON_TAPE, 0, media, 0, INT_MAX, YT_LIST, "record:10",                \
       "[record: 10, text: hi, filemark: 1]", NULL)
 
 #define SC_CHAP_KEYS(X)                                                                            \

@@ -84,13 +84,17 @@ static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
 
 void sc_each_device(yt *t, scenario *sc, yaml_node_t *n, int i)
 {
-    sc_device *d = &sc->devices[i];
+    (void)i; /* the device goes at the end of the list: the request's model has more */
+    sc_device *d = sc_devices_add(sc);
+    if (!d) {
+        yt_error(t, n, "out of memory for device %d", sc->n_devices + 1);
+        return;
+    }
     sc_device_defaults(d);
-    sc->n_devices = i + 1;
     device_ctx c = {d, 0, {0}};
     int before = t->errors;
     if (!yt_map(t, n, &sc_keys_device, device_pair, &c)) return;
-    for (int k = 0; k < i; k++)
+    for (int k = 0; k < sc->n_devices - 1; k++)
         if (d->name[0] && !strcmp(sc->devices[k].name, d->name))
             yt_error(t, n, "device name '%s' is used twice", d->name);
     char err[320];

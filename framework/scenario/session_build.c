@@ -5,29 +5,6 @@
 #include <string.h>
 #include "session_internal.h"
 
-int sc_device_copy(sc_device *dst, const sc_device *src)
-{
-    *dst = *src;
-    for (int i = 0; i < dst->n_media; i++) {
-        if (!src->media[i].text) continue;
-        if (!(dst->media[i].text = strdup(src->media[i].text))) {
-            dst->n_media = i;
-            sc_device_clear(dst);
-            return -ENOMEM;
-        }
-    }
-    return 0;
-}
-
-void sc_device_clear(sc_device *d)
-{
-    for (int i = 0; i < d->n_media; i++) {
-        free(d->media[i].text);
-        d->media[i].text = NULL;
-    }
-    d->n_media = 0;
-}
-
 /* A tape from its declaration: parameters, an image, then the declared media. */
 int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap)
 {

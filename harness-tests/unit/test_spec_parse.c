@@ -209,7 +209,8 @@ Test(spec_parse, every_key_with_a_bad_value_has_one_message_in_both_spellings)
     cr_assert_geq(cases, 56, "%d cases", cases);
 }
 
-/* Two descriptions are the same device (media texts compared as text). */
+/* Two descriptions are the same device (media records compared one by one, their texts
+ * as text). */
 static void assert_same_device(const sc_device *a, const sc_device *b, const char *what)
 {
     sc_device x, y;
@@ -217,10 +218,14 @@ static void assert_same_device(const sc_device *a, const sc_device *b, const cha
     memcpy(&y, b, sizeof(y));
     cr_assert_eq(x.n_media, y.n_media, "%s", what);
     for (int i = 0; i < x.n_media; i++) {
-        cr_assert_eq(!x.media[i].text, !y.media[i].text, "%s", what);
-        if (x.media[i].text) cr_assert_str_eq(x.media[i].text, y.media[i].text, "%s", what);
-        x.media[i].text = y.media[i].text = NULL;
+        const struct sc_media *m = &x.media[i], *n = &y.media[i];
+        cr_assert_eq(m->filemark, n->filemark, "%s: media %d", what, i);
+        cr_assert_eq(m->len, n->len, "%s: media %d", what, i);
+        cr_assert_eq(!m->text, !n->text, "%s", what);
+        if (m->text) cr_assert_str_eq(m->text, n->text, "%s", what);
     }
+    x.media = y.media = NULL;
+    x.cap_media = y.cap_media = 0;
     cr_assert_eq(memcmp(&x, &y, sizeof(x)), 0, "%s: the spellings give different devices", what);
 }
 
