@@ -62,9 +62,9 @@ static int check_config(th_ctx *ctx, const th_device_config *c)
     if (!c->size || c->size % bs)
         return th_fail(ctx, -EINVAL, "%s: size %llu is not a positive multiple of %u", c->name,
                        (unsigned long long)c->size, bs);
-    if (c->hba < 0 || c->lun < 0 || c->lun > 255 || c->workers < 0 || c->workers > 64)
-        return th_fail(ctx, -EINVAL, "%s: hba, lun (0..255) or workers (0..64) out of range",
-                       c->name);
+    if (c->hba < 0 || c->lun < 0 || c->lun > TH_LUN_MAX || c->workers < 0 || c->workers > 64)
+        return th_fail(ctx, -EINVAL, "%s: hba, lun (0..%d) or workers (0..64) out of range",
+                       c->name, TH_LUN_MAX);
     if (c->loop_target && (strncmp(c->loop_target, "naa.", 4) || strlen(c->loop_target) != 20))
         return th_fail(ctx, -EINVAL, "%s: loop_target must be naa. and 16 hex digits", c->name);
     return 0;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "scenario.h"
+#include "th/device.h"
 
 /* The device types a key or an action applies to. */
 #define SC_ON_NONE 0u /* no device (run, sleep_ms) */
@@ -26,6 +27,7 @@ typedef enum {
     SC_DK_SIZE,
     SC_DK_BLOCK,
     SC_DK_INT,
+    SC_DK_LUN, /* an integer whose bound has a reason to give */
     SC_DK_BOOL,
     SC_DK_NOT_BOOL, /* loaded: stored as unloaded */
     SC_DK_WWN,
@@ -71,7 +73,7 @@ typedef struct sc_device_key {
     X("wwn", SC_DK_WWN, SC_ON_ANY, 0, wwn, 0, 0, YT_TYPED, "naa.3000000000000001",                 \
       "naa.3000000000000001", NULL)                                                                \
     X("workers", SC_DK_INT, SC_ON_ANY, 0, workers, 0, 64, YT_TYPED, "2", "2", NULL)                \
-    X("lun", SC_DK_INT, SC_ON_ANY, 0, lun, 0, 255, YT_TYPED, "1", "1", NULL)                       \
+    X("lun", SC_DK_LUN, SC_ON_ANY, 0, lun, 0, TH_LUN_MAX, YT_TYPED, "1", "1", NULL)                \
     X("hba", SC_DK_INT, SC_ON_ANY, 0, hba, 0, 1 << 20, YT_TYPED, "3", "3", NULL)                   \
     X("spin", SC_DK_INT, SC_ON_ANY, 0, spin, 0, 1 << 30, YT_TYPED, "0", "0", NULL)                 \
     X("target", SC_DK_TARGET, SC_ON_ANY, 0, target, 0, 0, YT_TYPED, "naa.5001405000000001",        \

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "device_keys.h"
+#include "parse_internal.h"
 #include "scenario.h"
 
 /* Room for one more elem-sized item in *arr (n used, *cap allocated), zeroed; NULL when
@@ -87,8 +88,80 @@ void sc_device_clear(sc_device *d)
     d->n_media = d->cap_media = 0;
 }
 
+/* Open addressing over device indices + 1 (0: empty), at most half full. covered: the
+ * devices [0, covered) are in it. */
+typedef struct sc_name_index {
+    int *slot;
+    size_t cap;
+    int covered;
+} sc_name_index;
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+/* Where name is, or the empty slot it would go to. */
+static size_t name_slot(const scenario *sc, const sc_name_index *x, const char *name)
+{
+    size_t i = name_hash(name) & (x->cap - 1);
+    while (x->slot[i] && strcmp(sc->devices[x->slot[i] - 1].name, name)) i = (i + 1) & (x->cap - 1);
+    return i;
+}
+
+/* Takes in the devices up to upto; false when out of memory (the caller scans). */
+static bool name_cover(scenario *sc, int upto)
+{
+    sc_name_index *x = sc->by_name;
+    if (x && x->covered > sc->n_devices) /* the list shrank: start over */
+        memset(x->slot, 0, x->cap * sizeof(*x->slot)), x->covered = 0;
+    if (!x && !(x = sc->by_name = calloc(1, sizeof(*x)))) return false;
+    if ((size_t)upto * 2 >= x->cap) {
+        size_t cap = x->cap ? x->cap : 64;
+        while ((size_t)upto * 2 >= cap) cap *= 2;
+        int *slot = calloc(cap, sizeof(*slot));
+        if (!slot) return false;
+        free(x->slot);
+        x->slot = slot, x->cap = cap, x->covered = 0;
+    }
+    for (; x->covered < upto; x->covered++) {
+        size_t i = name_slot(sc, x, sc->devices[x->covered].name);
+        if (!x->slot[i]) x->slot[i] = x->covered + 1; /* a repeated name: the first stays */
+    }
+    return true;
+}
+
+int sc_devices_find(const scenario *sc, const char *name, int upto)
+{
+    scenario *m = (scenario *)sc; /* the index is a cache: the model's content stays as is */
+    if (upto > sc->n_devices) upto = sc->n_devices;
+    if (m->by_name && m->by_name->covered > upto) { /* covers more: check by a scan */
+        for (int i = 0; i < upto; i++)
+            if (!strcmp(sc->devices[i].name, name)) return i;
+        return -1;
+    }
+    if (!name_cover(m, upto)) {
+        for (int i = 0; i < upto; i++)
+            if (!strcmp(sc->devices[i].name, name)) return i;
+        return -1;
+    }
+    int k = m->by_name->slot[name_slot(sc, m->by_name, name)];
+    return k ? k - 1 : -1;
+}
+
+const sc_device *sc_find_device(const scenario *sc, const char *name)
+{
+    int i = sc_devices_find(sc, name, sc->n_devices);
+    return i < 0 ? NULL : &sc->devices[i];
+}
+
 void sc_model_free(scenario *sc)
 {
+    if (sc->by_name) free(sc->by_name->slot);
+    free(sc->by_name);
+    sc->by_name = NULL;
     for (int i = 0; i < sc->n_devices; i++) sc_device_clear(&sc->devices[i]);
     for (int i = 0; i < sc->n_steps; i++) {
         free(sc->steps[i].run);

@@ -80,13 +80,6 @@ unsigned sc_device_on(const sc_device *d)
     return strcmp(d->type, "tape") ? SC_ON_DISK : SC_ON_TAPE;
 }
 
-const sc_device *sc_find_device(const scenario *sc, const char *name)
-{
-    for (int i = 0; i < sc->n_devices; i++)
-        if (!strcmp(sc->devices[i].name, name)) return &sc->devices[i];
-    return NULL;
-}
-
 bool sc_parse_status(yt *t, yaml_node_t *v, int *out)
 {
     const char *s = yt_str(t, v);

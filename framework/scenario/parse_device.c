@@ -94,9 +94,8 @@ void sc_each_device(yt *t, scenario *sc, yaml_node_t *n, int i)
     device_ctx c = {d, 0, {0}};
     int before = t->errors;
     if (!yt_map(t, n, &sc_keys_device, device_pair, &c)) return;
-    for (int k = 0; k < sc->n_devices - 1; k++)
-        if (d->name[0] && !strcmp(sc->devices[k].name, d->name))
-            yt_error(t, n, "device name '%s' is used twice", d->name);
+    if (d->name[0] && sc_devices_find(sc, d->name, sc->n_devices - 1) >= 0)
+        yt_error(t, n, "device name '%s' is used twice", d->name);
     char err[320];
     int at;
     /* The checks across keys mean something once every value was good. */

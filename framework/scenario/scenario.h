@@ -127,6 +127,7 @@ typedef struct scenario {
     int n_steps, cap_steps;
     sc_trace_expect *expects;
     int n_expects, cap_expects;
+    struct sc_name_index *by_name; /* the devices by name, a cache (model.c) */
     char *errors; /* sc_errors */
     /* Kernel-log verdicts (kmsg.h): allow_kmsg excuses built-in splat patterns (run
      * --allow-kmsg adds its baseline here), each expect_kmsg must match a line of the span,

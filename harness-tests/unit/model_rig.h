@@ -22,4 +22,10 @@ static inline sc_device *rig_model_add(scenario *m, const char *name, const char
     return d;
 }
 
+/* An sc_request_model_fn for a model that the test keeps (requests that add no device). */
+static inline scenario *rig_model_same(void *arg)
+{
+    return arg;
+}
+
 #endif

@@ -148,6 +148,7 @@ static int bad_values(const sc_device_key *k, char out[][600])
         snprintf(out[n++], 600, "%lld", k->lo / 2);
         break;
     case SC_DK_INT:
+    case SC_DK_LUN:
         snprintf(out[n++], 600, "x");
         snprintf(out[n++], 600, "-1");
         snprintf(out[n++], 600, "%lld", k->hi + 1);
