@@ -233,13 +233,13 @@ static int set_export(const sc_device_key *k, void *field, const char *v, char *
 static int set_initiator(const sc_device_key *k, void *field, const char *v, char *err, size_t cap)
 {
     sc_device *d = (sc_device *)((char *)field - k->off);
-    if (d->n_initiators >= k->hi) return bad(err, cap, "%s: at most %lld", k->name, k->hi);
     if (!*v) return bad(err, cap, "%s: an initiator IQN is empty", k->name);
-    sc_device_key item = *k;
-    item.cap = sizeof(d->initiators[0]);
-    int rc = set_text(&item, d->initiators[d->n_initiators], v, err, cap);
-    if (!rc) d->n_initiators++;
-    return rc;
+    if (strlen(v) > SC_IQN_MAX)
+        return bad(err, cap, "%s: '%.40s' is longer than %d characters (the kernel's IQN length)",
+                   k->name, v, SC_IQN_MAX);
+    if (sc_device_initiator_add(d, v))
+        return bad(err, cap, "%s: out of memory at item %d", k->name, d->n_initiators + 1);
+    return 0;
 }
 
 /* record:N (N pattern bytes), text:TEXT, filemark:N (N filemarks). */
@@ -273,11 +273,11 @@ static int set_media(const sc_device_key *k, void *field, const char *v, char *e
 }
 
 static const setter setters[SC_DK_KINDS] = {
-    [SC_DK_TEXT] = set_text,           [SC_DK_NAME] = set_name,         [SC_DK_TYPE] = set_type,
-    [SC_DK_SIZE] = set_size,           [SC_DK_BLOCK] = set_block,       [SC_DK_INT] = set_int, [SC_DK_LUN] = set_lun,
-    [SC_DK_BOOL] = set_bool,           [SC_DK_NOT_BOOL] = set_not_bool, [SC_DK_WWN] = set_wwn,
-    [SC_DK_TARGET] = set_target,       [SC_DK_BACKING] = set_backing,   [SC_DK_EXPORT] = set_export,
-    [SC_DK_INITIATOR] = set_initiator, [SC_DK_MEDIA] = set_media,
+    [SC_DK_TEXT] = set_text,     [SC_DK_NAME] = set_name,           [SC_DK_TYPE] = set_type,
+    [SC_DK_SIZE] = set_size,     [SC_DK_BLOCK] = set_block,         [SC_DK_INT] = set_int,
+    [SC_DK_LUN] = set_lun,       [SC_DK_BOOL] = set_bool,           [SC_DK_NOT_BOOL] = set_not_bool,
+    [SC_DK_WWN] = set_wwn,       [SC_DK_TARGET] = set_target,       [SC_DK_BACKING] = set_backing,
+    [SC_DK_EXPORT] = set_export, [SC_DK_INITIATOR] = set_initiator, [SC_DK_MEDIA] = set_media,
 };
 
 int sc_device_set(sc_device *d, const sc_device_key *k, const char *v, char *err, size_t cap)

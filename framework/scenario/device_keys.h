@@ -86,9 +86,8 @@ typedef struct sc_device_key {
       "127.0.0.1:3260", NULL)                                                                      \
     X("chap", SC_DK_MAP, SC_ON_ANY, SC_KEY_ISCSI, chap_user, 0, 0, YT_MAP, NULL,                   \
       "{user: u, password: p}", sc_chap_keys)                                                      \
-    X("initiators", SC_DK_INITIATOR, SC_ON_ANY, SC_KEY_ISCSI, initiators, 1, SC_MAX_INITIATORS,    \
-      YT_LIST, "iqn.2026-11.org.example:a",                                                        \
-      "[iqn.2026-11.org.example:a, iqn.2026-11.org.example:b]", NULL)                              \
+    X("initiators", SC_DK_INITIATOR, SC_ON_ANY, SC_KEY_ISCSI, initiators, 1, INT_MAX, YT_LIST,     \
+      "iqn.2026-11.org.example:a", "[iqn.2026-11.org.example:a, iqn.2026-11.org.example:b]", NULL) \
     X("early_warning", SC_DK_SIZE, SC_ON_TAPE, 0, early_warning, 0, 16 * SC_TIB, YT_TYPED, "64K",  \
       "64K", NULL)                                                                                 \
     X("second_partition", SC_DK_SIZE, SC_ON_TAPE, 0, second_partition, 0, 16 * SC_TIB, YT_TYPED,   \
@@ -118,7 +117,8 @@ const sc_device_key *sc_device_key_find(const char *name, int *index);
 /* Sets one key (a list key: adds one item) from its text. 0, or -EINVAL with
  * "KEY: why" in err. */
 int sc_device_set(sc_device *d, const sc_device_key *k, const char *v, char *err, size_t cap);
-/* A deep copy (media texts duplicated), and the release of a description's media. */
+/* A deep copy (media and initiators duplicated), and the release of what a description
+ * owns (its media and initiators). */
 int sc_device_copy(sc_device *dst, const sc_device *src);
 void sc_device_clear(sc_device *d);
 /* The checks across keys, after the last one; given: bit i set if sc_device_keys[i] was

@@ -60,11 +60,30 @@ int sc_device_media_add(sc_device *d, const struct sc_media *m)
     return 0;
 }
 
+int sc_device_initiator_add(sc_device *d, const char *iqn)
+{
+    char *copy = strdup(iqn);
+    char **slot = copy ? ADD(d->initiators, d->n_initiators, d->cap_initiators) : NULL;
+    if (!slot) {
+        free(copy);
+        return -ENOMEM;
+    }
+    *slot = copy;
+    return 0;
+}
+
 int sc_device_copy(sc_device *dst, const sc_device *src)
 {
     *dst = *src;
     dst->media = NULL;
     dst->n_media = dst->cap_media = 0;
+    dst->initiators = NULL;
+    dst->n_initiators = dst->cap_initiators = 0;
+    for (int i = 0; i < src->n_initiators; i++)
+        if (sc_device_initiator_add(dst, src->initiators[i])) {
+            sc_device_clear(dst);
+            return -ENOMEM;
+        }
     for (int i = 0; i < src->n_media; i++) {
         struct sc_media m = src->media[i];
         if (m.text && !(m.text = strdup(m.text))) {
@@ -86,6 +105,10 @@ void sc_device_clear(sc_device *d)
     free(d->media);
     d->media = NULL;
     d->n_media = d->cap_media = 0;
+    for (int i = 0; i < d->n_initiators; i++) free(d->initiators[i]);
+    free(d->initiators);
+    d->initiators = NULL;
+    d->n_initiators = d->cap_initiators = 0;
 }
 
 /* Open addressing over device indices + 1 (0: empty), at most half full. covered: the

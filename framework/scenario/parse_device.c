@@ -40,7 +40,8 @@ static void list(yt *t, yaml_node_t *v, sc_device *d, const sc_device_key *k)
 {
     int n = yt_len(v);
     if (k->lo && n < k->lo) {
-        yt_error(t, v, "%s is a list of %lld to %lld items", k->name, k->lo, k->hi);
+        yt_error(t, v, "%s is a list of at least %lld item%s", k->name, k->lo,
+                 k->lo > 1 ? "s" : "");
         return;
     }
     for (int i = 0; i < n; i++) {

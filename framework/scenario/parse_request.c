@@ -44,10 +44,12 @@ static void add_device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t 
         int errors = t->errors, i = m->n_devices;
         sc_each_device(t, m, v, i);
         if (m->n_devices == i) return; /* out of memory: sc_each_device said so */
-        /* The media are the request's now, whether it goes on or not. */
+        /* Its lists are the request's now, whether it goes on or not. */
         c->rq->device = m->devices[i];
         m->devices[i].media = NULL;
         m->devices[i].n_media = m->devices[i].cap_media = 0;
+        m->devices[i].initiators = NULL;
+        m->devices[i].n_initiators = m->devices[i].cap_initiators = 0;
         if (t->errors != errors) m->n_devices = i;
     } else if (!strcmp(key, "spec")) {
         c->spec_set = true;

@@ -9,7 +9,8 @@
 #include "kmsg.h"
 #include "th/tape.h"
 
-#define SC_MAX_INITIATORS 16
+/* An initiator's IQN: the kernel's TRANSPORT_IQN_LEN (224) with its terminating NUL. */
+#define SC_IQN_MAX 223
 
 typedef struct sc_device {
     char name[65];
@@ -29,8 +30,8 @@ typedef struct sc_device {
     bool iscsi; /* export: iscsi (instead of loopback) */
     char iqn[224], portal[64];
     char chap_user[128], chap_password[128];
-    char initiators[SC_MAX_INITIATORS][224]; /* ACLs; none: demo mode */
-    int n_initiators;
+    char **initiators; /* ACLs (n_initiators, malloc'd, the device's); none: demo mode */
+    int n_initiators, cap_initiators;
     bool write_protect, unloaded;
     char image[512];
     struct sc_media {
@@ -128,7 +129,7 @@ typedef struct scenario {
     sc_trace_expect *expects;
     int n_expects, cap_expects;
     struct sc_name_index *by_name; /* the devices by name, a cache (model.c) */
-    char *errors; /* sc_errors */
+    char *errors;                  /* sc_errors */
     /* Kernel-log verdicts (kmsg.h): allow_kmsg excuses built-in splat patterns (run
      * --allow-kmsg adds its baseline here), each expect_kmsg must match a line of the span,
      * no line may match a forbid_kmsg. */
@@ -147,9 +148,10 @@ sc_device *sc_devices_add(scenario *sc);
 sc_rule *sc_rules_add(scenario *sc);
 sc_step *sc_steps_add(scenario *sc);
 sc_trace_expect *sc_expects_add(scenario *sc);
-/* Appends a media record to a device (its text, if any, is the device's from here). 0, or
- * -ENOMEM. */
+/* Appends a media record to a device (its text, if any, is the device's from here), an
+ * initiator (a copy of iqn). 0, or -ENOMEM. */
 int sc_device_media_add(sc_device *d, const struct sc_media *m);
+int sc_device_initiator_add(sc_device *d, const char *iqn);
 /* The lists and what their items own (sc_free: also the errors and the kmsg lists), so
  * that a model built without sc_load (serve's --device, a session's snapshot) is
  * released the same way. */

@@ -161,8 +161,10 @@ int sc_session_model(sc_session *s, scenario *out)
             break;
         }
         *d = s->devs[i]->cfg;
-        d->media = NULL; /* names and types are what the checks need; media stay ours */
+        d->media = NULL; /* names and types are what the checks need; lists stay ours */
         d->n_media = d->cap_media = 0;
+        d->initiators = NULL;
+        d->n_initiators = d->cap_initiators = 0;
     }
     pthread_mutex_unlock(&s->lock);
     return rc;

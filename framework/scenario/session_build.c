@@ -99,9 +99,7 @@ static int export_iscsi(sc_session *s, sc_live *d, char *err, size_t cap)
     io.lun = c->lun;
     io.chap_user = c->chap_user[0] ? c->chap_user : NULL;
     io.chap_password = c->chap_password[0] ? c->chap_password : NULL;
-    const char *inis[SC_MAX_INITIATORS];
-    for (int i = 0; i < c->n_initiators; i++) inis[i] = c->initiators[i];
-    io.initiators = inis;
+    io.initiators = (const char *const *)c->initiators;
     io.n_initiators = (size_t)c->n_initiators;
     int rc = th_iscsi_export(s->ctx, d->dev, &io, &d->exp);
     if (rc) snprintf(err, cap, "device %s: iSCSI export: %s", c->name, th_ctx_errmsg(s->ctx));

@@ -122,7 +122,8 @@ Test(scale, a_tape_keeps_300_media_records_in_both_spellings)
     put(&y, "name: tape\ndevices:\n  - name: t0\n    type: tape\n    media:\n");
     put(&s, "name=t0,type=tape");
     for (int i = 0; i < N_MEDIA; i++) {
-        if (i % 3 == 0) put(&y, "      - {record: %d}\n", i + 1), put(&s, ",media=record:%d", i + 1);
+        if (i % 3 == 0)
+            put(&y, "      - {record: %d}\n", i + 1), put(&s, ",media=record:%d", i + 1);
         if (i % 3 == 1) put(&y, "      - {text: r%d}\n", i), put(&s, ",media=text:r%d", i);
         if (i % 3 == 2) put(&y, "      - {filemark: 1}\n"), put(&s, ",media=filemark:1");
     }
@@ -152,8 +153,7 @@ Test(scale, a_tape_keeps_300_media_records_in_both_spellings)
     cr_assert_neq(copy.media[1].text, d.media[1].text);
     /* and the tape they build has them all: a record, a text, a filemark, ... to the end */
     th_tape *tape;
-    cr_assert_eq(sc_tape_new(&copy, 0x3000000000000001ull, &tape, err, sizeof(err)), 0, "%s",
-                 err);
+    cr_assert_eq(sc_tape_new(&copy, 0x3000000000000001ull, &tape, err, sizeof(err)), 0, "%s", err);
     th_tape_free(tape);
     sc_device_clear(&copy);
     sc_device_clear(&d);
