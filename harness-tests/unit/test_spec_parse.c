@@ -346,6 +346,8 @@ Test(spec_parse, the_old_spec_names_are_aliases)
         cr_assert_eq(sc_spec_parse(cases[i].now, &b, err, sizeof(err)), 0, "%s: %s", cases[i].now,
                      err);
         assert_same_device(&a, &b, cases[i].old);
+        sc_device_clear(&a);
+        sc_device_clear(&b);
     }
     sc_device d;
     char err[600];
