@@ -263,3 +263,23 @@ Test(scale, the_control_channel_adds_and_lists_256_devices)
     close(fd);
     ctl_rig_down(&r);
 }
+
+/* The kernel's memory per device: TCMU's command ring, 1 MiB by default (the kernel's 8
+ * made 100 devices take 834 MB of vmalloc); more than the kernel's largest is refused. */
+Test(scale, the_command_ring_is_one_mib_by_default_and_at_most_eight)
+{
+    th_device_config cfg;
+    th_device_config_init(&cfg);
+    cr_assert_eq(cfg.cmd_ring_size_mb, 1);
+    th_ctx *ctx;
+    cr_assert_eq(th_ctx_new(&ctx), 0);
+    cfg.name = "ring";
+    cfg.size = 1 << 20;
+    cfg.handler = th_disk_handle;
+    cfg.cmd_ring_size_mb = 9;
+    th_device *dev;
+    cr_assert_eq(th_device_open(ctx, &cfg, &dev), -EINVAL);
+    cr_assert(strstr(th_ctx_errmsg(ctx), "cmd_ring_size_mb 9 is not 0..8"), "%s",
+              th_ctx_errmsg(ctx));
+    th_ctx_free(ctx);
+}

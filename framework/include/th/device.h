@@ -41,6 +41,12 @@ typedef struct th_device_config {
     int workers;          /* 0 or 1: commands in ring order on one thread; N: N workers */
     int cmd_time_out;     /* seconds; 0 keeps the kernel default */
     int max_data_area_mb; /* default 8: throwaway devices need little */
+    /* TCMU's mailbox and command ring: this many MiB of the kernel's vmalloc memory per
+     * device, allocated whole when it is configured (the kernel's default 8 made 100
+     * devices take 834 MB of a 2 GiB guest, and a 1 GiB one OOM-killed the harness).
+     * Default 1: 16,000 entries of a 4 KiB command, more than the data area can feed.
+     * 1..8; 0: the kernel's own (a kernel before 5.19 ignores the option). */
+    int cmd_ring_size_mb;
     int hw_max_sectors;   /* 0 keeps the kernel default */
     bool external_fabric; /* no loopback export: link th_device_backstore_path() yourself */
     int node_timeout_ms;  /* how long to wait for /dev nodes; default 10000 */
