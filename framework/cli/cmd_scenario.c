@@ -75,19 +75,19 @@ static void print_hex(const uint8_t *b, size_t n)
     for (size_t i = 0; i < n; i++) printf("%02x", b[i]);
 }
 
-int cmd_exec(int argc, char **argv)
+/* exec with room for argc commands (cdbs, outs, allocs). */
+static int exec_commands(int argc, char **argv, const char **cdbs, const char **outs, long *allocs)
 {
     static const struct option longs[] = {{"device", 1, 0, 'd'},   {"cdb", 1, 0, 'c'},
                                           {"data-out", 1, 0, 'o'}, {"alloc", 1, 0, 'a'},
                                           {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
-    const char *device = NULL, *cdbs[64], *outs[64] = {0};
-    long allocs[64];
+    const char *device = NULL;
     int n = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         if (c == 'd')
             device = optarg;
-        else if (c == 'c' && n < 64)
+        else if (c == 'c')
             cdbs[n] = optarg, allocs[n] = -1, outs[n] = NULL, n++;
         else if (c == 'o' && n)
             outs[n - 1] = optarg;
@@ -212,6 +212,24 @@ int cmd_exec(int argc, char **argv)
     if (sc_session_close(ses, err, sizeof(err))) fprintf(stderr, "tcmu-harness exec: %s\n", err);
     sc_free(sc);
     free(sc);
+    return rc;
+}
+
+int cmd_exec(int argc, char **argv)
+{
+    /* Any number of --cdb: each is an argument, so argc is room enough (the kernel's
+     * ARG_MAX, the size of the argument list, is the one bound). */
+    const char **cdbs = calloc((size_t)argc, sizeof(*cdbs));
+    const char **outs = calloc((size_t)argc, sizeof(*outs));
+    long *allocs = calloc((size_t)argc, sizeof(*allocs));
+    int rc = 1;
+    if (cdbs && outs && allocs)
+        rc = exec_commands(argc, argv, cdbs, outs, allocs);
+    else
+        fprintf(stderr, "tcmu-harness exec: out of memory for %d arguments\n", argc);
+    free(cdbs);
+    free(outs);
+    free(allocs);
     return rc;
 }
 

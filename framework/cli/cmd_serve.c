@@ -36,15 +36,15 @@ static const char serve_usage[] =
     "    wwn=naa.X        pin the NAA identifier (16 hex digits); default: derived from\n"
     "                     the name and this harness instance, unique per serve process\n"
     "    workers=N        handler threads (default: 1, commands in ring order)\n"
-    "    lun=N            LUN on the loopback (or iSCSI) target\n"
+    "    lun=N            LUN on the loopback (or iSCSI) target, 0 to 16383\n"
     "    hba=N            configfs core/user_N (default 1)\n"
     "    spin=N           polls for more work before sleeping (default 5000, 0: never)\n"
     "    target=naa.X     share a loopback target between devices (16 hex digits)\n"
     "    external=1       no loopback export (link the backstore to another fabric)\n"
     "    export=iscsi     export over LIO iSCSI instead (iqn=, portal=IP:PORT; default\n"
     "                     127.0.0.1:3260); the JSON line gets an \"iscsi\" URL\n"
-    "    initiators=IQN   with export=iscsi: only these initiators get in (repeatable,\n"
-    "                     up to 16; none: any initiator)\n"
+    "    initiators=IQN   with export=iscsi: only these initiators get in (repeatable;\n"
+    "                     none: any initiator)\n"
     "    chap.user=, chap.password=  with export=iscsi: require CHAP\n"
     "    early_warning=, second_partition=SIZE, write_protect=1, loaded=0, image=FILE,\n"
     "    media=record:N|text:TEXT|filemark:N (repeatable)   tapes\n"
@@ -108,13 +108,13 @@ static int serve_scenario(const scenario *sc, const sc_session_opts *o, const ch
 /* --device SPEC adds a device to the model serve brings up. */
 static int add_spec(scenario *sc, const char *spec)
 {
-    if (sc->n_devices == SC_MAX) {
-        fprintf(stderr, "tcmu-harness serve: at most %d devices\n", SC_MAX);
-        return CLI_USAGE;
+    sc_device *d = sc_devices_add(sc);
+    if (!d) {
+        fprintf(stderr, "tcmu-harness serve: --device '%s': out of memory\n", spec);
+        return 1;
     }
     char err[320];
-    const sc_device *d = &sc->devices[sc->n_devices++];
-    int rc = sc_spec_parse(spec, &sc->devices[sc->n_devices - 1], err, sizeof(err));
+    int rc = sc_spec_parse(spec, d, err, sizeof(err));
     /* Caught here, as YAML's check does, not by the session after the first one is up. */
     for (int i = 0; !rc && i < sc->n_devices - 1; i++)
         if (!strcmp(sc->devices[i].name, d->name))

@@ -72,9 +72,18 @@ static int after_beyond(sc_trace *t, const sc_request *rq, char *err, size_t cap
 static int r_devices(ctl_client *c, sc_request *rq, ctl_json *res, char *err, size_t cap)
 {
     (void)rq;
-    char(*own)[65] = malloc(SC_MAX * sizeof(*own));
-    if (!own) return ctl_fail(err, cap, -ENOMEM, "out of memory");
-    int n = sc_session_names(c->srv->s, own, SC_MAX);
+    /* A snapshot of the names: devices added meanwhile come after it, as if just after. */
+    char(*own)[65] = NULL;
+    int n = 0;
+    for (int room = 64;; room = n) {
+        char(*more)[65] = realloc(own, (size_t)room * sizeof(*own));
+        if (!more) {
+            free(own);
+            return ctl_fail(err, cap, -ENOMEM, "devices: out of memory for %d names", room);
+        }
+        own = more;
+        if ((n = sc_session_names(c->srv->s, own, room)) <= room) break;
+    }
     ctl_json_key(res, "devices");
     ctl_json_open(res, '[');
     int rc = 0;
@@ -319,8 +328,7 @@ static const req_fn handlers[] = {
 static scenario *client_model(void *arg)
 {
     ctl_client *c = arg;
-    sc_session_model(c->srv->s, c->model);
-    return c->model;
+    return sc_session_model(c->srv->s, c->model) ? NULL : c->model;
 }
 
 /* {"ok":B,"id":ID[,"error":MSG] + the results' members (res is an object). */

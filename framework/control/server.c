@@ -101,7 +101,7 @@ static void *client_main(void *arg)
     /* a line, its '\r' and its newline: a 1 MiB line ended "\r\n" is as good as "\n" */
     size_t cap = 4096, len = 0, max = SC_REQ_LINE_MAX + 2;
     char *buf = malloc(cap);
-    c->model = malloc(sizeof(*c->model)); /* large: once per client, not per request */
+    c->model = calloc(1, sizeof(*c->model)); /* its lists: reused by each request */
     if (!c->model) free(buf), buf = NULL;
     ctl_json out;
     ctl_json_init(&out);
@@ -125,6 +125,7 @@ static void *client_main(void *arg)
     }
     free(buf);
     ctl_json_free(&out);
+    if (c->model) sc_free(c->model);
     free(c->model);
     c->model = NULL;
     pthread_mutex_lock(&c->srv->lock);

@@ -41,6 +41,7 @@ void th_device_config_init(th_device_config *cfg)
     cfg->hba = 1;
     cfg->block_size = 512;
     cfg->max_data_area_mb = 8;
+    cfg->cmd_ring_size_mb = 1;
     cfg->node_timeout_ms = 10000;
     cfg->spin_polls = 5000;
 }
@@ -62,9 +63,13 @@ static int check_config(th_ctx *ctx, const th_device_config *c)
     if (!c->size || c->size % bs)
         return th_fail(ctx, -EINVAL, "%s: size %llu is not a positive multiple of %u", c->name,
                        (unsigned long long)c->size, bs);
-    if (c->hba < 0 || c->lun < 0 || c->lun > 255 || c->workers < 0 || c->workers > 64)
-        return th_fail(ctx, -EINVAL, "%s: hba, lun (0..255) or workers (0..64) out of range",
-                       c->name);
+    if (c->hba < 0 || c->lun < 0 || c->lun > TH_LUN_MAX || c->workers < 0 || c->workers > 64)
+        return th_fail(ctx, -EINVAL, "%s: hba, lun (0..%d) or workers (0..64) out of range",
+                       c->name, TH_LUN_MAX);
+    if (c->cmd_ring_size_mb < 0 || c->cmd_ring_size_mb > 8)
+        return th_fail(ctx, -EINVAL,
+                       "%s: cmd_ring_size_mb %d is not 0..8 (MiB; 8: the kernel's most)", c->name,
+                       c->cmd_ring_size_mb);
     if (c->loop_target && (strncmp(c->loop_target, "naa.", 4) || strlen(c->loop_target) != 20))
         return th_fail(ctx, -EINVAL, "%s: loop_target must be naa. and 16 hex digits", c->name);
     return 0;
@@ -94,6 +99,7 @@ static int create_backstore(th_device *d)
         {"control", "dev_size=%lld", (long long)c->size, true},
         {"control", "hw_block_size=%lld", c->block_size, true},
         {"control", "max_data_area_mb=%lld", c->max_data_area_mb, c->max_data_area_mb > 0},
+        {"control", "cmd_ring_size_mb=%lld", c->cmd_ring_size_mb, c->cmd_ring_size_mb > 0},
         {"control", "hw_max_sectors=%lld", c->hw_max_sectors, c->hw_max_sectors > 0},
         /* Never wait for a netlink daemon: there is none. */
         {"control", "nl_reply_supported=%lld", -1, true},

@@ -59,7 +59,12 @@ const th_op *th_op_lookup(const th_optable *t, th_cmd *cmd)
         return NULL;
     }
     for (size_t i = 1; i < o->len && i < 16; i++) {
-        uint8_t bad = cdb[i] & (uint8_t)~o->mask[i];
+        /* INQUIRY's byte 1 bits 7-5 were SCSI-2's LUN field, which SPC made reserved. Linux
+         * still fills it in the INQUIRY that probes a target it knows no level of yet (a
+         * target without LUN 0: scsi_probe_lun's SCSI-2 default), so refusing it left any
+         * other LUN of a target of its own without a SCSI device. */
+        uint8_t legacy = o->op == 0x12 && i == 1 ? 0xe0 : 0;
+        uint8_t bad = cdb[i] & (uint8_t) ~(o->mask[i] | legacy);
         if (bad) {
             int bit = 7;
             while (!(bad & (1u << bit))) bit--;

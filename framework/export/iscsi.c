@@ -54,7 +54,8 @@ int th_iscsi_export(th_ctx *ctx, th_device *dev, const th_iscsi_opts *o, th_iscs
         return th_fail(ctx, -EINVAL, "'%s' is not an iSCSI qualified name", iqn);
     if (!valid_token(portal, ".:[]") || !strchr(portal, ':'))
         return th_fail(ctx, -EINVAL, "portal '%s' is not IP:PORT", portal);
-    if (o->lun < 0 || o->lun > 255) return th_fail(ctx, -EINVAL, "lun %d out of range", o->lun);
+    if (o->lun < 0 || o->lun > TH_LUN_MAX)
+        return th_fail(ctx, -EINVAL, "lun %d out of range (0..%d)", o->lun, TH_LUN_MAX);
     if ((o->chap_user == NULL) != (o->chap_password == NULL))
         return th_fail(ctx, -EINVAL, "CHAP needs both a user and a password");
     th_iscsi *e = calloc(1, sizeof(*e));

@@ -5,9 +5,11 @@
  * FILE:LINE:COL: in front). */
 #ifndef TH_SCENARIO_DEVICE_KEYS_H
 #define TH_SCENARIO_DEVICE_KEYS_H
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "scenario.h"
+#include "th/device.h"
 
 /* The device types a key or an action applies to. */
 #define SC_ON_NONE 0u /* no device (run, sleep_ms) */
@@ -25,6 +27,7 @@ typedef enum {
     SC_DK_SIZE,
     SC_DK_BLOCK,
     SC_DK_INT,
+    SC_DK_LUN, /* an integer whose bound has a reason to give */
     SC_DK_BOOL,
     SC_DK_NOT_BOOL, /* loaded: stored as unloaded */
     SC_DK_WWN,
@@ -43,7 +46,7 @@ typedef struct sc_device_key {
     unsigned on;    /* SC_ON_DISK | SC_ON_TAPE */
     unsigned flags; /* SC_KEY_* */
     size_t off, cap;
-    long long lo, hi;                /* numbers, sizes; lists: at most hi items */
+    long long lo, hi;                /* numbers, sizes; lists: at least lo items, at most hi */
     const char *example;             /* a valid value as SPEC text (a list's one item) */
     const char *yaml;                /* the same as a YAML value */
     const struct sc_device_key *sub; /* SC_DK_MAP */
@@ -70,7 +73,7 @@ typedef struct sc_device_key {
     X("wwn", SC_DK_WWN, SC_ON_ANY, 0, wwn, 0, 0, YT_TYPED, "naa.3000000000000001",                 \
       "naa.3000000000000001", NULL)                                                                \
     X("workers", SC_DK_INT, SC_ON_ANY, 0, workers, 0, 64, YT_TYPED, "2", "2", NULL)                \
-    X("lun", SC_DK_INT, SC_ON_ANY, 0, lun, 0, 255, YT_TYPED, "1", "1", NULL)                       \
+    X("lun", SC_DK_LUN, SC_ON_ANY, 0, lun, 0, TH_LUN_MAX, YT_TYPED, "1", "1", NULL)                \
     X("hba", SC_DK_INT, SC_ON_ANY, 0, hba, 0, 1 << 20, YT_TYPED, "3", "3", NULL)                   \
     X("spin", SC_DK_INT, SC_ON_ANY, 0, spin, 0, 1 << 30, YT_TYPED, "0", "0", NULL)                 \
     X("target", SC_DK_TARGET, SC_ON_ANY, 0, target, 0, 0, YT_TYPED, "naa.5001405000000001",        \
@@ -83,9 +86,8 @@ typedef struct sc_device_key {
       "127.0.0.1:3260", NULL)                                                                      \
     X("chap", SC_DK_MAP, SC_ON_ANY, SC_KEY_ISCSI, chap_user, 0, 0, YT_MAP, NULL,                   \
       "{user: u, password: p}", sc_chap_keys)                                                      \
-    X("initiators", SC_DK_INITIATOR, SC_ON_ANY, SC_KEY_ISCSI, initiators, 1, SC_MAX_INITIATORS,    \
-      YT_LIST, "iqn.2026-11.org.example:a",                                                        \
-      "[iqn.2026-11.org.example:a, iqn.2026-11.org.example:b]", NULL)                              \
+    X("initiators", SC_DK_INITIATOR, SC_ON_ANY, SC_KEY_ISCSI, initiators, 1, INT_MAX, YT_LIST,     \
+      "iqn.2026-11.org.example:a", "[iqn.2026-11.org.example:a, iqn.2026-11.org.example:b]", NULL) \
     X("early_warning", SC_DK_SIZE, SC_ON_TAPE, 0, early_warning, 0, 16 * SC_TIB, YT_TYPED, "64K",  \
       "64K", NULL)                                                                                 \
     X("second_partition", SC_DK_SIZE, SC_ON_TAPE, 0, second_partition, 0, 16 * SC_TIB, YT_TYPED,   \
@@ -94,7 +96,7 @@ typedef struct sc_device_key {
       NULL)                                                                                        \
     X("loaded", SC_DK_NOT_BOOL, SC_ON_TAPE, 0, unloaded, 0, 0, YT_TYPED, "true", "true", NULL)     \
     X("image", SC_DK_TEXT, SC_ON_TAPE, 0, image, 0, 0, YT_TEXT, "tape.img", "tape.img", NULL)      \
-    X("media", SC_DK_MEDIA, SC_ON_TAPE, 0, media, 0, SC_MAX, YT_LIST, "record:10",                 \
+    X("media", SC_DK_MEDIA, SC_ON_TAPE, 0, media, 0, INT_MAX, YT_LIST, "record:10",                \
       "[record: 10, text: hi, filemark: 1]", NULL)
 
 #define SC_CHAP_KEYS(X)                                                                            \
@@ -115,7 +117,8 @@ const sc_device_key *sc_device_key_find(const char *name, int *index);
 /* Sets one key (a list key: adds one item) from its text. 0, or -EINVAL with
  * "KEY: why" in err. */
 int sc_device_set(sc_device *d, const sc_device_key *k, const char *v, char *err, size_t cap);
-/* A deep copy (media texts duplicated), and the release of a description's media. */
+/* A deep copy (media and initiators duplicated), and the release of what a description
+ * owns (its media and initiators). */
 int sc_device_copy(sc_device *dst, const sc_device *src);
 void sc_device_clear(sc_device *d);
 /* The checks across keys, after the last one; given: bit i set if sc_device_keys[i] was

@@ -80,13 +80,6 @@ unsigned sc_device_on(const sc_device *d)
     return strcmp(d->type, "tape") ? SC_ON_DISK : SC_ON_TAPE;
 }
 
-const sc_device *sc_find_device(const scenario *sc, const char *name)
-{
-    for (int i = 0; i < sc->n_devices; i++)
-        if (!strcmp(sc->devices[i].name, name)) return &sc->devices[i];
-    return NULL;
-}
-
 bool sc_parse_status(yt *t, yaml_node_t *v, int *out)
 {
     const char *s = yt_str(t, v);
@@ -175,7 +168,8 @@ void sc_parse_sense(yt *t, yaml_node_t *v, th_sense *s, th_info_from *from)
         yt_error(t, v, "sense needs a key (like MEDIUM_ERROR)");
 }
 
-static void parse_list(yt *t, yaml_node_t *v, const char *what, int max,
+/* Any number of items: the file's size (yaml_tree.c) is the bound, the memory the limit. */
+static void parse_list(yt *t, yaml_node_t *v, const char *what,
                        void (*each)(yt *, scenario *, yaml_node_t *, int), scenario *sc)
 {
     int n = yt_len(v);
@@ -183,17 +177,17 @@ static void parse_list(yt *t, yaml_node_t *v, const char *what, int max,
         yt_error(t, v, "%s must be a list", what);
         return;
     }
-    if (n > max) {
-        yt_error(t, v, "at most %d %s", max, what);
-        n = max;
-    }
     for (int i = 0; i < n; i++) each(t, sc, yt_item(t, v, i), i);
 }
 
 static void each_rule(yt *t, scenario *sc, yaml_node_t *n, int i)
 {
-    sc_parse_rule(t, sc, n, &sc->rules[i]);
-    sc->n_rules = i + 1;
+    (void)i;
+    sc_rule *r = sc_rules_add(sc);
+    if (!r)
+        yt_error(t, n, "out of memory for rule %d", sc->n_rules + 1);
+    else
+        sc_parse_rule(t, sc, n, r);
 }
 
 static const yt_key top_keys[] = {
@@ -251,20 +245,7 @@ static void top_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, voi
 /* The parsed model without the error text. */
 static void free_model(scenario *sc)
 {
-    for (int i = 0; i < sc->n_devices; i++)
-        for (int k = 0; k < sc->devices[i].n_media; k++) {
-            free(sc->devices[i].media[k].text);
-            sc->devices[i].media[k].text = NULL;
-        }
-    for (int i = 0; i < sc->n_rules; i++) sc_rule_clear(&sc->rules[i]);
-    for (int i = 0; i < sc->n_steps; i++) {
-        sc_rule_clear(&sc->steps[i].rule);
-        free(sc->steps[i].run);
-        free(sc->steps[i].expect_stdout);
-        free(sc->steps[i].expect_stderr);
-        sc->steps[i].run = sc->steps[i].expect_stdout = sc->steps[i].expect_stderr = NULL;
-    }
-    sc->n_devices = sc->n_steps = 0;
+    sc_model_free(sc);
     sc_kmsg_list_free(&sc->kmsg_allow);
     sc_kmsg_list_free(&sc->kmsg_expect);
     sc_kmsg_list_free(&sc->kmsg_forbid);
@@ -293,10 +274,10 @@ int sc_load(const char *path, scenario *sc)
         if (!c.devices)
             yt_error(&t, root, "a scenario needs devices");
         else
-            parse_list(&t, c.devices, "devices", SC_MAX, sc_each_device, sc);
-        if (c.rules) parse_list(&t, c.rules, "rules", SC_MAX, each_rule, sc);
-        if (c.steps) parse_list(&t, c.steps, "steps", SC_MAX, sc_each_step, sc);
-        if (c.expects) parse_list(&t, c.expects, "expect_trace", SC_MAX, sc_each_expect, sc);
+            parse_list(&t, c.devices, "devices", sc_each_device, sc);
+        if (c.rules) parse_list(&t, c.rules, "rules", each_rule, sc);
+        if (c.steps) parse_list(&t, c.steps, "steps", sc_each_step, sc);
+        if (c.expects) parse_list(&t, c.expects, "expect_trace", sc_each_expect, sc);
     }
     yt_free(&t);
     sc->errors = t.msgs;

@@ -40,7 +40,8 @@ static void list(yt *t, yaml_node_t *v, sc_device *d, const sc_device_key *k)
 {
     int n = yt_len(v);
     if (k->lo && n < k->lo) {
-        yt_error(t, v, "%s is a list of %lld to %lld items", k->name, k->lo, k->hi);
+        yt_error(t, v, "%s is a list of at least %lld item%s", k->name, k->lo,
+                 k->lo > 1 ? "s" : "");
         return;
     }
     for (int i = 0; i < n; i++) {
@@ -84,15 +85,18 @@ static void device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
 
 void sc_each_device(yt *t, scenario *sc, yaml_node_t *n, int i)
 {
-    sc_device *d = &sc->devices[i];
+    (void)i; /* the device goes at the end of the list: the request's model has more */
+    sc_device *d = sc_devices_add(sc);
+    if (!d) {
+        yt_error(t, n, "out of memory for device %d", sc->n_devices + 1);
+        return;
+    }
     sc_device_defaults(d);
-    sc->n_devices = i + 1;
     device_ctx c = {d, 0, {0}};
     int before = t->errors;
     if (!yt_map(t, n, &sc_keys_device, device_pair, &c)) return;
-    for (int k = 0; k < i; k++)
-        if (d->name[0] && !strcmp(sc->devices[k].name, d->name))
-            yt_error(t, n, "device name '%s' is used twice", d->name);
+    if (d->name[0] && sc_devices_find(sc, d->name, sc->n_devices - 1) >= 0)
+        yt_error(t, n, "device name '%s' is used twice", d->name);
     char err[320];
     int at;
     /* The checks across keys mean something once every value was good. */

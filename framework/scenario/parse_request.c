@@ -17,13 +17,14 @@ typedef struct req_ctx {
     sc_request_model_fn model_fn;
     void *model_arg;
     scenario *model;
-    bool device_set, spec_set, since_set;
+    scenario none; /* the model when there was no memory for the snapshot (oom) */
+    bool device_set, spec_set, since_set, oom;
     yaml_node_t *op_node; /* wait's opcode, resolved by the device's type in finish */
 } req_ctx;
 
 static scenario *model_of(req_ctx *c)
 {
-    if (!c->model) c->model = c->model_fn(c->model_arg);
+    if (!c->model && !(c->model = c->model_fn(c->model_arg))) c->oom = true, c->model = &c->none;
     return c->model;
 }
 
@@ -40,27 +41,22 @@ static void add_device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t 
     if (!strcmp(key, "device")) {
         scenario *m = model_of(c);
         c->device_set = true;
-        if (m->n_devices >= SC_MAX) {
-            yt_error(t, v, "at most %d devices", SC_MAX);
-            return;
-        }
         int errors = t->errors, i = m->n_devices;
         sc_each_device(t, m, v, i);
-        /* The media texts are the request's now, whether it goes on or not. */
+        if (m->n_devices == i) return; /* out of memory: sc_each_device said so */
+        /* Its lists are the request's now, whether it goes on or not. */
         c->rq->device = m->devices[i];
-        m->devices[i].n_media = 0;
-        m->n_devices = i;
-        if (t->errors == errors) m->n_devices = i + 1;
+        m->devices[i].media = NULL;
+        m->devices[i].n_media = m->devices[i].cap_media = 0;
+        m->devices[i].initiators = NULL;
+        m->devices[i].n_initiators = m->devices[i].cap_initiators = 0;
+        if (t->errors != errors) m->n_devices = i;
     } else if (!strcmp(key, "spec")) {
         c->spec_set = true;
         const char *spec = yt_str(t, v);
         scenario *m = model_of(c);
         char why[320];
         if (!spec) return;
-        if (m->n_devices >= SC_MAX) {
-            yt_error(t, v, "at most %d devices", SC_MAX);
-            return;
-        }
         if (sc_spec_parse(spec, &c->rq->device, why, sizeof(why)))
             yt_error(t, v, "spec: %s", why);
         else if (sc_find_device(m, c->rq->device.name))
@@ -324,7 +320,7 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
             envelope e = {0};
             take_envelope(&t, root, &e);
             if (e.id) copy_id(&t, rq, e.id, line, len);
-            req_ctx c = {rq, model, arg, NULL, false, false, false, NULL};
+            req_ctx c = {.rq = rq, .model_fn = model, .model_arg = arg};
             if (!e.op && e.old_op && e.old_op->type == YAML_SCALAR_NODE)
                 yt_error(&t, e.old_op,
                          "the request's name goes in \"request\" now (protocol %d): "
@@ -336,6 +332,8 @@ int sc_request_parse(const char *line, size_t len, sc_request_model_fn model, vo
             else if (!t.errors)
                 parse_op(&t, &c, root, &e);
             if (!t.errors) finish(&t, &c, root);
+            if (c.oom) yt_error(&t, root, "out of memory for a snapshot of the live devices");
+            sc_model_free(&c.none);
         }
         yt_free(&t);
         rc = t.errors ? -EINVAL : 0;

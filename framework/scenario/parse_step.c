@@ -286,8 +286,12 @@ static void check_background(yt *t, scenario *sc, int i, yaml_node_t *v)
 
 void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
 {
-    sc_step *s = &sc->steps[i];
-    memset(s, 0, sizeof(*s));
+    sc_step *s = sc_steps_add(sc);
+    if (!s) {
+        yt_error(t, n, "out of memory for step %d", sc->n_steps + 1);
+        return;
+    }
+    i = sc->n_steps - 1;
     s->timeout_s = 60;
     s->wait_timeout_s = 60;
     s->signal = SIGTERM;
@@ -296,7 +300,6 @@ void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
     s->wait.count = 1;
     s->wait.min = s->wait.max = -1;
     s->line = (int)n->start_mark.line + 1;
-    sc->n_steps = i + 1;
     step_ctx c = {sc, s, NULL, NULL, {0}, NULL, NULL};
     s->kind = (sc_kind)-1;
     if (!yt_map(t, n, &sc_keys_step, step_pair, &c)) return;
@@ -351,8 +354,8 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
         if (yt_int(t, v, 0, INT32_MAX, &n)) e->count = (long)n;
     } else if (!strcmp(key, "min")) {
         if (yt_int(t, v, 0, INT32_MAX, &n)) e->min = (long)n;
-    } else if (!strcmp(key, "after")) {
-        if (yt_int(t, v, 1, SC_MAX, &n)) e->after = (int)n;
+    } else if (!strcmp(key, "after")) { /* an earlier one: sc_each_expect checks which */
+        if (yt_int(t, v, 1, INT32_MAX, &n)) e->after = (int)n;
     } else if (!strcmp(key, "max")) {
         if (yt_int(t, v, 0, INT32_MAX, &n)) e->max = (long)n;
     } else if (!sc_wait_filter_pair(t, c->sc, key, v, e, &no_timeout, &c->op_node))
@@ -361,12 +364,15 @@ static void trace_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
 
 void sc_each_expect(yt *t, scenario *sc, yaml_node_t *n, int i)
 {
-    sc_trace_expect *e = &sc->expects[i];
-    memset(e, 0, sizeof(*e));
+    sc_trace_expect *e = sc_expects_add(sc);
+    if (!e) {
+        yt_error(t, n, "out of memory for expectation %d", sc->n_expects + 1);
+        return;
+    }
+    i = sc->n_expects - 1;
     e->status = -1;
     e->count = e->min = e->max = -1;
     e->line = (int)n->start_mark.line + 1;
-    sc->n_expects = i + 1;
     trace_ctx c = {sc, e, NULL};
     if (!yt_map(t, n, &sc_keys_trace, trace_pair, &c)) return;
     sc_op_by_device(t, sc, c.op_node, e);

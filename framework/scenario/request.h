@@ -54,7 +54,8 @@ typedef struct sc_request {
 } sc_request;
 
 /* The live devices for the checks: called at most once, only by requests that name a
- * device; returns a model whose devices the parse may add to (add_device). */
+ * device; returns a model whose devices the parse may add to (add_device), or NULL when
+ * there is no memory for it (the request then fails, saying so). */
 typedef scenario *(*sc_request_model_fn)(void *arg);
 
 /* Parses one line (without its newline). 0, or -EINVAL with "request:1:COL: message"

@@ -43,7 +43,12 @@ static bool entry_matches(const sc_trace_expect *e, const char *line)
 
 static void check_trace(const scenario *sc, const char *path, sc_result *res)
 {
-    long first[SC_MAX]; /* line number of each expectation's first entry, -1 none */
+    /* line number of each expectation's first entry, -1 none */
+    long *first = sc->n_expects ? malloc((size_t)sc->n_expects * sizeof(*first)) : NULL;
+    if (sc->n_expects && !first) {
+        sc_fail(res, "expect_trace: out of memory for %d expectations", sc->n_expects);
+        return;
+    }
     for (int i = 0; i < sc->n_expects; i++) {
         const sc_trace_expect *e = &sc->expects[i];
         FILE *f = fopen(path, "r");
@@ -75,6 +80,7 @@ static void check_trace(const scenario *sc, const char *path, sc_result *res)
                     e->line, first[i], e->after, first[e->after - 1], path);
         }
     }
+    free(first);
 }
 
 void sc_open_scenario(sc_session *s, const scenario *sc, sc_result *res)

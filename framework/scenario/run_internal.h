@@ -53,10 +53,14 @@ void sc_proc_check(const sc_step *s, int idx, const sc_proc *p, const char *cont
 /* Closes and frees (a still running command is killed first). */
 void sc_proc_free(sc_proc *p);
 
-/* The background commands of one run, by the index of the step that started them. */
+/* The background commands of one run, by the index of the step that started them: n
+ * slots, grown by sc_bg_start up to the step that starts one (a scenario's steps are not
+ * bounded; only those up to its last background take room). */
 typedef struct sc_bgs {
-    sc_proc procs[SC_MAX];
-    bool collected[SC_MAX]; /* a wait (or the end) has checked it */
+    sc_proc *procs;
+    bool *collected; /* a wait (or the end) has checked it */
+    bool *left;      /* sc_bgs_finish: still running at the end */
+    int n;
 } sc_bgs;
 void sc_bgs_init(sc_bgs *b);
 /* Steps: a background run, wait, kill. */

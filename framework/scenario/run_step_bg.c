@@ -2,7 +2,9 @@
  * it runs; `wait: NAME` collects it and checks its expect, `kill: NAME` signals its process
  * group. At the end of a run nothing is left behind: what still runs is stopped (and that
  * is a failure unless the step says may_outlive), and everything is reaped. */
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "run_internal.h"
@@ -10,7 +12,27 @@
 void sc_bgs_init(sc_bgs *b)
 {
     memset(b, 0, sizeof(*b));
-    for (int i = 0; i < SC_MAX; i++) b->procs[i].ofd = b->procs[i].efd = -1;
+}
+
+/* Slots up to step idx (new ones: not started, no files). */
+static int bgs_reserve(sc_bgs *b, int idx)
+{
+    if (idx < b->n) return 0;
+    int n = idx + 1;
+    sc_proc *p = realloc(b->procs, (size_t)n * sizeof(*p));
+    if (p) b->procs = p;
+    bool *c = p ? realloc(b->collected, (size_t)n * sizeof(*c)) : NULL;
+    if (c) b->collected = c;
+    bool *l = c ? realloc(b->left, (size_t)n * sizeof(*l)) : NULL;
+    if (!l) return -ENOMEM;
+    b->left = l;
+    for (int i = b->n; i < n; i++) {
+        memset(&b->procs[i], 0, sizeof(b->procs[i]));
+        b->procs[i].ofd = b->procs[i].efd = -1;
+        b->collected[i] = b->left[i] = false;
+    }
+    b->n = n;
+    return 0;
 }
 
 void sc_bg_start(sc_bgs *b, const sc_step *s, int idx, const char *dir, sc_session *ses,
@@ -20,6 +42,12 @@ void sc_bg_start(sc_bgs *b, const sc_step *s, int idx, const char *dir, sc_sessi
     char *cmd = sc_command_text(s, ses, err, sizeof(err));
     if (!cmd) {
         sc_fail(res, "step %d (line %d): %s", idx + 1, s->line, err);
+        return;
+    }
+    if (bgs_reserve(b, idx)) {
+        sc_fail(res, "step %d (line %d): out of memory for background '%s'", idx + 1, s->line,
+                s->bg);
+        free(cmd);
         return;
     }
     sc_log(log, "  step %d: %s (background '%s')\n", idx + 1, cmd, s->bg);
@@ -33,7 +61,7 @@ void sc_bg_wait(sc_bgs *b, const scenario *sc, int idx, sc_result *res, FILE *lo
 {
     const sc_step *s = &sc->steps[idx];
     int k = s->bg_step;
-    sc_proc *p = k >= 0 && k < idx ? &b->procs[k] : NULL;
+    sc_proc *p = k >= 0 && k < idx && k < b->n ? &b->procs[k] : NULL;
     if (!p || !p->pid || b->collected[k]) { /* the parser rejects these; a built model may not */
         sc_fail(res, "step %d (line %d): wait: background '%s' is not running", idx + 1, s->line,
                 s->bg);
@@ -60,7 +88,7 @@ void sc_bg_kill(sc_bgs *b, const scenario *sc, int idx, FILE *log)
 {
     const sc_step *s = &sc->steps[idx];
     int k = s->bg_step;
-    sc_proc *p = k >= 0 && k < idx ? &b->procs[k] : NULL;
+    sc_proc *p = k >= 0 && k < idx && k < b->n ? &b->procs[k] : NULL;
     if (!p || !p->pid) return;
     /* One that already ended is no failure: the signal was a "stop if still going". */
     bool gone = sc_proc_poll(p);
@@ -93,11 +121,12 @@ static void wait_running(sc_bgs *b, int n, double seconds)
 
 void sc_bgs_finish(sc_bgs *b, const scenario *sc, sc_result *res, FILE *log, bool interrupted)
 {
-    int n = sc->n_steps < SC_MAX ? sc->n_steps : SC_MAX;
-    bool left[SC_MAX] = {0};
+    int n = b->n;
+    bool *left = b->left;
     /* Those that ended by themselves first: their expect applies as at a wait. */
     for (int i = 0; i < n; i++) {
         sc_proc *p = &b->procs[i];
+        left[i] = false;
         if (!p->pid || b->collected[i]) continue;
         if (sc_proc_poll(p)) {
             b->collected[i] = true;
@@ -126,12 +155,15 @@ void sc_bgs_finish(sc_bgs *b, const scenario *sc, sc_result *res, FILE *log, boo
 
 void sc_bgs_free(sc_bgs *b, const scenario *sc, sc_result *res)
 {
-    int n = sc->n_steps < SC_MAX ? sc->n_steps : SC_MAX;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < b->n; i++) {
         sc_proc *p = &b->procs[i];
         if (p->pid && !sc_proc_wait(p, sc_now() + SC_KILL_WAIT_S, NULL))
             sc_fail(res, "step %d (line %d) `%s`: pid %d did not exit after SIGKILL", i + 1,
                     sc->steps[i].line, p->cmd, (int)p->pid);
         sc_proc_free(p);
     }
+    free(b->procs);
+    free(b->collected);
+    free(b->left);
+    memset(b, 0, sizeof(*b));
 }

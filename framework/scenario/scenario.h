@@ -9,9 +9,8 @@
 #include "kmsg.h"
 #include "th/tape.h"
 
-#define SC_MAX 64
-
-#define SC_MAX_INITIATORS 16
+/* An initiator's IQN: the kernel's TRANSPORT_IQN_LEN (224) with its terminating NUL. */
+#define SC_IQN_MAX 223
 
 typedef struct sc_device {
     char name[65];
@@ -31,16 +30,16 @@ typedef struct sc_device {
     bool iscsi; /* export: iscsi (instead of loopback) */
     char iqn[224], portal[64];
     char chap_user[128], chap_password[128];
-    char initiators[SC_MAX_INITIATORS][224]; /* ACLs; none: demo mode */
-    int n_initiators;
+    char **initiators; /* ACLs (n_initiators, malloc'd, the device's); none: demo mode */
+    int n_initiators, cap_initiators;
     bool write_protect, unloaded;
     char image[512];
     struct sc_media {
         bool filemark;
         uint32_t len; /* a record of len pattern bytes, or len filemarks */
         char *text;   /* a record with this text */
-    } media[SC_MAX];
-    int n_media;
+    } * media;        /* n_media of them (cap_media allocated); the texts are the device's */
+    int n_media, cap_media;
 } sc_device;
 
 typedef struct sc_rule {
@@ -119,15 +118,18 @@ typedef struct scenario {
      * finds the tools next to it from any working directory ("": unknown). */
     char dir[PATH_MAX];
     char name[256];
-    sc_device devices[SC_MAX];
-    int n_devices;
-    sc_rule rules[SC_MAX];
-    int n_rules;
-    sc_step steps[SC_MAX];
-    int n_steps;
-    sc_trace_expect expects[SC_MAX];
-    int n_expects;
-    char *errors; /* sc_errors */
+    /* The lists grow as the file (or a control request, or serve's --device) needs: only
+     * memory bounds them (sc_*_add; sc_free releases them). */
+    sc_device *devices;
+    int n_devices, cap_devices;
+    sc_rule *rules;
+    int n_rules, cap_rules;
+    sc_step *steps;
+    int n_steps, cap_steps;
+    sc_trace_expect *expects;
+    int n_expects, cap_expects;
+    struct sc_name_index *by_name; /* the devices by name, a cache (model.c) */
+    char *errors;                  /* sc_errors */
     /* Kernel-log verdicts (kmsg.h): allow_kmsg excuses built-in splat patterns (run
      * --allow-kmsg adds its baseline here), each expect_kmsg must match a line of the span,
      * no line may match a forbid_kmsg. */
@@ -140,6 +142,20 @@ int sc_load(const char *path, scenario *sc);
 /* The errors of the last sc_load, one per line ("" none). */
 const char *sc_errors(const scenario *sc);
 void sc_free(scenario *sc);
+/* One more item at the end of a list, zeroed and counted in n_*; NULL when out of memory
+ * (the list is as it was). A pointer into a list holds only until the next add. */
+sc_device *sc_devices_add(scenario *sc);
+sc_rule *sc_rules_add(scenario *sc);
+sc_step *sc_steps_add(scenario *sc);
+sc_trace_expect *sc_expects_add(scenario *sc);
+/* Appends a media record to a device (its text, if any, is the device's from here), an
+ * initiator (a copy of iqn). 0, or -ENOMEM. */
+int sc_device_media_add(sc_device *d, const struct sc_media *m);
+int sc_device_initiator_add(sc_device *d, const char *iqn);
+/* The lists and what their items own (sc_free: also the errors and the kmsg lists), so
+ * that a model built without sc_load (serve's --device, a session's snapshot) is
+ * released the same way. */
+void sc_model_free(scenario *sc);
 /* Turns the rule of a device into a th_rule-ready handler chain name lookup. */
 int sc_op_from_name(const char *name, int *op, int *sa);
 const char *sc_op_name(uint8_t op, uint16_t sa);

@@ -147,18 +147,27 @@ int sc_session_remove_device(sc_session *s, const char *name, char *err, size_t 
     return rc;
 }
 
-void sc_session_model(sc_session *s, scenario *out)
+int sc_session_model(sc_session *s, scenario *out)
 {
+    sc_free(out);
     memset(out, 0, sizeof(*out));
+    int rc = 0;
     pthread_mutex_lock(&s->lock);
-    for (int i = 0; i < s->n && out->n_devices < SC_MAX; i++) {
+    for (int i = 0; i < s->n && !rc; i++) {
         if (!s->devs[i]->ready) continue;
-        sc_device *d = &out->devices[out->n_devices++];
+        sc_device *d = sc_devices_add(out);
+        if (!d) {
+            rc = -ENOMEM;
+            break;
+        }
         *d = s->devs[i]->cfg;
-        d->n_media = 0; /* names and types are what the checks need; texts stay ours */
-        memset(d->media, 0, sizeof(d->media));
+        d->media = NULL; /* names and types are what the checks need; lists stay ours */
+        d->n_media = d->cap_media = 0;
+        d->initiators = NULL;
+        d->n_initiators = d->cap_initiators = 0;
     }
     pthread_mutex_unlock(&s->lock);
+    return rc;
 }
 
 static uint64_t served_locked(sc_session *s)
@@ -198,8 +207,8 @@ int sc_session_names(sc_session *s, char names[][65], int max)
 {
     int n = 0;
     pthread_mutex_lock(&s->lock);
-    for (int i = 0; i < s->n && n < max; i++)
-        if (s->devs[i]->ready) snprintf(names[n++], 65, "%s", s->devs[i]->cfg.name);
+    for (int i = 0; i < s->n; i++)
+        if (s->devs[i]->ready && n++ < max) snprintf(names[n - 1], 65, "%s", s->devs[i]->cfg.name);
     pthread_mutex_unlock(&s->lock);
     return n;
 }

@@ -37,9 +37,10 @@ sc_trace *sc_session_trace(sc_session *s);
 int sc_session_add_device(sc_session *s, const sc_device *d, char *err, size_t cap);
 int sc_session_remove_device(sc_session *s, const char *name, char *err, size_t cap);
 /* The descriptions of the live devices, as a scenario model for the parsers' checks
- * (device names, types): a snapshot copied into *out (devices only, without their media,
- * so that out owns nothing; sc_free(out) is harmless). */
-void sc_session_model(sc_session *s, scenario *out);
+ * (device names, types): a snapshot into *out (devices only, without their media), which
+ * must be zeroed or a model this filled before (its lists are released first); release
+ * it with sc_free. 0, or -ENOMEM with the devices that fitted. */
+int sc_session_model(sc_session *s, scenario *out);
 /* Waits until no device has served a command for quiet_s (at most max_s): the kernel's
  * probing of new devices is over. */
 void sc_session_settle(sc_session *s, double quiet_s, double max_s);
@@ -55,7 +56,8 @@ int sc_session_field(sc_session *s, const char *dev, const char *field, char *bu
 /* The JSON object of one device (the line serve prints, an item of `devices`):
  * name type state sd sg st nst address backstore iscsi wwn size block_size. */
 int sc_session_device_json(sc_session *s, const char *dev, char *buf, size_t cap);
-/* The names of the live devices, in creation order; returns how many (at most max). */
+/* The names of the live devices, in creation order, the first max of them; returns how
+ * many there are (more than max: call again with room for that many). */
 int sc_session_names(sc_session *s, char names[][65], int max);
 /* The rules of a device (exec runs fake commands through them), NULL if there is no such
  * device; valid until the device is removed. */

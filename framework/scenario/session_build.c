@@ -5,29 +5,6 @@
 #include <string.h>
 #include "session_internal.h"
 
-int sc_device_copy(sc_device *dst, const sc_device *src)
-{
-    *dst = *src;
-    for (int i = 0; i < dst->n_media; i++) {
-        if (!src->media[i].text) continue;
-        if (!(dst->media[i].text = strdup(src->media[i].text))) {
-            dst->n_media = i;
-            sc_device_clear(dst);
-            return -ENOMEM;
-        }
-    }
-    return 0;
-}
-
-void sc_device_clear(sc_device *d)
-{
-    for (int i = 0; i < d->n_media; i++) {
-        free(d->media[i].text);
-        d->media[i].text = NULL;
-    }
-    d->n_media = 0;
-}
-
 /* A tape from its declaration: parameters, an image, then the declared media. */
 int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap)
 {
@@ -122,9 +99,7 @@ static int export_iscsi(sc_session *s, sc_live *d, char *err, size_t cap)
     io.lun = c->lun;
     io.chap_user = c->chap_user[0] ? c->chap_user : NULL;
     io.chap_password = c->chap_password[0] ? c->chap_password : NULL;
-    const char *inis[SC_MAX_INITIATORS];
-    for (int i = 0; i < c->n_initiators; i++) inis[i] = c->initiators[i];
-    io.initiators = inis;
+    io.initiators = (const char *const *)c->initiators;
     io.n_initiators = (size_t)c->n_initiators;
     int rc = th_iscsi_export(s->ctx, d->dev, &io, &d->exp);
     if (rc) snprintf(err, cap, "device %s: iSCSI export: %s", c->name, th_ctx_errmsg(s->ctx));

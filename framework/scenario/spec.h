@@ -16,7 +16,7 @@ typedef struct sc_spec_alias {
 extern const sc_spec_alias sc_spec_aliases[];
 extern const size_t sc_n_spec_aliases;
 
-/* 0, or -EINVAL with the reason in err; d is filled in either way (free its media with
+/* 0, or -EINVAL with the reason in err; d is filled in either way (free its lists with
  * sc_device_clear or as part of a scenario, sc_free). */
 int sc_spec_parse(const char *text, sc_device *d, char *err, size_t cap);
 /* "64MiB", "1G", "4096" (K/M/G/T, KiB.., KB..); false if not a size. */

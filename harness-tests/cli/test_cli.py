@@ -69,7 +69,7 @@ def test_every_shipped_scenario_validates():
     ("name: x\ndevices:\n  - { name: d0, initiators: [iqn.2026-11.x:y] }\n", 3,
      "need export: iscsi"),
     ("name: x\ndevices:\n  - { name: d0, export: iscsi, initiators: [] }\n", 3,
-     "initiators is a list of 1 to 16 items"),
+     "initiators is a list of at least 1 item"),
     # defect 5: a second initiators: or media: appended past the fixed arrays (a crash)
     ("name: x\ndevices:\n  - name: d0\n    export: iscsi\n"
      "    initiators: [iqn.2026-11.x:a, iqn.2026-11.x:b, iqn.2026-11.x:c, iqn.2026-11.x:d]\n"
@@ -244,7 +244,7 @@ def test_run_help_documents_the_kernel_log_verdict():
     ("name=d0,vendor=ABCDEFGHIJ", "{ name: d0, vendor: ABCDEFGHIJ }"),
     ("name=t0,type=tape,media=record:x", "{ name: t0, type: tape, media: [record: x] }"),
     ("name=d0,media=text:hi", "{ name: d0, media: [text: hi] }"),
-    ("name=d0,lun=300", "{ name: d0, lun: 300 }"),
+    ("name=d0,lun=16384", "{ name: d0, lun: 16384 }"),
 ])
 def test_a_spec_and_a_yaml_device_get_one_message(tmp_path, spec, yaml):
     f = write(tmp_path, f"name: x\ndevices:\n  - {yaml}\n")

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "helpers.h"
+#include "model_rig.h"
 #include "scenario/parse_internal.h"
 #include "scenario/run_internal.h"
 #include "scenario/trace.h"
@@ -20,10 +21,8 @@ static scenario rig_live_model;
 static inline scenario *rig_live_d0(void *arg)
 {
     (void)arg;
-    memset(&rig_live_model, 0, sizeof(rig_live_model));
-    snprintf(rig_live_model.devices[0].name, 65, "d0");
-    snprintf(rig_live_model.devices[0].type, 8, "disk");
-    rig_live_model.n_devices = 1;
+    rig_model_reset(&rig_live_model);
+    rig_model_add(&rig_live_model, "d0", "disk");
     return &rig_live_model;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "control_rig.h"
+#include "model_rig.h"
 
 #ifndef TH_SOURCE_DIR
 #define TH_SOURCE_DIR "."
@@ -65,12 +66,8 @@ static scenario *docs_devices(void *arg)
 {
     (void)arg;
     static const char *const names[][2] = {{"d0", "disk"}, {"t0", "tape"}, {"d1", "disk"}};
-    memset(&docs_model, 0, sizeof(docs_model));
-    for (int i = 0; i < 3; i++) {
-        snprintf(docs_model.devices[i].name, 65, "%s", names[i][0]);
-        snprintf(docs_model.devices[i].type, 8, "%s", names[i][1]);
-    }
-    docs_model.n_devices = 3;
+    rig_model_reset(&docs_model);
+    for (int i = 0; i < 3; i++) rig_model_add(&docs_model, names[i][0], names[i][1]);
     return &docs_model;
 }
 

@@ -3,6 +3,7 @@
  * errors' words. Run under ASan/UBSan: no case may crash. */
 #include <stdlib.h>
 #include "helpers.h"
+#include "model_rig.h"
 #include "scenario/request.h"
 
 static scenario model;
@@ -13,12 +14,9 @@ static scenario *live(void *arg)
 {
     (void)arg;
     model_calls++;
-    memset(&model, 0, sizeof(model));
-    snprintf(model.devices[0].name, 65, "d0");
-    snprintf(model.devices[0].type, 8, "disk");
-    snprintf(model.devices[1].name, 65, "t0");
-    snprintf(model.devices[1].type, 8, "tape");
-    model.n_devices = 2;
+    rig_model_reset(&model);
+    rig_model_add(&model, "d0", "disk");
+    rig_model_add(&model, "t0", "tape");
     return &model;
 }
 

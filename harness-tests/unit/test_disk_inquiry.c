@@ -126,6 +126,24 @@ Test(disk_inquiry, cmddt_bit_is_a_reserved_bit)
     th_fake_cmd_free(c);
 }
 
+/* What Linux sends to probe LUN 5 of a target that has no LUN 0 (the SCSI-2 LUN field): it
+ * is answered, as LIO's own devices do, else the LUN gets no SCSI device. */
+Test(disk_inquiry, the_scsi2_lun_field_of_a_first_probe_is_ignored)
+{
+    uint8_t cdb[6] = {0x12, 5 << 5, 0, 0, 36, 0};
+    th_cmd *c = disk_cmd(d, cdb, 6, NULL, 0, 36);
+    cr_assert_eq(th_cmd_get_status(c), 0);
+    size_t n;
+    const uint8_t *b = th_fake_data_in(c, &n);
+    cr_assert_eq(n, 36);
+    cr_assert_eq(b[0] & 0x1f, 0, "a disk's standard data");
+    th_fake_cmd_free(c);
+    cdb[1] = 0xe0 | 0x02; /* with CMDDT: still a reserved bit */
+    c = disk_cmd(d, cdb, 6, NULL, 0, 36);
+    th_assert_invalid_field(c, 1, 1);
+    th_fake_cmd_free(c);
+}
+
 Test(disk_inquiry, block_limits_report_unmap_and_write_same_limits)
 {
     th_cmd *c = inquiry(true, 0xb0, 255);

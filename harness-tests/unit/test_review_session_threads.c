@@ -54,8 +54,9 @@ static void *readers(void *arg)
         free(json);
         a->failures += sc_session_names(a->s, names, 4) > 1;
         scenario *m = calloc(1, sizeof(*m));
-        sc_session_model(a->s, m);
-        a->failures += m->n_devices > 1;
+        a->failures += !m || sc_session_model(a->s, m) != 0;
+        a->failures += m && m->n_devices > 1;
+        if (m) sc_free(m);
         free(m);
     }
     return NULL;

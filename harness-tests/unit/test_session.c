@@ -191,11 +191,12 @@ Test(session, the_model_lists_the_live_devices)
     char err[256];
     cr_assert_eq(rig_add(s, "d0", "disk", err, sizeof(err)), 0);
     sc_device t = rig_device("t0", "tape");
+    struct sc_media hello = {.text = "hello"};
+    t.media = &hello; /* the session copies it */
     t.n_media = 1;
-    t.media[0].text = "hello";
     cr_assert_eq(sc_session_add_device(s, &t, err, sizeof(err)), 0, "%s", err);
-    scenario *m = malloc(sizeof(*m));
-    sc_session_model(s, m);
+    scenario *m = calloc(1, sizeof(*m));
+    cr_assert_eq(sc_session_model(s, m), 0);
     cr_assert_eq(m->n_devices, 2);
     cr_assert_str_eq(m->devices[1].name, "t0");
     cr_assert_str_eq(m->devices[1].type, "tape");
@@ -226,8 +227,9 @@ Test(session, a_tape_that_fails_to_build_is_released_and_the_name_free)
     char err[256], names[4][65];
     sc_device t = rig_device("t0", "tape");
     snprintf(t.image, sizeof(t.image), "/nonexistent/tape.img");
+    struct sc_media after = {.text = "after the image"};
+    t.media = &after;
     t.n_media = 1;
-    t.media[0].text = "after the image";
     cr_assert_neq(sc_session_add_device(s, &t, err, sizeof(err)), 0);
     cr_assert(strstr(err, "device t0: image: "), "%s", err);
     cr_assert_eq(sc_session_names(s, names, 4), 0);
@@ -242,12 +244,10 @@ Test(session, serve_open_prints_a_line_per_device_and_arms_the_rules)
 {
     scenario *sc = calloc(1, sizeof(*sc));
     cr_assert_not_null(sc);
-    sc->devices[0] = rig_device("d0", "disk");
-    sc->devices[1] = rig_device("t0", "tape");
-    sc->n_devices = 2;
+    *sc_devices_add(sc) = rig_device("d0", "disk");
+    *sc_devices_add(sc) = rig_device("t0", "tape");
     sc_step r = rig_rule("t0", "r0", -1);
-    sc->rules[0] = r.rule;
-    sc->n_rules = 1;
+    *sc_rules_add(sc) = r.rule;
     char *out = NULL, err[256], *json;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
@@ -264,7 +264,7 @@ Test(session, serve_open_prints_a_line_per_device_and_arms_the_rules)
     free(out);
     cr_assert_eq(sc_session_close(s, err, sizeof(err)), 0);
 
-    sc->n_devices = sc->n_rules = 0;
+    sc_free(sc);
     out = NULL;
     f = open_memstream(&out, &len);
     o.kernel = true; /* no device: nothing asks the kernel */
@@ -282,14 +282,14 @@ Test(session, serve_open_fails_whole_when_a_device_fails)
 {
     scenario *sc = calloc(1, sizeof(*sc));
     cr_assert_not_null(sc);
-    sc->devices[0] = rig_device("d0", "disk");
-    sc->devices[1] = rig_device("d0", "disk");
-    sc->n_devices = 2;
+    *sc_devices_add(sc) = rig_device("d0", "disk");
+    *sc_devices_add(sc) = rig_device("d0", "disk");
     sc_session_opts o = {.kernel = false};
     sc_session *s = NULL;
     sc_result res;
     cr_assert_eq(sc_serve_open(sc, &o, stdout, &s, &res), 1);
     cr_assert_null(s);
     cr_assert_str_eq(res.message, "a device named 'd0' already exists");
+    sc_free(sc);
     free(sc);
 }

@@ -148,6 +148,7 @@ static int bad_values(const sc_device_key *k, char out[][600])
         snprintf(out[n++], 600, "%lld", k->lo / 2);
         break;
     case SC_DK_INT:
+    case SC_DK_LUN:
         snprintf(out[n++], 600, "x");
         snprintf(out[n++], 600, "-1");
         snprintf(out[n++], 600, "%lld", k->hi + 1);
@@ -209,7 +210,8 @@ Test(spec_parse, every_key_with_a_bad_value_has_one_message_in_both_spellings)
     cr_assert_geq(cases, 56, "%d cases", cases);
 }
 
-/* Two descriptions are the same device (media texts compared as text). */
+/* Two descriptions are the same device (media records and initiators compared one by
+ * one, texts as text). */
 static void assert_same_device(const sc_device *a, const sc_device *b, const char *what)
 {
     sc_device x, y;
@@ -217,10 +219,19 @@ static void assert_same_device(const sc_device *a, const sc_device *b, const cha
     memcpy(&y, b, sizeof(y));
     cr_assert_eq(x.n_media, y.n_media, "%s", what);
     for (int i = 0; i < x.n_media; i++) {
-        cr_assert_eq(!x.media[i].text, !y.media[i].text, "%s", what);
-        if (x.media[i].text) cr_assert_str_eq(x.media[i].text, y.media[i].text, "%s", what);
-        x.media[i].text = y.media[i].text = NULL;
+        const struct sc_media *m = &x.media[i], *n = &y.media[i];
+        cr_assert_eq(m->filemark, n->filemark, "%s: media %d", what, i);
+        cr_assert_eq(m->len, n->len, "%s: media %d", what, i);
+        cr_assert_eq(!m->text, !n->text, "%s", what);
+        if (m->text) cr_assert_str_eq(m->text, n->text, "%s", what);
     }
+    cr_assert_eq(x.n_initiators, y.n_initiators, "%s", what);
+    for (int i = 0; i < x.n_initiators; i++)
+        cr_assert_str_eq(x.initiators[i], y.initiators[i], "%s", what);
+    x.media = y.media = NULL;
+    x.cap_media = y.cap_media = 0;
+    x.initiators = y.initiators = NULL;
+    x.cap_initiators = y.cap_initiators = 0;
     cr_assert_eq(memcmp(&x, &y, sizeof(x)), 0, "%s: the spellings give different devices", what);
 }
 
@@ -335,6 +346,8 @@ Test(spec_parse, the_old_spec_names_are_aliases)
         cr_assert_eq(sc_spec_parse(cases[i].now, &b, err, sizeof(err)), 0, "%s: %s", cases[i].now,
                      err);
         assert_same_device(&a, &b, cases[i].old);
+        sc_device_clear(&a);
+        sc_device_clear(&b);
     }
     sc_device d;
     char err[600];
@@ -428,22 +441,40 @@ Test(spec_parse, spec_syntax_errors)
         cr_assert_eq(sc_spec_parse(cases[i].spec, &d, err, sizeof(err)), -EINVAL, "%s accepted",
                      cases[i].spec);
         cr_assert_str_eq(err, cases[i].err, "%s", cases[i].spec);
+        sc_device_clear(&d);
     }
 }
 
-Test(spec_parse, initiators_up_to_the_limit_and_no_further)
+/* Any number of ACLs (there were at most 16); an IQN is as long as the kernel's allows. */
+Test(spec_parse, initiators_without_a_count_limit_and_iqns_up_to_the_kernels_length)
 {
-    char spec[8192], err[600];
+    enum { N = 300 };
+    char spec[N * 32], err[600];
     size_t len = (size_t)snprintf(spec, sizeof(spec), "name=d,export=iscsi");
-    for (int i = 0; i < SC_MAX_INITIATORS; i++)
+    for (int i = 0; i < N; i++)
         len += (size_t)snprintf(spec + len, sizeof(spec) - len, ",initiators=iqn.x:i%d", i);
-    sc_device d;
+    sc_device d, copy;
     cr_assert_eq(sc_spec_parse(spec, &d, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(d.n_initiators, SC_MAX_INITIATORS);
-    cr_assert_str_eq(d.initiators[SC_MAX_INITIATORS - 1], "iqn.x:i15");
-    snprintf(spec + len, sizeof(spec) - len, ",initiator=iqn.x:more");
+    cr_assert_eq(d.n_initiators, N);
+    cr_assert_str_eq(d.initiators[N - 1], "iqn.x:i299");
+    cr_assert_eq(sc_device_copy(&copy, &d), 0);
+    cr_assert_eq(copy.n_initiators, N);
+    cr_assert_neq(copy.initiators[7], d.initiators[7], "a deep copy");
+    cr_assert_str_eq(copy.initiators[7], "iqn.x:i7");
+    sc_device_clear(&copy);
+    sc_device_clear(&d);
+    char iqn[SC_IQN_MAX + 2];
+    memset(iqn, 'x', sizeof(iqn) - 1);
+    iqn[sizeof(iqn) - 1] = 0;
+    memcpy(iqn, "iqn.", 4);
+    snprintf(spec, sizeof(spec), "name=d,export=iscsi,initiators=%s", iqn);
     cr_assert_eq(sc_spec_parse(spec, &d, err, sizeof(err)), -EINVAL);
-    cr_assert_str_eq(err, "initiators: at most 16");
+    cr_assert(strstr(err, "is longer than 223 characters (the kernel's IQN length)"), "%s", err);
+    sc_device_clear(&d);
+    iqn[SC_IQN_MAX] = 0; /* 223: the longest */
+    snprintf(spec, sizeof(spec), "name=d,export=iscsi,initiators=%s", iqn);
+    cr_assert_eq(sc_spec_parse(spec, &d, err, sizeof(err)), 0, "%s", err);
+    sc_device_clear(&d);
 }
 
 Test(spec_parse, sizes_take_binary_and_decimal_looking_suffixes_as_powers_of_two)

@@ -20,10 +20,17 @@ typedef void (*th_tmr_fn)(void *arg, uint8_t tmr_type, const uint16_t *ids, uint
 
 struct th_fake_kernel;
 
+/* The largest LUN a device gets. LIO takes any 64-bit number (configfs lun_N) and tcm_loop
+ * hands it to the SCSI layer as it is, but REPORT LUNS data and iSCSI PDUs carry a LUN in
+ * SAM's 8-byte format, whose single-level flat space addressing ends at 16383: a larger
+ * number is written there (the kernel's int_to_scsilun) as a LUN of another addressing
+ * method, which only Linux's own decoding reads back as the same number. */
+#define TH_LUN_MAX 16383
+
 typedef struct th_device_config {
     const char *name;        /* volume name: [A-Za-z0-9_.-], at most 64 */
     int hba;                 /* configfs core/user_<hba> */
-    int lun;                 /* LUN on the loopback target */
+    int lun;                 /* LUN on the loopback target: 0..TH_LUN_MAX */
     uint64_t wwn;            /* NAA 3 identifier; 0: th_device_wwn_for(ctx, name) */
     const char *loop_target; /* "naa.<16 hex>" to share a target between devices; NULL: own */
     th_dev_type type;
@@ -34,6 +41,12 @@ typedef struct th_device_config {
     int workers;          /* 0 or 1: commands in ring order on one thread; N: N workers */
     int cmd_time_out;     /* seconds; 0 keeps the kernel default */
     int max_data_area_mb; /* default 8: throwaway devices need little */
+    /* TCMU's mailbox and command ring: this many MiB of the kernel's vmalloc memory per
+     * device, allocated whole when it is configured (the kernel's default 8 made 100
+     * devices take 834 MB of a 2 GiB guest, and a 1 GiB one OOM-killed the harness).
+     * Default 1: 16,000 entries of a 4 KiB command, more than the data area can feed.
+     * 1..8; 0: the kernel's own (a kernel before 5.19 ignores the option). */
+    int cmd_ring_size_mb;
     int hw_max_sectors;   /* 0 keeps the kernel default */
     bool external_fabric; /* no loopback export: link th_device_backstore_path() yourself */
     int node_timeout_ms;  /* how long to wait for /dev nodes; default 10000 */
