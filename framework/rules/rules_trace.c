@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "rules_internal.h"
+#include "rules_trace.h"
 
 void th_rules_set_trace_sink(th_rules *r, th_trace_fn fn, void *arg)
 {
@@ -14,6 +15,19 @@ void th_rules_set_trace_sink(th_rules *r, th_trace_fn fn, void *arg)
     r->trace_file = NULL;
     atomic_store_explicit(&r->tracing, fn != NULL, memory_order_relaxed);
     pthread_mutex_unlock(&r->trace_lock);
+}
+
+void *th_rules_trace_sink_arg(th_rules *r, th_trace_fn fn)
+{
+    pthread_mutex_lock(&r->trace_lock);
+    void *arg = r->trace_fn == fn ? r->trace_arg : NULL;
+    pthread_mutex_unlock(&r->trace_lock);
+    return arg;
+}
+
+const char *th_rules_device(const th_rules *r)
+{
+    return r->device;
 }
 
 /* The built-in sink: called with trace_lock held, so trace_file and t0 are stable. */
