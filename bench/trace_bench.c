@@ -3,7 +3,7 @@
  * handler alone), on the fake kernel. Prints commands/s and each path's ratio to the bare
  * one, for 4 KiB READs in batches of 64 per notification and one at a time (qd1).
  *
- *   bench-trace [SECONDS]           the table
+ *   bench-trace [SECONDS [ROUNDS]]  the table: medians of ROUNDS rounds (default 3 of 1 s)
  *   bench-trace --count N PATH QD   exactly N commands of one path (bare, rules, trace,
  *                                   file) at QD (1 or 64): for callgrind, run twice with
  *                                   two N and divide the difference by theirs
@@ -138,6 +138,17 @@ static double rate(path_kind k, int qd, double seconds)
     return (double)done / (t - t0);
 }
 
+static double median(double *v, int n)
+{
+    for (int i = 1; i < n; i++) /* a handful: insertion sort */
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double x = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = x;
+        }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && !strcmp(argv[1], "--count")) {
@@ -155,16 +166,23 @@ int main(int argc, char **argv)
         rig_close(&g);
         return 0;
     }
-    double secs = argc > 1 ? atof(argv[1]) : 2.0;
-    printf("4 KiB READ(10) from a memory disk on the fake kernel, %.1f s per cell, spin 5000\n",
-           secs);
+    double secs = argc > 1 ? atof(argv[1]) : 1.0;
+    int rounds = argc > 2 ? atoi(argv[2]) : 3;
+    if (rounds < 1 || rounds > 15) die("usage", "[SECONDS [ROUNDS (1-15)]]");
+    printf("4 KiB READ(10) from a memory disk on the fake kernel, spin 5000; %d rounds of %.1f s "
+           "cells, the paths in turn in each; medians\n",
+           rounds, secs);
+    double cells[4][2][15];
+    for (int i = 0; i < rounds; i++)
+        for (int k = 0; k < 4; k++)
+            cells[k][0][i] = rate((path_kind)k, 64, secs),
+            cells[k][1][i] = rate((path_kind)k, 1, secs);
     printf("%-36s %14s %7s %14s %7s\n", "path", "qd64 cmds/s", "ratio", "qd1 cmds/s", "ratio");
-    double base[2] = {0, 0};
-    for (int k = 0; k < 4; k++) {
-        double r64 = rate((path_kind)k, 64, secs), r1 = rate((path_kind)k, 1, secs);
-        if (!k) base[0] = r64, base[1] = r1;
-        printf("%-36s %14.0f %7.2f %14.0f %7.2f\n", labels[k], r64, r64 / base[0], r1,
-               r1 / base[1]);
-    }
+    double med[4][2];
+    for (int k = 0; k < 4; k++)
+        for (int q = 0; q < 2; q++) med[k][q] = median(cells[k][q], rounds);
+    for (int k = 0; k < 4; k++)
+        printf("%-36s %14.0f %7.2f %14.0f %7.2f\n", labels[k], med[k][0], med[k][0] / med[0][0],
+               med[k][1], med[k][1] / med[0][1]);
     return 0;
 }
