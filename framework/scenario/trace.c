@@ -188,7 +188,7 @@ static void fill(body *r, const th_trace_entry *e)
     r->aborted = e->aborted;
 }
 
-th_trace_entry sc_trace_entry_of(const rec *r, const uint16_t *all_ids)
+th_trace_entry sc_trace_entry_of(const rec *r, const uint16_t *all_ids, uint32_t n_all)
 {
     const body *b = &r->b;
     th_trace_entry e = {.t_ns = b->t_ns, .device = r->device, .is_tmr = b->is_tmr};
@@ -196,7 +196,7 @@ th_trace_entry sc_trace_entry_of(const rec *r, const uint16_t *all_ids)
         e.rule_id = -1;
         e.tmr_type = b->tmr_type;
         e.ids = all_ids ? all_ids : b->ids;
-        e.n_ids = all_ids ? b->ids_total : b->n_ids;
+        e.n_ids = all_ids ? n_all : b->n_ids;
         e.ids_total = b->ids_total;
         return e;
     }
@@ -271,7 +271,7 @@ static void hub_sink(void *arg, const th_trace_entry *e)
     /* Only a TMR (not a command's path) allocates: its whole id list for the file. */
     if (e->is_tmr && e->n_ids > SC_TRACE_IDS && (s->all_ids = malloc(e->n_ids * sizeof(*e->ids)))) {
         memcpy(s->all_ids, e->ids, e->n_ids * sizeof(*e->ids));
-        s->b.ids_total = e->n_ids;
+        s->n_all = e->n_ids;
     }
     s->seq = atomic_fetch_add_explicit(&t->seq, 1, memory_order_relaxed);
     /* seq_cst here and on waiters/idle (and the other way round in the waiter and the
@@ -345,7 +345,7 @@ bool sc_trace_merge_locked(sc_trace *t)
         rec *dst = &t->ring[t->next % t->keep];
         dst->b = g->s->b;
         memcpy(dst->device, g->l->device, sizeof(dst->device));
-        sc_trace_out_entry(t, t->next, dst, g->s->all_ids);
+        sc_trace_out_entry(t, t->next, dst, g->s);
         free(g->s->all_ids);
         g->s->all_ids = NULL;
         atomic_store_explicit(&g->l->tail,
@@ -471,7 +471,7 @@ void sc_trace_wake(sc_trace *t)
 /* Appends {"seq":N, + the entry's line minus its "{"; 0 or -ENOMEM. */
 static int append(char **s, size_t *len, size_t *cap, uint64_t seq, const rec *r, double t0)
 {
-    th_trace_entry e = sc_trace_entry_of(r, NULL);
+    th_trace_entry e = sc_trace_entry_of(r, NULL, 0);
     char seqs[32];
     size_t pl = (size_t)snprintf(seqs, sizeof(seqs), "{\"seq\":%llu,", (unsigned long long)seq);
     for (;;) {

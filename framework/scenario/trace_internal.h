@@ -44,6 +44,7 @@ typedef struct rec {
 typedef struct slot {
     uint64_t seq;
     uint16_t *all_ids;
+    uint32_t n_all;
     body b;
 } slot;
 
@@ -117,13 +118,13 @@ struct sc_trace {
 /* Moves every published lane slot it can into the kept ring in index order (with t->lock
  * held); true if it moved any. */
 bool sc_trace_merge_locked(sc_trace *t);
-/* The kept record's entry (pointers into r; ids: all of a TMR's if given). */
-th_trace_entry sc_trace_entry_of(const rec *r, const uint16_t *all_ids);
+/* The kept record's entry (pointers into r; a TMR's n_all ids from all_ids if given). */
+th_trace_entry sc_trace_entry_of(const rec *r, const uint16_t *all_ids, uint32_t n_all);
 /* As expect_trace matches a line (f NULL: any command). */
 bool sc_trace_matches(const sc_trace_filter *f, const rec *r);
 /* trace_out.c: the line of a merged entry into t->out, and its tallies (t->lock held).
  * The merge stops before an entry while sc_trace_out_full. */
-void sc_trace_out_entry(sc_trace *t, uint64_t seq, const rec *r, const uint16_t *all_ids);
+void sc_trace_out_entry(sc_trace *t, uint64_t seq, const rec *r, const slot *s);
 bool sc_trace_out_full(const sc_trace *t);
 /* The writer thread's body. */
 void *sc_trace_writer(void *arg);

@@ -32,7 +32,7 @@ static bool out_room(sc_trace *t, size_t n)
     return true;
 }
 
-void sc_trace_out_entry(sc_trace *t, uint64_t seq, const rec *r, const uint16_t *all_ids)
+void sc_trace_out_entry(sc_trace *t, uint64_t seq, const rec *r, const slot *s)
 {
     for (size_t i = 0; i < t->n_tallies; i++) {
         tally *y = &t->tallies[i];
@@ -40,7 +40,7 @@ void sc_trace_out_entry(sc_trace *t, uint64_t seq, const rec *r, const uint16_t 
         if (!(*y->count)++) *y->first = seq;
     }
     if (t->fd < 0) return;
-    th_trace_entry e = sc_trace_entry_of(r, all_ids);
+    th_trace_entry e = sc_trace_entry_of(r, s->all_ids, s->n_all);
     char line[1024];
     size_t n = th_trace_entry_json(&e, t->t0, line, sizeof(line));
     if (n < sizeof(line) && out_room(t, n)) {
@@ -201,7 +201,7 @@ void sc_trace_tail(sc_trace *t, const char *device, char *out, size_t cap, int m
     pthread_mutex_unlock(&t->lock);
     size_t len = strlen(out);
     for (int i = n - 1; i >= 0 && len + 1 < cap; i--) {
-        th_trace_entry e = sc_trace_entry_of(&last[i], NULL);
+        th_trace_entry e = sc_trace_entry_of(&last[i], NULL, 0);
         size_t w = th_trace_entry_json_fit(&e, t->t0, out + len, cap - len);
         len += w;
     }
@@ -229,7 +229,7 @@ int sc_trace_dump(sc_trace *t, const char *path, char *err, size_t cap)
         if (have) r = t->ring[pos % t->keep];
         pthread_mutex_unlock(&t->lock);
         if (!have) break;
-        th_trace_entry e = sc_trace_entry_of(&r, NULL);
+        th_trace_entry e = sc_trace_entry_of(&r, NULL, 0);
         fwrite(line, 1, th_trace_entry_json_fit(&e, t->t0, line, sizeof(line)), f);
         pos++;
     }
