@@ -1,10 +1,10 @@
 /* The trace: every command (as it left) and every TMR handed to a sink as a structured
  * entry; the JSON line is the formatter's, for whoever writes one. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rules_internal.h"
+#include "rules_trace.h"
 
 void th_rules_set_trace_sink(th_rules *r, th_trace_fn fn, void *arg)
 {
@@ -14,6 +14,19 @@ void th_rules_set_trace_sink(th_rules *r, th_trace_fn fn, void *arg)
     r->trace_file = NULL;
     atomic_store_explicit(&r->tracing, fn != NULL, memory_order_relaxed);
     pthread_mutex_unlock(&r->trace_lock);
+}
+
+void *th_rules_trace_sink_arg(th_rules *r, th_trace_fn fn)
+{
+    pthread_mutex_lock(&r->trace_lock);
+    void *arg = r->trace_fn == fn ? r->trace_arg : NULL;
+    pthread_mutex_unlock(&r->trace_lock);
+    return arg;
+}
+
+const char *th_rules_device(const th_rules *r)
+{
+    return r->device;
 }
 
 /* The built-in sink: called with trace_lock held, so trace_file and t0 are stable. */
@@ -110,45 +123,68 @@ void th_rules_trace_tmr(th_rules *r, uint8_t type, const uint16_t *ids, uint32_t
     emit(r, &e);
 }
 
-/* Appending into a bounded buffer, counting what would not fit (snprintf's contract). */
+/* Appending into a bounded buffer, counting what would not fit (snprintf's contract).
+ * By hand, not a vsnprintf per field: the writer thread formats every entry, and on a
+ * guest's two vCPUs its time is the initiator's. */
 typedef struct out {
     char *buf;
     size_t cap, len;
 } out;
 
-static void put(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(out *o, const char *fmt, ...)
+static void put_n(out *o, const char *s, size_t n)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
-                      o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
-    va_end(ap);
-    if (n > 0) o->len += (size_t)n;
+    if (o->len < o->cap) {
+        size_t room = o->cap - o->len - 1; /* the terminator's byte */
+        memcpy(o->buf + o->len, s, n < room ? n : room);
+        o->buf[o->len + (n < room ? n : room)] = '\0';
+    }
+    o->len += n;
+}
+
+#define put_lit(o, s) put_n((o), (s), sizeof(s) - 1)
+
+static void put_s(out *o, const char *s)
+{
+    put_n(o, s, strlen(s));
+}
+
+static void put_u(out *o, unsigned long long v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put_n(o, d + i, sizeof(d) - i);
+}
+
+static void put_hex2(out *o, uint8_t b, const char *digits)
+{
+    char h[2] = {digits[b >> 4], digits[b & 15]};
+    put_n(o, h, 2);
 }
 
 /* A JSON string; names are plain identifiers in practice, escaped so the line stays
  * JSON whatever a scenario or request named things. */
 static void put_str(out *o, const char *s)
 {
-    bool plain = true;
-    for (const char *p = s; *p && plain; p++)
-        plain = *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20;
-    if (plain) {
-        put(o, "\"%s\"", s);
-        return;
+    put_lit(o, "\"");
+    for (const char *p = s;; p++) {
+        const char *run = p;
+        while (*p && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) p++;
+        put_n(o, run, (size_t)(p - run));
+        if (!*p) break;
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            put_n(o, e, 2);
+        } else {
+            put_lit(o, "\\u00");
+            put_hex2(o, c, "0123456789abcdef");
+        }
     }
-    put(o, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            put(o, "\\%c", c);
-        else if (c < 0x20)
-            put(o, "\\u%04x", c);
-        else
-            put(o, "%c", c);
-    }
-    put(o, "\"");
+    put_lit(o, "\"");
 }
 
 static const char *tf(bool b)
@@ -158,58 +194,90 @@ static const char *tf(bool b)
 
 static void put_cmd(out *o, const th_trace_entry *e)
 {
-    put(o, ",\"id\":%u,\"op\":", e->id);
-    if (e->op_name)
+    put_lit(o, ",\"id\":");
+    put_u(o, e->id);
+    put_lit(o, ",\"op\":");
+    if (e->op_name) {
         put_str(o, e->op_name);
-    else
-        put(o, "\"0x%02X\"", e->op);
-    put(o, ",\"cdb\":\"");
-    for (size_t i = 0; i < e->cdb_len && i < 32; i++) put(o, "%02x", e->cdb[i]);
-    put(o, "\"");
-    if (e->has_lba) put(o, ",\"lba\":%llu", (unsigned long long)e->lba);
+    } else {
+        put_lit(o, "\"0x");
+        put_hex2(o, e->op, "0123456789ABCDEF");
+        put_lit(o, "\"");
+    }
+    put_lit(o, ",\"cdb\":\"");
+    for (size_t i = 0; i < e->cdb_len && i < 32; i++) put_hex2(o, e->cdb[i], "0123456789abcdef");
+    put_lit(o, "\"");
+    if (e->has_lba) put_lit(o, ",\"lba\":"), put_u(o, e->lba);
     /* A tape's READ(6) counts blocks when FIXED is set and bytes when it is not. */
-    if (e->unit == TH_XFER_BLOCKS) put(o, ",\"blocks\":%u", e->blocks);
-    if (e->unit == TH_XFER_BYTES) put(o, ",\"bytes\":%u", e->blocks);
+    if (e->unit == TH_XFER_BLOCKS) put_lit(o, ",\"blocks\":"), put_u(o, e->blocks);
+    if (e->unit == TH_XFER_BYTES) put_lit(o, ",\"bytes\":"), put_u(o, e->blocks);
     /* A SPACE's count of objects, unsigned: the cdb shows its direction and CODE. */
-    if (e->unit == TH_XFER_COUNT) put(o, ",\"count\":%u", e->blocks);
-    put(o, ",\"status\":%u,\"sense\":", e->status);
+    if (e->unit == TH_XFER_COUNT) put_lit(o, ",\"count\":"), put_u(o, e->blocks);
+    put_lit(o, ",\"status\":");
+    put_u(o, e->status);
+    put_lit(o, ",\"sense\":");
     if (e->sense_ok) {
         const th_sense *s = &e->decoded;
-        put(o, "{\"key\":\"%s\",\"asc\":%u,\"ascq\":%u,\"info\":", th_sense_key_name(s->key),
-            s->asc, s->ascq);
+        put_lit(o, "{\"key\":\"");
+        put_s(o, th_sense_key_name(s->key));
+        put_lit(o, "\",\"asc\":");
+        put_u(o, s->asc);
+        put_lit(o, ",\"ascq\":");
+        put_u(o, s->ascq);
+        put_lit(o, ",\"info\":");
         if (s->info_valid)
-            put(o, "%llu", (unsigned long long)s->info);
+            put_u(o, s->info);
         else
-            put(o, "null");
-        put(o, ",\"fm\":%s,\"eom\":%s,\"ili\":%s}", tf(s->filemark), tf(s->eom), tf(s->ili));
+            put_lit(o, "null");
+        put_lit(o, ",\"fm\":");
+        put_s(o, tf(s->filemark));
+        put_lit(o, ",\"eom\":");
+        put_s(o, tf(s->eom));
+        put_lit(o, ",\"ili\":");
+        put_s(o, tf(s->ili));
+        put_lit(o, "}");
     } else {
-        put(o, "null");
+        put_lit(o, "null");
     }
-    put(o, ",\"data_in\":%zu,\"buffer\":%zu,\"rule\":", e->data_in, e->buffer);
-    if (e->rule_name)
+    put_lit(o, ",\"data_in\":");
+    put_u(o, e->data_in);
+    put_lit(o, ",\"buffer\":");
+    put_u(o, e->buffer);
+    put_lit(o, ",\"rule\":");
+    if (e->rule_name) {
         put_str(o, e->rule_name);
-    else if (e->rule_id >= 0)
-        put(o, "%d", e->rule_id);
-    else
-        put(o, "null");
-    put(o, ",\"aborted\":%s}\n", tf(e->aborted));
+    } else if (e->rule_id >= 0) {
+        put_u(o, (unsigned)e->rule_id);
+    } else {
+        put_lit(o, "null");
+    }
+    put_lit(o, ",\"aborted\":");
+    put_s(o, tf(e->aborted));
+    put_lit(o, "}\n");
 }
 
 size_t th_trace_entry_json(const th_trace_entry *e, double t0, char *buf, size_t cap)
 {
     out o = {buf, cap, 0};
     if (cap) buf[0] = '\0';
-    put(&o, "{\"t\":%.6f,\"device\":", (double)e->t_ns / 1e9 - t0);
+    char t[48]; /* the one printf: %.6f's rounding of the double is the format's */
+    int tn = snprintf(t, sizeof(t), "{\"t\":%.6f,\"device\":", (double)e->t_ns / 1e9 - t0);
+    put_n(&o, t, tn > 0 ? ((size_t)tn < sizeof(t) ? (size_t)tn : sizeof(t) - 1) : 0);
     put_str(&o, e->device ? e->device : "");
     if (!e->is_tmr) {
         put_cmd(&o, e);
         return o.len;
     }
-    put(&o, ",\"tmr\":\"%s\",\"ids\":[", th_tmr_name(e->tmr_type));
-    for (uint32_t i = 0; i < e->n_ids; i++) put(&o, "%s%u", i ? "," : "", e->ids[i]);
-    put(&o, "]");
-    if (e->ids_total > e->n_ids) put(&o, ",\"ids_total\":%u", e->ids_total);
-    put(&o, "}\n");
+    put_lit(&o, ",\"tmr\":\"");
+    put_s(&o, th_tmr_name(e->tmr_type));
+    put_lit(&o, "\",\"ids\":[");
+    for (uint32_t i = 0; i < e->n_ids; i++) {
+        if (i) put_lit(&o, ",");
+        put_u(&o, e->ids[i]);
+    }
+    put_lit(&o, "]");
+    if (e->ids_total > e->n_ids) put_lit(&o, ",\"ids_total\":"), put_u(&o, e->ids_total);
+    put_lit(&o, "}\n");
     return o.len;
 }
 

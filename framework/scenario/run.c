@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "request.h"
 #include "run_internal.h"
 #include "trace.h"
 
@@ -18,32 +19,10 @@ void sc_fail(sc_result *res, const char *fmt, ...)
     va_end(ap);
 }
 
-static bool line_has(const char *line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool line_has(const char *line, const char *fmt, ...)
+/* The counts came from the trace's tallies, as entries merged (all of them, kept or not). */
+static void check_trace(const scenario *sc, sc_trace *t, const long *counts, const uint64_t *firsts,
+                        const char *path, sc_result *res)
 {
-    char want[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(want, sizeof(want), fmt, ap);
-    va_end(ap);
-    return strstr(line, want) != NULL;
-}
-
-static bool entry_matches(const sc_trace_expect *e, const char *line)
-{
-    if (e->device[0] && !line_has(line, "\"device\":\"%s\"", e->device)) return false;
-    if (e->op[0] && !line_has(line, "\"op\":\"%s\"", e->op)) return false;
-    if (e->tmr[0] && !line_has(line, "\"tmr\":\"%s\"", e->tmr)) return false;
-    if (!e->tmr[0] && strstr(line, "\"tmr\":")) return false;
-    if (e->lba_set && !line_has(line, "\"lba\":%llu,", (unsigned long long)e->lba)) return false;
-    if (e->status >= 0 && !line_has(line, "\"status\":%d,", e->status)) return false;
-    if (e->rule[0] && !line_has(line, "\"rule\":\"%s\"", e->rule)) return false;
-    return true;
-}
-
-static void check_trace(const scenario *sc, const char *path, sc_result *res)
-{
-    /* line number of each expectation's first entry, -1 none */
     long *first = sc->n_expects ? malloc((size_t)sc->n_expects * sizeof(*first)) : NULL;
     if (sc->n_expects && !first) {
         sc_fail(res, "expect_trace: out of memory for %d expectations", sc->n_expects);
@@ -51,18 +30,8 @@ static void check_trace(const scenario *sc, const char *path, sc_result *res)
     }
     for (int i = 0; i < sc->n_expects; i++) {
         const sc_trace_expect *e = &sc->expects[i];
-        FILE *f = fopen(path, "r");
-        char line[2048];
-        long count = 0, no = 0;
-        first[i] = -1;
-        while (f && fgets(line, sizeof(line), f)) {
-            no++;
-            if (!strncmp(line, "{\"header\":", 10)) continue; /* the harness/kernel record */
-            if (!entry_matches(e, line)) continue;
-            if (!count) first[i] = no;
-            count++;
-        }
-        if (f) fclose(f);
+        long count = counts[i];
+        first[i] = firsts[i] == UINT64_MAX ? -1 : (long)firsts[i];
         bool ok = (e->count < 0 || count == e->count) && (e->min < 0 || count >= e->min) &&
                   (e->max < 0 || count <= e->max);
         if (!ok) {
@@ -70,13 +39,12 @@ static void check_trace(const scenario *sc, const char *path, sc_result *res)
                     "expect_trace (line %d): %ld matching entries for device=%s op=%s tmr=%s, "
                     "expected count=%ld min=%ld max=%ld (trace: %s)\n--- last trace lines\n",
                     e->line, count, e->device, e->op, e->tmr, e->count, e->min, e->max, path);
-            sc_trace_tail(path, e->device[0] ? e->device : "", res->message, sizeof(res->message),
-                          8);
+            sc_trace_tail(t, e->device, res->message, sizeof(res->message), 8);
         } else if (e->after &&
                    (first[i] < 0 || first[e->after - 1] < 0 || first[i] < first[e->after - 1])) {
             sc_fail(res,
-                    "expect_trace (line %d): its first entry (trace line %ld) does not come after "
-                    "that of expectation %d (trace line %ld) (trace: %s)",
+                    "expect_trace (line %d): its first entry (trace entry %ld) does not come "
+                    "after that of expectation %d (trace entry %ld) (trace: %s)",
                     e->line, first[i], e->after, first[e->after - 1], path);
         }
     }
@@ -102,8 +70,8 @@ static void add_trace_tails(const sc_steps *st, sc_result *res)
     size_t len = strlen(res->message);
     snprintf(res->message + len, sizeof(res->message) - len, "--- last trace lines\n");
     for (int k = 0; k < st->sc->n_devices; k++)
-        sc_trace_tail(st->trace_path, st->sc->devices[k].name, res->message, sizeof(res->message),
-                      5);
+        sc_trace_tail(sc_session_trace(st->ses), st->sc->devices[k].name, res->message,
+                      sizeof(res->message), 5);
 }
 
 /* One step; a failure goes to res. */
@@ -140,6 +108,9 @@ static void run_step(sc_steps *st, int i, sc_result *res)
     }
 }
 
+/* Without --trace no file is written while the scenario runs: expectations are counted in
+ * memory, failure messages quote the kept entries, and a failed run leaves them in a
+ * temporary file (named in its message). */
 int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log,
            volatile const int *stop)
 {
@@ -155,20 +126,33 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
         if (fd >= 0) close(fd);
         snprintf(path, sizeof(path), "%s", tmp);
     }
-    sc_session_opts o = {.trace_path = path, .kernel = true};
+    sc_session_opts o = {.trace_path = trace_path ? path : NULL, .kernel = true};
     sc_session *ses;
     char err[600];
-    if (sc_session_new(&o, &ses, err, sizeof(err))) {
+    size_t n_exp = (size_t)sc->n_expects;
+    long *counts = calloc(n_exp + 1, sizeof(*counts));
+    uint64_t *firsts = calloc(n_exp + 1, sizeof(*firsts));
+    sc_trace_filter *fs = calloc(n_exp + 1, sizeof(*fs));
+    if (!counts || !firsts || !fs) {
+        sc_fail(res, "out of memory");
+    } else if (sc_session_new(&o, &ses, err, sizeof(err))) {
         sc_fail(res, "%s", err);
+    }
+    if (!res->passed) {
+        free(counts), free(firsts), free(fs);
         if (!trace_path) unlink(tmp);
         return 1;
     }
+    sc_trace *tr = sc_session_trace(ses);
+    sc_trace_hold(tr); /* for the checks after the session (and its devices) are gone */
+    for (size_t i = 0; i < n_exp; i++) sc_trace_expect_filter(&sc->expects[i], &fs[i]);
+    if (sc_trace_tally(tr, fs, n_exp, counts, firsts)) sc_fail(res, "trace: out of memory");
     sc_kmsg_span kspan; /* from before the devices come up to after they are gone */
     sc_kmsg_begin(&kspan, NULL, res);
     sc_open_scenario(ses, sc, res);
     sc_steps st = {.ses = ses, .sc = sc, .trace_path = path, .log = log, .stop = stop};
     sc_bgs_init(&st.bgs);
-    st.origin = st.wait_next = sc_trace_cursor(sc_session_trace(ses));
+    st.origin = st.wait_next = sc_trace_cursor(tr);
     for (int i = 0; i < sc->n_steps && res->passed && !sc_stopped(stop); i++) run_step(&st, i, res);
     /* Background commands go before the devices: what they still do to them stops first;
      * what a hung command keeps from dying is reaped once the teardown released it. */
@@ -176,9 +160,13 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
     if (sc_session_close(ses, err, sizeof(err))) sc_fail(res, "%s", err);
     sc_bgs_free(&st.bgs, sc, res);
     if (sc_stopped(stop)) sc_fail(res, "interrupted; devices were torn down");
-    if (res->passed) check_trace(sc, path, res);
+    if (res->passed) check_trace(sc, tr, counts, firsts, path, res);
     sc_kmsg_end(&kspan, sc, res);
+    if (!trace_path && !res->passed && sc_trace_dump(tr, path, err, sizeof(err)))
+        sc_log(log, "  %s\n", err);
     if (!trace_path && res->passed) unlink(tmp); /* a failed run keeps its trace */
+    sc_trace_free(tr);
+    free(counts), free(firsts), free(fs);
     res->seconds = sc_now() - t0;
     return res->passed ? 0 : 1;
 }

@@ -81,7 +81,7 @@ void sc_bgs_free(sc_bgs *b, const scenario *sc, sc_result *res);
 typedef struct sc_steps {
     sc_session *ses;
     const scenario *sc;
-    const char *trace_path; /* the JSON lines (failure messages quote them) */
+    const char *trace_path; /* the JSON lines' file (failure messages name it) */
     FILE *log;
     volatile const int *stop;
     sc_bgs bgs;
@@ -91,8 +91,6 @@ typedef struct sc_steps {
 /* A wait_trace step. */
 void sc_wait_trace(sc_steps *st, int idx, sc_result *res);
 
-/* The last lines of the trace that name a device, appended to out. */
-void sc_trace_tail(const char *path, const char *device, char *out, size_t cap, int max);
 /* Brings up a scenario's devices on s, waits for the kernel's probing to end, then puts
  * the scenario's rules in (so that counts start with the scenario's own traffic). */
 void sc_open_scenario(sc_session *s, const scenario *sc, sc_result *res);

@@ -105,22 +105,6 @@ static bool regex_ok(const char *re, const char *text, char *err, size_t cap)
     return rc == 0;
 }
 
-/* The last lines of the trace that name a device (for failure messages). */
-void sc_trace_tail(const char *path, const char *device, char *out, size_t cap, int max)
-{
-    char lines[10][1024];
-    int n = 0;
-    char line[1024], want[100];
-    snprintf(want, sizeof(want), "\"device\":\"%s\"", device);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof(line), f))
-        if (strstr(line, want)) snprintf(lines[n++ % max], sizeof(lines[0]), "%s", line);
-    if (f) fclose(f);
-    size_t len = strlen(out);
-    for (int i = n > max ? n - max : 0; i < n && len < cap; i++)
-        len += (size_t)snprintf(out + len, cap - len, "%s", lines[i % max]);
-}
-
 int sc_proc_start(sc_proc *p, char *cmd, const char *dir, char *err, size_t cap)
 {
     memset(p, 0, sizeof(*p));

@@ -67,5 +67,5 @@ void sc_wait_trace(sc_steps *st, int idx, sc_result *res)
             "from %s, trace entry %llu)\n--- last trace lines\n",
             idx + 1, s->line, total, s->wait.count, what, s->wait_timeout_s,
             since_words[s->wait_since], (unsigned long long)from);
-    sc_trace_tail(st->trace_path, s->wait.device, res->message, sizeof(res->message), 8);
+    sc_trace_tail(t, s->wait.device, res->message, sizeof(res->message), 8);
 }

@@ -153,7 +153,8 @@ int sc_live_build(sc_session *s, sc_live *d, char *err, size_t cap)
         if (rc) snprintf(err, cap, "device %s: %s", c->name, th_ctx_errmsg(s->ctx));
     }
     if (!rc && tape) th_rules_set_kind(d->rules, TH_CDB_TAPE, tape_block_size, d->tape);
-    if (!rc) sc_trace_attach(s->trace, d->rules);
+    if (!rc && (rc = sc_trace_attach(s->trace, d->rules)))
+        snprintf(err, cap, "device %s: trace: out of memory", c->name);
     if (!rc && s->kernel) rc = open_device(s, d, err, cap);
     if (!rc && s->kernel && c->iscsi) rc = export_iscsi(s, d, err, cap);
     if (rc) {

@@ -1,6 +1,8 @@
 /* The trace of a session: every command (as it left) and every TMR of its devices, kept
  * in memory for cursors and waiters, and written out as JSON lines. The rules layer hands
- * entries over (th_rules_set_trace_sink); formatting happens here, once. */
+ * entries over (th_rules_set_trace_sink); each device's are recorded into its own memory
+ * on the serving thread, and formatted and written out by a writer thread, in large
+ * writes (trace_internal.h says how). */
 #ifndef TH_SCENARIO_TRACE_H
 #define TH_SCENARIO_TRACE_H
 #include <stdbool.h>
@@ -35,14 +37,28 @@ void sc_trace_filter_init(sc_trace_filter *f);
  * the CDB to 32 bytes, as in the file. */
 #define SC_TRACE_IDS 16
 int sc_trace_new(const char *path, size_t keep, sc_trace **out, char *err, size_t cap);
-/* Nothing may be in a call on t, nor call it, once this starts: it does not wait for
- * them. A waiter must have returned, not only been told to (set its stop, sc_trace_wake,
- * join its thread): freed right after the wake, the waiter wakes into freed memory. */
+/* Writes every entry recorded so far (and merged: all of those whose devices are idle)
+ * into the file, and returns once it is there; 0, or the first write error (-errno),
+ * which is also reported on stderr once. The writer thread does this on its own within
+ * about 50 ms of a command; sc_trace_free does it a last time. 0 without a file. */
+int sc_trace_flush(sc_trace *t);
+/* Frees t, after the last entry reached the file. Nothing may be in a call on t, nor
+ * call it, once this starts: it does not wait for them. A waiter must have returned, not
+ * only been told to (set its stop, sc_trace_wake, join its thread): freed right after the
+ * wake, the waiter wakes into freed memory. After sc_trace_hold, the first free only
+ * flushes; the second frees. */
 void sc_trace_free(sc_trace *t);
-/* Routes a device's trace here; sc_trace_attach(NULL, r) detaches (before the rules are
- * freed). Once it returns, r's previous sink is not running. Every rules attached must
- * be detached (or freed) before sc_trace_free. */
-void sc_trace_attach(sc_trace *t, th_rules *r);
+/* Keeps t in memory past the next sc_trace_free (a run's checks after its session is
+ * closed). */
+void sc_trace_hold(sc_trace *t);
+/* Routes a device's trace here (each device its own memory for entries on their way);
+ * sc_trace_attach(NULL, r) detaches (before the rules are freed), once r's entries are
+ * merged. Once it returns, r's previous sink is not running. Every rules attached must
+ * be detached (or freed) before sc_trace_free; one thread at a time attaches a given
+ * rules. 0, or -ENOMEM (r is then detached). */
+int sc_trace_attach(sc_trace *t, th_rules *r);
+/* How often a device's memory was full and its serving thread waited for the writer. */
+uint64_t sc_trace_stalls(sc_trace *t);
 /* The index the next entry will get (entries are numbered from 0 for the session). */
 uint64_t sc_trace_cursor(sc_trace *t);
 /* The index of the oldest entry still kept (cursor - keep once the ring wrapped). */
@@ -67,5 +83,19 @@ int sc_trace_wait(sc_trace *t, const sc_trace_filter *f, uint64_t from, long cou
                   volatile const int *stop, long *matched, uint64_t *next);
 /* Wakes every waiter to look at its stop flag. */
 void sc_trace_wake(sc_trace *t);
+
+/* expect_trace: counts the entries from now on that match each of n filters (copied)
+ * into count[i] (from 0), and the index of the first into first[i] (UINT64_MAX: none),
+ * as they merge, whether or not the ring keeps them. The arrays are the caller's and must
+ * outlive t; they are final once sc_trace_free (or sc_trace_flush with every device
+ * detached) returned. 0 or -ENOMEM. */
+int sc_trace_tally(sc_trace *t, const sc_trace_filter *f, size_t n, long *count, uint64_t *first);
+/* The last `max` (at most 10) kept lines naming a device ("" any), appended to out
+ * (failure messages). */
+void sc_trace_tail(sc_trace *t, const char *device, char *out, size_t cap, int max);
+/* The kept entries into a new file at path (the header first; when older entries are no
+ * longer kept, a line {"not_kept":{"entries":N}} after it says how many): a failed run
+ * without --trace leaves this behind. 0 or -errno with err. */
+int sc_trace_dump(sc_trace *t, const char *path, char *err, size_t cap);
 
 #endif

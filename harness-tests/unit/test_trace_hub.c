@@ -23,6 +23,8 @@ static void run_op(th_rules *rules, uint8_t op, uint64_t lba)
 /* The file's entry lines: what follows its header line (checked to be there). */
 static char *slurp(const char *p)
 {
+    /* The writer thread writes the file in rounds: what was recorded is there after this. */
+    if (t) cr_assert_eq(sc_trace_flush(t), 0);
     FILE *f = fopen(p, "r");
     cr_assert_not_null(f);
     static char buf[1 << 16];
@@ -45,6 +47,7 @@ Test(trace_hub, the_file_starts_with_the_harness_and_kernel)
     unsetenv("TCMU_HARNESS_KERNEL_RELEASE");
     unsetenv("TCMU_HARNESS_KERNEL_PACKAGE");
     run_op(r, 0x28, 1);
+    cr_assert_eq(sc_trace_flush(t), 0);
     FILE *f = fopen(path, "r");
     cr_assert_not_null(f);
     char line[512];
