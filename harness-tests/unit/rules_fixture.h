@@ -1,6 +1,7 @@
 /* The rules suites' fixture: a rules engine named d0 in front of a 1024-block disk. */
 #ifndef TH_TEST_RULES_FIXTURE_H
 #define TH_TEST_RULES_FIXTURE_H
+#include "cmd/cmd_handler.h"
 #include "helpers.h"
 
 static th_disk *d;
@@ -26,6 +27,19 @@ static inline th_cmd *new_read(uint64_t lba)
     th_cmd *c = th_fake_cmd_new(cdb, n, NULL, 0, 512);
     cr_assert_not_null(c);
     return c;
+}
+
+/* A READ(10) of blocks at lba run through the fixture's rules: the rule id that answered
+ * (-1 none). */
+static inline int read_rule(uint64_t lba, uint32_t blocks)
+{
+    uint8_t cdb[16];
+    size_t n = th_cdb_read(cdb, 10, lba, blocks);
+    th_cmd *c = th_fake_cmd_new(cdb, n, NULL, 0, blocks * 512u);
+    th_fake_cmd_run(c, th_rules_handle, r);
+    int id = th_cmd_rule(c);
+    th_fake_cmd_free(c);
+    return id;
 }
 
 /* Appends a rule that hangs every command. */

@@ -23,18 +23,6 @@ static void add(const th_rule *x, int at)
     cr_assert_geq(th_rules_add(r, x, at), 0, "%s", x->name);
 }
 
-/* READ(10) of blocks at lba: the rule id that answered (-1 none). */
-static int read_rule(uint64_t lba, uint32_t blocks)
-{
-    uint8_t cdb[16];
-    size_t n = th_cdb_read(cdb, 10, lba, blocks);
-    th_cmd *c = th_fake_cmd_new(cdb, n, NULL, 0, blocks * 512u);
-    th_fake_cmd_run(c, th_rules_handle, r);
-    int id = th_cmd_rule(c);
-    th_fake_cmd_free(c);
-    return id;
-}
-
 static const char *name_at(size_t i)
 {
     static th_rule x;

@@ -24,34 +24,23 @@ static void add_ranges(void)
     }
 }
 
-static int rule_for(uint64_t lba, uint32_t blocks)
-{
-    uint8_t cdb[16];
-    size_t n = th_cdb_read(cdb, 10, lba, blocks);
-    th_cmd *c = th_fake_cmd_new(cdb, n, NULL, 0, blocks * 512u);
-    th_fake_cmd_run(c, th_rules_handle, r);
-    int id = th_cmd_rule(c);
-    th_fake_cmd_free(c);
-    return id;
-}
-
 Test(rules_scale, a_hundred_thousand_rules_each_matches_its_own_range, .timeout = 120)
 {
     add_ranges();
     cr_assert_eq(th_rules_count(r), N);
     for (int i = 0; i < N; i += 7) {
-        cr_assert_eq(rule_for(10 * (uint64_t)i + 2, 1), i);
-        cr_assert_eq(rule_for(10 * (uint64_t)i + 5, 5), -1, "gap after rule %d", i); /* +5..+9 */
+        cr_assert_eq(read_rule(10 * (uint64_t)i + 2, 1), i);
+        cr_assert_eq(read_rule(10 * (uint64_t)i + 5, 5), -1, "gap after rule %d", i); /* +5..+9 */
     }
-    cr_assert_eq(rule_for(10 * 500 + 4, 7), 500); /* spans 500 and 501: the first wins */
+    cr_assert_eq(read_rule(10 * 500 + 4, 7), 500); /* spans 500 and 501: the first wins */
     th_rule got;
     uint64_t fired;
     cr_assert_eq(th_rules_get(r, 77777, &got, &fired), 0);
     cr_assert_str_eq(got.name, "r77777");
     cr_assert_eq(got.match.lba_lo, 777770);
     cr_assert_eq(th_rules_remove(r, "r50000"), 0);
-    cr_assert_eq(rule_for(500002, 1), -1);
-    cr_assert_eq(rule_for(500012, 1), 50001);
+    cr_assert_eq(read_rule(500002, 1), -1);
+    cr_assert_eq(read_rule(500012, 1), 50001);
     cr_assert_eq(th_rules_count(r), N - 1);
     cr_assert_eq(th_rules_get(r, 50000, &got, &fired), 0);
     cr_assert_str_eq(got.name, "r50001");
@@ -72,10 +61,10 @@ Test(rules_scale, inserts_at_the_front_of_a_hundred_thousand_take_precedence, .t
     snprintf(x.name, sizeof(x.name), "front");
     cr_assert_eq(th_rules_add(r, &x, 0), 0);         /* id N */
     cr_assert_eq(th_rules_add(r, &x, N / 2), N / 2); /* id N+1: behind rule 30000 */
-    cr_assert_eq(rule_for(300002, 1), N);
+    cr_assert_eq(read_rule(300002, 1), N);
     cr_assert_eq(th_rules_remove(r, "front"), 0); /* the first of the name */
-    cr_assert_eq(rule_for(300002, 1), 30000);
-    cr_assert_eq(rule_for(300007, 1), N + 1);
+    cr_assert_eq(read_rule(300002, 1), 30000);
+    cr_assert_eq(read_rule(300007, 1), N + 1);
 }
 
 Test(rules_scale, a_ten_thousand_range_list_is_one_rule)
@@ -95,9 +84,9 @@ Test(rules_scale, a_ten_thousand_range_list_is_one_rule)
     snprintf(x.name, sizeof(x.name), "bad");
     cr_assert_eq(th_rules_add(r, &x, 0), 0);
     free(g); /* th_rules_add copied it */
-    cr_assert_eq(rule_for(10 * 1234 + 7, 1), N);
-    cr_assert_eq(rule_for(10 * 1234 + 8, 1), -1);
-    cr_assert_eq(rule_for(10 * 1234 + 2, 1), 1234);
-    cr_assert_eq(rule_for(10 * 20000 + 7, 1), -1); /* past the list */
+    cr_assert_eq(read_rule(10 * 1234 + 7, 1), N);
+    cr_assert_eq(read_rule(10 * 1234 + 8, 1), -1);
+    cr_assert_eq(read_rule(10 * 1234 + 2, 1), 1234);
+    cr_assert_eq(read_rule(10 * 20000 + 7, 1), -1); /* past the list */
     cr_assert_eq(th_rules_count(r), N + 1);
 }
