@@ -273,6 +273,10 @@ uint64_t th_device_kicks(const th_device *d)
 {
     return atomic_load(&d->server.kicks);
 }
+uint64_t th_device_cmds_handed_off(const th_device *d)
+{
+    return atomic_load(&d->server.handed_off);
+}
 
 struct th_refuser {
     char name[72];

@@ -1,10 +1,20 @@
+/* The serving thread reads the ring and either runs each handler itself or hands
+ * commands to worker threads; completions go back into the ring from whichever thread
+ * answers (ring.c puts out-of-order completions in order).
+ *
+ * Per command the hot path takes no lock of its own: the id table is an array of
+ * atomic slots, the serving thread keeps a private free list that its own completions
+ * refill, and the kick (a system call) is made once per batch. Workers get commands in
+ * batches under one lock and give the finished ones back in batches. */
 #include <errno.h>
 #include "../kernel/tcmu_uapi.h"
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include "server.h"
 
@@ -12,9 +22,31 @@
 _Static_assert(TH_RING_CDB_MAX == TH_CDB_MAX, "ring and command CDB bounds differ");
 _Static_assert(TH_RING_STATUS_CHECK_CONDITION == TH_STATUS_CHECK_CONDITION, "SAM status");
 
-/* The server whose batch the current thread is working through; completions made
- * inside a batch are kicked once at its end, others at once. */
-static _Thread_local th_server *tls_batch;
+/* A handler costing less than this runs on the serving thread even with workers: a
+ * handoff (queue lock, a wakeup, the command's cache lines moving to another CPU) costs
+ * a few microseconds, so cheaper work is done sooner where it is. Above it, workers run
+ * commands in parallel and the serving thread goes back to the ring. */
+#define HANDOFF_NS 4000u
+/* Commands the serving thread collects before handing them off at once. */
+#define HANDOFF_BATCH 16u
+/* The most one worker takes from the queue at a time. */
+#define TAKE_MAX 32u
+
+/* The thread working through a batch for a server: its completions are kicked once at
+ * the batch's end, and the commands go back to the free list in one step. */
+typedef struct batch_tls {
+    th_server *s;
+    bool serving;  /* the serving thread: freed commands go to its private list */
+    th_cmd *freed; /* a worker's, given back at the end of its batch */
+} batch_tls;
+static _Thread_local batch_tls tls;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void flush_kick(th_server *s)
 {
@@ -24,21 +56,25 @@ static void flush_kick(th_server *s)
     }
 }
 
-/* completing: the command left the id table in server_done and is still on its way out
- * (join waits for those, as they still use s). */
-static void release(th_server *s, th_cmd *cmd, bool completing)
+/* A joiner waits on fcond for slots to clear and completions to end; it sets stopping
+ * before it looks, and completers look at stopping after they changed what it waits
+ * for (both sequentially consistent), so one of the two always sees the other. */
+static void wake_joiner(th_server *s)
 {
-    pthread_mutex_lock(&s->qlock);
-    uint16_t id = th_cmd_id(cmd);
-    if (s->inflight[id] == cmd) {
-        s->inflight[id] = NULL;
-        s->n_inflight--;
-    }
-    if (completing) s->completing--;
-    th_cmd_set_link(cmd, s->free_list);
-    s->free_list = cmd;
-    pthread_cond_broadcast(&s->qcond);
-    pthread_mutex_unlock(&s->qlock);
+    if (!atomic_load(&s->stopping)) return;
+    pthread_mutex_lock(&s->flock);
+    pthread_cond_broadcast(&s->fcond);
+    pthread_mutex_unlock(&s->flock);
+}
+
+static void give_back(th_server *s, th_cmd *head, th_cmd *tail, bool completing)
+{
+    pthread_mutex_lock(&s->flock);
+    th_cmd_set_link(tail, s->free_list);
+    s->free_list = head;
+    if (completing) atomic_fetch_sub(&s->completing, 1);
+    if (atomic_load(&s->stopping)) pthread_cond_broadcast(&s->fcond);
+    pthread_mutex_unlock(&s->flock);
 }
 
 static void complete_in_ring(th_server *s, const th_cmd *cmd)
@@ -61,32 +97,42 @@ static void complete_in_ring(th_server *s, const th_cmd *cmd)
 static void server_done(th_cmd *cmd)
 {
     th_server *s = th_cmd_owner(cmd);
+    bool batch = tls.s == s;
+    /* A completion from outside (a timer thread, close) still uses s after the ring
+     * has it: th_server_join waits for `completing`. A batch thread is joined first. */
+    if (!batch) atomic_fetch_add(&s->completing, 1);
     /* Off the id table before the completion is in the ring: from then on any thread's
      * kick lets the kernel reuse the id, and the next entry with it must find the slot
-     * free. `completing` keeps th_server_join waiting until this thread is done with s. */
-    pthread_mutex_lock(&s->qlock);
-    uint16_t id = th_cmd_id(cmd);
-    if (s->inflight[id] == cmd) {
-        s->inflight[id] = NULL;
-        s->n_inflight--;
-    }
-    s->completing++;
-    pthread_cond_broadcast(&s->qcond);
-    pthread_mutex_unlock(&s->qlock);
+     * free. */
+    th_cmd *expect = cmd;
+    atomic_compare_exchange_strong(&s->inflight[th_cmd_id(cmd)], &expect, NULL);
+    wake_joiner(s);
     complete_in_ring(s, cmd);
-    atomic_fetch_add(&s->served, 1);
+    atomic_fetch_add_explicit(&s->served, 1, memory_order_relaxed);
     atomic_fetch_add(&s->unkicked, 1);
-    if (tls_batch != s) flush_kick(s);
-    /* Last: once nothing is completing, th_server_join may free s. */
-    release(s, cmd, true);
+    if (batch && tls.serving) {
+        th_cmd_set_link(cmd, s->local_free);
+        s->local_free = cmd;
+    } else if (batch) {
+        th_cmd_set_link(cmd, tls.freed);
+        tls.freed = cmd;
+    } else {
+        flush_kick(s);
+        give_back(s, cmd, cmd, true); /* last: then th_server_join may free s */
+    }
 }
 
+/* Serving thread only. */
 static th_cmd *get_cmd(th_server *s)
 {
-    pthread_mutex_lock(&s->qlock);
-    th_cmd *cmd = s->free_list;
-    if (cmd) s->free_list = th_cmd_link(cmd);
-    pthread_mutex_unlock(&s->qlock);
+    if (!s->local_free) {
+        pthread_mutex_lock(&s->flock);
+        s->local_free = s->free_list;
+        s->free_list = NULL;
+        pthread_mutex_unlock(&s->flock);
+    }
+    th_cmd *cmd = s->local_free;
+    if (cmd) s->local_free = th_cmd_link(cmd);
     if (!cmd) cmd = th_cmd_alloc();
     /* Never an empty array: a command without data still has a valid iovec base. */
     if (cmd && th_cmd_reserve_iov(cmd, 1)) {
@@ -99,6 +145,21 @@ static th_cmd *get_cmd(th_server *s)
     return cmd;
 }
 
+static void put_cmd(th_server *s, th_cmd *cmd)
+{
+    th_cmd_set_link(cmd, s->local_free);
+    s->local_free = cmd;
+}
+
+/* Smoothed over eight samples, each capped at four times the threshold: a thread
+ * preempted while it was being timed must not hand everything off on its own. */
+static void note_cost(th_server *s, uint64_t ns)
+{
+    if (ns > 4 * HANDOFF_NS) ns = 4 * HANDOFF_NS;
+    uint64_t c = atomic_load_explicit(&s->cost_ns, memory_order_relaxed);
+    atomic_store_explicit(&s->cost_ns, (7 * c + ns) / 8, memory_order_relaxed);
+}
+
 static void run_handler(th_server *s, th_cmd *cmd)
 {
     int rc = s->fn(cmd, s->arg);
@@ -108,12 +169,12 @@ static void run_handler(th_server *s, th_cmd *cmd)
 static void handle_tmr(th_server *s)
 {
     th_ring_tmr *t = &s->tmr;
-    pthread_mutex_lock(&s->qlock);
+    /* Only this thread reuses commands, so one in the table stays that command while
+     * it is marked (it may be completing: marking a finished one is harmless). */
     for (uint32_t i = 0; i < t->n; i++) {
-        th_cmd *c = s->inflight[t->ids[i]];
+        th_cmd *c = atomic_load(&s->inflight[t->ids[i]]);
         if (c) th_cmd_set_aborted(c);
     }
-    pthread_mutex_unlock(&s->qlock);
     char type[8], n[12];
     snprintf(type, sizeof(type), "%u", t->type);
     snprintf(n, sizeof(n), "%u", t->n);
@@ -144,8 +205,75 @@ static th_entry_kind next_entry(th_server *s, th_cmd *cmd)
     return k;
 }
 
+/* Commands the serving thread collected for the workers. */
+typedef struct handoff {
+    th_cmd *head, *tail;
+    uint32_t n;
+} handoff;
+
+static void hand_off(th_server *s, handoff *h)
+{
+    if (!h->n) return;
+    pthread_mutex_lock(&s->qlock);
+    if (s->qtail)
+        th_cmd_set_link(s->qtail, h->head);
+    else
+        s->qhead = h->head;
+    s->qtail = h->tail;
+    s->qlen += h->n;
+    atomic_fetch_add_explicit(&s->handed_off, h->n, memory_order_relaxed);
+    /* As many workers as there are commands for, not all of them. */
+    uint32_t wake = h->n < (uint32_t)s->n_idle ? h->n : (uint32_t)s->n_idle;
+    for (uint32_t i = 0; i < wake; i++) pthread_cond_signal(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
+    *h = (handoff){0};
+}
+
+/* Runs cmd here (timing a sample of them when workers could take over) or collects it
+ * for the workers. */
+static void dispatch(th_server *s, th_cmd *cmd, handoff *h)
+{
+    if (!s->n_workers) {
+        run_handler(s, cmd);
+        return;
+    }
+    uint64_t cost = atomic_load_explicit(&s->cost_ns, memory_order_relaxed);
+    if (cost < HANDOFF_NS) {
+        /* One in 16 is timed, every one once the cost nears the threshold. */
+        if (cost < HANDOFF_NS / 2 && s->n_inline++ % 16) {
+            run_handler(s, cmd);
+            return;
+        }
+        uint64_t t0 = now_ns();
+        run_handler(s, cmd);
+        note_cost(s, now_ns() - t0);
+        return;
+    }
+    th_cmd_set_link(cmd, NULL);
+    if (h->tail)
+        th_cmd_set_link(h->tail, cmd);
+    else
+        h->head = cmd;
+    h->tail = cmd;
+    if (++h->n >= HANDOFF_BATCH) hand_off(s, h);
+}
+
+static void fail_entry(th_server *s, th_cmd *cmd, th_entry_kind k)
+{
+    char id[8];
+    snprintf(id, sizeof(id), "%u", th_cmd_id(cmd));
+    th_log(s->ctx, TH_LOG_ERROR,
+           k == TH_ENTRY_BAD_CMD ? "malformed ring entry; failed"
+                                 : "unknown ring entry op; answered UNKNOWN_OP",
+           "device", s->name, "cmd_id", id, "why",
+           k == TH_ENTRY_BAD_CMD && s->ring.bad ? s->ring.bad : "-", NULL);
+    if (k == TH_ENTRY_UNKNOWN) th_cmd_set_uflags(cmd, TCMU_UFLAG_UNKNOWN_OP);
+    th_cmd_check(cmd, TH_KEY_HARDWARE_ERROR, TH_ASC_INTERNAL_TARGET_FAILURE);
+    th_cmd_complete(cmd);
+}
+
 /* Reads everything queued; false once the ring is broken. */
-static bool drain(th_server *s)
+static bool drain_into(th_server *s, handoff *h)
 {
     for (;;) {
         th_cmd *cmd = get_cmd(s);
@@ -156,19 +284,10 @@ static bool drain(th_server *s)
         th_entry_kind k = next_entry(s, cmd);
         if (k != TH_ENTRY_CMD) {
             if (k == TH_ENTRY_BAD_CMD || k == TH_ENTRY_UNKNOWN) {
-                char id[8];
-                snprintf(id, sizeof(id), "%u", th_cmd_id(cmd));
-                th_log(s->ctx, TH_LOG_ERROR,
-                       k == TH_ENTRY_BAD_CMD ? "malformed ring entry; failed"
-                                             : "unknown ring entry op; answered UNKNOWN_OP",
-                       "device", s->name, "cmd_id", id, "why",
-                       k == TH_ENTRY_BAD_CMD && s->ring.bad ? s->ring.bad : "-", NULL);
-                if (k == TH_ENTRY_UNKNOWN) th_cmd_set_uflags(cmd, TCMU_UFLAG_UNKNOWN_OP);
-                th_cmd_check(cmd, TH_KEY_HARDWARE_ERROR, TH_ASC_INTERNAL_TARGET_FAILURE);
-                th_cmd_complete(cmd);
+                fail_entry(s, cmd, k);
                 continue;
             }
-            release(s, cmd, false);
+            put_cmd(s, cmd);
             if (k == TH_ENTRY_TMR) {
                 handle_tmr(s);
                 continue;
@@ -180,58 +299,75 @@ static bool drain(th_server *s)
             }
             return true; /* TH_ENTRY_NONE */
         }
-        pthread_mutex_lock(&s->qlock);
+        th_cmd *none = NULL;
         uint16_t id = th_cmd_id(cmd);
-        if (s->inflight[id]) {
+        if (!atomic_compare_exchange_strong(&s->inflight[id], &none, cmd)) {
             /* A kernel never reuses an id in flight; taking the slot would orphan the
              * first command (close would not find it, its late completion would
              * reach a freed server). */
-            pthread_mutex_unlock(&s->qlock);
-            release(s, cmd, false);
+            put_cmd(s, cmd);
             th_ring_set_broken(&s->ring, "entry reuses a cmd_id still in flight", id);
             atomic_store(&s->broken, true);
             th_log(s->ctx, TH_LOG_ERROR, s->ring.err, "device", s->name, NULL);
             return false;
         }
-        s->n_inflight++;
-        s->inflight[id] = cmd;
-        if (s->n_workers) {
-            if (s->qtail)
-                th_cmd_set_link(s->qtail, cmd);
-            else
-                s->qhead = cmd;
-            s->qtail = cmd;
-            pthread_cond_signal(&s->qcond);
-        }
-        pthread_mutex_unlock(&s->qlock);
-        if (!s->n_workers) run_handler(s, cmd);
+        dispatch(s, cmd, h);
     }
 }
 
-/* After a batch, more commands usually follow within microseconds: look at cmd_head
- * for a short while before paying for a sleep and a wakeup through the UIO fd. */
-static bool spin_for_work(th_server *s)
+static bool drain(th_server *s)
 {
-    for (int i = 0; i < s->spin; i++) {
+    handoff h = {0};
+    bool ok = drain_into(s, &h);
+    hand_off(s, &h);
+    return ok;
+}
+
+/* Looks at cmd_head until work is there, the budget is spent or spin_polls looks were
+ * made (spin.c has the policy); between looks a pause, and every 64 a sched_yield so
+ * that a runnable initiator on this CPU gets it. */
+static bool spin_for_work(th_server *s, uint64_t *waited)
+{
+    uint64_t t0 = now_ns();
+    for (int i = 1; i <= s->spin_polls; i++) {
         if (__atomic_load_n(&s->ring.mb->cmd_head, __ATOMIC_ACQUIRE) !=
-            __atomic_load_n(&s->ring.seen, __ATOMIC_RELAXED))
+            __atomic_load_n(&s->ring.seen, __ATOMIC_RELAXED)) {
+            *waited = now_ns() - t0;
             return true;
-        __builtin_ia32_pause();
+        }
+        if (i % 64 == 0) {
+            if (now_ns() - t0 >= s->spin.budget_ns) break;
+            sched_yield();
+        } else {
+            __builtin_ia32_pause();
+        }
     }
+    *waited = now_ns() - t0;
     return false;
+}
+
+/* True: work is there (the spin found it). */
+static bool spin_step(th_server *s)
+{
+    if (!s->spin.budget_ns) return false;
+    uint64_t waited;
+    bool found = spin_for_work(s, &waited);
+    th_spin_after(&s->spin, found, waited);
+    return found;
 }
 
 static void *poll_main(void *arg)
 {
     th_server *s = arg;
     bool ok = true;
-    tls_batch = s;
+    tls = (batch_tls){.s = s, .serving = true};
     for (;;) {
-        if (ok && s->spin && spin_for_work(s)) {
+        if (ok && spin_step(s)) {
             ok = drain(s);
             flush_kick(s);
             continue;
         }
+        uint64_t idle_since = s->spin_polls ? now_ns() : 0;
         struct pollfd p[2] = {{s->ring.fd, POLLIN, 0}, {s->stop_fd, POLLIN, 0}};
         /* A broken ring is not read again; only a stop ends the wait. */
         int rc = poll(ok ? p : p + 1, ok ? 2 : 1, -1);
@@ -240,38 +376,61 @@ static void *poll_main(void *arg)
         if (ok && (p[0].revents & POLLIN)) {
             uint32_t ev;
             if (read(s->ring.fd, &ev, sizeof(ev)) < 0 && errno != EAGAIN && errno != EINTR) break;
+            if (s->spin_polls) th_spin_woke(&s->spin, now_ns() - idle_since);
             ok = drain(s);
             flush_kick(s);
         }
     }
-    tls_batch = NULL;
+    tls = (batch_tls){0};
     return NULL;
+}
+
+/* Gives a worker's finished commands back in one step. */
+static void give_back_freed(th_server *s)
+{
+    th_cmd *head = tls.freed, *tail = head;
+    if (!head) return;
+    while (th_cmd_link(tail)) tail = th_cmd_link(tail);
+    tls.freed = NULL;
+    give_back(s, head, tail, false);
 }
 
 static void *worker_main(void *arg)
 {
     th_server *s = arg;
-    tls_batch = s;
+    tls = (batch_tls){.s = s};
     pthread_mutex_lock(&s->qlock);
     for (;;) {
-        while (!s->qhead && !s->stopping) pthread_cond_wait(&s->qcond, &s->qlock);
-        th_cmd *cmd = s->qhead;
-        if (!cmd) break; /* stopping with an empty queue: everything queued was served */
-        s->qhead = th_cmd_link(cmd);
-        if (!s->qhead) s->qtail = NULL;
-        pthread_mutex_unlock(&s->qlock);
-        run_handler(s, cmd);
-        pthread_mutex_lock(&s->qlock);
-        /* Judged after this completion: another worker may have flushed before it. */
-        if (!s->qhead) {
-            pthread_mutex_unlock(&s->qlock);
-            flush_kick(s);
-            pthread_mutex_lock(&s->qlock);
+        while (!s->qhead && !s->q_stop) {
+            s->n_idle++;
+            pthread_cond_wait(&s->qcond, &s->qlock);
+            s->n_idle--;
         }
+        if (!s->qhead) break; /* stopping with an empty queue: everything queued was served */
+        /* A share of what is queued, so that the others get theirs. */
+        uint32_t take = s->qlen / (2u * (uint32_t)s->n_workers);
+        take = take < 1 ? 1 : take > TAKE_MAX ? TAKE_MAX : take;
+        th_cmd *head = s->qhead, *last = head;
+        for (uint32_t i = 1; i < take; i++) last = th_cmd_link(last);
+        s->qhead = th_cmd_link(last);
+        if (!s->qhead) s->qtail = NULL;
+        s->qlen -= take;
+        pthread_mutex_unlock(&s->qlock);
+        th_cmd_set_link(last, NULL);
+        uint64_t t0 = now_ns();
+        for (th_cmd *c = head, *next; c; c = next) {
+            next = th_cmd_link(c); /* before the handler: completing relinks it */
+            run_handler(s, c);
+        }
+        note_cost(s, (now_ns() - t0) / take);
+        give_back_freed(s);
+        flush_kick(s);
+        pthread_mutex_lock(&s->qlock);
     }
     pthread_mutex_unlock(&s->qlock);
+    give_back_freed(s);
     flush_kick(s);
-    tls_batch = NULL;
+    tls = (batch_tls){0};
     return NULL;
 }
 
@@ -288,20 +447,24 @@ int th_server_start(th_server *s, th_ctx *ctx, const char *name, void *map, size
     s->tmr_arg = cfg->tmr_arg;
     s->n_workers = cfg->workers > 1 ? cfg->workers : 0;
     s->stop_fd = -1;
-    s->spin = cfg->spin_polls;
+    s->spin_polls = cfg->spin_polls > 0 ? cfg->spin_polls : 0;
+    th_spin_init(&s->spin, s->spin_polls > 0);
     pthread_mutex_init(&s->qlock, NULL);
     pthread_cond_init(&s->qcond, NULL);
+    pthread_mutex_init(&s->flock, NULL);
+    pthread_cond_init(&s->fcond, NULL);
     int rc = th_ring_init(&s->ring, map, size, fd);
     if (rc) return th_fail(ctx, rc, "%s: %s", name, s->ring.err);
     if (!(s->ring.flags & TCMU_MAILBOX_FLAG_CAP_READ_LEN))
         th_log(ctx, TH_LOG_WARN, "kernel lacks READ_LEN: short reads are reported as full",
                "device", name, NULL);
-    s->inflight = calloc(65536, sizeof(th_cmd *));
+    s->inflight = calloc(65536, sizeof(*s->inflight));
     s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (!s->inflight || s->stop_fd < 0) {
         th_server_join(s);
         return th_fail(ctx, -ENOMEM, "%s: cannot allocate the server", name);
     }
+    for (size_t i = 0; i < 65536; i++) atomic_init(&s->inflight[i], NULL);
     if (s->n_workers) {
         s->workers = calloc((size_t)s->n_workers, sizeof(pthread_t));
         if (!s->workers) {
@@ -339,9 +502,7 @@ void th_server_request_stop(th_server *s)
  * answered here, and none is freed before its completion left the ring. */
 static void fail_unanswered(th_server *s, uint16_t id)
 {
-    pthread_mutex_lock(&s->qlock);
-    th_cmd *c = s->inflight[id];
-    pthread_mutex_unlock(&s->qlock);
+    th_cmd *c = atomic_load(&s->inflight[id]);
     if (!c) return;
     /* Threads are joined: revoke was set (or not) before the handler returned. */
     bool ours = th_cmd_revoke(c);
@@ -351,10 +512,19 @@ static void fail_unanswered(th_server *s, uint16_t id)
         th_cmd_check_condition(c, &sense);
         th_cmd_finish(c);
     }
-    /* Claimed elsewhere: wait until that completion released it. */
-    pthread_mutex_lock(&s->qlock);
-    while (s->inflight[id] == c) pthread_cond_wait(&s->qcond, &s->qlock);
-    pthread_mutex_unlock(&s->qlock);
+    /* Claimed elsewhere: wait until that completion took it off the table. */
+    pthread_mutex_lock(&s->flock);
+    while (atomic_load(&s->inflight[id]) == c) pthread_cond_wait(&s->fcond, &s->flock);
+    pthread_mutex_unlock(&s->flock);
+}
+
+static void free_list(th_cmd *c)
+{
+    while (c) {
+        th_cmd *next = th_cmd_link(c);
+        th_cmd_free(c);
+        c = next;
+    }
 }
 
 void th_server_join(th_server *s)
@@ -365,27 +535,28 @@ void th_server_join(th_server *s)
         s->started = false;
     }
     pthread_mutex_lock(&s->qlock);
-    s->stopping = true;
+    s->q_stop = true;
     pthread_cond_broadcast(&s->qcond);
     pthread_mutex_unlock(&s->qlock);
     for (int i = 0; s->workers && i < s->n_workers; i++) pthread_join(s->workers[i], NULL);
     free(s->workers);
     s->workers = NULL;
+    atomic_store(&s->stopping, true);
     for (size_t id = 0; s->inflight && id < 65536; id++) fail_unanswered(s, (uint16_t)id);
-    pthread_mutex_lock(&s->qlock);
-    while (s->completing) pthread_cond_wait(&s->qcond, &s->qlock);
-    pthread_mutex_unlock(&s->qlock);
+    pthread_mutex_lock(&s->flock);
+    while (atomic_load(&s->completing)) pthread_cond_wait(&s->fcond, &s->flock);
+    pthread_mutex_unlock(&s->flock);
     flush_kick(s);
-    while (s->free_list) {
-        th_cmd *c = s->free_list;
-        s->free_list = th_cmd_link(c);
-        th_cmd_free(c);
-    }
+    free_list(s->free_list);
+    free_list(s->local_free);
+    s->free_list = s->local_free = NULL;
     free(s->inflight);
     s->inflight = NULL;
     if (s->stop_fd >= 0) close(s->stop_fd);
     s->stop_fd = -1;
     th_ring_destroy(&s->ring);
+    pthread_cond_destroy(&s->fcond);
+    pthread_mutex_destroy(&s->flock);
     pthread_cond_destroy(&s->qcond);
     pthread_mutex_destroy(&s->qlock);
 }

@@ -38,7 +38,10 @@ typedef struct th_device_config {
     uint32_t block_size;
     th_handler_fn handler;
     void *handler_arg;
-    int workers;          /* 0 or 1: commands in ring order on one thread; N: N workers */
+    /* 0 or 1: commands in ring order on one thread; N: N workers, to which the serving
+     * thread hands commands whose handler costs more than a handoff (cheaper ones it
+     * runs itself, in ring order). */
+    int workers;
     int cmd_time_out;     /* seconds; 0 keeps the kernel default */
     int max_data_area_mb; /* default 8: throwaway devices need little */
     /* TCMU's mailbox and command ring: this many MiB of the kernel's vmalloc memory per
@@ -50,8 +53,10 @@ typedef struct th_device_config {
     int hw_max_sectors;   /* 0 keeps the kernel default */
     bool external_fabric; /* no loopback export: link th_device_backstore_path() yourself */
     int node_timeout_ms;  /* how long to wait for /dev nodes; default 10000 */
-    /* After a batch, look for more work this many times before sleeping on the UIO
-     * fd (a wakeup costs more than a short spin); 0 disables. Default 5000. */
+    /* After a batch, look for more work at most this many times before sleeping on the
+     * UIO fd (a wakeup costs more than a short spin); how long to spin is learned from
+     * whether spins find work (docs/scenario-format.md, `spin`); 0 disables. Default
+     * 5000. */
     int spin_polls;
     th_tmr_fn on_tmr;
     void *tmr_arg;
@@ -88,6 +93,9 @@ const char *th_device_errmsg(const th_device *dev);
 /* Counters (for tests and benchmarks). */
 uint64_t th_device_cmds_served(const th_device *dev);
 uint64_t th_device_kicks(const th_device *dev);
+/* Commands the serving thread gave to workers (the others it ran itself: with workers,
+ * a handler cheaper than a handoff runs on the serving thread). */
+uint64_t th_device_cmds_handed_off(const th_device *dev);
 
 /* Serves an abandoned backstore's ring (configfs core/user_<hba>/<backstore>) only to
  * refuse every command with LOGICAL UNIT NOT SUPPORTED, so that removing its LUNs does

@@ -1,0 +1,26 @@
+/* When the serving thread spins for more work and when it sleeps (spin.c says why). */
+#ifndef TH_SPIN_H
+#define TH_SPIN_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TH_SPIN_MAX_NS   200000u /* the longest spin, and the gap a spin may cover */
+#define TH_SPIN_MIN_NS   2000u   /* a budget below this is no spin: sleep */
+#define TH_SPIN_CALM_MAX 1024u
+
+typedef struct th_spin {
+    uint64_t budget_ns; /* how long the next spin may last; 0: sleep at once */
+    uint32_t calm;      /* quick wakeups in a row while not spinning */
+    uint32_t need_calm; /* how many re-arm spinning; doubles each time it is turned off */
+    uint32_t hits;      /* spins in a row that found work */
+} th_spin;
+
+/* enabled: spin from the start (the budget is learned from there); else never. */
+void th_spin_init(th_spin *p, bool enabled);
+/* A spin ended: it found work after waited ns, or found none (waited is then how long
+ * it looked). */
+void th_spin_after(th_spin *p, bool found, uint64_t waited);
+/* A sleep ended with work, gap ns after the batch before it. */
+void th_spin_woke(th_spin *p, uint64_t gap);
+
+#endif

@@ -1,0 +1,185 @@
+/* The workers' handoff: with a handler that costs more than a handoff the serving
+ * thread gives commands to workers in batches (th_device_cmds_handed_off proves they
+ * went), and still every command is answered exactly once: under load, when a TMR
+ * aborts commands still queued for a worker, when the rules defer them, and when the
+ * device closes while workers are busy. Run in the TSan lane too. */
+#include <time.h>
+#include "device_rig.h"
+
+#define ROUND 64
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The rules engine behind about 10 us of busy work: dearer than a handoff. */
+static int slow_rules(th_cmd *cmd, void *arg)
+{
+    uint64_t until = mono_ns() + 10000;
+    while (mono_ns() < until) {
+    }
+    return th_rules_handle(cmd, arg);
+}
+
+static void slow_rig_up(dev_rig *g, int workers)
+{
+    memset(g, 0, sizeof(*g));
+    cr_assert_eq(th_ctx_new(&g->ctx), 0);
+    cr_assert_eq(th_fk_new(&g->fk, 1 << 16, 1 << 20, 0x0f), 0);
+    g->disk = test_disk(2048, 512);
+    cr_assert_eq(th_rules_new(NULL, &g->rules, "slow", th_disk_handle, g->disk, 512, NULL), 0);
+    th_device_config cfg;
+    th_device_config_init(&cfg);
+    cfg.name = "slow";
+    cfg.size = 2048 * 512;
+    cfg.handler = slow_rules;
+    cfg.handler_arg = g->rules;
+    cfg.on_tmr = th_rules_on_tmr;
+    cfg.tmr_arg = g->rules;
+    cfg.workers = workers;
+    cfg.fake_kernel = g->fk;
+    cr_assert_eq(th_device_open(g->ctx, &cfg, &g->dev), 0);
+}
+
+/* n completions (5 s at most), then any extra one that comes within 20 ms. */
+static int reap_all(dev_rig *g, th_fk_completion *c, int n)
+{
+    int got = dev_rig_reap(g, c, n, 5000);
+    return got + dev_rig_reap(g, c + got, 1, 20);
+}
+
+/* Every id in ids[0..n) reaped exactly once among c[0..got); returns how many of them
+ * had status st. */
+static int each_once(const uint16_t *ids, int n, const th_fk_completion *c, int got, int st)
+{
+    cr_assert_eq(got, n, "%d of %d commands answered", got, n);
+    int with = 0;
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int k = 0; k < got; k++) {
+            if (c[k].cmd_id != ids[i]) continue;
+            seen++;
+            with += c[k].status == st;
+        }
+        cr_assert_eq(seen, 1, "id %u answered %d times", ids[i], seen);
+    }
+    return with;
+}
+
+/* Reads of blocks 0..ROUND-1 until the serving thread has learnt the cost and hands
+ * them off; leaves nothing in flight. */
+static void warm_up(dev_rig *g)
+{
+    for (int r = 0; r < 50 && th_device_cmds_handed_off(g->dev) == 0; r++) {
+        uint16_t ids[ROUND];
+        for (int i = 0; i < ROUND; i++) ids[i] = dev_rig_read(g, (uint64_t)i);
+        th_fk_notify(g->fk);
+        th_fk_completion c[ROUND + 1];
+        each_once(ids, ROUND, c, reap_all(g, c, ROUND), 0);
+    }
+    cr_assert_gt(th_device_cmds_handed_off(g->dev), 0, "the slow handler was never handed off");
+}
+
+Test(server_handoff, every_command_is_answered_once_by_workers_under_load)
+{
+    for (int workers = 2; workers <= 4; workers += 2) {
+        dev_rig g;
+        slow_rig_up(&g, workers);
+        warm_up(&g);
+        uint64_t before = th_device_cmds_handed_off(g.dev);
+        for (int round = 0; round < 20; round++) {
+            /* READs that check the data path and TEST UNIT READYs between them. */
+            uint16_t ids[ROUND];
+            for (int i = 0; i < ROUND; i++) {
+                if (i % 3) {
+                    ids[i] = dev_rig_read(&g, (uint64_t)(round * ROUND + i) % 2048);
+                } else {
+                    uint8_t cdb[6];
+                    th_cdb_tur(cdb);
+                    cr_assert_eq(th_fk_queue_cmd(g.fk, cdb, 6, NULL, 0, 0, &ids[i]), 0);
+                }
+            }
+            th_fk_notify(g.fk);
+            th_fk_completion c[ROUND + 1];
+            int got = reap_all(&g, c, ROUND);
+            cr_assert_eq(each_once(ids, ROUND, c, got, 0), ROUND, "round %d: all GOOD", round);
+        }
+        cr_assert_gt(th_device_cmds_handed_off(g.dev), before, "workers=%d", workers);
+        dev_rig_down(&g);
+    }
+}
+
+#define N_ABORT 100
+
+Test(server_handoff, an_abort_while_queued_for_a_worker_is_answered_once)
+{
+    for (int round = 0; round < 5; round++) {
+        dev_rig g;
+        slow_rig_up(&g, 2);
+        warm_up(&g);
+        dev_rig_rule(&g, "hang", true, 0);
+        uint16_t ids[N_ABORT];
+        for (int i = 0; i < N_ABORT; i++) ids[i] = dev_rig_read(&g, (uint64_t)i);
+        /* In the same batch: most commands are still queued (10 us each) when the TMRs
+         * are read. */
+        for (int i = 0; i < N_ABORT; i++)
+            cr_assert_eq(th_fk_queue_tmr(g.fk, TH_TMR_ABORT_TASK, &ids[i], 1), 0);
+        th_fk_notify(g.fk);
+        th_fk_completion c[N_ABORT + 1];
+        int got = reap_all(&g, c, N_ABORT);
+        cr_assert_eq(each_once(ids, N_ABORT, c, got, TH_STATUS_TASK_ABORTED), N_ABORT,
+                     "round %d: every one TASK ABORTED", round);
+        dev_rig_down(&g);
+    }
+}
+
+Test(server_handoff, deferred_commands_from_workers_are_answered_once_by_the_timer)
+{
+    dev_rig g;
+    slow_rig_up(&g, 4);
+    warm_up(&g);
+    dev_rig_rule(&g, "delay", false, 5);
+    for (int round = 0; round < 10; round++) {
+        uint16_t ids[ROUND];
+        for (int i = 0; i < ROUND; i++) ids[i] = dev_rig_read(&g, (uint64_t)i);
+        th_fk_notify(g.fk);
+        th_fk_completion c[ROUND + 1];
+        int got = reap_all(&g, c, ROUND);
+        cr_assert_eq(each_once(ids, ROUND, c, got, 0), ROUND, "round %d", round);
+    }
+    dev_rig_down(&g);
+}
+
+/* Closing while workers are in the middle of a batch: no command is answered twice,
+ * none is lost (each one read is answered, by a worker or by close), none is touched
+ * after the server is gone (ASan, TSan). */
+Test(server_handoff, stop_while_workers_are_busy, .timeout = 120)
+{
+    for (int round = 0; round < 200; round++) {
+        dev_rig g;
+        slow_rig_up(&g, 2 + round % 3);
+        if (round % 2) dev_rig_rule(&g, "delay", false, 1);
+        uint16_t ids[ROUND];
+        for (int i = 0; i < ROUND; i++) ids[i] = dev_rig_read(&g, (uint64_t)i);
+        th_fk_notify(g.fk);
+        if (round % 4 == 0) usleep(200);
+        cr_assert_eq(th_device_close(g.dev), 0);
+        g.dev = NULL;
+        th_fk_completion c[ROUND + 1];
+        int got = dev_rig_reap(&g, c, ROUND + 1, 20);
+        cr_assert_leq(got, ROUND);
+        for (int k = 0; k < got; k++) {
+            bool ours = false;
+            for (int i = 0; i < ROUND; i++) ours |= c[k].cmd_id == ids[i];
+            cr_assert(ours, "round %d: id %u was never queued", round, c[k].cmd_id);
+        }
+        for (int k = 0; k < got; k++)
+            for (int j = k + 1; j < got; j++)
+                cr_assert_neq(c[k].cmd_id, c[j].cmd_id, "round %d: id %u answered twice", round,
+                              c[k].cmd_id);
+        dev_rig_down(&g);
+    }
+}
