@@ -4,8 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TH_SPIN_MAX_NS   200000u /* the longest spin, and the gap a spin may cover */
-#define TH_SPIN_MIN_NS   2000u   /* a budget below this is no spin: sleep */
+#define TH_SPIN_MAX_NS   1000000u /* the longest spin (a TCG guest at qd1 waits ~0.5 ms) */
+#define TH_SPIN_MIN_NS   2000u    /* a budget below this is no spin: sleep */
 #define TH_SPIN_CALM_MAX 1024u
 
 typedef struct th_spin {

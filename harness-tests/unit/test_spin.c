@@ -26,10 +26,10 @@ Test(spin, a_hit_grows_the_budget_to_twice_the_gap_within_the_cap)
     th_spin_init(&p, true);
     th_spin_after(&p, false, 0);
     cr_assert_eq(p.budget_ns, TH_SPIN_MAX_NS / 2);
-    th_spin_after(&p, true, 70000);
-    cr_assert_eq(p.budget_ns, 140000);
+    th_spin_after(&p, true, TH_SPIN_MAX_NS * 3 / 10);
+    cr_assert_eq(p.budget_ns, TH_SPIN_MAX_NS * 6 / 10);
     th_spin_after(&p, true, 10000); /* a shorter gap keeps the budget */
-    cr_assert_eq(p.budget_ns, 140000);
+    cr_assert_eq(p.budget_ns, TH_SPIN_MAX_NS * 6 / 10);
     th_spin_after(&p, true, TH_SPIN_MAX_NS);
     cr_assert_eq(p.budget_ns, TH_SPIN_MAX_NS);
 }
