@@ -424,8 +424,14 @@ static void *worker_main(void *arg)
         }
         note_cost(s, (now_ns() - t0) / take);
         give_back_freed(s);
-        flush_kick(s);
         pthread_mutex_lock(&s->qlock);
+        /* One kick when the queue ran dry (judged after this batch: another worker
+         * may have kicked before it), or once enough completions wait for one. */
+        if (!s->qhead || atomic_load(&s->unkicked) >= HANDOFF_BATCH) {
+            pthread_mutex_unlock(&s->qlock);
+            flush_kick(s);
+            pthread_mutex_lock(&s->qlock);
+        }
     }
     pthread_mutex_unlock(&s->qlock);
     give_back_freed(s);
