@@ -367,7 +367,6 @@ static void *poll_main(void *arg)
             flush_kick(s);
             continue;
         }
-        uint64_t idle_since = s->spin_polls ? now_ns() : 0;
         struct pollfd p[2] = {{s->ring.fd, POLLIN, 0}, {s->stop_fd, POLLIN, 0}};
         /* A broken ring is not read again; only a stop ends the wait. */
         int rc = poll(ok ? p : p + 1, ok ? 2 : 1, -1);
@@ -376,7 +375,7 @@ static void *poll_main(void *arg)
         if (ok && (p[0].revents & POLLIN)) {
             uint32_t ev;
             if (read(s->ring.fd, &ev, sizeof(ev)) < 0 && errno != EAGAIN && errno != EINTR) break;
-            if (s->spin_polls) th_spin_woke(&s->spin, now_ns() - idle_since);
+            th_spin_slept(&s->spin);
             ok = drain(s);
             flush_kick(s);
         }

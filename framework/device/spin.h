@@ -10,8 +10,9 @@
 
 typedef struct th_spin {
     uint64_t budget_ns; /* how long the next spin may last; 0: sleep at once */
-    uint32_t calm;      /* quick wakeups in a row while not spinning */
-    uint32_t need_calm; /* how many re-arm spinning; doubles each time it is turned off */
+    uint32_t calm;      /* sleeps since spinning stopped */
+    uint32_t need_calm; /* how many re-arm it; doubles each time it is turned off */
+    bool probing;       /* re-armed: the first spin that finds nothing stops it */
     uint32_t hits;      /* spins in a row that found work */
 } th_spin;
 
@@ -20,7 +21,7 @@ void th_spin_init(th_spin *p, bool enabled);
 /* A spin ended: it found work after waited ns, or found none (waited is then how long
  * it looked). */
 void th_spin_after(th_spin *p, bool found, uint64_t waited);
-/* A sleep ended with work, gap ns after the batch before it. */
-void th_spin_woke(th_spin *p, uint64_t gap);
+/* A sleep ended with work. */
+void th_spin_slept(th_spin *p);
 
 #endif

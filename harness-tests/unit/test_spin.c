@@ -1,6 +1,6 @@
 /* The spin-polling policy (framework/device/spin.c) as pure state: spins that find
- * nothing turn spinning off, quick wakeups turn it on again, and turning it off again
- * and again makes re-arming harder, so a load where spinning fails settles on sleeping. */
+ * nothing turn spinning off, sleeps re-arm it as a probe, and a probe that fails makes
+ * the next one wait twice as long, so a load where spinning fails settles on sleeping. */
 #include "device/spin.h"
 #include "helpers.h"
 
@@ -17,7 +17,7 @@ Test(spin, misses_halve_the_budget_until_spinning_stops)
         misses++;
     }
     cr_assert_lt(misses, 10);
-    cr_assert_eq(p.need_calm, 2, "turned off once: two quick wakeups re-arm it");
+    cr_assert_eq(p.need_calm, 2, "turned off once: the second sleep re-arms it");
 }
 
 Test(spin, a_hit_grows_the_budget_to_twice_the_gap_within_the_cap)
@@ -39,35 +39,40 @@ static void turn_off(th_spin *p)
     while (p->budget_ns) th_spin_after(p, false, p->budget_ns);
 }
 
-Test(spin, quick_wakeups_rearm_and_each_failure_asks_for_more_of_them)
+static void sleep_until_armed(th_spin *p, uint32_t want)
+{
+    for (uint32_t i = 1; i < want; i++) {
+        th_spin_slept(p);
+        cr_assert_eq(p->budget_ns, 0, "re-armed after %u of %u sleeps", i, want);
+    }
+    th_spin_slept(p);
+    cr_assert_eq(p->budget_ns, TH_SPIN_MAX_NS, "a probe gets the whole budget");
+}
+
+Test(spin, a_failed_probe_stops_at_once_and_doubles_the_wait_for_the_next)
 {
     th_spin p;
     th_spin_init(&p, true);
-    for (uint32_t want = 2; want <= TH_SPIN_CALM_MAX; want *= 2) {
-        turn_off(&p);
-        cr_assert_eq(p.need_calm, want);
-        for (uint32_t i = 1; i < want; i++) {
-            th_spin_woke(&p, 10000);
-            cr_assert_eq(p.budget_ns, 0, "re-armed after %u of %u quick wakeups", i, want);
-        }
-        th_spin_woke(&p, 10000);
-        cr_assert_eq(p.budget_ns, 20000, "twice the gap");
-    }
     turn_off(&p);
+    for (uint32_t want = 2; want <= TH_SPIN_CALM_MAX; want *= 2) {
+        cr_assert_eq(p.need_calm, want);
+        sleep_until_armed(&p, want);
+        th_spin_after(&p, false, TH_SPIN_MAX_NS); /* the probe found nothing */
+        cr_assert_eq(p.budget_ns, 0, "one failed probe stops spinning");
+    }
     cr_assert_eq(p.need_calm, TH_SPIN_CALM_MAX, "capped");
 }
 
-Test(spin, a_slow_wakeup_breaks_the_run_of_quick_ones)
+Test(spin, a_probe_that_finds_work_goes_on_spinning)
 {
     th_spin p;
     th_spin_init(&p, true);
-    turn_off(&p); /* need_calm 2 */
-    th_spin_woke(&p, 5000);
-    th_spin_woke(&p, TH_SPIN_MAX_NS); /* too late for any spin */
-    th_spin_woke(&p, 5000);
-    cr_assert_eq(p.budget_ns, 0, "the run started again");
-    th_spin_woke(&p, 5000);
-    cr_assert_eq(p.budget_ns, 10000);
+    turn_off(&p);
+    sleep_until_armed(&p, 2);
+    th_spin_after(&p, true, 300000);
+    cr_assert_eq(p.budget_ns, TH_SPIN_MAX_NS);
+    th_spin_after(&p, false, TH_SPIN_MAX_NS); /* past the probe: a miss only halves */
+    cr_assert_eq(p.budget_ns, TH_SPIN_MAX_NS / 2);
 }
 
 Test(spin, steady_hits_forget_earlier_failures)
@@ -75,9 +80,10 @@ Test(spin, steady_hits_forget_earlier_failures)
     th_spin p;
     th_spin_init(&p, true);
     turn_off(&p);
-    th_spin_woke(&p, 10000);
-    th_spin_woke(&p, 10000);
-    cr_assert_neq(p.budget_ns, 0);
+    turn_off(&p);
+    sleep_until_armed(&p, 2);
+    th_spin_after(&p, false, TH_SPIN_MAX_NS);
+    sleep_until_armed(&p, 4);
     for (int i = 0; i < 64; i++) th_spin_after(&p, true, 1000);
     cr_assert_eq(p.need_calm, 1);
 }
@@ -87,6 +93,6 @@ Test(spin, disabled_never_spins)
     th_spin p;
     th_spin_init(&p, false);
     cr_assert_eq(p.budget_ns, 0);
-    for (int i = 0; i < 100; i++) th_spin_woke(&p, 1000);
+    for (int i = 0; i < 100; i++) th_spin_slept(&p);
     cr_assert_eq(p.budget_ns, 0);
 }
