@@ -221,6 +221,7 @@ static void hand_off(th_server *s, handoff *h)
         s->qhead = h->head;
     s->qtail = h->tail;
     s->qlen += h->n;
+    atomic_fetch_add(&s->handed_pending, h->n);
     atomic_fetch_add_explicit(&s->handed_off, h->n, memory_order_relaxed);
     /* As many workers as there are commands for, not all of them. */
     uint32_t wake = h->n < (uint32_t)s->n_idle ? h->n : (uint32_t)s->n_idle;
@@ -350,6 +351,9 @@ static bool spin_for_work(th_server *s, uint64_t *waited)
 static bool spin_step(th_server *s)
 {
     if (!s->spin.budget_ns) return false;
+    /* Workers busy with what was handed off need the CPUs; their completions do not
+     * need this thread. Not a failed spin: the policy is left as it is. */
+    if (atomic_load_explicit(&s->handed_pending, memory_order_relaxed)) return false;
     uint64_t waited;
     bool found = spin_for_work(s, &waited);
     th_spin_after(&s->spin, found, waited);
@@ -422,6 +426,7 @@ static void *worker_main(void *arg)
             run_handler(s, c);
         }
         note_cost(s, (now_ns() - t0) / take);
+        atomic_fetch_sub(&s->handed_pending, take);
         give_back_freed(s);
         pthread_mutex_lock(&s->qlock);
         /* One kick when the queue ran dry (judged after this batch: another worker

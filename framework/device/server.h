@@ -30,8 +30,9 @@ typedef struct th_server {
     pthread_cond_t qcond;
     th_cmd *qhead, *qtail;
     uint32_t qlen;
-    int n_idle;  /* workers waiting on qcond */
-    bool q_stop; /* workers finish the queue, then exit */
+    int n_idle;                 /* workers waiting on qcond */
+    bool q_stop;                /* workers finish the queue, then exit */
+    atomic_uint handed_pending; /* handed off, not yet run to the end */
     /* What a handler costs (ns, smoothed; measured on samples): decides between running
      * on the serving thread and handing off. Written racily by several threads: a hint. */
     _Atomic uint64_t cost_ns;
