@@ -1,6 +1,7 @@
 #ifndef TH_CTX_INTERNAL_H
 #define TH_CTX_INTERNAL_H
 #include <pthread.h>
+#include <stdbool.h>
 #include "th/ctx.h"
 
 #define TH_PATH_MAX 512
@@ -21,6 +22,11 @@ struct th_ctx {
     char err[TH_ERR_MAX];
 };
 
+/* Whether th_log at this level reaches the sink: callers that format values first ask. */
+static inline bool th_log_on(const th_ctx *ctx, th_log_level level)
+{
+    return ctx && ctx->log_fn && level <= ctx->log_max;
+}
 /* fields: key, value pairs ending with NULL. */
 void th_log(const th_ctx *ctx, th_log_level level, const char *msg, ...);
 /* Formats into ctx->err, logs it at error level, and returns err (a negative errno). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "../kernel/configfs.h"
 #include "../kernel/loopback.h"
 #include "../kernel/uio.h"
@@ -28,7 +29,17 @@ struct th_device {
     th_server server;
     bool serving;
     th_nodes nodes;
+    /* Where an open's time went (the info-level "device ready" line): backstore, ring,
+     * LUN link (the kernel's synchronous SCSI scan), /dev nodes (the async sd probe). */
+    double t_backstore, t_ring, t_link, t_nodes;
 };
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 _Static_assert(TH_NODE_SD == (int)TH_LOOP_SD && TH_NODE_SG == (int)TH_LOOP_SG &&
                    TH_NODE_ST == (int)TH_LOOP_ST && TH_NODE_NST == (int)TH_LOOP_NST &&
@@ -124,11 +135,16 @@ static int create_backstore(th_device *d)
 
 static int open_kernel(th_device *d, void **map, size_t *size, int *fd)
 {
+    double t0 = mono_s();
     int rc = create_backstore(d);
     if (rc) return rc;
+    double t1 = mono_s();
+    d->t_backstore = t1 - t0;
     char prefix[160];
     snprintf(prefix, sizeof(prefix), "tcm-user/%d/%s/", d->cfg.hba, d->name);
-    if ((rc = th_uio_open(d->ctx, prefix, 5000, &d->uio))) return rc;
+    rc = th_uio_open(d->ctx, prefix, 5000, &d->uio);
+    d->t_ring = mono_s() - t1;
+    if (rc) return rc;
     *map = d->uio.map;
     *size = d->uio.size;
     *fd = d->uio.fd;
@@ -146,31 +162,50 @@ static int export_loopback(th_device *d)
     /* Any other WWN names the initiator side. */
     snprintf(nexus, sizeof(nexus), "naa.%016llx",
              (unsigned long long)(c->wwn ^ 0x0f0f0f0f0f0f0f0full));
+    double t0 = mono_s();
     int rc = th_loop_export(d->ctx, &d->objects, d->target, nexus, c->lun, d->backstore, d->name);
+    double t1 = mono_s();
+    d->t_link = t1 - t0;
     if (rc) return rc;
     rc = th_loop_find_nodes(d->ctx, d->target, c->lun, c->type == TH_TYPE_TAPE, c->node_timeout_ms,
                             &d->nodes);
-    if (!rc)
+    d->t_nodes = mono_s() - t1;
+    if (!rc && th_log_on(d->ctx, TH_LOG_INFO)) {
+        char ms[4][24];
+        double t[4] = {d->t_backstore, d->t_ring, d->t_link, d->t_nodes};
+        for (int i = 0; i < 4; i++) snprintf(ms[i], sizeof(ms[i]), "%.1f", t[i] * 1e3);
         th_log(d->ctx, TH_LOG_INFO, "device ready", "device", d->user_name, "address",
-               d->nodes.address, "sg", d->nodes.path[TH_NODE_SG], NULL);
+               d->nodes.address, "sg", d->nodes.path[TH_NODE_SG], "backstore_ms", ms[0], "ring_ms",
+               ms[1], "link_ms", ms[2], "nodes_ms", ms[3], NULL);
+    }
     return rc;
 }
 
 static void teardown(th_device *d, int *first)
 {
+    double t0 = mono_s();
     /* The LUN goes first while commands are still served: the SCSI device's removal
      * sends SYNCHRONIZE CACHE and such, and they must be answered. */
     while (d->objects.n > 0 && strstr(d->objects.items[d->objects.n - 1].path, "/loopback/")) {
         int rc = th_cfs_undo_last(d->ctx, &d->objects);
         if (rc && !*first) *first = rc;
     }
+    double t1 = mono_s();
     if (d->serving) {
         th_server_join(&d->server);
         d->serving = false;
     }
     th_uio_close(&d->uio);
+    double t2 = mono_s();
     int rc = th_cfs_undo(d->ctx, &d->objects);
     if (rc && !*first) *first = rc;
+    if (th_log_on(d->ctx, TH_LOG_INFO)) {
+        char ms[3][24];
+        double t[3] = {t1 - t0, t2 - t1, mono_s() - t2};
+        for (int i = 0; i < 3; i++) snprintf(ms[i], sizeof(ms[i]), "%.1f", t[i] * 1e3);
+        th_log(d->ctx, TH_LOG_INFO, "device removed", "device", d->user_name, "unexport_ms", ms[0],
+               "stop_ms", ms[1], "backstore_ms", ms[2], NULL);
+    }
 }
 
 int th_device_open(th_ctx *ctx, const th_device_config *cfg, th_device **out)

@@ -54,9 +54,10 @@ static void check_trace(const scenario *sc, sc_trace *t, const long *counts, con
 void sc_open_scenario(sc_session *s, const scenario *sc, sc_result *res)
 {
     char err[600];
-    for (int i = 0; i < sc->n_devices && res->passed; i++)
-        if (sc_session_add_device(s, &sc->devices[i], err, sizeof(err))) sc_fail(res, "%s", err);
-    if (!res->passed) return;
+    if (sc_session_add_devices(s, sc->devices, sc->n_devices, err, sizeof(err))) {
+        sc_fail(res, "%s", err);
+        return;
+    }
     sc_session_settle(s, 0.3, 10);
     for (int k = 0; k < sc->n_rules && res->passed; k++) {
         sc_step arm = {.kind = SC_ADD_RULE, .rule = sc->rules[k], .position = -1};

@@ -24,6 +24,8 @@ int sc_session_new(const sc_session_opts *o, sc_session **out, char *err, size_t
     }
     s->kernel = o->kernel;
     s->t0 = sc_now();
+    const char *timing = getenv("TCMU_HARNESS_TIMING");
+    s->timing = timing && *timing && strcmp(timing, "0");
     if (th_ctx_new(&s->ctx)) {
         snprintf(err, cap, "TCMU_HARNESS_INSTANCE must be 1 to 8 hex digits or unset");
         free(s);
@@ -41,10 +43,19 @@ int sc_session_new(const sc_session_opts *o, sc_session **out, char *err, size_t
     return 0;
 }
 
+/* One line per phase for bench/lifecycle: where a scenario's start and end go. */
+static void timing(const sc_session *s, const char *what, double since, int n)
+{
+    if (s->timing)
+        fprintf(stderr, "tcmu-harness timing: %s %.3f s (%d devices)\n", what, sc_now() - since, n);
+}
+
 int sc_session_close(sc_session *s, char *err, size_t cap)
 {
     if (!s) return 0;
     int rc = 0;
+    double t0 = sc_now();
+    int n = s->n;
     char why[512];
     /* Nothing else may call in by now; newest first, as they were stacked up. */
     for (int i = s->n - 1; i >= 0; i--) {
@@ -54,6 +65,7 @@ int sc_session_close(sc_session *s, char *err, size_t cap)
         free(s->devs[i]);
     }
     free(s->devs);
+    timing(s, "close", t0, n);
     sc_trace_free(s->trace);
     pthread_mutex_destroy(&s->lock);
     th_ctx_free(s->ctx);
@@ -130,6 +142,15 @@ int sc_session_add_device(sc_session *s, const sc_device *d, char *err, size_t c
     return 0;
 }
 
+int sc_session_add_devices(sc_session *s, const sc_device *devs, int n, char *err, size_t cap)
+{
+    double t0 = sc_now();
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) rc = sc_session_add_device(s, &devs[i], err, cap);
+    timing(s, "open", t0, n);
+    return rc;
+}
+
 int sc_session_remove_device(sc_session *s, const char *name, char *err, size_t cap)
 {
     pthread_mutex_lock(&s->lock);
@@ -181,6 +202,7 @@ static uint64_t served_locked(sc_session *s)
 void sc_session_settle(sc_session *s, double quiet_s, double max_s)
 {
     if (!s->kernel) return; /* nothing probes devices without the kernel */
+    double t0 = sc_now();
     for (double quiet_since = sc_now(), end = sc_now() + max_s; sc_now() < end;) {
         pthread_mutex_lock(&s->lock);
         uint64_t before = served_locked(s);
@@ -192,6 +214,7 @@ void sc_session_settle(sc_session *s, double quiet_s, double max_s)
         if (after != before) quiet_since = sc_now();
         if (sc_now() - quiet_since > quiet_s) break;
     }
+    timing(s, "settle", t0, s->n);
 }
 
 th_rules *sc_session_rules(sc_session *s, const char *name)

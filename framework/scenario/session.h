@@ -35,6 +35,9 @@ sc_trace *sc_session_trace(sc_session *s);
  * export). The description was validated by the parser (YAML, SPEC or request);
  * -EEXIST if the name is taken. The copy of d is the session's. */
 int sc_session_add_device(sc_session *s, const sc_device *d, char *err, size_t cap);
+/* Adds devs[0..n) as sc_session_add_device does; on a failure (the first device's message in
+ * err) none of them is left. */
+int sc_session_add_devices(sc_session *s, const sc_device *devs, int n, char *err, size_t cap);
 int sc_session_remove_device(sc_session *s, const char *name, char *err, size_t cap);
 /* The descriptions of the live devices, as a scenario model for the parsers' checks
  * (device names, types): a snapshot into *out (devices only, without their media), which

@@ -32,6 +32,7 @@ struct sc_session {
     bool kernel;
     sc_trace *trace; /* memory, and the JSON-lines file if one was asked for */
     double t0;
+    bool timing; /* TCMU_HARNESS_TIMING: phases (open, settle, close) on stderr */
     /* Guards the list and every action: actions are short, builds and teardowns (which
      * take the kernel seconds) run outside it on entries not (or no longer) listed as
      * ready. */
