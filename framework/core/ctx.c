@@ -23,6 +23,13 @@ static int initial_instance(uint32_t *out)
     return 0;
 }
 
+/* The last failure this thread raised, and on which context: threads that fail at once
+ * (devices opened in parallel) each read their own message, not the newest of all. */
+static _Thread_local struct {
+    const th_ctx *ctx;
+    char msg[TH_ERR_MAX];
+} own;
+
 int th_ctx_new(th_ctx **out)
 {
     uint32_t instance = 0;
@@ -41,6 +48,7 @@ int th_ctx_new(th_ctx **out)
 void th_ctx_free(th_ctx *ctx)
 {
     if (!ctx) return;
+    if (own.ctx == ctx) own.ctx = NULL; /* a new ctx at this address starts clean */
     pthread_mutex_destroy(&ctx->err_lock);
     free(ctx);
 }
@@ -80,6 +88,7 @@ void th_ctx_set_instance(th_ctx *ctx, uint32_t instance)
 
 const char *th_ctx_errmsg(const th_ctx *ctx)
 {
+    if (own.ctx == ctx) return own.msg;
     /* A copy per thread, taken under the lock: another thread's th_fail cannot tear
      * it, and it stays valid until this thread asks again. */
     static _Thread_local char copy[TH_ERR_MAX];
@@ -116,6 +125,8 @@ int th_fail(th_ctx *ctx, int err, const char *fmt, ...)
     pthread_mutex_lock(&ctx->err_lock);
     memcpy(ctx->err, buf, sizeof(buf));
     pthread_mutex_unlock(&ctx->err_lock);
+    own.ctx = ctx;
+    memcpy(own.msg, buf, sizeof(buf));
     th_log(ctx, TH_LOG_ERROR, buf, "errno", strerror(-err), NULL);
     return err;
 }

@@ -1,11 +1,27 @@
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "loopback.h"
+
+/* Devices sharing a target and opened at once race to make its nexus: losing that race
+ * (EEXIST) is fine, the nexus is there, and is no error to log. */
+static int write_nexus(th_ctx *ctx, const char *path, const char *nexus)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return th_fail(ctx, -errno, "open %s: %s", path, strerror(errno));
+    ssize_t n = write(fd, nexus, strlen(nexus));
+    int e = n < 0 ? errno : 0;
+    close(fd);
+    if (e == EEXIST) return 0;
+    if (n < 0) return th_fail(ctx, -e, "write '%s' to %s: %s", nexus, path, strerror(e));
+    th_log(ctx, TH_LOG_DEBUG, "configfs write", "path", path, "value", nexus, NULL);
+    return 0;
+}
 
 int th_loop_export(th_ctx *ctx, th_objects *o, const char *target, const char *nexus, int lun,
                    const char *backstore, const char *link_name)
@@ -29,7 +45,7 @@ int th_loop_export(th_ctx *ctx, th_objects *o, const char *target, const char *n
         if (!fgets(cur, sizeof(cur), f)) cur[0] = 0;
         fclose(f);
     }
-    if (strncmp(cur, "naa.", 4) && (rc = th_cfs_write(ctx, p, nexus))) return rc;
+    if (strncmp(cur, "naa.", 4) && (rc = write_nexus(ctx, p, nexus))) return rc;
     snprintf(p, sizeof(p), "%s/lun/lun_%d", tpg, lun);
     if ((rc = th_cfs_mkdir(ctx, o, p, false, NULL))) return rc;
     char link[TH_PATH_MAX + 80];
@@ -81,7 +97,9 @@ int th_loop_find_nodes(th_ctx *ctx, const char *target, int lun, bool tape, int 
     char sdev[TH_PATH_MAX + 40];
     snprintf(sdev, sizeof(sdev), "%s/bus/scsi/devices/%s", ctx->sysfs, n->address);
     long long deadline = now_ms() + timeout_ms;
-    for (;;) {
+    /* sg is there when the LUN's link returns (the SCSI scan is synchronous); sd comes
+     * from the kernel's asynchronous probe, tens of ms later: short polls, then longer. */
+    for (useconds_t pause = 1000;; pause = pause < 16000 ? pause * 2 : pause) {
         char dir[TH_PATH_MAX + 80], name[64];
         bool done = true;
         struct {
@@ -114,6 +132,6 @@ int th_loop_find_nodes(th_ctx *ctx, const char *target, int lun, bool tape, int 
                 "SCSI device %s did not get its /dev nodes within %d ms (does the handler "
                 "answer INQUIRY?)",
                 n->address, timeout_ms);
-        usleep(10000);
+        usleep(pause);
     }
 }

@@ -1,11 +1,14 @@
 /* The session: one ctx, one trace and the list of live devices, which control clients
  * change while steps act and devices serve. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "session_internal.h"
+#include "../core/pool.h"
 #include "th/log.h"
 
 double sc_now(void)
@@ -50,20 +53,87 @@ static void timing(const sc_session *s, const char *what, double since, int n)
         fprintf(stderr, "tcmu-harness timing: %s %.3f s (%d devices)\n", what, sc_now() - since, n);
 }
 
+static void free_entries(sc_live **l, int n)
+{
+    for (int i = 0; i < n; i++) {
+        sc_device_clear(&l[i]->cfg);
+        free(l[i]);
+    }
+}
+
+/* Devices built or torn down together: each on a thread of the pool, each with its own
+ * result and message. */
+typedef struct batch {
+    sc_session *s;
+    sc_live **l;
+    int n;
+    int *rc;
+    char (*why)[SC_WHY_MAX];
+    atomic_bool failed; /* a build failed: the ones not yet begun are not */
+} batch;
+
+static void teardown_one(void *arg, int i)
+{
+    batch *b = arg;
+    b->rc[i] = sc_live_teardown(b->s, b->l[i], b->why[i], sizeof(b->why[i]));
+}
+
+static void build_one(void *arg, int i)
+{
+    batch *b = arg;
+    if (atomic_load(&b->failed)) {
+        b->rc[i] = -ECANCELED;
+        return;
+    }
+    b->rc[i] = sc_live_build(b->s, b->l[i], b->why[i], sizeof(b->why[i]));
+    if (b->rc[i]) atomic_store(&b->failed, true);
+}
+
+static int batch_init(batch *b, sc_session *s, sc_live **l, int n)
+{
+    memset(b, 0, sizeof(*b));
+    b->s = s, b->l = l, b->n = n;
+    atomic_init(&b->failed, false);
+    b->rc = calloc((size_t)(n ? n : 1), sizeof(*b->rc));
+    b->why = calloc((size_t)(n ? n : 1), sizeof(*b->why));
+    if (b->rc && b->why) return 0;
+    free(b->rc), free(b->why);
+    return -ENOMEM;
+}
+
+static void batch_free(batch *b)
+{
+    free(b->rc), free(b->why);
+}
+
+/* Tears l[0..n) down on the pool (newest first where it runs on one thread); 0, or the
+ * first failure among the newest first in err. Frees the entries. */
+static int teardown_all(sc_session *s, sc_live **l, int n, char *err, size_t cap)
+{
+    int rc = 0;
+    batch b;
+    if (batch_init(&b, s, l, n)) {
+        for (int i = n - 1; i >= 0; i--) { /* no memory for a pool: one by one */
+            int r = sc_live_teardown(s, l[i], err, cap);
+            if (r && !rc) rc = r;
+        }
+    } else {
+        th_pool_run(n, SC_POOL_THREADS, teardown_one, &b);
+        for (int i = n - 1; i >= 0 && !rc; i--)
+            if ((rc = b.rc[i])) snprintf(err, cap, "%s", b.why[i]);
+        batch_free(&b);
+    }
+    free_entries(l, n);
+    return rc;
+}
+
 int sc_session_close(sc_session *s, char *err, size_t cap)
 {
     if (!s) return 0;
-    int rc = 0;
     double t0 = sc_now();
     int n = s->n;
-    char why[512];
-    /* Nothing else may call in by now; newest first, as they were stacked up. */
-    for (int i = s->n - 1; i >= 0; i--) {
-        int r = sc_live_teardown(s, s->devs[i], why, sizeof(why));
-        if (r && !rc) rc = r, snprintf(err, cap, "%s", why);
-        sc_device_clear(&s->devs[i]->cfg);
-        free(s->devs[i]);
-    }
+    /* Nothing else may call in by now. */
+    int rc = teardown_all(s, s->devs, s->n, err, cap);
     free(s->devs);
     timing(s, "close", t0, n);
     sc_trace_free(s->trace);
@@ -103,52 +173,103 @@ static void unlist_locked(sc_session *s, int i)
     s->n--;
 }
 
-int sc_session_add_device(sc_session *s, const sc_device *d, char *err, size_t cap)
+/* Reserves the names of devs[0..n) in order, as new entries l[0..n) at the end of the
+ * list, so that two clients adding one name race to one -EEXIST; nothing is reserved
+ * on a failure. */
+static int reserve(sc_session *s, const sc_device *devs, int n, sc_live **l, char *err, size_t cap)
 {
-    sc_live *l = calloc(1, sizeof(*l));
-    if (!l || sc_device_copy(&l->cfg, d)) {
-        free(l);
-        snprintf(err, cap, "device %s: out of memory", d->name);
-        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        l[i] = calloc(1, sizeof(*l[i]));
+        if (!l[i] || sc_device_copy(&l[i]->cfg, &devs[i])) {
+            free(l[i]);
+            free_entries(l, i);
+            snprintf(err, cap, "device %s: out of memory", devs[i].name);
+            return -ENOMEM;
+        }
     }
-    /* The name is reserved first, so that two clients adding it race to one -EEXIST. */
+    int rc = 0, listed = 0;
     pthread_mutex_lock(&s->lock);
-    int rc = index_locked(s, d->name) >= 0 ? -EEXIST : 0;
-    if (rc) {
-        snprintf(err, cap, "a device named '%s' already exists", d->name);
-    } else if (s->n == s->cap) {
-        int ncap = s->cap ? s->cap * 2 : 8;
+    if (s->n + n > s->cap) {
+        int ncap = s->cap ? s->cap : 8;
+        while (ncap < s->n + n) ncap *= 2;
         sc_live **p = realloc(s->devs, (size_t)ncap * sizeof(*p));
         if (!p)
-            rc = -ENOMEM, snprintf(err, cap, "device %s: out of memory", d->name);
+            rc = -ENOMEM, snprintf(err, cap, "%d devices: out of memory", n);
         else
             s->devs = p, s->cap = ncap;
     }
-    if (!rc) s->devs[s->n++] = l;
+    for (; !rc && listed < n; listed++) {
+        if (index_locked(s, devs[listed].name) >= 0) {
+            rc = -EEXIST;
+            snprintf(err, cap, "a device named '%s' already exists", devs[listed].name);
+            break;
+        }
+        s->devs[s->n++] = l[listed];
+    }
+    if (rc) s->n -= listed; /* the newest entries are ours: the lock was held throughout */
     pthread_mutex_unlock(&s->lock);
-    if (!rc && (rc = sc_live_build(s, l, err, cap))) {
-        pthread_mutex_lock(&s->lock);
-        unlist_locked(s, index_locked(s, d->name));
-        pthread_mutex_unlock(&s->lock);
-    }
-    if (rc) {
-        sc_device_clear(&l->cfg);
-        free(l);
-        return rc;
-    }
+    if (rc) free_entries(l, n);
+    return rc;
+}
+
+/* Removes the batch's entries (the newest n, in order) from the list. */
+static void unlist_batch(sc_session *s, sc_live **l, int n)
+{
     pthread_mutex_lock(&s->lock);
-    l->ready = true;
+    for (int k = 0; k < n; k++) {
+        int i = index_locked(s, l[k]->cfg.name);
+        if (i >= 0 && s->devs[i] == l[k]) unlist_locked(s, i);
+    }
     pthread_mutex_unlock(&s->lock);
-    return 0;
 }
 
 int sc_session_add_devices(sc_session *s, const sc_device *devs, int n, char *err, size_t cap)
 {
+    if (n <= 0) return 0;
     double t0 = sc_now();
-    int rc = 0;
-    for (int i = 0; i < n && !rc; i++) rc = sc_session_add_device(s, &devs[i], err, cap);
+    sc_live **l = calloc((size_t)n, sizeof(*l));
+    batch b;
+    if (!l || batch_init(&b, s, l, n)) {
+        free(l);
+        snprintf(err, cap, "%d devices: out of memory", n);
+        return -ENOMEM;
+    }
+    int rc = reserve(s, devs, n, l, err, cap);
+    if (rc) {
+        batch_free(&b);
+        free(l);
+        return rc;
+    }
+    th_pool_run(n, SC_POOL_THREADS, build_one, &b);
+    /* The first failure in the list's order is the one reported, whichever came first. */
+    for (int i = 0; i < n && !rc; i++)
+        if (b.rc[i] && b.rc[i] != -ECANCELED) rc = b.rc[i], snprintf(err, cap, "%s", b.why[i]);
+    if (rc) {
+        unlist_batch(s, l, n);
+        /* Each failed build undid itself; the others go, on the pool as they came. */
+        int built = 0;
+        for (int i = 0; i < n; i++) {
+            if (!b.rc[i])
+                l[built++] = l[i];
+            else
+                free_entries(&l[i], 1);
+        }
+        char ignored[SC_WHY_MAX];
+        teardown_all(s, l, built, ignored, sizeof(ignored));
+    } else {
+        pthread_mutex_lock(&s->lock);
+        for (int i = 0; i < n; i++) l[i]->ready = true;
+        pthread_mutex_unlock(&s->lock);
+    }
+    batch_free(&b);
+    free(l);
     timing(s, "open", t0, n);
     return rc;
+}
+
+int sc_session_add_device(sc_session *s, const sc_device *d, char *err, size_t cap)
+{
+    return sc_session_add_devices(s, d, 1, err, cap);
 }
 
 int sc_session_remove_device(sc_session *s, const char *name, char *err, size_t cap)
@@ -199,22 +320,52 @@ static uint64_t served_locked(sc_session *s)
     return n;
 }
 
+/* Opens and closes every disk's block node: the open waits for the kernel's partition
+ * scan (it holds the disk's open lock while it reads), the last of the probe's commands,
+ * and sends none itself (a fixed disk's open and last close issue no command). */
+static void wait_partition_scans(sc_session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->n;
+    char(*paths)[64] = calloc((size_t)(n ? n : 1), sizeof(*paths));
+    for (int i = 0; paths && i < n; i++) {
+        const char *sd = s->devs[i]->ready && s->devs[i]->dev
+                             ? th_device_node(s->devs[i]->dev, TH_NODE_SD)
+                             : NULL;
+        snprintf(paths[i], sizeof(paths[i]), "%s", sd ? sd : "");
+    }
+    pthread_mutex_unlock(&s->lock);
+    for (int i = 0; paths && i < n; i++) {
+        if (!paths[i][0]) continue;
+        int fd = open(paths[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) close(fd);
+    }
+    free(paths);
+}
+
 void sc_session_settle(sc_session *s, double quiet_s, double max_s)
 {
     if (!s->kernel) return; /* nothing probes devices without the kernel */
     double t0 = sc_now();
-    for (double quiet_since = sc_now(), end = sc_now() + max_s; sc_now() < end;) {
-        pthread_mutex_lock(&s->lock);
-        uint64_t before = served_locked(s);
-        pthread_mutex_unlock(&s->lock);
-        usleep(50000);
+    wait_partition_scans(s);
+    double scanned = sc_now(), last = scanned;
+    /* Then a quiet spell: what else probes a new disk (udev's scsi_id and blkid on a
+     * host) comes in that window. */
+    pthread_mutex_lock(&s->lock);
+    uint64_t before = served_locked(s);
+    pthread_mutex_unlock(&s->lock);
+    for (double end = t0 + max_s; sc_now() < end && sc_now() - last < quiet_s;) {
+        usleep(10000);
         pthread_mutex_lock(&s->lock);
         uint64_t after = served_locked(s);
         pthread_mutex_unlock(&s->lock);
-        if (after != before) quiet_since = sc_now();
-        if (sc_now() - quiet_since > quiet_s) break;
+        if (after != before) last = sc_now(), before = after;
     }
-    timing(s, "settle", t0, s->n);
+    if (s->timing)
+        fprintf(stderr,
+                "tcmu-harness timing: settle %.3f s (%d devices; partition scans %.3f s, then the "
+                "last command %.3f s later)\n",
+                sc_now() - t0, s->n, scanned - t0, last - scanned);
 }
 
 th_rules *sc_session_rules(sc_session *s, const char *name)

@@ -41,6 +41,13 @@ struct sc_session {
     int n, cap;
 };
 
+/* How many devices are built or torn down at once: each mostly waits on the kernel (its
+ * SCSI scan, the probe's commands to our own serving threads), so more than the CPUs;
+ * bench/lifecycle measured the choice (docs/BENCHMARKS.md). */
+#define SC_POOL_THREADS 16
+/* A device's failure message. */
+#define SC_WHY_MAX 600
+
 double sc_now(void);
 /* The one builder: d->cfg filled in, everything else NULL. 0, or -errno with the reason
  * in err and everything built so far released. */

@@ -23,8 +23,9 @@ int th_ctx_set_paths(th_ctx *ctx, const char *configfs, const char *sysfs, const
  * it, for tests, before any device is opened. */
 uint32_t th_ctx_instance(const th_ctx *ctx);
 void th_ctx_set_instance(th_ctx *ctx, uint32_t instance);
-/* Text of the last error returned by a call that took this context: a copy made for
- * the calling thread, valid until its next th_ctx_errmsg call. */
+/* Text of the last error returned by a call that took this context: the last one this
+ * thread raised on it (threads failing at once each keep their own), else the last one
+ * any thread raised; valid until this thread's next call on the context. */
 const char *th_ctx_errmsg(const th_ctx *ctx);
 
 #pragma GCC visibility pop
