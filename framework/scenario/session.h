@@ -24,7 +24,8 @@ typedef struct sc_session_opts {
  * Until the memory trace (trace.h) is wired in, the trace is the JSON-lines file only and
  * sc_session_trace returns NULL. */
 int sc_session_new(const sc_session_opts *o, sc_session **out, char *err, size_t cap);
-/* Tears down every device, newest first; 0, or -errno with the first failure in err.
+/* Tears down every device, at once on the pool; 0, or -errno with a failure in err (the
+ * newest failing device's).
  * Frees s either way. */
 int sc_session_close(sc_session *s, char *err, size_t cap);
 
@@ -35,8 +36,10 @@ sc_trace *sc_session_trace(sc_session *s);
  * export). The description was validated by the parser (YAML, SPEC or request);
  * -EEXIST if the name is taken. The copy of d is the session's. */
 int sc_session_add_device(sc_session *s, const sc_device *d, char *err, size_t cap);
-/* Adds devs[0..n) as sc_session_add_device does; on a failure (the first device's message in
- * err) none of them is left. */
+/* Adds devs[0..n) as sc_session_add_device does, built at once on a bounded pool of threads
+ * (the kernel's work for each is mostly waiting); listed in their order. All or none: on a
+ * failure the message in err is that of the first failing device in the list (its own, as
+ * it failed), devices not yet begun are not, and the others are torn down again. */
 int sc_session_add_devices(sc_session *s, const sc_device *devs, int n, char *err, size_t cap);
 int sc_session_remove_device(sc_session *s, const char *name, char *err, size_t cap);
 /* The descriptions of the live devices, as a scenario model for the parsers' checks
@@ -44,8 +47,9 @@ int sc_session_remove_device(sc_session *s, const char *name, char *err, size_t 
  * must be zeroed or a model this filled before (its lists are released first); release
  * it with sc_free. 0, or -ENOMEM with the devices that fitted. */
 int sc_session_model(sc_session *s, scenario *out);
-/* Waits until no device has served a command for quiet_s (at most max_s): the kernel's
- * probing of new devices is over. */
+/* Waits for the kernel's probing of new devices to end (at most max_s): first for every
+ * disk's partition scan (an event: opening the block node waits for it), then until no
+ * device has served a command for quiet_s (what else probes a new disk, such as udev). */
 void sc_session_settle(sc_session *s, double quiet_s, double max_s);
 
 /* A fault action: kinds SC_ADD_RULE (step->rule, step->position), SC_REMOVE_RULE,
