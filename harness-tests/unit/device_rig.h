@@ -14,7 +14,9 @@ typedef struct dev_rig {
     th_device *dev;
 } dev_rig;
 
-static inline void dev_rig_up(dev_rig *g, int workers)
+/* handler: what the device calls with the rules as its argument (th_rules_handle, or a
+ * wrapper of it that costs more). */
+static inline void dev_rig_up_with(dev_rig *g, int workers, th_handler_fn handler)
 {
     memset(g, 0, sizeof(*g));
     cr_assert_eq(th_ctx_new(&g->ctx), 0);
@@ -25,13 +27,18 @@ static inline void dev_rig_up(dev_rig *g, int workers)
     th_device_config_init(&cfg);
     cfg.name = "rig";
     cfg.size = 2048 * 512;
-    cfg.handler = th_rules_handle;
+    cfg.handler = handler;
     cfg.handler_arg = g->rules;
     cfg.on_tmr = th_rules_on_tmr;
     cfg.tmr_arg = g->rules;
     cfg.workers = workers;
     cfg.fake_kernel = g->fk;
     cr_assert_eq(th_device_open(g->ctx, &cfg, &g->dev), 0);
+}
+
+static inline void dev_rig_up(dev_rig *g, int workers)
+{
+    dev_rig_up_with(g, workers, th_rules_handle);
 }
 
 /* Frees what is left; dev and rules may have been closed and freed (set to NULL). */

@@ -26,22 +26,7 @@ static int slow_rules(th_cmd *cmd, void *arg)
 
 static void slow_rig_up(dev_rig *g, int workers)
 {
-    memset(g, 0, sizeof(*g));
-    cr_assert_eq(th_ctx_new(&g->ctx), 0);
-    cr_assert_eq(th_fk_new(&g->fk, 1 << 16, 1 << 20, 0x0f), 0);
-    g->disk = test_disk(2048, 512);
-    cr_assert_eq(th_rules_new(NULL, &g->rules, "slow", th_disk_handle, g->disk, 512, NULL), 0);
-    th_device_config cfg;
-    th_device_config_init(&cfg);
-    cfg.name = "slow";
-    cfg.size = 2048 * 512;
-    cfg.handler = slow_rules;
-    cfg.handler_arg = g->rules;
-    cfg.on_tmr = th_rules_on_tmr;
-    cfg.tmr_arg = g->rules;
-    cfg.workers = workers;
-    cfg.fake_kernel = g->fk;
-    cr_assert_eq(th_device_open(g->ctx, &cfg, &g->dev), 0);
+    dev_rig_up_with(g, workers, slow_rules);
 }
 
 /* n completions (5 s at most), then any extra one that comes within 20 ms. */
