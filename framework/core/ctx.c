@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,12 @@ static int initial_instance(uint32_t *out)
  * (devices opened in parallel) each read their own message, not the newest of all. */
 static _Thread_local struct {
     const th_ctx *ctx;
+    uint64_t gen; /* the address alone is not enough: another thread may free the ctx and
+                   * a new one come back at the same address */
     char msg[TH_ERR_MAX];
 } own;
+
+static _Atomic uint64_t next_gen = 1;
 
 int th_ctx_new(th_ctx **out)
 {
@@ -39,6 +44,7 @@ int th_ctx_new(th_ctx **out)
     if (!ctx) return -ENOMEM;
     ctx->instance = instance;
     ctx->log_max = TH_LOG_ERROR;
+    ctx->gen = atomic_fetch_add(&next_gen, 1);
     pthread_mutex_init(&ctx->err_lock, NULL);
     th_ctx_set_paths(ctx, NULL, NULL, NULL);
     *out = ctx;
@@ -48,7 +54,6 @@ int th_ctx_new(th_ctx **out)
 void th_ctx_free(th_ctx *ctx)
 {
     if (!ctx) return;
-    if (own.ctx == ctx) own.ctx = NULL; /* a new ctx at this address starts clean */
     pthread_mutex_destroy(&ctx->err_lock);
     free(ctx);
 }
@@ -88,7 +93,7 @@ void th_ctx_set_instance(th_ctx *ctx, uint32_t instance)
 
 const char *th_ctx_errmsg(const th_ctx *ctx)
 {
-    if (own.ctx == ctx) return own.msg;
+    if (own.ctx == ctx && own.gen == ctx->gen) return own.msg;
     /* A copy per thread, taken under the lock: another thread's th_fail cannot tear
      * it, and it stays valid until this thread asks again. */
     static _Thread_local char copy[TH_ERR_MAX];
@@ -126,6 +131,7 @@ int th_fail(th_ctx *ctx, int err, const char *fmt, ...)
     memcpy(ctx->err, buf, sizeof(buf));
     pthread_mutex_unlock(&ctx->err_lock);
     own.ctx = ctx;
+    own.gen = ctx->gen;
     memcpy(own.msg, buf, sizeof(buf));
     th_log(ctx, TH_LOG_ERROR, buf, "errno", strerror(-err), NULL);
     return err;

@@ -19,6 +19,7 @@ struct th_ctx {
     char sysfs[TH_PATH_MAX];
     char dev[TH_PATH_MAX];
     pthread_mutex_t err_lock;
+    uint64_t gen; /* unique per ctx ever made: a later ctx at a freed one's address differs */
     char err[TH_ERR_MAX];
 };
 

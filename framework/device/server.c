@@ -14,12 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include "server.h"
 
 /* The ring and the command model meet here: their bounds must agree. */
 _Static_assert(TH_RING_CDB_MAX == TH_CDB_MAX, "ring and command CDB bounds differ");
+/* The id table's slots are atomic pointers read and written from signal-free threads
+ * only, but close scans all of them: they must not hide a lock. */
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "atomic pointers take a lock here");
 _Static_assert(TH_RING_STATUS_CHECK_CONDITION == TH_STATUS_CHECK_CONDITION, "SAM status");
 
 /* A handler costing less than this runs on the serving thread even with workers: a
@@ -31,6 +35,8 @@ _Static_assert(TH_RING_STATUS_CHECK_CONDITION == TH_STATUS_CHECK_CONDITION, "SAM
 #define HANDOFF_BATCH 16u
 /* The most one worker takes from the queue at a time. */
 #define TAKE_MAX 32u
+/* One slot per possible cmd_id (16 bits on the wire). */
+#define INFLIGHT_BYTES (65536u * sizeof(_Atomic(th_cmd *)))
 
 /* The thread working through a batch for a server: its completions are kicked once at
  * the batch's end, and the commands go back to the free list in one step. */
@@ -277,6 +283,9 @@ static void fail_entry(th_server *s, th_cmd *cmd, th_entry_kind k)
 static bool drain_into(th_server *s, handoff *h)
 {
     for (;;) {
+        /* A stop ends the read at once: an initiator that keeps the ring full would
+         * otherwise keep the stop waiting as long as its load lasts. */
+        if (atomic_load_explicit(&s->stop_req, memory_order_relaxed)) return true;
         th_cmd *cmd = get_cmd(s);
         if (!cmd) {
             th_log(s->ctx, TH_LOG_ERROR, "out of memory for a command", "device", s->name, NULL);
@@ -331,6 +340,7 @@ static bool spin_for_work(th_server *s, uint64_t *waited)
 {
     uint64_t t0 = now_ns();
     for (int i = 1; i <= s->spin_polls; i++) {
+        if (i % 64 == 0 && atomic_load_explicit(&s->stop_req, memory_order_relaxed)) break;
         if (__atomic_load_n(&s->ring.mb->cmd_head, __ATOMIC_ACQUIRE) !=
             __atomic_load_n(&s->ring.seen, __ATOMIC_RELAXED)) {
             *waited = now_ns() - t0;
@@ -366,6 +376,7 @@ static void *poll_main(void *arg)
     bool ok = true;
     tls = (batch_tls){.s = s, .serving = true};
     for (;;) {
+        if (atomic_load(&s->stop_req)) break;
         if (ok && spin_step(s)) {
             ok = drain(s);
             flush_kick(s);
@@ -428,14 +439,12 @@ static void *worker_main(void *arg)
         note_cost(s, (now_ns() - t0) / take);
         atomic_fetch_sub(&s->handed_pending, take);
         give_back_freed(s);
+        /* This batch's completions are kicked before the worker takes more: the next
+         * handler may block (a scripted delay, a hang), and a finished command must
+         * not wait for it. A batch holds up to TAKE_MAX commands, so under load the
+         * kick is still shared; flush_kick makes no call when nothing waits. */
+        flush_kick(s);
         pthread_mutex_lock(&s->qlock);
-        /* One kick when the queue ran dry (judged after this batch: another worker
-         * may have kicked before it), or once enough completions wait for one. */
-        if (!s->qhead || atomic_load(&s->unkicked) >= HANDOFF_BATCH) {
-            pthread_mutex_unlock(&s->qlock);
-            flush_kick(s);
-            pthread_mutex_lock(&s->qlock);
-        }
     }
     pthread_mutex_unlock(&s->qlock);
     give_back_freed(s);
@@ -468,15 +477,20 @@ int th_server_start(th_server *s, th_ctx *ctx, const char *name, void *map, size
     if (!(s->ring.flags & TCMU_MAILBOX_FLAG_CAP_READ_LEN))
         th_log(ctx, TH_LOG_WARN, "kernel lacks READ_LEN: short reads are reported as full",
                "device", name, NULL);
-    s->inflight = calloc(65536, sizeof(*s->inflight));
+    /* Mapped, not calloc'd: its zero pages become resident only where the kernel's
+     * ids land (the lowest free ones), while glibc would serve 512 KiB from the heap,
+     * resident, once a free has raised its mmap threshold. */
+    void *tab =
+        mmap(NULL, INFLIGHT_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    s->inflight = tab == MAP_FAILED ? NULL : tab;
     s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (!s->inflight || s->stop_fd < 0) {
         th_server_join(s);
         return th_fail(ctx, -ENOMEM, "%s: cannot allocate the server", name);
     }
-    /* No atomic_init loop over the table: calloc's zero pages already are NULL pointers
-     * (all-bits-zero on every target ABI), and touching all 512 KiB made every device
-     * cost that much resident memory, though the kernel uses the lowest free ids. */
+    /* No atomic_init loop over the table: fresh anonymous pages already are NULL
+     * pointers (all-bits-zero on every target ABI), and touching all 512 KiB made every
+     * device cost that much resident memory. */
     if (s->n_workers) {
         s->workers = calloc((size_t)s->n_workers, sizeof(pthread_t));
         if (!s->workers) {
@@ -503,6 +517,7 @@ int th_server_start(th_server *s, th_ctx *ctx, const char *name, void *map, size
 void th_server_request_stop(th_server *s)
 {
     uint64_t one = 1;
+    atomic_store(&s->stop_req, true); /* lock-free (asserted above): signal-safe */
     if (s->stop_fd >= 0) {
         ssize_t n = write(s->stop_fd, &one, sizeof(one));
         (void)n;
@@ -562,7 +577,7 @@ void th_server_join(th_server *s)
     free_list(s->free_list);
     free_list(s->local_free);
     s->free_list = s->local_free = NULL;
-    free(s->inflight);
+    if (s->inflight) munmap((void *)s->inflight, INFLIGHT_BYTES);
     s->inflight = NULL;
     if (s->stop_fd >= 0) close(s->stop_fd);
     s->stop_fd = -1;

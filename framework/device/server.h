@@ -19,6 +19,7 @@ typedef struct th_server {
     th_tmr_fn on_tmr;
     void *tmr_arg;
     int stop_fd;
+    atomic_bool stop_req; /* seen by the spin path, which does not poll stop_fd */
     pthread_t poll_thread;
     bool started;
     int spin_polls; /* the most polls one spin makes; 0: never spin */

@@ -31,6 +31,12 @@ struct th_fake_kernel {
     uint8_t *user_map; /* what the device maps, like /dev/uioN */
     size_t map_size;
     struct tcmu_mailbox *mb;
+    /* The same mailbox in the device's mapping. cmd_head is published and cmd_tail read
+     * through it: the device reads them there, and TSan, which knows addresses, not
+     * pages, sees the release and the acquire only on one address. Else what a test
+     * wrote through the device's mapping (a raw entry's data-out) looked unsynchronised
+     * with the server reading it. */
+    struct tcmu_mailbox *user_mb;
     uint32_t cmdr_off, cmdr_size;
     size_t data_off;
     uint32_t nblocks, cursor;
@@ -88,6 +94,7 @@ int th_fk_new(th_fake_kernel **out, size_t cmdr_size, size_t data_size, uint16_t
         return -ENOMEM;
     }
     fk->mb = (struct tcmu_mailbox *)fk->map;
+    fk->user_mb = (struct tcmu_mailbox *)fk->user_map;
     fk->mb->version = TCMU_MAILBOX_VERSION;
     fk->mb->flags = flags;
     fk->mb->cmdr_off = fk->cmdr_off;
@@ -176,7 +183,7 @@ static uint8_t *reserve(th_fake_kernel *fk, uint32_t len)
 static void publish(th_fake_kernel *fk, uint32_t len)
 {
     fk->head = (fk->head + len) % fk->cmdr_size;
-    __atomic_store_n(&fk->mb->cmd_head, fk->head, __ATOMIC_RELEASE);
+    __atomic_store_n(&fk->user_mb->cmd_head, fk->head, __ATOMIC_RELEASE);
 }
 
 static void release_blocks(th_fake_kernel *fk, fk_cmd *c)
@@ -338,7 +345,7 @@ int th_fk_reap(th_fake_kernel *fk, th_fk_completion *out, size_t max, int timeou
             continue;
         }
         fk->kicks_unreaped = 0;
-        uint32_t tail = __atomic_load_n(&fk->mb->cmd_tail, __ATOMIC_ACQUIRE);
+        uint32_t tail = __atomic_load_n(&fk->user_mb->cmd_tail, __ATOMIC_ACQUIRE);
         if (tail >= fk->cmdr_size || tail % 8) return broken(fk, "cmd_tail", tail);
         while (fk->last_cleaned != tail && got < max) {
             struct tcmu_cmd_entry *e = (void *)(fk->map + fk->cmdr_off + fk->last_cleaned);

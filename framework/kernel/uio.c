@@ -48,7 +48,7 @@ static int find(th_ctx *ctx, const char *prefix, char *name, size_t cap)
         nums[n++] = (int)v;
     }
     closedir(d);
-    qsort(nums, (size_t)n, sizeof(*nums), by_number_down);
+    if (n > 1) qsort(nums, (size_t)n, sizeof(*nums), by_number_down); /* nums is NULL when n == 0 */
     int rc = -ENOENT;
     size_t pl = strlen(prefix);
     for (int i = 0; i < n && rc; i++) {

@@ -70,6 +70,7 @@ typedef struct batch {
     int *rc;
     char (*why)[SC_WHY_MAX];
     atomic_bool failed; /* a build failed: the ones not yet begun are not */
+    atomic_int first;   /* the index of the build that failed first in time, or -1 */
 } batch;
 
 static void teardown_one(void *arg, int i)
@@ -86,7 +87,11 @@ static void build_one(void *arg, int i)
         return;
     }
     b->rc[i] = sc_live_build(b->s, b->l[i], b->why[i], sizeof(b->why[i]));
-    if (b->rc[i]) atomic_store(&b->failed, true);
+    if (b->rc[i]) {
+        int none = -1;
+        atomic_compare_exchange_strong(&b->first, &none, i);
+        atomic_store(&b->failed, true);
+    }
 }
 
 static int batch_init(batch *b, sc_session *s, sc_live **l, int n)
@@ -94,6 +99,7 @@ static int batch_init(batch *b, sc_session *s, sc_live **l, int n)
     memset(b, 0, sizeof(*b));
     b->s = s, b->l = l, b->n = n;
     atomic_init(&b->failed, false);
+    atomic_init(&b->first, -1);
     b->rc = calloc((size_t)(n ? n : 1), sizeof(*b->rc));
     b->why = calloc((size_t)(n ? n : 1), sizeof(*b->why));
     if (b->rc && b->why) return 0;
@@ -114,8 +120,9 @@ static int teardown_all(sc_session *s, sc_live **l, int n, char *err, size_t cap
     batch b;
     if (batch_init(&b, s, l, n)) {
         for (int i = n - 1; i >= 0; i--) { /* no memory for a pool: one by one */
-            int r = sc_live_teardown(s, l[i], err, cap);
-            if (r && !rc) rc = r;
+            char why[SC_WHY_MAX];
+            int r = sc_live_teardown(s, l[i], why, sizeof(why));
+            if (r && !rc) rc = r, snprintf(err, cap, "%s", why); /* the message with its rc */
         }
     } else {
         th_pool_run(n, SC_POOL_THREADS, teardown_one, &b);
@@ -241,9 +248,11 @@ int sc_session_add_devices(sc_session *s, const sc_device *devs, int n, char *er
         return rc;
     }
     th_pool_run(n, SC_POOL_THREADS, build_one, &b);
-    /* The first failure in the list's order is the one reported, whichever came first. */
-    for (int i = 0; i < n && !rc; i++)
-        if (b.rc[i] && b.rc[i] != -ECANCELED) rc = b.rc[i], snprintf(err, cap, "%s", b.why[i]);
+    /* The failure that came first in time is the cause: a later one in the batch may be
+     * its knock-on (a rollback removing what another build was using), and where it
+     * stands in the list says nothing. */
+    int first = atomic_load(&b.first);
+    if (first >= 0) rc = b.rc[first], snprintf(err, cap, "%s", b.why[first]);
     if (rc) {
         unlist_batch(s, l, n);
         /* Each failed build undid itself; the others go, on the pool as they came. */

@@ -38,8 +38,9 @@ sc_trace *sc_session_trace(sc_session *s);
 int sc_session_add_device(sc_session *s, const sc_device *d, char *err, size_t cap);
 /* Adds devs[0..n) as sc_session_add_device does, built at once on a bounded pool of threads
  * (the kernel's work for each is mostly waiting); listed in their order. All or none: on a
- * failure the message in err is that of the first failing device in the list (its own, as
- * it failed), devices not yet begun are not, and the others are torn down again. */
+ * failure the message in err is that of the device that failed first in time (its own, as
+ * it failed; a later failure may be a knock-on of it), devices not yet begun are not, and
+ * the others are torn down again. */
 int sc_session_add_devices(sc_session *s, const sc_device *devs, int n, char *err, size_t cap);
 int sc_session_remove_device(sc_session *s, const char *name, char *err, size_t cap);
 /* The descriptions of the live devices, as a scenario model for the parsers' checks

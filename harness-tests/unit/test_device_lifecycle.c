@@ -1,6 +1,8 @@
 /* Device lifecycle through the fake kernel: open checks, close with commands in
  * flight, stop from a signal handler. */
 #include <signal.h>
+#include <sys/stat.h>
+#include "kernel/uio.h"
 #include "ring_rig.h"
 
 Test(device_lifecycle, a_wrong_mailbox_version_fails_open_with_a_message)
@@ -120,4 +122,26 @@ Test(device_lifecycle, stop_from_a_signal_handler_then_close)
     cr_assert_eq(th_fk_reap(r.fk, &c, 1, 200), 1, "the held command is failed, not abandoned");
     cr_assert_eq(c.cmd_id, id);
     free_closed(&r, &h);
+}
+
+/* The kernel made no UIO device yet (an empty class/uio): open says so, and nothing
+ * reads a list that is not there (UBSan caught qsort(NULL, 0) here). */
+Test(device_lifecycle, open_with_no_uio_device_yet_fails_cleanly)
+{
+    char root[] = "/tmp/th-uio-XXXXXX", p[128];
+    cr_assert_not_null(mkdtemp(root));
+    snprintf(p, sizeof(p), "%s/class", root);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    snprintf(p, sizeof(p), "%s/class/uio", root);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    th_ctx *ctx;
+    cr_assert_eq(th_ctx_new(&ctx), 0);
+    cr_assert_eq(th_ctx_set_paths(ctx, root, root, root), 0);
+    th_uio u;
+    cr_assert_lt(th_uio_open(ctx, "tcm-user/1/x/", 20, &u), 0);
+    th_ctx_free(ctx);
+    rmdir(p);
+    snprintf(p, sizeof(p), "%s/class", root);
+    rmdir(p);
+    rmdir(root);
 }

@@ -3,6 +3,7 @@
  * went), and still every command is answered exactly once: under load, when a TMR
  * aborts commands still queued for a worker, when the rules defer them, and when the
  * device closes while workers are busy. Run in the TSan lane too. */
+#include <stdatomic.h>
 #include <time.h>
 #include "device_rig.h"
 
@@ -167,4 +168,42 @@ Test(server_handoff, stop_while_workers_are_busy, .timeout = 120)
                               c[k].cmd_id);
         dev_rig_down(&g);
     }
+}
+
+/* READs wait here until the test has reaped the TEST UNIT READY queued before them. */
+static atomic_bool hold_reads;
+
+static int slow_holding_reads(th_cmd *cmd, void *arg)
+{
+    for (int t = 0; t < 10000 && th_cmd_cdb(cmd)[0] == 0x28 && atomic_load(&hold_reads); t++)
+        usleep(1000);
+    return slow_rules(cmd, arg);
+}
+
+/* A worker that finished a command kicks before it takes the next: the next handler may
+ * block (a scripted delay or hang), and the finished completion must not wait for it.
+ * Here both workers' next commands block until the test has seen the TUR's completion,
+ * so a completion that waited for a later kick is never seen (the reap times out). */
+Test(server_handoff, a_finished_completion_does_not_wait_behind_a_blocking_handler, .timeout = 60)
+{
+    dev_rig g;
+    dev_rig_up_with(&g, 2, slow_holding_reads);
+    warm_up(&g);
+    for (int round = 0; round < 10; round++) {
+        atomic_store(&hold_reads, true);
+        uint8_t cdb[6];
+        th_cdb_tur(cdb);
+        uint16_t tur, reads[4];
+        cr_assert_eq(th_fk_queue_cmd(g.fk, cdb, 6, NULL, 0, 0, &tur), 0);
+        for (int i = 0; i < 4; i++) reads[i] = dev_rig_read(&g, (uint64_t)i);
+        th_fk_notify(g.fk);
+        th_fk_completion c[6];
+        int got = dev_rig_reap(&g, c, 1, 3000);
+        atomic_store(&hold_reads, false);
+        cr_assert_eq(got, 1, "round %d: the TUR's completion waited for the blocked reads", round);
+        cr_assert_eq(c[0].cmd_id, tur);
+        got = reap_all(&g, c, 4);
+        each_once(reads, 4, c, got, 0);
+    }
+    dev_rig_down(&g);
 }
