@@ -63,6 +63,7 @@ void th_rules_free(th_rules *r)
     pthread_cond_destroy(&r->cond);
     th_rix_free(&r->ix);
     free(r->names);
+    free(r->seen_states);
     free(r);
 }
 
@@ -218,11 +219,22 @@ static bool state_seen(const th_rules *r, const char *s)
     return false;
 }
 
-static void set_state_locked(th_rules *r, const char *s)
+/* -ENOMEM leaves the state as it was: entered without being seen, a later after_state
+ * rule would wait for it for ever. */
+static int set_state_locked(th_rules *r, const char *s)
 {
-    snprintf(r->state, sizeof(r->state), "%s", s);
-    if (!state_seen(r, s) && r->n_seen_states < TH_STATES_MAX)
+    if (!state_seen(r, s)) {
+        if (r->n_seen_states == r->cap_seen_states) {
+            int cap = r->cap_seen_states ? 2 * r->cap_seen_states : 8;
+            void *p = realloc(r->seen_states, (size_t)cap * sizeof(*r->seen_states));
+            if (!p) return -ENOMEM;
+            r->seen_states = p;
+            r->cap_seen_states = cap;
+        }
         snprintf(r->seen_states[r->n_seen_states++], sizeof(r->seen_states[0]), "%s", s);
+    }
+    snprintf(r->state, sizeof(r->state), "%s", s);
+    return 0;
 }
 
 int th_rules_set_state(th_rules *r, const char *state)
@@ -231,8 +243,11 @@ int th_rules_set_state(th_rules *r, const char *state)
         return rules_fail(r->ctx, -EINVAL, "rules for %s: state name longer than %zu", r->device,
                           sizeof(r->state) - 1);
     pthread_mutex_lock(&r->lock);
-    set_state_locked(r, state);
+    int rc = set_state_locked(r, state);
     pthread_mutex_unlock(&r->lock);
+    if (rc)
+        return rules_fail(r->ctx, rc, "rules for %s: out of memory for state '%s'", r->device,
+                          state);
     return 0;
 }
 
@@ -463,7 +478,7 @@ int th_rules_handle(th_cmd *cmd, void *arg)
     th_rule_action act = s->r.action;
     uint64_t fired = s->fired, lba = info_lba(s, &in);
     th_cmd_set_rule(cmd, s->id);
-    if (act.set_state[0]) set_state_locked(r, act.set_state);
+    if (act.set_state[0]) (void)set_state_locked(r, act.set_state); /* out of memory: as it was */
     if (act.queue_ua && r->n_ua < TH_UA_MAX) r->ua[r->n_ua++] = act.ua_sense;
     pthread_mutex_unlock(&r->lock);
     const th_rule_action *a = &act;

@@ -100,8 +100,7 @@ typedef struct pending {
     struct pending *next;
 } pending;
 
-#define TH_UA_MAX     8
-#define TH_STATES_MAX 32
+#define TH_UA_MAX 8
 
 struct th_rules {
     th_ctx *ctx; /* where failures are described; may be NULL */
@@ -120,8 +119,10 @@ struct th_rules {
     char (*names)[sizeof(((th_rule *)0)->name)];
     size_t n_names, cap_names;
     char state[32];
-    char seen_states[TH_STATES_MAX][32];
-    int n_seen_states;
+    /* Every state entered so far (after_state / until_state ask), as many as a scenario
+     * names: no cap, or a state past it would silently never count as entered. */
+    char (*seen_states)[32];
+    int n_seen_states, cap_seen_states;
     th_sense ua[TH_UA_MAX];
     int n_ua;
     pending *pending;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "mem_budget.h"
 #include "session_internal.h"
 #include "../core/pool.h"
 #include "th/log.h"
@@ -230,9 +231,34 @@ static void unlist_batch(sc_session *s, sc_live **l, int n)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Under s->lock. */
+static bool target_known(void *arg, const char *name)
+{
+    sc_session *s = arg;
+    for (int i = 0; i < s->n; i++) {
+        const sc_device *c = &s->devs[i]->cfg;
+        if (!c->iscsi && !c->external && !strcmp(c->target, name)) return true;
+    }
+    return false;
+}
+
+/* Refuses a batch the kernel's memory cannot hold before any of it is made; where
+ * MemAvailable cannot be read there is nothing to judge by. */
+static int preflight(sc_session *s, const sc_device *devs, int n, char *err, size_t cap)
+{
+    uint64_t avail;
+    if (!s->kernel || sc_mem_available("/proc/meminfo", &avail)) return 0;
+    pthread_mutex_lock(&s->lock);
+    int targets = sc_mem_targets(devs, n, target_known, s);
+    pthread_mutex_unlock(&s->lock);
+    return sc_mem_check(sc_mem_need(n, targets), avail, n, targets, err, cap);
+}
+
 int sc_session_add_devices(sc_session *s, const sc_device *devs, int n, char *err, size_t cap)
 {
     if (n <= 0) return 0;
+    int prc = preflight(s, devs, n, err, cap);
+    if (prc) return prc;
     double t0 = sc_now();
     sc_live **l = calloc((size_t)n, sizeof(*l));
     batch b;

@@ -103,3 +103,25 @@ def test_a_kernel_failure_mid_batch_leaves_nothing_of_the_batch(tmp_path):
             stale.parent.rmdir()
         except OSError:
             pass  # another device's HBA
+
+
+def meminfo_available() -> int:
+    for line in pathlib.Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no MemAvailable")
+
+
+def test_a_batch_past_the_memory_is_refused_before_anything_is_made(tmp_path):
+    # Disks with loopback targets of their own need about 3.6 MB of kernel memory each:
+    # ask for a third more than the guest has. Refused up front, with the figures and the
+    # ways out, rather than met by the OOM killer halfway with objects left behind.
+    n = int(meminfo_available() / 3.6e6 * 4 / 3)
+    f = scenario(tmp_path / "toomany.yaml", n)
+    p = subprocess.run([str(TH), "serve", str(f)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1, p.stderr
+    assert f"{n} devices do not fit this machine's memory" in p.stderr, p.stderr
+    assert "--mem" in p.stderr and "target:" in p.stderr, p.stderr
+    assert p.stdout == ""
+    assert our_objects() == []
+    assert our_scsi_devices() == []

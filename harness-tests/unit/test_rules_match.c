@@ -208,3 +208,33 @@ Test(rules_match, failures_are_a_negative_errno_with_a_message_in_the_context)
     th_rules_free(k);
     th_ctx_free(ctx);
 }
+
+/* States a scenario enters are remembered however many it names: an after_state rule
+ * waiting for the 300th state fires once it was entered, an until_state rule for it
+ * stops; with a fixed table the 33rd on never counted as entered. */
+Test(rules_match, after_and_until_state_see_every_state_entered)
+{
+    th_rule a, u;
+    th_rule_init(&a);
+    snprintf(a.name, sizeof(a.name), "after");
+    a.match.op = 0x28;
+    a.action.status = TH_STATUS_BUSY;
+    snprintf(a.after_state, sizeof(a.after_state), "s299");
+    th_rule_init(&u);
+    snprintf(u.name, sizeof(u.name), "until");
+    u.match.op = 0x28;
+    u.action.status = TH_STATUS_TASK_SET_FULL;
+    snprintf(u.until_state, sizeof(u.until_state), "s299");
+    int ia = th_rules_add(r, &a, -1), iu = th_rules_add(r, &u, -1);
+    cr_assert_geq(ia, 0);
+    cr_assert_geq(iu, 0);
+    for (int i = 0; i < 299; i++) {
+        char st[32];
+        snprintf(st, sizeof(st), "s%d", i);
+        cr_assert_eq(th_rules_set_state(r, st), 0);
+    }
+    cr_assert_eq(read_rule(0, 1), iu, "before s299: until fires, after waits");
+    cr_assert_eq(th_rules_set_state(r, "s299"), 0);
+    cr_assert_eq(th_rules_set_state(r, "s0"), 0); /* leaving it: it was still entered */
+    cr_assert_eq(read_rule(0, 1), ia, "after s299: after fires, until is over");
+}
