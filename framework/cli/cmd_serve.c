@@ -115,10 +115,10 @@ static int add_spec(scenario *sc, const char *spec)
     }
     char err[320];
     int rc = sc_spec_parse(spec, d, err, sizeof(err));
-    /* Caught here, as YAML's check does, not by the session after the first one is up. */
-    for (int i = 0; !rc && i < sc->n_devices - 1; i++)
-        if (!strcmp(sc->devices[i].name, d->name))
-            rc = -EINVAL, snprintf(err, sizeof(err), "device name '%s' is used twice", d->name);
+    /* Caught here, by YAML's check (the model's name index), not by the session after the
+     * first one is up. */
+    if (!rc && sc_devices_find(sc, d->name, sc->n_devices - 1) >= 0)
+        rc = -EINVAL, snprintf(err, sizeof(err), "device name '%s' is used twice", d->name);
     if (rc) {
         fprintf(stderr, "tcmu-harness serve: --device '%s': %s\n", spec, err);
         return CLI_USAGE;

@@ -27,12 +27,6 @@ extern const yt_keys sc_keys_top, sc_keys_device, sc_keys_chap, sc_keys_rule, sc
     sc_keys_trace;
 
 unsigned sc_device_on(const sc_device *d); /* SC_ON_DISK or SC_ON_TAPE */
-/* The first device of that name (NULL: none); sc_devices_find: its index among the first
- * upto devices, or -1. A hash index kept beside the list (a cache: filled as devices are
- * appended, their names set), so that a file of 60,000 devices checks its names in
- * linear time. */
-const sc_device *sc_find_device(const scenario *sc, const char *name);
-int sc_devices_find(const scenario *sc, const char *name, int upto);
 bool sc_parse_status(yt *t, yaml_node_t *v, int *out);
 void sc_parse_sense(yt *t, yaml_node_t *v, th_sense *s, th_info_from *from);
 void sc_parse_rule(yt *t, scenario *sc, yaml_node_t *n, sc_rule *out);

@@ -145,6 +145,12 @@ void sc_free(scenario *sc);
 /* One more item at the end of a list, zeroed and counted in n_*; NULL when out of memory
  * (the list is as it was). A pointer into a list holds only until the next add. */
 sc_device *sc_devices_add(scenario *sc);
+/* The first device of that name (NULL: none); sc_devices_find: its index among the first
+ * upto devices, or -1. A hash index kept beside the list (a cache: filled as devices are
+ * appended, their names set), so that a file of 60,000 devices checks its names in
+ * linear time; every front end (YAML, requests, serve --device) checks names with it. */
+const sc_device *sc_find_device(const scenario *sc, const char *name);
+int sc_devices_find(const scenario *sc, const char *name, int upto);
 sc_rule *sc_rules_add(scenario *sc);
 sc_step *sc_steps_add(scenario *sc);
 sc_trace_expect *sc_expects_add(scenario *sc);
