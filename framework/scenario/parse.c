@@ -251,6 +251,9 @@ static void free_model(scenario *sc)
     sc_kmsg_list_free(&sc->kmsg_forbid);
 }
 
+/* The tree to the model, for either source; yt_load* left its result in t and rc. */
+static int load_tree(yt *t, int rc, scenario *sc);
+
 int sc_load(const char *path, scenario *sc)
 {
     memset(sc, 0, sizeof(*sc));
@@ -263,6 +266,22 @@ int sc_load(const char *path, scenario *sc)
     }
     yt t;
     int rc = yt_load(&t, path);
+    return load_tree(&t, rc, sc);
+}
+
+int sc_load_text(const char *name, const char *dir, const char *text, size_t len, scenario *sc)
+{
+    memset(sc, 0, sizeof(*sc));
+    snprintf(sc->file, sizeof(sc->file), "%s", name);
+    snprintf(sc->dir, sizeof(sc->dir), "%s", dir);
+    yt t;
+    int rc = yt_load_buffer(&t, name, text, len, false);
+    return load_tree(&t, rc, sc);
+}
+
+static int load_tree(yt *t_, int rc, scenario *sc)
+{
+    yt t = *t_;
     if (rc) {
         sc->errors = t.msgs;
         return rc;

@@ -44,7 +44,9 @@ static void add_device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t 
         int errors = t->errors, i = m->n_devices;
         sc_each_device(t, m, v, i);
         if (m->n_devices == i) return; /* out of memory: sc_each_device said so */
-        /* Its lists are the request's now, whether it goes on or not. */
+        /* Its lists are the request's now, whether it goes on or not; a spec given too
+         * (refused below) had filled the request's device: release that first. */
+        sc_device_clear(&c->rq->device);
         c->rq->device = m->devices[i];
         m->devices[i].media = NULL;
         m->devices[i].n_media = m->devices[i].cap_media = 0;
@@ -57,6 +59,7 @@ static void add_device_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t 
         scenario *m = model_of(c);
         char why[320];
         if (!spec) return;
+        sc_device_clear(&c->rq->device); /* a "device" given before it (refused below) */
         if (sc_spec_parse(spec, &c->rq->device, why, sizeof(why)))
             yt_error(t, v, "spec: %s", why);
         else if (sc_find_device(m, c->rq->device.name))

@@ -139,6 +139,9 @@ typedef struct scenario {
 /* Parses. 0, or a negative errno (-EINVAL: the file is not a valid scenario) with
  * "FILE:LINE:COL: message" lines in sc_errors(sc). Call sc_free either way. */
 int sc_load(const char *path, scenario *sc);
+/* The same from memory (len bytes of text, the same 1 MiB cap): name stands for the file
+ * in messages, dir is where rule files (lba_file) are looked for. */
+int sc_load_text(const char *name, const char *dir, const char *text, size_t len, scenario *sc);
 /* The errors of the last sc_load, one per line ("" none). */
 const char *sc_errors(const scenario *sc);
 void sc_free(scenario *sc);

@@ -72,6 +72,18 @@ static inline uint16_t dev_rig_read(dev_rig *g, uint64_t lba)
     return id;
 }
 
+/* n READs of blocks 0..n-1 that a "hang" rule holds, each followed in the same batch by
+ * an ABORT TASK of it, then one notification: most commands are still queued (for a
+ * worker, or in the ring) when their TMR is read. */
+static inline void dev_rig_hang_and_abort(dev_rig *g, uint16_t *ids, int n)
+{
+    dev_rig_rule(g, "hang", true, 0);
+    for (int i = 0; i < n; i++) ids[i] = dev_rig_read(g, (uint64_t)i);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(th_fk_queue_tmr(g->fk, TH_TMR_ABORT_TASK, &ids[i], 1), 0);
+    th_fk_notify(g->fk);
+}
+
 /* Reaps until n completions arrived or timeout_ms passed; returns how many. */
 static inline int dev_rig_reap(dev_rig *g, th_fk_completion *out, int n, int timeout_ms)
 {

@@ -10,13 +10,8 @@ Test(rules_tmr, abort_task_answers_commands_still_queued_for_workers)
     for (int round = 0; round < 5; round++) {
         dev_rig g;
         dev_rig_up(&g, 8);
-        dev_rig_rule(&g, "hang", true, 0);
         uint16_t ids[N_ABORT];
-        for (int i = 0; i < N_ABORT; i++) ids[i] = dev_rig_read(&g, (uint64_t)i);
-        /* In the same batch: most commands are still queued when the TMR is read. */
-        for (int i = 0; i < N_ABORT; i++)
-            cr_assert_eq(th_fk_queue_tmr(g.fk, TH_TMR_ABORT_TASK, &ids[i], 1), 0);
-        th_fk_notify(g.fk);
+        dev_rig_hang_and_abort(&g, ids, N_ABORT);
         th_fk_completion c[N_ABORT];
         int got = dev_rig_reap(&g, c, N_ABORT, 3000);
         cr_assert_eq(got, N_ABORT, "round %d: %d of %d aborted commands answered", round, got,

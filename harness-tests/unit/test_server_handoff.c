@@ -106,14 +106,8 @@ Test(server_handoff, an_abort_while_queued_for_a_worker_is_answered_once)
         dev_rig g;
         slow_rig_up(&g, 2);
         warm_up(&g);
-        dev_rig_rule(&g, "hang", true, 0);
         uint16_t ids[N_ABORT];
-        for (int i = 0; i < N_ABORT; i++) ids[i] = dev_rig_read(&g, (uint64_t)i);
-        /* In the same batch: most commands are still queued (10 us each) when the TMRs
-         * are read. */
-        for (int i = 0; i < N_ABORT; i++)
-            cr_assert_eq(th_fk_queue_tmr(g.fk, TH_TMR_ABORT_TASK, &ids[i], 1), 0);
-        th_fk_notify(g.fk);
+        dev_rig_hang_and_abort(&g, ids, N_ABORT); /* 10 us each: most still queued */
         th_fk_completion c[N_ABORT + 1];
         int got = reap_all(&g, c, N_ABORT);
         cr_assert_eq(each_once(ids, N_ABORT, c, got, TH_STATUS_TASK_ABORTED), N_ABORT,
