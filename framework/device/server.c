@@ -434,16 +434,17 @@ static void *worker_main(void *arg)
         uint64_t t0 = now_ns();
         for (th_cmd *c = head, *next; c; c = next) {
             next = th_cmd_link(c); /* before the handler: completing relinks it */
+            /* What the take answered so far goes to the kernel before the next handler
+             * runs: it may block (a slow backing file), and a finished command must not
+             * wait for it. Workers only get commands dearer than a handoff, against
+             * which a kick is cheap; flush_kick makes no call when nothing waits. */
+            if (c != head) flush_kick(s);
             run_handler(s, c);
         }
         note_cost(s, (now_ns() - t0) / take);
         atomic_fetch_sub(&s->handed_pending, take);
         give_back_freed(s);
-        /* This batch's completions are kicked before the worker takes more: the next
-         * handler may block (a scripted delay, a hang), and a finished command must
-         * not wait for it. A batch holds up to TAKE_MAX commands, so under load the
-         * kick is still shared; flush_kick makes no call when nothing waits. */
-        flush_kick(s);
+        flush_kick(s); /* the take's last: before the worker takes more */
         pthread_mutex_lock(&s->qlock);
     }
     pthread_mutex_unlock(&s->qlock);

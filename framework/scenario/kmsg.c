@@ -1,5 +1,6 @@
 /* Kernel-log verdicts: reading /dev/kmsg since a mark, rendering it, judging it. */
 #include "kmsg.h"
+#include "sc_regex.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -89,13 +90,8 @@ int sc_kmsg_list_add(sc_kmsg_list *l, const char *src, int line, char *err, size
         return -EINVAL;
     }
     sc_kmsg_re *r = &l->re[l->n];
-    int rc = regcomp(&r->re, src, REG_EXTENDED | REG_NOSUB);
-    if (rc) {
-        char why[160];
-        regerror(rc, &r->re, why, sizeof(why));
-        snprintf(err, cap, "'%.80s' is not an extended regex: %s", src, why);
-        return -EINVAL;
-    }
+    int rc = sc_regex_compile(&r->re, src, REG_NOSUB, err, cap);
+    if (rc) return rc;
     if (!(r->src = strdup(src))) {
         regfree(&r->re);
         return -ENOMEM;

@@ -1,32 +1,48 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "mem_budget.h"
 
-static bool own_loopback(const sc_device *d)
+bool sc_mem_target_name(const sc_device *d, uint64_t wwn, char out[40])
 {
-    return !d->iscsi && !d->external;
-}
-
-/* Whether devs[i] makes a target: its own, or the first of the batch to name a shared one
- * no live device uses. */
-static bool makes_target(const sc_device *devs, int i, sc_target_known_fn known, void *arg)
-{
-    const sc_device *d = &devs[i];
-    if (!own_loopback(d)) return false;
-    if (!d->target[0]) return true;
-    if (known && known(arg, d->target)) return false;
-    for (int k = 0; k < i; k++)
-        if (own_loopback(&devs[k]) && !strcmp(devs[k].target, d->target)) return false;
+    if (d->iscsi || d->external) return false;
+    if (d->target[0])
+        snprintf(out, 40, "%s", d->target);
+    else
+        snprintf(out, 40, "naa.%016llx", (unsigned long long)wwn); /* as device.c names it */
     return true;
 }
 
-int sc_mem_targets(const sc_device *devs, int n, sc_target_known_fn known, void *arg)
+typedef struct named {
+    const char *name;
+    bool live;
+} named;
+
+/* By name, the live entries of a name first. */
+static int by_name(const void *a, const void *b)
 {
-    int t = 0;
-    for (int i = 0; i < n; i++) t += makes_target(devs, i, known, arg);
-    return t;
+    const named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (int)y->live - (int)x->live;
+}
+
+int sc_mem_targets(const char *const *batch, int n, const char *const *live, int n_live)
+{
+    named *all = malloc(((size_t)n + (size_t)n_live + 1) * sizeof(*all));
+    if (!all) return n; /* no memory to sort: at most one target a device */
+    size_t k = 0;
+    for (int i = 0; i < n_live; i++)
+        if (live[i]) all[k++] = (named){live[i], true};
+    for (int i = 0; i < n; i++)
+        if (batch[i]) all[k++] = (named){batch[i], false};
+    qsort(all, k, sizeof(*all), by_name);
+    int targets = 0;
+    for (size_t i = 0; i < k; i++)
+        if ((i == 0 || strcmp(all[i].name, all[i - 1].name)) && !all[i].live) targets++;
+    free(all);
+    return targets;
 }
 
 uint64_t sc_mem_need(int n, int targets)

@@ -17,12 +17,12 @@
 /* Left for the initiator and the tools the steps run. */
 #define SC_MEM_RESERVE (64u << 20)
 
-/* True if a live device already uses loopback target name. */
-typedef bool (*sc_target_known_fn)(void *arg, const char *name);
-
-/* The loopback targets devs[0..n) make: a device's own, or a shared one no live device
- * uses yet, counted once. known may be NULL (no live devices). */
-int sc_mem_targets(const sc_device *devs, int n, sc_target_known_fn known, void *arg);
+/* The loopback target device d (with that WWN) is exported through: the one it names, or
+ * its own, named as the device layer names it. false: d has no loopback export. */
+bool sc_mem_target_name(const sc_device *d, uint64_t wwn, char out[40]);
+/* How many targets of batch[0..n) no live device uses yet, each counted once; NULL
+ * entries (no loopback export) count for nothing. O((n + n_live) log(n + n_live)). */
+int sc_mem_targets(const char *const *batch, int n, const char *const *live, int n_live);
 /* Bytes of kernel memory n devices making that many targets take. */
 uint64_t sc_mem_need(int n, int targets);
 /* MemAvailable from a /proc/meminfo-format file, in bytes; -errno if unreadable. */

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "run_internal.h"
+#include "sc_regex.h"
 
 #define OUTPUT_MAX (1u << 20) /* bytes of a command's output the regexes see (its end) */
 #define SHOWN_MAX  1500       /* bytes of each stream a failure message shows (its end) */
@@ -95,12 +96,8 @@ static char *slurp(int fd, size_t max)
 static bool regex_ok(const char *re, const char *text, char *err, size_t cap)
 {
     regex_t r;
-    int rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
-    if (rc) {
-        snprintf(err, cap, "bad regex '%s'", re);
-        return false;
-    }
-    rc = regexec(&r, text, 0, NULL, 0);
+    if (sc_regex_compile(&r, re, REG_NOSUB | REG_NEWLINE, err, cap)) return false;
+    int rc = regexec(&r, text, 0, NULL, 0);
     regfree(&r);
     return rc == 0;
 }

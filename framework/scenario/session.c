@@ -231,16 +231,7 @@ static void unlist_batch(sc_session *s, sc_live **l, int n)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Under s->lock. */
-static bool target_known(void *arg, const char *name)
-{
-    sc_session *s = arg;
-    for (int i = 0; i < s->n; i++) {
-        const sc_device *c = &s->devs[i]->cfg;
-        if (!c->iscsi && !c->external && !strcmp(c->target, name)) return true;
-    }
-    return false;
-}
+typedef char target_name[40];
 
 /* Refuses a batch the kernel's memory cannot hold before any of it is made; where
  * MemAvailable cannot be read there is nothing to judge by. */
@@ -248,10 +239,32 @@ static int preflight(sc_session *s, const sc_device *devs, int n, char *err, siz
 {
     uint64_t avail;
     if (!s->kernel || sc_mem_available("/proc/meminfo", &avail)) return 0;
+    target_name *names = malloc(((size_t)n + 1) * sizeof(*names));
+    const char **batch = malloc(((size_t)n + 1) * sizeof(*batch));
+    target_name *lnames = NULL;
+    const char **live = NULL;
+    int n_live = 0, rc = 0;
+    if (!names || !batch) goto out; /* no memory to judge by: the builds will tell */
+    for (int i = 0; i < n; i++) {
+        uint64_t wwn = devs[i].wwn ? devs[i].wwn : th_device_wwn_for(s->ctx, devs[i].name);
+        batch[i] = sc_mem_target_name(&devs[i], wwn, names[i]) ? names[i] : NULL;
+    }
+    /* The live ones' names, copied under the lock (reserved entries count too). */
     pthread_mutex_lock(&s->lock);
-    int targets = sc_mem_targets(devs, n, target_known, s);
+    lnames = malloc(((size_t)s->n + 1) * sizeof(*lnames));
+    live = malloc(((size_t)s->n + 1) * sizeof(*live));
+    for (int i = 0; lnames && live && i < s->n; i++, n_live++) {
+        const sc_live *l = s->devs[i];
+        uint64_t wwn = l->wwn ? l->wwn : th_device_wwn_for(s->ctx, l->cfg.name);
+        live[i] = sc_mem_target_name(&l->cfg, wwn, lnames[i]) ? lnames[i] : NULL;
+    }
     pthread_mutex_unlock(&s->lock);
-    return sc_mem_check(sc_mem_need(n, targets), avail, n, targets, err, cap);
+    if (!lnames || !live) goto out;
+    int targets = sc_mem_targets(batch, n, live, n_live);
+    rc = sc_mem_check(sc_mem_need(n, targets), avail, n, targets, err, cap);
+out:
+    free(names), free(batch), free(lnames), free(live);
+    return rc;
 }
 
 int sc_session_add_devices(sc_session *s, const sc_device *devs, int n, char *err, size_t cap)

@@ -16,21 +16,56 @@ static sc_device dev(const char *target, bool iscsi)
     return d;
 }
 
-static bool knows_t1(void *arg, const char *name)
-{
-    (void)arg;
-    return !strcmp(name, "naa.t1");
-}
-
 Test(mem_budget, each_own_target_counts_and_a_shared_one_counts_once)
 {
     sc_device d[6] = {dev("", false),       dev("", false),       dev("naa.t2", false),
                       dev("naa.t2", false), dev("naa.t1", false), dev("", true)};
+    char names[6][40];
+    const char *batch[6];
+    for (int i = 0; i < 6; i++)
+        batch[i] = sc_mem_target_name(&d[i], 0x5001405000000a00ull + (uint64_t)i, names[i])
+                       ? names[i]
+                       : NULL;
+    cr_assert_str_eq(names[0], "naa.5001405000000a00",
+                     "a device's own target, as device.c names it");
+    cr_assert_null(batch[5], "an iSCSI export makes no loopback target");
+    const char *live[] = {"naa.t1", NULL};
     /* two own, t2 once, t1 is a live device's, the iSCSI one makes none */
-    cr_assert_eq(sc_mem_targets(d, 6, knows_t1, NULL), 3);
-    cr_assert_eq(sc_mem_targets(d, 6, NULL, NULL), 4, "t1 is new without live devices");
-    cr_assert_eq(sc_mem_targets(d, 0, NULL, NULL), 0);
+    cr_assert_eq(sc_mem_targets(batch, 6, live, 2), 3);
+    cr_assert_eq(sc_mem_targets(batch, 6, NULL, 0), 4, "t1 is new without live devices");
+    cr_assert_eq(sc_mem_targets(batch, 0, live, 2), 0);
     cr_assert_eq(sc_mem_need(6, 3), 6ull * SC_MEM_DEVICE + 3ull * SC_MEM_TARGET);
+}
+
+/* A device that names another's own target (naa.<its WWN>) shares it in the kernel: one
+ * target, whether the other is in the batch or already live (the review's finding B). */
+Test(mem_budget, naming_another_devices_own_target_shares_it)
+{
+    sc_device first = dev("", false), second = dev("naa.5001405000000b01", false);
+    char a[40], b[40];
+    const char *batch[2] = {NULL, NULL};
+    cr_assert(sc_mem_target_name(&first, 0x5001405000000b01ull, a));
+    cr_assert(sc_mem_target_name(&second, 0x5001405000000b02ull, b));
+    batch[0] = a, batch[1] = b;
+    cr_assert_eq(sc_mem_targets(batch, 2, NULL, 0), 1);
+    const char *live[] = {a};
+    cr_assert_eq(sc_mem_targets(batch + 1, 1, live, 1), 0);
+}
+
+/* Counted by sorting, not by comparing every pair: 60,000 devices (a scenario the model's
+ * name index was built for) of their own targets, and as many again behind one. */
+Test(mem_budget, sixty_thousand_targets_are_counted)
+{
+    enum { N = 60000 };
+    static char names[2 * N][40];
+    static const char *batch[2 * N];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], 40, "naa.%016x", i);
+        snprintf(names[N + i], 40, "naa.shared");
+        batch[i] = names[i], batch[N + i] = names[N + i];
+    }
+    cr_assert_eq(sc_mem_targets(batch, 2 * N, NULL, 0), N + 1);
+    cr_assert_eq(sc_mem_targets(batch, 2 * N, batch, N), 1, "only the shared one is new");
 }
 
 Test(mem_budget, memavailable_is_read_from_meminfo)

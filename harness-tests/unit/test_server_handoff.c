@@ -174,10 +174,11 @@ static int slow_holding_reads(th_cmd *cmd, void *arg)
     return slow_rules(cmd, arg);
 }
 
-/* A worker that finished a command kicks before it takes the next: the next handler may
- * block (a scripted delay or hang), and the finished completion must not wait for it.
- * Here both workers' next commands block until the test has seen the TUR's completion,
- * so a completion that waited for a later kick is never seen (the reap times out). */
+/* A worker that finished a command kicks before it runs the next: the next handler may
+ * block (a slow backing file), and the finished completion must not wait for it. Here
+ * every READ blocks until the test has seen the TUR's completion, so a completion that
+ * waited for a later kick is never seen (the reap times out). With 4 READs a worker's
+ * take is one command; with 15 the TUR shares a take of 4 with blocking READs. */
 Test(server_handoff, a_finished_completion_does_not_wait_behind_a_blocking_handler, .timeout = 60)
 {
     dev_rig g;
@@ -187,17 +188,18 @@ Test(server_handoff, a_finished_completion_does_not_wait_behind_a_blocking_handl
         atomic_store(&hold_reads, true);
         uint8_t cdb[6];
         th_cdb_tur(cdb);
-        uint16_t tur, reads[4];
+        int n = round % 2 ? 15 : 4;
+        uint16_t tur, reads[15];
         cr_assert_eq(th_fk_queue_cmd(g.fk, cdb, 6, NULL, 0, 0, &tur), 0);
-        for (int i = 0; i < 4; i++) reads[i] = dev_rig_read(&g, (uint64_t)i);
+        for (int i = 0; i < n; i++) reads[i] = dev_rig_read(&g, (uint64_t)i);
         th_fk_notify(g.fk);
-        th_fk_completion c[6];
+        th_fk_completion c[17];
         int got = dev_rig_reap(&g, c, 1, 3000);
         atomic_store(&hold_reads, false);
         cr_assert_eq(got, 1, "round %d: the TUR's completion waited for the blocked reads", round);
         cr_assert_eq(c[0].cmd_id, tur);
-        got = reap_all(&g, c, 4);
-        each_once(reads, 4, c, got, 0);
+        got = reap_all(&g, c, n);
+        each_once(reads, n, c, got, 0);
     }
     dev_rig_down(&g);
 }
