@@ -42,6 +42,9 @@ void sc_parse_kmsg_list(yt *t, yaml_node_t *v, sc_kmsg_list *l);
 /* List items, i-th of their list. */
 void sc_each_device(yt *t, scenario *sc, yaml_node_t *n, int i);
 void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i);
+/* {dev.field} references in text (a step's command), checked against the model's devices
+ * and the fields a device of that type and export has; errors located at v. */
+void sc_check_placeholders(yt *t, const scenario *sc, yaml_node_t *v, const char *text);
 void sc_each_expect(yt *t, scenario *sc, yaml_node_t *n, int i);
 
 /* The trace filter that a wait_trace step and a wait request share (parse_wait.c): its

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "parse_internal.h"
+#include "sc_regex.h"
 
 static const yt_key remove_rule_keys[] = {{"device", YT_TEXT, "d0"}, {"name", YT_TEXT, "r0"}};
 static const yt_key queue_ua_keys[] = {{"device", YT_TEXT, "d0"},
@@ -126,7 +127,13 @@ static void expect_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
         if (yt_int(t, v, 0, 255, &n)) s->expect_exit = (int)n, s->expect_exit_set = true;
     } else if (!strcmp(key, "stdout") || !strcmp(key, "stderr")) {
         const char *str = yt_str(t, v);
-        if (str) *(key[3] == 'o' ? &s->expect_stdout : &s->expect_stderr) = strdup(str);
+        regex_t re;
+        char why[300];
+        /* Compiled now, as the step will compile it: a bad one fails validate. */
+        if (str && sc_regex_compile(&re, str, REG_NOSUB | REG_NEWLINE, why, sizeof(why)))
+            yt_error(t, v, "%s: %s", key, why);
+        else if (str)
+            regfree(&re), *(key[3] == 'o' ? &s->expect_stdout : &s->expect_stderr) = strdup(str);
     } else if (!strcmp(key, "timeout")) {
         if (yt_int(t, v, 1, 3600, &n)) s->timeout_s = (int)n;
     } else {
@@ -199,7 +206,7 @@ static void step_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, vo
     if (a) c->kind_key = a->key;
     if (!strcmp(key, "run")) {
         const char *str = yt_str(t, v);
-        if (str) s->run = strdup(str), s->kind = SC_RUN;
+        if (str) s->run = strdup(str), s->kind = SC_RUN, sc_check_placeholders(t, c->sc, v, str);
     } else if (!strcmp(key, "expect")) {
         yt_map(t, v, &sc_keys_expect, expect_pair, s);
     } else if (!strcmp(key, "add_rule")) {

@@ -55,6 +55,19 @@ def test_every_shipped_scenario_validates():
     ("name: x\ndevices:\n  - { name: d0 }\nsteps:\n  - { run: true, expect: { exit: 300 } }\n",
      5, "out of range"),
     ("name: x\ndevices:\n  - { name: d0 }\n  - { name: d0 }\n", 4, "used twice"),
+    # references and regexes are checked when the file is read, not when the step runs
+    ("name: x\ndevices:\n  - { name: d0 }\nsteps:\n  - run: cat {d9.sg}\n", 5,
+     "{d9.sg}: no device named 'd9'"),
+    ("name: x\ndevices:\n  - { name: d0 }\nsteps:\n  - run: cat {d0.nothing}\n", 5,
+     "a device has no field 'nothing' (fields: sg sd"),
+    ("name: x\ndevices:\n  - { name: d0 }\nsteps:\n  - run: mt -f {d0.nst} status\n", 5,
+     "{d0.nst}: d0 is a disk, and nst is a tape's node"),
+    ("name: x\ndevices:\n  - { name: t0, type: tape }\nsteps:\n  - run: cat {t0.iscsi}\n", 5,
+     "{t0.iscsi}: t0 has no iSCSI export"),
+    ("name: x\ndevices:\n  - { name: d0 }\nsteps:\n  - { run: 'true', expect: { stdout: '(x' } }\n",
+     5, "stdout: '(x' is not an extended regex"),
+    ("name: x\ndevices:\n  - { name: d0 }\nsteps:\n  - { run: 'true', expect: { stderr: 'a++++++++++++++++' } }\n",
+     5, "stderr: 'a++++++++++++++++' is too complex a regex"),
     ("devices:\n  - { name: d0 }\n", 1, "needs a name"),
     ("name: x\nsteps: []\n", 1, "needs devices"),
     ("- just\n- a list\n", 1, "must be a mapping"),
@@ -371,4 +384,13 @@ def test_tape_op_names_validate_on_a_tape(tmp_path):
                         "expect_trace:\n  - { device: t0, op: LOCATE_10, count: 0 }\n"
                         "  - { device: t0, op: 0x01, count: 0 }\n")
     p = th("validate", f)
+    assert p.returncode == 0, p.stderr
+
+
+def test_the_shells_own_braces_are_left_alone(tmp_path: pathlib.Path) -> None:
+    # {1..3} and awk's {print $1} name no device and no field: they are the shell's
+    f = tmp_path / "braces.yaml"
+    f.write_text("name: x\ndevices:\n  - { name: d0 }\nsteps:\n"
+                 "  - run: \"echo {1..3} | awk '{print $1}' > /dev/null; ls {d0.sg}\"\n")
+    p = subprocess.run([TH, "validate", str(f)], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
