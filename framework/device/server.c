@@ -35,6 +35,9 @@ _Static_assert(TH_RING_STATUS_CHECK_CONDITION == TH_STATUS_CHECK_CONDITION, "SAM
 #define HANDOFF_BATCH 16u
 /* The most one worker takes from the queue at a time. */
 #define TAKE_MAX 32u
+/* How long a command a worker answered may wait for its kick while the worker's take
+ * goes on (the serving thread's watch). */
+#define KICK_WATCH_MS 1
 /* One slot per possible cmd_id (16 bits on the wire). */
 #define INFLIGHT_BYTES (65536u * sizeof(_Atomic(th_cmd *)))
 
@@ -383,8 +386,17 @@ static void *poll_main(void *arg)
             continue;
         }
         struct pollfd p[2] = {{s->ring.fd, POLLIN, 0}, {s->stop_fd, POLLIN, 0}};
-        /* A broken ring is not read again; only a stop ends the wait. */
-        int rc = poll(ok ? p : p + 1, ok ? 2 : 1, -1);
+        /* While workers hold commands, wake every KICK_WATCH_MS to kick what they
+         * answered: a worker kicks at the end of its take, and a command it finished
+         * must not wait for the rest of the take when a later handler blocks (a slow
+         * backing file). Kicking before every handler instead cost a kick a command.
+         * A broken ring is not read again; only a stop ends the wait. */
+        int timeout = atomic_load(&s->handed_pending) ? KICK_WATCH_MS : -1;
+        int rc = poll(ok ? p : p + 1, ok ? 2 : 1, timeout);
+        if (rc == 0) {
+            flush_kick(s);
+            continue;
+        }
         if (rc < 0 && errno == EINTR) continue;
         if (rc < 0 || (p[1].revents & POLLIN)) break;
         if (ok && (p[0].revents & POLLIN)) {
@@ -434,11 +446,6 @@ static void *worker_main(void *arg)
         uint64_t t0 = now_ns();
         for (th_cmd *c = head, *next; c; c = next) {
             next = th_cmd_link(c); /* before the handler: completing relinks it */
-            /* What the take answered so far goes to the kernel before the next handler
-             * runs: it may block (a slow backing file), and a finished command must not
-             * wait for it. Workers only get commands dearer than a handoff, against
-             * which a kick is cheap; flush_kick makes no call when nothing waits. */
-            if (c != head) flush_kick(s);
             run_handler(s, c);
         }
         note_cost(s, (now_ns() - t0) / take);
