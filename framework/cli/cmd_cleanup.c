@@ -127,6 +127,46 @@ static void remove_luns(const char *hba, const char *name)
     if (t) closedir(t);
 }
 
+/* A device's own loopback target is named naa.<its WWN>, which its backstore holds as
+ * its unit serial (written before the target is made). Killed between making the target
+ * and linking its LUN, or between unlinking the LUN and removing the target, the harness
+ * leaves that target without a LUN of ours in it, so remove_luns does not find it: it
+ * goes here, if nothing else is in it. */
+static void remove_own_target(const char *backstore)
+{
+    char p[PATH_MAX + 300], serial[64] = "";
+    snprintf(p, sizeof(p), "%s/wwn/vpd_unit_serial", backstore);
+    FILE *f = fopen(p, "r");
+    if (!f) return;
+    /* "T10 VPD Unit Serial Number: <serial>" */
+    char line[256];
+    if (fgets(line, sizeof(line), f)) {
+        const char *colon = strrchr(line, ':');
+        sscanf(colon ? colon + 1 : line, " %63[0-9a-fA-F]", serial);
+    }
+    fclose(f);
+    if (strlen(serial) != 16) return;
+    snprintf(p, sizeof(p), CFS "/loopback/naa.%s/tpgt_1", serial);
+    if (!access(p, F_OK)) {
+        char lun[PATH_MAX + 320];
+        snprintf(lun, sizeof(lun), "%s/lun", p);
+        /* A LUN left without its link (killed between unlinking and removing it) goes;
+         * one with a link is another device's (rmdir refuses it): the target stays. */
+        DIR *d = opendir(lun);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            if (strncmp(de->d_name, "lun_", 4)) continue;
+            char l[PATH_MAX * 2];
+            snprintf(l, sizeof(l), "%s/%s", lun, de->d_name);
+            rm(l, false, true);
+        }
+        if (d) closedir(d);
+        rm(p, false, true);
+    }
+    snprintf(p, sizeof(p), CFS "/loopback/naa.%s", serial);
+    if (!access(p, F_OK)) rm(p, false, true);
+}
+
 static void rm_children(const char *dir, const char *prefix, bool links)
 {
     DIR *d = opendir(dir);
@@ -237,6 +277,7 @@ static void rescue(th_ctx *ctx, const char *hba, const char *name, const char *p
     th_refuser *refuser = NULL; /* stays NULL when there is no ring to serve */
     th_device_refuse_open(ctx, atoi(hba + 5), name, &refuser);
     remove_luns(hba, name);
+    remove_own_target(path);
     remove_iscsi_luns(hba, name);
     th_device_refuse_close(refuser);
     rm(path, false, false);

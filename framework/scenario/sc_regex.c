@@ -63,8 +63,14 @@ size_t sc_regex_cost(const char *src)
     size_t total[FRAMES], last[FRAMES];
     int depth = 0;
     total[0] = last[0] = 0;
+    bool after_rep = false; /* the previous token was a repetition */
     for (const char *p = src; *p;) {
         size_t copies = 0;
+        bool rep = *p == '*' || *p == '?' || *p == '+' || *p == '{';
+        /* A repetition of a repetition ('a++', 'a*?', 'a{2}+'): undefined in POSIX EREs,
+         * and glibc's epsilon closures over it take exponential time. */
+        if (rep && after_rep && (*p != '{' || (p[1] >= '0' && p[1] <= '9'))) return LIMIT;
+        after_rep = rep;
         switch (*p) {
         case '(':
             if (++depth >= FRAMES) return LIMIT;
@@ -128,8 +134,8 @@ int sc_regex_compile(regex_t *re, const char *src, int flags, char *err, size_t 
 {
     if (sc_regex_cost(src) > SC_REGEX_MAX_NODES) {
         snprintf(err, cap,
-                 "'%.80s' is too complex a regex: its repetitions nest (as in '(a+)+' or "
-                 "'(a{100}){100}') to more than %d copies",
+                 "'%.80s' is too complex a regex: its repetitions nest (as in 'a++', "
+                 "'((a+)+)+' or '(a{100}){100}') to more than %d copies",
                  src, SC_REGEX_MAX_NODES);
         return -EINVAL;
     }

@@ -8,10 +8,11 @@
 #include <stddef.h>
 
 /* How large the expanded pattern may get (atoms, counting each copy a repetition makes). */
-#define SC_REGEX_MAX_NODES 20000
+#define SC_REGEX_MAX_NODES 5000
 
 /* The size of src expanded as glibc expands repetitions (x+ is x x*, x{m,n} is n copies),
- * saturated at SC_REGEX_MAX_NODES + 1. Only an estimate of the cost: src need not be a
+ * saturated at SC_REGEX_MAX_NODES + 1; a repetition applied to a repetition ('a++') is
+ * charged as too many at once. Only an estimate of the cost: src need not be a
  * valid regex (regcomp judges that). */
 size_t sc_regex_cost(const char *src);
 /* regcomp(re, src, REG_EXTENDED | flags) after the cost check. 0, or -EINVAL with

@@ -28,6 +28,12 @@ Test(scenario_regex, nested_repetitions_are_too_complex)
         "((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)",
         "(a{255}){255}",
         "x{200}{200}",
+        /* a repetition of a repetition: glibc's closures over it took 14 s (fuzz_scenario) */
+        "sg_+urs+++++++++",
+        "Attac+++?+++++++++++",
+        "a**",
+        ".*?",
+        "a{2}+",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cr_assert_gt(sc_regex_cost(bad[i]), SC_REGEX_MAX_NODES, "%s", bad[i]);
@@ -57,6 +63,8 @@ Test(scenario_regex, ordinary_patterns_compile_and_match)
     regfree(&re);
     cr_assert_eq(sc_regex_compile(&re, "[0-9]{1,3}(\\.[0-9]{1,3}){3}", REG_NOSUB, err, sizeof(err)),
                  0, "%s", err);
+    regfree(&re);
+    cr_assert_eq(sc_regex_compile(&re, "(ab+)+ x{2}", REG_NOSUB, err, sizeof(err)), 0, "%s", err);
     regfree(&re);
     cr_assert_eq(sc_regex_compile(&re, "(x", REG_NOSUB, err, sizeof(err)), -EINVAL);
     cr_assert(strstr(err, "'(x' is not an extended regex"), "%s", err);
