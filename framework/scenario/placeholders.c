@@ -50,6 +50,12 @@ void sc_check_placeholders(yt *t, const scenario *sc, yaml_node_t *v, const char
         if (dot - p - 1 >= (long)sizeof(dev) || close - dot - 1 >= (long)sizeof(f)) continue;
         snprintf(dev, sizeof(dev), "%.*s", (int)(dot - p - 1), p + 1);
         snprintf(f, sizeof(f), "%.*s", (int)(close - dot - 1), dot + 1);
+        /* Only name-shaped tokens are references: jq's {name: .name} and awk's
+         * {print a.size} are the shell's. */
+        if (strspn(dev, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") !=
+                strlen(dev) ||
+            strspn(f, "abcdefghijklmnopqrstuvwxyz_") != strlen(f) || !*dev || !*f)
+            continue;
         const sc_device *d = sc_find_device(sc, dev);
         int fi = field_index(f);
         if (!d && fi < 0) continue; /* the shell's braces */

@@ -43,13 +43,17 @@ static const char *skip_bracket(const char *p)
 static size_t bound_copies(const char **pp)
 {
     const char *p = *pp + 1;
-    char *end;
-    unsigned long m = strtoul(p, &end, 10), n = m;
-    if (end == p) return 0;
+    char *end = (char *)p;
+    /* glibc reads {,n} as {0,n}; strtoul would also take a space or a sign, which
+     * regcomp refuses anyway. */
+    if (*p != ',' && (*p < '0' || *p > '9')) return 0;
+    unsigned long m = *p == ',' ? 0 : strtoul(p, &end, 10), n = m;
     if (*end == ',') {
         p = end + 1;
-        n = strtoul(p, &end, 10);
-        if (end == p) n = m + 1; /* {m,}: m copies and a starred one */
+        if (*p >= '0' && *p <= '9')
+            n = strtoul(p, &end, 10);
+        else
+            end = (char *)p, n = m + 1; /* {m,}: m copies and a starred one */
     }
     if (*end != '}') return 0;
     *pp = end + 1;
@@ -66,10 +70,11 @@ size_t sc_regex_cost(const char *src)
     bool after_rep = false; /* the previous token was a repetition */
     for (const char *p = src; *p;) {
         size_t copies = 0;
-        bool rep = *p == '*' || *p == '?' || *p == '+' || *p == '{';
+        bool rep = *p == '*' || *p == '?' || *p == '+' ||
+                   (*p == '{' && ((p[1] >= '0' && p[1] <= '9') || p[1] == ','));
         /* A repetition of a repetition ('a++', 'a*?', 'a{2}+'): undefined in POSIX EREs,
          * and glibc's epsilon closures over it take exponential time. */
-        if (rep && after_rep && (*p != '{' || (p[1] >= '0' && p[1] <= '9'))) return LIMIT;
+        if (rep && after_rep) return LIMIT;
         after_rep = rep;
         switch (*p) {
         case '(':
@@ -110,6 +115,9 @@ size_t sc_regex_cost(const char *src)
             p = skip_bracket(p);
             goto atom;
         case '\\':
+            /* A back-reference makes glibc's matcher backtrack exponentially (an
+             * expect regex (.*)(.*)\\2\\1 never ended on a 1 KiB line). */
+            if (p[1] >= '1' && p[1] <= '9') return LIMIT;
             p += p[1] ? 2 : 1;
             goto atom;
         default:
@@ -135,7 +143,8 @@ int sc_regex_compile(regex_t *re, const char *src, int flags, char *err, size_t 
     if (sc_regex_cost(src) > SC_REGEX_MAX_NODES) {
         snprintf(err, cap,
                  "'%.80s' is too complex a regex: its repetitions nest (as in 'a++', "
-                 "'((a+)+)+' or '(a{100}){100}') to more than %d copies",
+                 "'((a+)+)+' or '(a{100}){100}') to more than %d copies, or it has a "
+                 "back-reference (\\1)",
                  src, SC_REGEX_MAX_NODES);
         return -EINVAL;
     }

@@ -391,6 +391,7 @@ def test_the_shells_own_braces_are_left_alone(tmp_path: pathlib.Path) -> None:
     # {1..3} and awk's {print $1} name no device and no field: they are the shell's
     f = tmp_path / "braces.yaml"
     f.write_text("name: x\ndevices:\n  - { name: d0 }\nsteps:\n"
-                 "  - run: \"echo {1..3} | awk '{print $1}' > /dev/null; ls {d0.sg}\"\n")
+                 "  - run: \"echo {1..3} | awk '{print $1}' > /dev/null; ls {d0.sg}\"\n"
+                 "  - run: \"echo '{}' | jq '{name: .name}'; awk '{print a.size}' < /dev/null\"\n")
     p = subprocess.run([TH, "validate", str(f)], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr

@@ -13,6 +13,8 @@ Test(scenario_regex, the_cost_counts_the_copies_repetitions_make)
     cr_assert_eq(sc_regex_cost("a{3}"), 3);
     cr_assert_eq(sc_regex_cost("a{2,5}"), 5);
     cr_assert_eq(sc_regex_cost("a{4,}"), 5);
+    cr_assert_eq(sc_regex_cost("a{,3}"), 3, "{,n} is {0,n}");
+    cr_assert_eq(sc_regex_cost("a{ 3}"), 5, "not a bound: literals, for regcomp to judge");
     cr_assert_eq(sc_regex_cost("[a-z]+x"), 3, "a bracket is one atom");
     cr_assert_eq(sc_regex_cost("[]+)]x"), 2, "']' and '+' inside a bracket are members");
     cr_assert_eq(sc_regex_cost("[[:digit:]]{2}"), 2);
@@ -34,6 +36,12 @@ Test(scenario_regex, nested_repetitions_are_too_complex)
         "a**",
         ".*?",
         "a{2}+",
+        /* {,n} is {0,n} to glibc: 32767 copies, 25 s and 8 GB (the second review) */
+        "a{,32767}",
+        "((a{,100}){,100}){,20}",
+        /* back-references: glibc's matcher backtracks exponentially on a 1 KiB line */
+        "(.*)(.*)(.*)\\3\\2\\1$",
+        "(a|aa)*\\1b",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cr_assert_gt(sc_regex_cost(bad[i]), SC_REGEX_MAX_NODES, "%s", bad[i]);
