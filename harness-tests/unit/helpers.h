@@ -26,6 +26,20 @@ static inline th_disk *test_disk(uint64_t blocks, uint32_t bs)
     return d;
 }
 
+/* A device config serving disk (of bytes) over the fake kernel fk, no workers. */
+static inline th_device_config test_disk_device(const char *name, uint64_t bytes, th_disk *disk,
+                                                th_fake_kernel *fk)
+{
+    th_device_config cfg;
+    th_device_config_init(&cfg);
+    cfg.name = name;
+    cfg.size = bytes;
+    cfg.handler = th_disk_handle;
+    cfg.handler_arg = disk;
+    cfg.fake_kernel = fk;
+    return cfg;
+}
+
 static inline th_tape *test_tape(uint64_t capacity, uint64_t ew)
 {
     th_tape_config cfg;

@@ -29,14 +29,8 @@ Test(server_create_fails, open_with_the_kth_thread_failing_leaves_nothing)
         cr_assert_eq(th_ctx_new(&ctx), 0);
         cr_assert_eq(th_fk_new(&fk, 1 << 16, 1 << 20, 0x0f), 0);
         th_disk *disk = test_disk(2048, 512);
-        th_device_config cfg;
-        th_device_config_init(&cfg);
-        cfg.name = "c";
-        cfg.size = 2048 * 512;
-        cfg.handler = th_disk_handle;
-        cfg.handler_arg = disk;
+        th_device_config cfg = test_disk_device("c", 2048 * 512, disk, fk);
         cfg.workers = 4;
-        cfg.fake_kernel = fk;
         th_device *dev = NULL;
         atomic_store(&fail_after, k);
         int rc = th_device_open(ctx, &cfg, &dev);

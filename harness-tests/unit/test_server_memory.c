@@ -20,13 +20,7 @@ static long rss_kib(void)
 
 static th_device *open_on(th_ctx *ctx, th_fake_kernel *fk, th_disk *disk)
 {
-    th_device_config cfg;
-    th_device_config_init(&cfg);
-    cfg.name = "m";
-    cfg.size = 64 * 512;
-    cfg.handler = th_disk_handle;
-    cfg.handler_arg = disk;
-    cfg.fake_kernel = fk;
+    th_device_config cfg = test_disk_device("m", 64 * 512, disk, fk);
     th_device *dev;
     cr_assert_eq(th_device_open(ctx, &cfg, &dev), 0, "%s", th_ctx_errmsg(ctx));
     return dev;
