@@ -1,6 +1,7 @@
 #ifndef TH_CLI_H
 #define TH_CLI_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 int cmd_vm(int argc, char **argv);
@@ -12,6 +13,7 @@ int cmd_validate(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 struct scenario;
 /* sc_load, printing its errors on stderr; frees what it loaded on failure. 0 or -errno. */
@@ -22,6 +24,15 @@ struct th_vm_opts;
 int cli_vm_run(const struct th_vm_opts *o);
 /* Loads the target modules for native mode; false (after saying why) on failure. */
 bool cli_native_prepare(void);
+
+/* DIR/<stem>.run.json beside the trace DIR/<stem>.jsonl: the scenario's result and steps,
+ * for `report`. 0 or -errno (said on stderr). */
+struct sc_result;
+int cli_write_run_json(const char *trace_path, const struct scenario *sc, const char *file,
+                       const struct sc_result *res);
+/* The initiator's reactions in the trace at trace_path, one line each (at most max, each
+ * after indent), malloc'd; NULL without memory. */
+char *cli_reactions_text(const char *trace_path, size_t max, const char *indent);
 
 /* Exit code for usage errors. */
 #define CLI_USAGE 2

@@ -20,6 +20,8 @@ static const char serve_usage[] =
     "       tcmu-harness serve [--trace FILE] [--log-level LEVEL] --device SPEC [--device "
     "SPEC...]\n"
     "  Either form takes --control PATH, and with it needs no device at all.\n"
+    "  --trace-keep N: trace entries kept in memory for wait_trace and the control\n"
+    "    channel's trace (default 262144, about 330 bytes each; 1 to 16777216)\n"
     "  With SCENARIO: its devices and rules (steps are not run); the trace goes to FILE.\n"
     "  --control PATH: take requests on a Unix socket at PATH (JSON lines, mode 0600;\n"
     "    docs/control-protocol.md, and `tcmu-harness ctl` to send one from a shell).\n"
@@ -126,11 +128,29 @@ static int add_spec(scenario *sc, const char *spec)
     return 0;
 }
 
+/* --trace-keep: a whole number within the bounds, said otherwise. */
+static int parse_keep(const char *s, size_t *keep)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end || errno || s[0] == '-' || v < 1 || v > 16777216) {
+        fprintf(stderr,
+                "tcmu-harness serve: --trace-keep '%s': a whole number of entries from 1 to "
+                "16777216 was expected\n",
+                s);
+        return CLI_USAGE;
+    }
+    *keep = (size_t)v;
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static const struct option longs[] = {{"device", 1, 0, 'd'}, {"log-level", 1, 0, 'l'},
                                           {"trace", 1, 0, 't'},  {"control", 1, 0, 'c'},
-                                          {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+                                          {"help", 0, 0, 'h'},   {"trace-keep", 1, 0, 'k'},
+                                          {0, 0, 0, 0}};
     sc_session_opts o = {.kernel = true, .log_stderr = true, .log_level = TH_LOG_ERROR};
     const char *control = NULL; /* --control PATH: the control channel's socket */
     scenario *sc = calloc(1, sizeof(*sc));
@@ -151,6 +171,8 @@ int cmd_serve(int argc, char **argv)
             o.trace_path = optarg;
         else if (c == 'c')
             control = optarg;
+        else if (c == 'k')
+            rc = parse_keep(optarg, &o.keep);
         else if (c == 'd')
             rc = add_spec(sc, optarg);
         else

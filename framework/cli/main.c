@@ -9,7 +9,7 @@ static const char usage[] =
     "Throwaway virtual SCSI devices (TCMU) with scripted misbehaviour.\n"
     "\n"
     "commands:\n"
-    "  run [--junit FILE] [--trace DIR] [--shard K/N] SCENARIO...\n"
+    "  run [--junit FILE] [--trace DIR] [--summary] [--shard K/N] SCENARIO...\n"
     "                              run scenarios on the real kernel (natively or in the VM)\n"
     "  validate SCENARIO...        check scenario files (FILE:LINE:COL errors, exit 2)\n"
     "  exec SCENARIO --device NAME --cdb HEX [--data-out HEX|@FILE] [--alloc N]\n"
@@ -27,6 +27,7 @@ static const char usage[] =
     "                              fetch a Debian kernel (default or V) into the cache /\n"
     "                              print it / list the cached ones\n"
     "  cleanup                     remove configfs objects a crashed harness left behind\n"
+    "  report TRACE.jsonl...       the initiator's reaction to each fault in a trace\n"
     "\n"
     "options:\n"
     "  --version                   print \"tcmu-harness VERSION\" and exit\n"
@@ -49,7 +50,8 @@ int main(int argc, char **argv)
         int (*fn)(int, char **);
     } cmds[] = {{"serve", cmd_serve},   {"vm", cmd_vm},           {"with-kernel", cmd_with_kernel},
                 {"kernel", cmd_kernel}, {"cleanup", cmd_cleanup}, {"validate", cmd_validate},
-                {"exec", cmd_exec},     {"run", cmd_run},         {"ctl", cmd_ctl}};
+                {"exec", cmd_exec},     {"run", cmd_run},         {"ctl", cmd_ctl},
+                {"report", cmd_report}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "tcmu-harness: unknown command '%s'\n\n%s", argv[1], usage);

@@ -20,6 +20,7 @@ void th_cmd_reset(th_cmd *cmd)
     cmd->revoke = NULL;
     cmd->revoke_arg = NULL;
     cmd->rule = -1;
+    cmd->arrived_ns = 0;
 }
 
 int th_cmd_reserve_iov(th_cmd *cmd, uint32_t n)

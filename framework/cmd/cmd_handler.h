@@ -4,6 +4,7 @@
 #ifndef TH_CMD_HANDLER_H
 #define TH_CMD_HANDLER_H
 #include <stdbool.h>
+#include <stdint.h>
 #include "th/cmd.h"
 
 /* Sees the response just before it leaves (traces); cleared by every reset. */
@@ -14,6 +15,12 @@ void th_cmd_set_observer(th_cmd *cmd, th_cmd_observer_fn fn, void *arg);
  * -1 after every reset. */
 void th_cmd_set_rule(th_cmd *cmd, int rule);
 int th_cmd_rule(const th_cmd *cmd);
+
+/* When the handler first saw the command (CLOCK_MONOTONIC ns; 0 after every reset:
+ * unknown), for the trace's latency. Set only by a handler that traces, so the untraced
+ * path reads no clock. */
+void th_cmd_set_arrived_ns(th_cmd *cmd, uint64_t ns);
+uint64_t th_cmd_arrived_ns(const th_cmd *cmd);
 
 /* Asks whoever holds a deferred command to give it back (the source is closing).
  * True: the holder dropped it and will never touch it again; false: it already

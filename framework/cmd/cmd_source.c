@@ -107,6 +107,16 @@ int th_cmd_rule(const th_cmd *cmd)
     return cmd->rule;
 }
 
+void th_cmd_set_arrived_ns(th_cmd *cmd, uint64_t ns)
+{
+    cmd->arrived_ns = ns;
+}
+
+uint64_t th_cmd_arrived_ns(const th_cmd *cmd)
+{
+    return cmd->arrived_ns;
+}
+
 void th_cmd_set_revoke(th_cmd *cmd, th_cmd_revoke_fn fn, void *arg)
 {
     cmd->revoke = fn;

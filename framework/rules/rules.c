@@ -453,6 +453,8 @@ int th_rules_handle(th_cmd *cmd, void *arg)
 {
     th_rules *r = arg;
     th_cmd_set_observer(cmd, th_rules_trace_cmd, r);
+    if (atomic_load_explicit(&r->tracing, memory_order_relaxed))
+        th_cmd_set_arrived_ns(cmd, th_now_ns());
     /* The TMR for it came while it waited for a worker: nothing else will answer it. */
     if (th_cmd_is_aborted(cmd)) {
         th_cmd_status(cmd, TH_STATUS_TASK_ABORTED);

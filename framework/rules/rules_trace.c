@@ -73,6 +73,7 @@ void th_rules_trace_cmd(th_cmd *cmd, void *arg)
     const uint8_t *cdb = th_cmd_cdb(cmd);
     th_trace_entry e = {
         .t_ns = th_now_ns(),
+        .in_ns = th_cmd_arrived_ns(cmd),
         .device = r->device,
         .id = th_cmd_id(cmd),
         .op = cdb[0],
@@ -253,6 +254,10 @@ static void put_cmd(out *o, const th_trace_entry *e)
     }
     put_lit(o, ",\"aborted\":");
     put_s(o, tf(e->aborted));
+    /* How long the harness held it (a delay or hang rule's time included); the initiator
+     * saw that plus the kernel's part. */
+    if (e->in_ns && e->t_ns >= e->in_ns)
+        put_lit(o, ",\"lat_us\":"), put_u(o, (e->t_ns - e->in_ns) / 1000);
     put_lit(o, "}\n");
 }
 

@@ -509,4 +509,10 @@ void sc_result_clear(sc_result *res)
 {
     free(res->kmsg);
     res->kmsg = NULL;
+    for (int i = 0; i < res->n_steps; i++) free(res->steps[i].output);
+    free(res->steps);
+    free(res->output);
+    res->steps = NULL;
+    res->output = NULL;
+    res->n_steps = 0;
 }

@@ -43,6 +43,15 @@ static const yt_keys remove_rule_t = YT_KEYS("remove_rule", remove_rule_keys),
     X("wait_trace", SC_WAIT_TRACE, SC_ON_ANY, YT_MAP, "{device: d0, op: READ_10, count: 3}",       \
       &wait_trace_t)
 
+const char *sc_step_key(sc_kind kind)
+{
+#define KEY_OF(key, k, on, shape, example, keys)                                                   \
+    if (kind == k) return key;
+    SC_STEP_KINDS(KEY_OF)
+#undef KEY_OF
+    return "?";
+}
+
 /* The keys that qualify a step of some kind, and the key each one goes with (the parser's
  * "X goes with Y" and the tests' valid documents both come from here). */
 static const struct {

@@ -75,6 +75,33 @@ static void add_trace_tails(const sc_steps *st, sc_result *res)
                       sizeof(res->message), 5);
 }
 
+/* The step's record for the report (nothing when there is no memory for it: the run
+ * itself does not depend on it). */
+static void record_step(sc_result *res, const sc_step *s, double start, double end)
+{
+    if (!res->steps) return;
+    sc_step_rec *r = &res->steps[res->n_steps++];
+    r->line = s->line;
+    r->start = start;
+    r->end = end;
+    r->failed = !res->passed;
+    if (s->kind == SC_RUN) {
+        if (snprintf(r->what, sizeof(r->what), "%s%s", s->bg[0] ? "background: " : "", s->run) >=
+            (int)sizeof(r->what))
+            memcpy(r->what + sizeof(r->what) - 4, "...", 4); /* cut, and says so */
+    } else if (s->kind == SC_WAIT || s->kind == SC_KILL)
+        snprintf(r->what, sizeof(r->what), "%s %s", sc_step_key(s->kind), s->bg);
+    else if (s->kind == SC_SLEEP)
+        snprintf(r->what, sizeof(r->what), "sleep_ms %d", s->sleep_ms);
+    else if (s->kind == SC_ADD_RULE)
+        snprintf(r->what, sizeof(r->what), "add_rule %s on %s", s->rule.rule.name, s->rule.device);
+    else
+        snprintf(r->what, sizeof(r->what), "%s %s%s%s", sc_step_key(s->kind), s->device,
+                 s->name[0] ? " " : "", s->name);
+    r->output = res->output; /* what its command printed, if it ran one */
+    res->output = NULL;
+}
+
 /* One step; a failure goes to res. */
 static void run_step(sc_steps *st, int i, sc_result *res)
 {
@@ -154,7 +181,12 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
     sc_steps st = {.ses = ses, .sc = sc, .trace_path = path, .log = log, .stop = stop};
     sc_bgs_init(&st.bgs);
     st.origin = st.wait_next = sc_trace_cursor(tr);
-    for (int i = 0; i < sc->n_steps && res->passed && !sc_stopped(stop); i++) run_step(&st, i, res);
+    res->steps = calloc((size_t)sc->n_steps + 1, sizeof(*res->steps));
+    for (int i = 0; i < sc->n_steps && res->passed && !sc_stopped(stop); i++) {
+        double start = sc_now() - sc_trace_t0(tr);
+        run_step(&st, i, res);
+        record_step(res, &sc->steps[i], start, sc_now() - sc_trace_t0(tr));
+    }
     /* Background commands go before the devices: what they still do to them stops first;
      * what a hung command keeps from dying is reaped once the teardown released it. */
     sc_bgs_finish(&st.bgs, sc, res, log, sc_stopped(stop));

@@ -218,10 +218,34 @@ bool sc_proc_stop(sc_proc *p, double grace_s)
     return sc_proc_wait(p, sc_now() + SC_KILL_WAIT_S, NULL);
 }
 
+/* The end of what the command printed, for its step's record in the report. */
+static void keep_output(sc_result *res, const char *out, const char *errt)
+{
+    size_t ol = out ? strlen(out) : 0, el = errt ? strlen(errt) : 0;
+    char *k = malloc(SC_STEP_OUTPUT + 1);
+    if (!k) return;
+    size_t n = 0;
+    const char *parts[2] = {out, errt};
+    size_t lens[2] = {ol, el};
+    /* stderr's end matters most (a tool's error): its share first, then stdout's end */
+    size_t eshare = el < SC_STEP_OUTPUT / 2 ? el : SC_STEP_OUTPUT / 2;
+    size_t oshare = ol < SC_STEP_OUTPUT - eshare ? ol : SC_STEP_OUTPUT - eshare;
+    size_t shares[2] = {oshare, eshare};
+    for (int i = 0; i < 2; i++) {
+        if (!shares[i]) continue;
+        memcpy(k + n, parts[i] + lens[i] - shares[i], shares[i]);
+        n += shares[i];
+    }
+    k[n] = '\0';
+    free(res->output);
+    res->output = k;
+}
+
 void sc_proc_check(const sc_step *s, int idx, const sc_proc *p, const char *context,
                    const char *why_given, sc_result *res)
 {
     char *out = slurp(p->ofd, OUTPUT_MAX), *errt = slurp(p->efd, OUTPUT_MAX);
+    keep_output(res, out, errt);
     int want = s->expect_exit_set ? s->expect_exit : 0;
     char why[512] = "", err[256] = "";
     if (why_given)

@@ -175,12 +175,28 @@ const char *sc_op_name(uint8_t op, uint16_t sa);
 int sc_op_for(unsigned on, const char *name, int *op, int *sa, char *canon, size_t ccap, char *err,
               size_t ecap);
 
+/* One step as it ran, for the run report: its times on the trace's clock (seconds since
+ * the trace began, as the trace's "t"), what it was and what its command printed. */
+typedef struct sc_step_rec {
+    int line;
+    double start, end;
+    bool failed;
+    char what[256];
+    char *output; /* a command's stdout then stderr, the last SC_STEP_OUTPUT bytes; or NULL */
+} sc_step_rec;
+#define SC_STEP_OUTPUT 4096
+
 typedef struct sc_result {
     bool passed;
     double seconds;
     char message[8192];
-    char *kmsg; /* the kernel log of the run's span, rendered (malloc'd; sc_result_clear) */
+    char *kmsg;         /* the kernel log of the run's span, rendered (malloc'd; sc_result_clear) */
+    sc_step_rec *steps; /* the steps that ran (malloc'd; sc_result_clear) */
+    int n_steps;
+    char *output; /* the last command's output on its way into its step's record */
 } sc_result;
+/* The step key of a kind ("run", "add_rule", ...). */
+const char *sc_step_key(sc_kind kind);
 void sc_result_clear(sc_result *res);
 
 /* The tape a device declaration describes. */

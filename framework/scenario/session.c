@@ -36,7 +36,7 @@ int sc_session_new(const sc_session_opts *o, sc_session **out, char *err, size_t
         return -EINVAL;
     }
     if (o->log_stderr) th_ctx_set_logger(s->ctx, th_log_stderr, NULL, (th_log_level)o->log_level);
-    int rc = sc_trace_new(o->trace_path, 0, &s->trace, err, cap);
+    int rc = sc_trace_new(o->trace_path, o->keep, &s->trace, err, cap);
     if (rc) {
         th_ctx_free(s->ctx);
         free(s);

@@ -18,6 +18,7 @@ typedef struct sc_session_opts {
     bool kernel;            /* false: emulations and rules only, no th_device (exec) */
     bool log_stderr;        /* the ctx logs to stderr, up to log_level (a th_log_level) */
     int log_level;
+    size_t keep; /* trace entries kept in memory (0: SC_TRACE_KEEP) */
 } sc_session_opts;
 
 /* 0 or -errno with the reason in err. Creates the ctx (TCMU_HARNESS_INSTANCE) and trace.

@@ -156,6 +156,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
 static void fill(body *r, const th_trace_entry *e)
 {
     r->t_ns = e->t_ns;
+    r->in_ns = e->in_ns;
     r->is_tmr = e->is_tmr;
     if (e->is_tmr) {
         r->tmr_type = e->tmr_type;
@@ -191,7 +192,8 @@ static void fill(body *r, const th_trace_entry *e)
 th_trace_entry sc_trace_entry_of(const rec *r, const uint16_t *all_ids, uint32_t n_all)
 {
     const body *b = &r->b;
-    th_trace_entry e = {.t_ns = b->t_ns, .device = r->device, .is_tmr = b->is_tmr};
+    th_trace_entry e = {
+        .t_ns = b->t_ns, .in_ns = b->in_ns, .device = r->device, .is_tmr = b->is_tmr};
     if (b->is_tmr) {
         e.rule_id = -1;
         e.tmr_type = b->tmr_type;
@@ -360,6 +362,11 @@ bool sc_trace_merge_locked(sc_trace *t)
 static uint64_t oldest_locked(const sc_trace *t)
 {
     return t->next > t->keep ? t->next - t->keep : 0;
+}
+
+double sc_trace_t0(const sc_trace *t)
+{
+    return t->t0;
 }
 
 uint64_t sc_trace_cursor(sc_trace *t)

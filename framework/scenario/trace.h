@@ -59,6 +59,9 @@ void sc_trace_hold(sc_trace *t);
 int sc_trace_attach(sc_trace *t, th_rules *r);
 /* How often a device's memory was full and its serving thread waited for the writer. */
 uint64_t sc_trace_stalls(sc_trace *t);
+/* When the trace began (CLOCK_MONOTONIC seconds, sc_now's clock): its lines' "t" count
+ * from here. */
+double sc_trace_t0(const sc_trace *t);
 /* The index the next entry will get (entries are numbered from 0 for the session). */
 uint64_t sc_trace_cursor(sc_trace *t);
 /* The index of the oldest entry still kept (cursor - keep once the ring wrapped). */

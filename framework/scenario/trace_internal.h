@@ -19,7 +19,7 @@
 /* What the JSON line and the filters need of one entry, copied; without its device
  * (its lane's, or the kept record's). */
 typedef struct body {
-    uint64_t t_ns, lba;
+    uint64_t t_ns, in_ns, lba;
     size_t data_in, buffer;
     th_sense decoded;
     int rule_id;

@@ -1,6 +1,7 @@
 /* The rules' trace sink: the structured entry of each command and TMR, the one JSON
  * formatter, and th_rules_set_trace writing the same lines as before. */
 #include <stdlib.h>
+#include <unistd.h>
 #include "rules_fixture.h"
 
 /* What the sink saw, copied (the entry's pointers live only during the call). */
@@ -308,13 +309,50 @@ Test(trace_sink, set_trace_writes_the_same_lines_for_commands_and_tmrs)
     int off = 0;
     cr_assert_eq(sscanf(buf, "{\"t\":%lf,%n", &t, &off), 1, "%s", buf);
     cr_assert(t >= 0 && t < 60, "%s", buf);
+    long lat = -1;
+    char *lat_at = strstr(buf, "\"lat_us\":");
+    cr_assert_not_null(lat_at, "%s", buf);
+    cr_assert_eq(sscanf(lat_at, "\"lat_us\":%ld}", &lat), 1, "%s", buf);
+    cr_assert(lat >= 0 && lat < 60000000, "%s", buf);
+    lat_at[strlen("\"lat_us\":")] = '\0'; /* the latency varies: checked above */
     cr_assert_str_eq(buf + off,
                      "\"device\":\"d0\",\"id\":0,\"op\":\"READ_10\",\"cdb\":"
                      "\"28000000001400000100\",\"lba\":20,\"blocks\":1,\"status\":2,\"sense\":{"
                      "\"key\":\"MEDIUM_ERROR\",\"asc\":17,\"ascq\":0,\"info\":20,\"fm\":false,"
                      "\"eom\":false,\"ili\":false},\"data_in\":0,\"buffer\":0,\"rule\":\"bad-"
-                     "sector\",\"aborted\":false}");
+                     "sector\",\"aborted\":false,\"lat_us\":");
     cr_assert_eq(sscanf(second, "{\"t\":%lf,%n", &t, &off), 1, "%s", second);
     cr_assert_str_eq(second + off, "\"device\":\"d0\",\"tmr\":\"LUN_RESET\",\"ids\":[0]}\n");
     free(buf);
+}
+
+/* The latency is the time from the rules' first look to the answer: a delayed command's
+ * includes its delay; a command the rules never saw (a fake command's sink call with no
+ * arrival time) has none, so no reader mistakes 0 for instant. */
+Test(trace_sink, a_delayed_command_has_its_delay_in_lat_us_and_an_unseen_one_has_none)
+{
+    th_rule x;
+    th_rule_init(&x);
+    x.match.op = 0x28;
+    x.action.pass = true;
+    x.action.delay_ms = 30;
+    cr_assert_geq(th_rules_add(r, &x, -1), 0);
+    uint8_t cdb[16];
+    th_cmd *c = th_fake_cmd_new(cdb, th_cdb_read(cdb, 10, 5, 1), NULL, 0, 512);
+    cr_assert_eq(th_fake_cmd_run(c, th_rules_handle, r), TH_CMD_DEFERRED);
+    while (!th_fake_cmd_done(c)) usleep(1000);
+    th_fake_cmd_free(c);
+    cr_assert_eq(n_got, 1);
+    const th_trace_entry *e = &got[0].e;
+    cr_assert_neq(e->in_ns, 0);
+    cr_assert_geq(e->t_ns - e->in_ns, 30000000ull);
+    char line[1024];
+    th_trace_entry_json(e, 0, line, sizeof(line));
+    long lat = -1;
+    cr_assert_eq(sscanf(strstr(line, "\"lat_us\":"), "\"lat_us\":%ld}", &lat), 1, "%s", line);
+    cr_assert_geq(lat, 30000, "%s", line);
+    th_trace_entry unseen = *e;
+    unseen.in_ns = 0;
+    th_trace_entry_json(&unseen, 0, line, sizeof(line));
+    cr_assert_null(strstr(line, "lat_us"), "%s", line);
 }

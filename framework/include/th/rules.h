@@ -126,7 +126,8 @@ void th_rules_on_tmr(void *rules, uint8_t type, const uint16_t *ids, uint32_t n)
 /* One traced event: a command as it left, or a TMR (is_tmr). Pointers are valid only
  * during the sink's call; copy what you keep. */
 typedef struct th_trace_entry {
-    uint64_t t_ns;      /* CLOCK_MONOTONIC (th_now_ns) */
+    uint64_t t_ns;      /* CLOCK_MONOTONIC (th_now_ns), as it left */
+    uint64_t in_ns;     /* when the rules first saw it (0: unknown): the JSON's lat_us */
     const char *device; /* the rules' device name */
     bool is_tmr;
     /* A command. */

@@ -1,0 +1,369 @@
+/* tcmu-harness run: scenarios on the real kernel (here, or in a VM), their JUnit, traces,
+ * kernel logs and summaries. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "../scenario/scenario.h"
+#include "../scenario/session.h"
+#include "../vm/vm.h"
+#include "cli.h"
+#include "th/th.h"
+
+static void xml_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t') fputc(*s, f);
+        }
+    }
+}
+
+/* DIR/<stem>.kmsg beside the trace: the kernel log of the scenario's span. */
+static void write_kmsg(const char *tpath, const char *text)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%.*s.kmsg", (int)(strlen(tpath) - strlen(".jsonl")), tpath);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f))
+        fprintf(stderr, "tcmu-harness run: cannot write %s\n", path);
+}
+
+/* The suite's baseline (--allow-kmsg) joins each scenario's own allow_kmsg. */
+static int add_baseline(scenario *sc, const sc_kmsg_list *base)
+{
+    char err[300];
+    for (int i = 0; i < base->n; i++)
+        if (sc_kmsg_list_add(&sc->kmsg_allow, base->re[i].src, base->re[i].line, err, sizeof(err)))
+            return -1;
+    return 0;
+}
+
+/* Follows path while it is a symlink (up to 40 links, like the kernel), even to a target
+ * that does not exist yet: the guest would follow the same link and write where it points. */
+static void follow_links(char *path, size_t cap)
+{
+    char target[PATH_MAX];
+    struct stat st;
+    for (int hops = 0; hops < 40 && !lstat(path, &st) && S_ISLNK(st.st_mode); hops++) {
+        ssize_t l = readlink(path, target, sizeof(target) - 1);
+        if (l <= 0) return;
+        target[l] = '\0';
+        char *slash = strrchr(path, '/');
+        if (target[0] == '/' || !slash)
+            snprintf(path, cap, "%s", target);
+        else {
+            slash[1] = '\0'; /* a relative target is relative to the link's directory */
+            char joined[PATH_MAX];
+            snprintf(joined, sizeof(joined), "%s%s", path, target);
+            snprintf(path, cap, "%s", joined);
+        }
+    }
+}
+
+/* The VM shares only the current directory read-write: a --junit or --trace path outside it
+ * would be written into the guest's own file system and vanish with it. */
+static bool outside_share(const char *path)
+{
+    char cwd[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    follow_links(dir, sizeof(dir)); /* the file itself may be a link out of the share */
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    if (!getcwd(cwd, sizeof(cwd)) || !realpath(dir, real)) return false; /* run reports it */
+    size_t n = strlen(cwd);
+    if (n == 1) return false; /* the share is "/": everything is under it */
+    return strncmp(real, cwd, n) || (real[n] && real[n] != '/');
+}
+
+/* mkdir -p: a --trace DIR a user names is made, with its parents, rather than failing
+ * every scenario on its first write. *made says whether anything was (to undo on a later
+ * usage error). */
+static int make_dirs(const char *dir, bool *made)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p)) return -ENAMETOOLONG;
+    *made = false;
+    for (char *s = p + 1;; s++) {
+        if (*s && *s != '/') continue;
+        char was = *s;
+        *s = '\0';
+        if (mkdir(p, 0777) == 0)
+            *made = true;
+        else if (errno != EEXIST)
+            return -errno;
+        *s = was;
+        if (!was) break;
+    }
+    struct stat st;
+    if (stat(p, &st)) return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static volatile int interrupted;
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"junit", 1, 0, 'j'},          {"trace", 1, 0, 't'},      {"shard", 1, 0, 's'},
+        {"in-vm", 0, 0, 'v'},          {"allow-kmsg", 1, 0, 'k'}, {"help", 0, 0, 'h'},
+        {"kernel-version", 1, 0, 'K'}, {"summary", 0, 0, 'S'},    {0, 0, 0, 0}};
+    const char *junit = NULL, *trace_dir = NULL, *kernel_version = NULL;
+    int shard_k = 1, shard_n = 1, c;
+    bool in_vm = false, summary = false;
+    sc_kmsg_list baseline = {0};
+    char err[400];
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        if (c == 'j')
+            junit = optarg;
+        else if (c == 't')
+            trace_dir = optarg;
+        else if (c == 'v')
+            in_vm = true;
+        else if (c == 'S')
+            summary = true;
+        else if (c == 'K')
+            kernel_version = optarg; /* the VM's kernel; ignored inside it */
+        else if (c == 'k' && sc_kmsg_list_load(&baseline, optarg, err, sizeof(err))) {
+            fprintf(stderr, "tcmu-harness run: --allow-kmsg %s\n", err);
+            sc_kmsg_list_free(&baseline);
+            return CLI_USAGE;
+        } else if (c == 'k')
+            continue;
+        else if (c == 's' && sscanf(optarg, "%d/%d", &shard_k, &shard_n) == 2 && shard_k >= 1 &&
+                 shard_k <= shard_n)
+            continue;
+        else {
+            fprintf(
+                c == 'h' ? stdout : stderr,
+                "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--summary] [--shard K/N]\n"
+                "                        [--allow-kmsg FILE] [--kernel-version V] SCENARIO...\n"
+                "  runs scenarios on the real kernel (natively, else in a throwaway VM);\n"
+                "  exit 0 only if every scenario passed\n"
+                "  a scenario also fails if the kernel logged a splat during it (WARNING:, BUG:,\n"
+                "  Oops, lockdep, KASAN, hung task, ...) that no allow_kmsg regex excuses\n"
+                "  --junit FILE       JUnit XML; each test case has its kernel log in system-out\n"
+                "  --trace DIR        DIR/<file>.jsonl, the trace; DIR/<file>.kmsg, the log;\n"
+                "                     DIR/<file>.run.json, the result and steps (made if\n"
+                "                     missing; tcmu-harness report DIR makes pages of them)\n"
+                "  --summary          after each scenario, the initiator's reaction to each\n"
+                "                     fault a rule injected (retries, aborts, how it ended);\n"
+                "                     JUnit has them with --trace or --summary\n"
+                "  --allow-kmsg FILE  a baseline of known kernel warnings for every scenario:\n"
+                "                     one extended regex per line, blank lines and # comments\n"
+                "                     ignored\n"
+                "  --kernel-version V the VM's kernel package or version (see tcmu-harness vm)\n");
+            sc_kmsg_list_free(&baseline);
+            return c == 'h' ? 0 : CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "tcmu-harness run: no scenario given\n");
+        sc_kmsg_list_free(&baseline);
+        return CLI_USAGE;
+    }
+    /* Every file is checked before any kernel work. */
+    scenario *sc = malloc(sizeof(*sc));
+    int bad = 0;
+    bool devices = false; /* scenarios of commands only need no kernel: they run here */
+    for (int i = optind; i < argc; i++) {
+        if (cli_load_scenario(argv[i], sc))
+            bad++;
+        else
+            devices |= sc->n_devices > 0, sc_free(sc);
+    }
+    if (bad) {
+        free(sc);
+        sc_kmsg_list_free(&baseline);
+        return CLI_USAGE;
+    }
+    bool made = false;
+    int mrc = trace_dir ? make_dirs(trace_dir, &made) : 0;
+    if (mrc) {
+        fprintf(stderr, "tcmu-harness run: --trace %s: cannot make the directory: %s\n", trace_dir,
+                strerror(-mrc));
+        free(sc);
+        sc_kmsg_list_free(&baseline);
+        return CLI_USAGE;
+    }
+    char why[256];
+    if (!in_vm && devices && !th_native_available(why, sizeof(why))) {
+        const char *outs[] = {junit, trace_dir ? trace_dir : NULL};
+        for (int i = 0; i < 2; i++) {
+            char probe[PATH_MAX];
+            /* a trace DIR is itself the directory; a JUnit FILE's is its parent */
+            snprintf(probe, sizeof(probe), "%s%s", outs[i] ? outs[i] : "", i ? "/x" : "");
+            if (outs[i] && outside_share(probe)) {
+                fprintf(
+                    stderr,
+                    "tcmu-harness run: %s %s is outside the current directory, the only "
+                    "one the VM shares (a VM is needed: %s); run from a directory that holds it\n",
+                    i ? "--trace" : "--junit", outs[i], why);
+                if (i && made) rmdir(trace_dir); /* made just now, for nothing */
+                free(sc);
+                sc_kmsg_list_free(&baseline);
+                return CLI_USAGE;
+            }
+        }
+        fprintf(stderr, "tcmu-harness: using a VM (%s)\n", why);
+        char self[PATH_MAX];
+        ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (l <= 0) return 125;
+        self[l] = 0;
+        char **args = calloc((size_t)argc + 3, sizeof(char *));
+        args[0] = self;
+        args[1] = "run";
+        args[2] = "--in-vm";
+        for (int i = 1; i < argc; i++) args[i + 2] = argv[i];
+        th_vm_opts o = {
+            .argv = args, .timeout_s = 3600, .quiet = false, .kernel_version = kernel_version};
+        int rc = cli_vm_run(&o);
+        free(args);
+        free(sc);
+        sc_kmsg_list_free(&baseline);
+        return rc;
+    }
+    if (!in_vm && devices && !cli_native_prepare()) {
+        free(sc);
+        sc_kmsg_list_free(&baseline);
+        return 125;
+    }
+    /* A signal ends the current step and the run; devices are always torn down. */
+    struct sigaction sa = {.sa_handler = on_interrupt};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    FILE *jf = junit ? fopen(junit, "w") : NULL;
+    if (junit && !jf) {
+        perror(junit);
+        free(sc);
+        sc_kmsg_list_free(&baseline);
+        return CLI_USAGE;
+    }
+    int passed = 0, failed = 0, idx = 0;
+    double total = 0;
+    char *cases = NULL;
+    size_t cases_len = 0;
+    FILE *cf = open_memstream(&cases, &cases_len);
+    for (int i = optind; i < argc && !interrupted; i++, idx++) {
+        if (idx % shard_n != shard_k - 1) continue;
+        if (cli_load_scenario(argv[i], sc)) continue;
+        if (add_baseline(sc, &baseline)) {
+            fprintf(stderr, "tcmu-harness run: out of memory\n");
+            sc_free(sc);
+            break;
+        }
+        char tpath[PATH_MAX] = "";
+        if (trace_dir) {
+            const char *base = strrchr(argv[i], '/');
+            base = base ? base + 1 : argv[i];
+            snprintf(tpath, sizeof(tpath), "%s/%.*s.jsonl", trace_dir, (int)(strcspn(base, ".")),
+                     base);
+        }
+        /* The reactions are read back from the trace: --summary without --trace keeps one
+         * in a temporary file for as long as it takes. */
+        char tmp[] = "/tmp/th-summary-XXXXXX.jsonl";
+        bool tmp_trace = false;
+        if (!tpath[0] && summary) {
+            int fd = mkstemps(tmp, 6);
+            if (fd >= 0) {
+                close(fd);
+                snprintf(tpath, sizeof(tpath), "%s", tmp);
+                tmp_trace = true;
+            }
+        }
+        printf("RUN  %s (%s)\n", sc->name, argv[i]);
+        fflush(stdout);
+        sc_result res;
+        sc_run(sc, tpath[0] ? tpath : NULL, &res, stdout, &interrupted);
+        char *reactions = tpath[0] ? cli_reactions_text(tpath, summary ? 20 : 200, "  ") : NULL;
+        if (summary && reactions) printf("  initiator's reactions:\n%s", reactions);
+        if (tpath[0] && !tmp_trace) cli_write_run_json(tpath, sc, argv[i], &res);
+        total += res.seconds;
+        if (res.passed) {
+            passed++;
+            printf("PASS %s (%.1f s)\n", sc->name, res.seconds);
+        } else {
+            failed++;
+            printf("FAIL %s (%.1f s): %s\n", sc->name, res.seconds, res.message);
+        }
+        fflush(stdout);
+        fprintf(cf, "  <testcase classname=\"scenarios\" name=\"");
+        xml_escape(cf, sc->name);
+        fprintf(cf, "\" file=\"");
+        xml_escape(cf, argv[i]);
+        fprintf(cf, "\" time=\"%.3f\">", res.seconds);
+        if (!res.passed) {
+            fprintf(cf, "<failure message=\"scenario failed\">");
+            xml_escape(cf, res.message);
+            fprintf(cf, "</failure>");
+        }
+        if (res.kmsg || reactions) {
+            fprintf(cf, "<system-out>");
+            if (reactions) {
+                fprintf(cf, "--- the initiator's reactions to the faults\n");
+                xml_escape(cf, reactions);
+                fprintf(cf, "--- the kernel log\n");
+            }
+            xml_escape(cf, res.kmsg ? res.kmsg : "");
+            fprintf(cf, "</system-out>");
+            if (tpath[0] && !tmp_trace && res.kmsg) write_kmsg(tpath, res.kmsg);
+        }
+        free(reactions);
+        if (tmp_trace) unlink(tpath);
+        fprintf(cf, "</testcase>\n");
+        sc_result_clear(&res);
+        sc_free(sc);
+    }
+    fclose(cf);
+    if (jf) {
+        th_kernel_id k; /* which harness and kernel these results came from */
+        th_kernel_id_get(&k);
+        fprintf(jf,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites><testsuite "
+                "name=\"tcmu-harness scenarios\" tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n"
+                "  <properties>\n"
+                "    <property name=\"tcmu-harness.version\" value=\"%s\"/>\n"
+                "    <property name=\"kernel.release\" value=\"%s\"/>\n"
+                "    <property name=\"kernel.package\" value=\"%s\"/>\n"
+                "  </properties>\n%s"
+                "</testsuite></testsuites>\n",
+                passed + failed, failed, total, th_version(), k.release, k.package,
+                cases ? cases : "");
+        fclose(jf);
+    }
+    free(cases);
+    free(sc);
+    sc_kmsg_list_free(&baseline);
+    printf("%d passed, %d failed\n", passed, failed);
+    return interrupted ? 130 : failed || !passed ? 1 : 0;
+}
