@@ -48,16 +48,18 @@ enum { TRACKED = 64 }; /* attempts whose ids a TMR is matched against */
 
 /* What the device saw while the episode lasted: TMRs (entries are in the order they left,
  * so the abort of a hung command comes before the command itself) and other commands. */
-static void around(const rp_trace *t, size_t i, const size_t *att, int n_att, rp_reaction *r)
+static void around(const rp_trace *t, size_t i, const uint32_t *owner, uint32_t me,
+                   const size_t *att, int n_att, rp_reaction *r)
 {
     const rp_entry *first = &t->e[i];
     double from = first->start, to = t->e[r->last].t;
     size_t lo = i;
-    while (lo > 0 && t->e[lo - 1].t >= from) lo--;
+    /* bounded: a hostile trace's times need not grow (its file order is all we have) */
+    while (lo > 0 && i - lo < RP_SCAN_MAX && t->e[lo - 1].t >= from) lo--;
     enum { OPS = 32 };
     uint16_t ops[OPS];
     int counts[OPS], n_ops = 0;
-    for (size_t j = lo; j < t->n && t->e[j].t <= to; j++) {
+    for (size_t j = lo; j < t->n && t->e[j].t <= to && j <= r->last + RP_SCAN_MAX; j++) {
         const rp_entry *e = &t->e[j];
         if (e->device != first->device || e->t < from) continue;
         if (e->is_tmr) {
@@ -78,9 +80,7 @@ static void around(const rp_trace *t, size_t i, const size_t *att, int n_att, rp
             }
             continue;
         }
-        bool attempt = false;
-        for (int a = 0; a < n_att && !attempt; a++) attempt = att[a] == j;
-        if (attempt || (n_att == TRACKED && same_target(e, first))) continue;
+        if (owner[j] == me) continue; /* an attempt */
         if (e->opcode == 0x03 && e->cdb_len)
             r->request_sense++;
         else
@@ -97,15 +97,15 @@ static void around(const rp_trace *t, size_t i, const size_t *att, int n_att, rp
     }
 }
 
-/* Follows the episode that starts at entry i; marks its attempts in taken. */
-static void follow(const rp_trace *t, size_t i, bool *taken, rp_reaction *r)
+/* Follows the episode that starts at entry i; marks its attempts as owned by me. */
+static void follow(const rp_trace *t, size_t i, uint32_t *owner, uint32_t me, rp_reaction *r)
 {
     const rp_entry *first = &t->e[i], *prev = first;
     memset(r, 0, sizeof(*r));
     r->fault = r->last = i;
     r->attempts = r->failed = 1;
     r->min_gap = -1;
-    taken[i] = true;
+    owner[i] = me;
     size_t att[TRACKED] = {i};
     int n_att = 1;
     for (size_t j = i + 1; j < t->n; j++) {
@@ -113,12 +113,13 @@ static void follow(const rp_trace *t, size_t i, bool *taken, rp_reaction *r)
         /* past the episode (every device's entries: the file is in time order) */
         if (e->start > prev->t + RP_RETRY_GAP_S) break;
         if (e->device != first->device || e->is_tmr) continue;
-        if (taken[j] || !same_target(e, first)) continue;
+        if (j - r->last > RP_SCAN_MAX) break; /* bounded, as in around() */
+        if (owner[j] || !same_target(e, first)) continue;
         double gap = e->start - prev->t;
         if (gap < 0) gap = 0; /* queued behind it (qd > 1) */
         if (r->min_gap < 0 || gap < r->min_gap) r->min_gap = gap;
         if (gap > r->max_gap) r->max_gap = gap;
-        taken[j] = true;
+        owner[j] = me;
         r->attempts++;
         r->last = j;
         if (n_att < TRACKED) att[n_att++] = j;
@@ -131,32 +132,37 @@ static void follow(const rp_trace *t, size_t i, bool *taken, rp_reaction *r)
     }
     r->duration = prev->t - first->start;
     if (r->min_gap < 0) r->min_gap = 0;
-    around(t, i, att, n_att, r);
+    around(t, i, owner, me, att, n_att, r);
 }
 
 int rp_reactions_find(const rp_trace *t, rp_reactions *out)
 {
     memset(out, 0, sizeof(*out));
     if (!t->n) return 0;
-    bool *taken = calloc(t->n, 1);
-    if (!taken) return -ENOMEM;
+    uint32_t *owner = calloc(t->n, sizeof(*owner)); /* the episode (1-based) of an attempt */
+    if (!owner) return -ENOMEM;
     /* By arrival, not departure: a hung command leaves after the retries of others. */
     for (size_t i = 0; i < t->n; i++) {
-        if (taken[i] || !is_fault(&t->e[i])) continue;
+        if (owner[i] || !is_fault(&t->e[i])) continue;
+        if (out->n == RP_EPISODES_MAX) {
+            out->truncated = true;
+            break;
+        }
         if (out->n == out->cap) {
             size_t nc = out->cap ? 2 * out->cap : 16;
             rp_reaction *nr = realloc(out->r, nc * sizeof(*nr));
             if (!nr) {
-                free(taken);
+                free(owner);
                 rp_reactions_free(out);
                 return -ENOMEM;
             }
             out->r = nr;
             out->cap = nc;
         }
-        follow(t, i, taken, &out->r[out->n++]);
+        follow(t, i, owner, (uint32_t)out->n + 1, &out->r[out->n]);
+        out->n++;
     }
-    free(taken);
+    free(owner);
     return 0;
 }
 
@@ -241,4 +247,6 @@ void rp_reactions_print(FILE *f, const rp_trace *t, const rp_reactions *rs, size
         fprintf(f, "%s%s\n", indent, line);
     }
     if (rs->n > max) fprintf(f, "%s... and %zu more\n", indent, rs->n - max);
+    if (rs->truncated)
+        fprintf(f, "%s(the analysis stopped after %d faults)\n", indent, RP_EPISODES_MAX);
 }

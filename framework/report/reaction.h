@@ -15,6 +15,11 @@
  * separate I/O of the same range, a user-space tool reading it again, is further apart). */
 #define RP_RETRY_GAP_S 0.25
 #define RP_MEANWHILE   3
+/* Bounds on the work, for a hostile trace (times that never grow, a fault in every line):
+ * an episode looks at most this many entries past its last attempt (and before its first),
+ * and at most RP_EPISODES_MAX episodes are followed. */
+#define RP_SCAN_MAX     4096
+#define RP_EPISODES_MAX 100000
 
 typedef struct rp_reaction {
     size_t fault;            /* the entry of the first faulted command */
@@ -36,6 +41,7 @@ typedef struct rp_reaction {
 typedef struct rp_reactions {
     rp_reaction *r;
     size_t n, cap;
+    bool truncated; /* faults past RP_EPISODES_MAX were not followed */
 } rp_reactions;
 
 /* Every episode of t (in the order their first faults arrived); 0 or -ENOMEM. */

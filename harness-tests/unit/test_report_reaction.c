@@ -202,3 +202,22 @@ Test(report_reaction, a_missing_file_names_itself)
     cr_assert_lt(rp_trace_load(&t, "/nonexistent/x.jsonl", err, sizeof(err)), 0);
     cr_assert_str_eq(err, "/nonexistent/x.jsonl: No such file or directory");
 }
+
+/* A trace whose times never grow and that has a fault in every line would make every
+ * episode look at every entry: the work is bounded (RP_SCAN_MAX entries around an
+ * episode, RP_EPISODES_MAX episodes), and the output says it stopped. */
+Test(report_reaction, a_hostile_trace_of_only_faults_at_one_time_is_bounded_and_says_so)
+{
+    for (long i = 0; i < RP_EPISODES_MAX + 10; i++) cmd(0, 0, 1, "READ_10", 0x28, 2 * i, 1, 2, "r");
+    cr_assert_eq(rp_reactions_find(&t, &rs), 0);
+    cr_assert_eq(rs.n, RP_EPISODES_MAX);
+    cr_assert(rs.truncated);
+    cr_assert_leq(rs.r[0].meanwhile_n[0], RP_SCAN_MAX + 1);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    rp_reactions_print(f, &t, &rs, 1, "");
+    fclose(f);
+    cr_assert(strstr(text, "the analysis stopped after 100000 faults"), "%s", text);
+    free(text);
+}
