@@ -65,7 +65,7 @@ static int str(lex *x, char *out, size_t cap, size_t *len)
                     if (d < 0) return fail(x, "a bad \\u escape");
                     v = v * 16 + (unsigned)d;
                 }
-                c = v < 0x80 ? (char)v : '?';
+                c = v && v < 0x80 ? (char)v : '?'; /* a NUL would cut the name */
             } else if (e && k) {
                 c = to[k - from];
             } else {
@@ -175,6 +175,7 @@ void rp_trace_free(rp_trace *t)
 {
     for (size_t i = 0; i < t->n_names; i++) free(t->names[i]);
     free(t->names);
+    free(t->hash);
     free(t->e);
     rp_trace_init(t);
 }
@@ -182,6 +183,29 @@ void rp_trace_free(rp_trace *t)
 const char *rp_name(const rp_trace *t, uint16_t i)
 {
     return i < t->n_names ? t->names[i] : "";
+}
+
+static uint32_t name_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* The hash holds name indexes (0: empty; names[0], "", is never in it). */
+static int rehash(rp_trace *t, size_t cap)
+{
+    uint16_t *h = calloc(cap, sizeof(*h));
+    if (!h) return -ENOMEM;
+    for (size_t i = 1; i < t->n_names; i++) {
+        size_t k = name_hash(t->names[i], strlen(t->names[i])) & (cap - 1);
+        while (h[k]) k = (k + 1) & (cap - 1);
+        h[k] = (uint16_t)i;
+    }
+    free(t->hash);
+    t->hash = h;
+    t->hash_cap = cap;
+    return 0;
 }
 
 int rp_intern(rp_trace *t, const char *name, size_t len)
@@ -193,9 +217,13 @@ int rp_intern(rp_trace *t, const char *name, size_t len)
         t->cap_names = 16;
     }
     if (!len) return 0;
-    /* Few distinct names (devices, ops, rules): a scan is cheaper than a hash here. */
-    for (size_t i = 1; i < t->n_names; i++)
-        if (!strncmp(t->names[i], name, len) && !t->names[i][len]) return (int)i;
+    /* A hostile trace may hold 65535 names: looked up by hash, not by a scan. */
+    if (!t->hash && rehash(t, 64)) return -ENOMEM;
+    size_t k = name_hash(name, len) & (t->hash_cap - 1);
+    for (; t->hash[k]; k = (k + 1) & (t->hash_cap - 1)) {
+        const char *n = t->names[t->hash[k]];
+        if (!strncmp(n, name, len) && !n[len]) return t->hash[k];
+    }
     if (t->n_names > 65535) return -E2BIG;
     if (t->n_names == t->cap_names) {
         char **nn = realloc(t->names, 2 * t->cap_names * sizeof(char *));
@@ -208,7 +236,11 @@ int rp_intern(rp_trace *t, const char *name, size_t len)
     memcpy(s, name, len);
     s[len] = '\0';
     t->names[t->n_names] = s;
-    return (int)t->n_names++;
+    t->hash[k] = (uint16_t)t->n_names;
+    int idx = (int)t->n_names++;
+    /* at most half full (65536 names fit a table of 131072) */
+    if (2 * t->n_names > t->hash_cap && rehash(t, 2 * t->hash_cap)) return -ENOMEM;
+    return idx;
 }
 
 static int name_val(lex *x, rp_trace *t, uint16_t *idx)

@@ -32,6 +32,8 @@ typedef struct rp_trace {
     size_t n, cap;
     char **names; /* names[0] is "" */
     size_t n_names, cap_names;
+    uint16_t *hash; /* name lookup: indexes into names, open addressing */
+    size_t hash_cap;
     char kernel[128];  /* the header's kernel_release ("" without a header) */
     char version[32];  /* the header's tcmu_harness_version */
     uint64_t not_kept; /* entries a dump said were no longer kept */
