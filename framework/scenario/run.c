@@ -182,6 +182,7 @@ int sc_run(const scenario *sc, const char *trace_path, sc_result *res, FILE *log
     sc_bgs_init(&st.bgs);
     st.origin = st.wait_next = sc_trace_cursor(tr);
     res->steps = calloc((size_t)sc->n_steps + 1, sizeof(*res->steps));
+    res->keep_output = res->steps != NULL;
     for (int i = 0; i < sc->n_steps && res->passed && !sc_stopped(stop); i++) {
         double start = sc_now() - sc_trace_t0(tr);
         run_step(&st, i, res);

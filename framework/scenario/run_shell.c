@@ -221,6 +221,7 @@ bool sc_proc_stop(sc_proc *p, double grace_s)
 /* The end of what the command printed, for its step's record in the report. */
 static void keep_output(sc_result *res, const char *out, const char *errt)
 {
+    if (!res->keep_output) return; /* only a run records its steps */
     size_t ol = out ? strlen(out) : 0, el = errt ? strlen(errt) : 0;
     char *k = malloc(SC_STEP_OUTPUT + 1);
     if (!k) return;

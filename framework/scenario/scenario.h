@@ -194,6 +194,7 @@ typedef struct sc_result {
     sc_step_rec *steps; /* the steps that ran (malloc'd; sc_result_clear) */
     int n_steps;
     char *output; /* the last command's output on its way into its step's record */
+    bool keep_output; /* sc_run's: keep each command's output for its step's record */
 } sc_result;
 /* The step key of a kind ("run", "add_rule", ...). */
 const char *sc_step_key(sc_kind kind);
