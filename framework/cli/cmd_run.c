@@ -328,13 +328,13 @@ int cmd_run(int argc, char **argv)
             fprintf(cf, "</failure>");
         }
         if (res.kmsg || reactions) {
+            /* the kernel log first, as it always was; the reactions after it */
             fprintf(cf, "<system-out>");
+            xml_escape(cf, res.kmsg ? res.kmsg : "");
             if (reactions) {
                 fprintf(cf, "--- the initiator's reactions to the faults\n");
                 xml_escape(cf, reactions);
-                fprintf(cf, "--- the kernel log\n");
             }
-            xml_escape(cf, res.kmsg ? res.kmsg : "");
             fprintf(cf, "</system-out>");
             if (tpath[0] && !tmp_trace && res.kmsg) write_kmsg(tpath, res.kmsg);
         }
