@@ -105,6 +105,7 @@ static bool outside_share(const char *path)
 static int make_dirs(const char *dir, bool *made)
 {
     char p[PATH_MAX];
+    if (!*dir) return -ENOENT; /* the loop below starts after the first byte */
     if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p)) return -ENAMETOOLONG;
     *made = false;
     for (char *s = p + 1;; s++) {

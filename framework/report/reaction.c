@@ -112,8 +112,9 @@ static void follow(const rp_trace *t, size_t i, uint32_t *owner, uint32_t me, rp
         const rp_entry *e = &t->e[j];
         /* past the episode (every device's entries: the file is in time order) */
         if (e->start > prev->t + RP_RETRY_GAP_S) break;
+        /* bounded, as in around(), whatever the entries are (other devices', TMRs) */
+        if (j - r->last > RP_SCAN_MAX) break;
         if (e->device != first->device || e->is_tmr) continue;
-        if (j - r->last > RP_SCAN_MAX) break; /* bounded, as in around() */
         if (owner[j] || !same_target(e, first)) continue;
         double gap = e->start - prev->t;
         if (gap < 0) gap = 0; /* queued behind it (qd > 1) */

@@ -86,7 +86,8 @@ static int num(lex *x, double *d, uint64_t *u, bool *is_uint)
 {
     ws(x);
     const char *s = x->p;
-    while (x->p < x->end && strchr("+-0123456789.eE", *x->p)) x->p++;
+    /* *x->p first: strchr finds a NUL byte too (the string's terminator) */
+    while (x->p < x->end && *x->p && strchr("+-0123456789.eE", *x->p)) x->p++;
     if (x->p == s || x->p - s > 40) return fail(x, "a number was expected");
     char buf[48];
     memcpy(buf, s, (size_t)(x->p - s));

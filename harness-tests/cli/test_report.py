@@ -72,3 +72,11 @@ def test_run_summary_and_run_json_without_faults(tmp_path):
     p = th("run", "--summary", s)
     assert p.returncode == 0 and "no command was answered" in p.stdout
     assert set(pathlib.Path("/tmp").glob("th-summary-*")) == before
+
+
+def test_run_trace_of_an_empty_name_is_a_usage_error(tmp_path):
+    # review: the directory maker started past the end of an empty path
+    s = scenario(tmp_path)
+    p = th("run", "--trace", "", s, cwd=tmp_path)
+    assert p.returncode == 2
+    assert "--trace : cannot make the directory: No such file or directory" in p.stderr, p.stderr

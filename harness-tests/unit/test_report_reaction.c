@@ -241,3 +241,26 @@ Test(report_reaction, names_are_interned_by_hash_up_to_65535_and_a_nul_cannot_cu
     cr_assert_neq(t.e[0].device, t.e[1].device);
     cr_assert_str_eq(rp_name(&t, t.e[1].device), "a?bc");
 }
+
+/* Review: the bound was checked after skipping other devices' entries and TMRs, so a
+ * fault followed by a long run of another device's entries (times that never grow) was
+ * followed to the end of the trace, episode after episode. */
+Test(report_reaction, the_scan_bound_holds_across_other_devices_entries)
+{
+    cmd(0, 0, 1, "READ_10", 0x28, 0, 1, 2, "r");
+    for (int i = 0; i < 3 * RP_SCAN_MAX; i++)
+        add("{\"t\":0,\"device\":\"other\",\"id\":1,\"op\":\"READ_10\",\"lba\":0,\"status\":0}");
+    cmd(0, 0, 1, "READ_10", 0x28, 0, 1, 0, NULL); /* past the bound: not a retry */
+    cr_assert_eq(rp_reactions_find(&t, &rs), 0);
+    cr_assert_eq(rs.n, 1);
+    cr_assert_eq(rs.r[0].attempts, 1);
+}
+
+/* Review: NUL bytes passed as digits (strchr finds the terminator), so `"t":\0\0` read as
+ * a number. */
+Test(report_reaction, nul_bytes_are_not_a_number)
+{
+    const char line[] = "{\"device\":\"a\",\"t\":\0\0,\"op\":\"X\"}";
+    cr_assert_lt(rp_trace_add_line(&t, line, sizeof(line) - 1, err, sizeof(err)), 0);
+    cr_assert(strstr(err, "a number was expected"), "%s", err);
+}
