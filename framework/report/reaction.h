@@ -2,8 +2,8 @@
  * with an error (a status other than GOOD, or aborted), what the initiator sent next for
  * the same LBA range (a disk's) or the same op (a command without an LBA: a tape's, TEST
  * UNIT READY): its retries and their intervals, REQUEST SENSE, aborts and resets, and
- * whether and when the I/O ended (recovered, or given up). docs/report.md defines each
- * term; these definitions are the analysis. */
+ * whether and when the I/O ended (recovered, or given up). docs/scenario-format.md,
+ * "Reactions", defines each term; these definitions are the analysis. */
 #ifndef TH_REPORT_REACTION_H
 #define TH_REPORT_REACTION_H
 #include <stdio.h>

@@ -484,3 +484,105 @@ int rp_trace_load(rp_trace *t, const char *path, char *err, size_t cap)
     fclose(f);
     return rc;
 }
+
+/* A string of any length (run.json's message, a golden diff): malloc'd, cut at max bytes. */
+static int str_dup(lex *x, char **out, size_t max)
+{
+    size_t room = (size_t)(x->end - x->p) + 1;
+    if (room > max + 1) room = max + 1;
+    char *b = malloc(room);
+    if (!b) return fail(x, "out of memory");
+    int rc = str(x, b, room, NULL);
+    if (rc) {
+        free(b);
+        return rc;
+    }
+    free(*out);
+    *out = b;
+    return 0;
+}
+
+static int golden_obj(lex *x, rp_run *r)
+{
+    if (null(x)) return 0;
+    if (!eat(x, '{')) return fail(x, "golden: an object was expected");
+    if (eat(x, '}')) return 0;
+    do {
+        char k[16];
+        int rc = str(x, k, sizeof(k), NULL);
+        if (rc) return rc;
+        if (!eat(x, ':')) return fail(x, "':' was expected");
+        if (!strcmp(k, "result"))
+            rc = str(x, r->golden, sizeof(r->golden), NULL);
+        else if (!strcmp(k, "file"))
+            rc = str(x, r->golden_file, sizeof(r->golden_file), NULL);
+        else if (!strcmp(k, "diff"))
+            rc = str_dup(x, &r->golden_diff, RP_TEXT_MAX);
+        else
+            rc = skip(x);
+        if (rc) return rc;
+    } while (eat(x, ','));
+    return eat(x, '}') ? 0 : fail(x, "'}' was expected");
+}
+
+void rp_run_free(rp_run *r)
+{
+    free(r->message);
+    free(r->golden_diff);
+    memset(r, 0, sizeof(*r));
+}
+
+int rp_run_parse(rp_run *r, const char *text, size_t len, char *err, size_t cap)
+{
+    memset(r, 0, sizeof(*r));
+    lex x = {.p = text, .end = text + len, .start = text, .err = err, .cap = cap};
+    int rc = 0;
+    if (!eat(&x, '{')) return fail(&x, "a JSON object was expected");
+    if (!eat(&x, '}')) {
+        do {
+            char k[32];
+            if ((rc = str(&x, k, sizeof(k), NULL))) goto out;
+            if (!eat(&x, ':')) {
+                rc = fail(&x, "':' was expected");
+                goto out;
+            }
+            if (!strcmp(k, "name")) {
+                rc = str(&x, r->name, sizeof(r->name), NULL);
+            } else if (!strcmp(k, "file")) {
+                rc = str(&x, r->file, sizeof(r->file), NULL);
+            } else if (!strcmp(k, "passed")) {
+                rc = boolean(&x, &r->passed);
+                r->has_result = !rc;
+            } else if (!strcmp(k, "seconds")) {
+                uint64_t u;
+                bool ui;
+                rc = num(&x, &r->seconds, &u, &ui);
+            } else if (!strcmp(k, "message")) {
+                rc = str_dup(&x, &r->message, RP_TEXT_MAX);
+            } else if (!strcmp(k, "golden")) {
+                rc = golden_obj(&x, r);
+            } else if (!strcmp(k, "steps") && eat(&x, '[')) {
+                /* counted here; the page's script shows them */
+                if (!eat(&x, ']')) {
+                    do {
+                        if ((rc = skip(&x))) goto out;
+                        r->n_steps++;
+                    } while (eat(&x, ','));
+                    if (!eat(&x, ']')) rc = fail(&x, "']' was expected");
+                }
+            } else {
+                rc = skip(&x);
+            }
+            if (rc) goto out;
+        } while (eat(&x, ','));
+        if (!eat(&x, '}')) {
+            rc = fail(&x, "',' or '}' was expected");
+            goto out;
+        }
+    }
+    ws(&x);
+    if (x.p != x.end) rc = fail(&x, "text after the object");
+out:
+    if (rc) rp_run_free(r);
+    return rc;
+}

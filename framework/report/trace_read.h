@@ -51,4 +51,22 @@ const char *rp_name(const rp_trace *t, uint16_t i);
 /* The index of name, interned (0 for ""); -ENOMEM, or -E2BIG past 65535 names. */
 int rp_intern(rp_trace *t, const char *name, size_t len);
 
+/* A run's result as `run` leaves it beside the trace (DIR/<stem>.run.json): what the
+ * report's header and the suite page need; the page's script reads the rest (the steps). */
+#define RP_TEXT_MAX (1u << 20) /* a message or a diff is cut here */
+typedef struct rp_run {
+    char name[256];
+    char file[1024];
+    bool passed, has_result;
+    double seconds;
+    int n_steps;
+    char *message;   /* malloc'd, or NULL */
+    char golden[16]; /* "same", "differs", "recorded", "missing", or "" */
+    char golden_file[1024];
+    char *golden_diff; /* malloc'd, or NULL */
+} rp_run;
+/* 0, or -EINVAL with "column N: why" in err (r is then empty). */
+int rp_run_parse(rp_run *r, const char *text, size_t len, char *err, size_t cap);
+void rp_run_free(rp_run *r);
+
 #endif

@@ -40,7 +40,8 @@ FIXTURES = ROOT / "fixtures" / "traces"
 
 
 def test_report_prints_each_fixtures_reaction():
-    p = th("report", FIXTURES / "busy-is-retried.jsonl", FIXTURES / "hang-is-aborted.jsonl")
+    p = th("report", "--text", FIXTURES / "busy-is-retried.jsonl",
+           FIXTURES / "hang-is-aborted.jsonl")
     assert p.returncode == 0, p.stderr
     assert "BUSY (rule busy); 3 retries" in p.stdout and "recovered after" in p.stdout
     assert "aborted (ABORT_TASK) after 5." in p.stdout
@@ -80,3 +81,81 @@ def test_run_trace_of_an_empty_name_is_a_usage_error(tmp_path):
     p = th("run", "--trace", "", s, cwd=tmp_path)
     assert p.returncode == 2
     assert "--trace : cannot make the directory: No such file or directory" in p.stderr, p.stderr
+
+
+RUNS = ROOT / "fixtures" / "runs"
+
+
+def copy_runs(dst: pathlib.Path) -> pathlib.Path:
+    import shutil
+    shutil.copytree(RUNS, dst)
+    return dst
+
+
+def test_report_of_a_directory_writes_a_page_per_run_and_the_suite_page(tmp_path):
+    d = copy_runs(tmp_path / "traces")
+    p = th("report", d)
+    assert p.returncode == 0, p.stdout + p.stderr
+    for stem in ("busy-is-retried", "hang-is-aborted", "medium-error-heals",
+                 "tape-medium-error-third-read"):
+        page = (d / f"{stem}.html").read_text()
+        assert f"page: {d / stem}.html" in p.stdout
+        assert "<script>" in page and 'href="index.html">all runs' in page
+        assert "PASSED</span> in" in page  # from its run.json
+        assert "Synchronizing SCSI cache" in page or "st " in page or "sd " in page  # its kernel log
+    index = (d / "index.html").read_text()
+    assert f"suite: {d / 'index.html'} (4 runs)" in p.stdout
+    assert index.count("<tr><td><a href=") == 4 and "4 passed" in index
+    assert "a hung READ is aborted" in index
+
+
+def test_report_with_junit_takes_its_order_and_results_and_links_the_pages(tmp_path):
+    d = copy_runs(tmp_path / "traces")
+    junit = tmp_path / "scenarios.xml"
+    junit.write_text(
+        '<?xml version="1.0"?>\n<testsuites><testsuite name="x" tests="3" failures="1">\n'
+        '<properties><property name="kernel.release" value="6.1.0-57-amd64"/></properties>\n'
+        '<testcase classname="scenarios" name="hung &amp; aborted" '
+        'file="scenarios/hang-is-aborted.yaml" time="6.5"></testcase>\n'
+        '<testcase classname="scenarios" name="never traced" file="scenarios/x.yaml" '
+        'time="1.0"><failure message="scenario failed">step 1 &lt;failed&gt;</failure>'
+        '</testcase>\n</testsuite></testsuites>\n')
+    out = tmp_path / "report"
+    p = th("report", "-o", out, junit, d)
+    assert p.returncode == 0, p.stdout + p.stderr
+    index = (out / "index.html").read_text()
+    # the JUnit's rows first, in its order; the traces it does not name after them
+    assert index.index("hung &amp; aborted") < index.index("never traced")
+    assert '<a href="hang-is-aborted.html">hung &amp; aborted</a>' in index
+    assert "step 1 &lt;failed&gt;" in index and "1 failed" in index
+    assert index.count("<tr><td>") == 5  # 2 from JUnit + 3 other traces
+    assert (out / "hang-is-aborted.html").is_file()
+
+
+def test_report_text_writes_no_page_and_o_makes_its_directory(tmp_path):
+    d = copy_runs(tmp_path / "traces")
+    p = th("report", "--text", d / "busy-is-retried.jsonl")
+    assert p.returncode == 0 and "3 retries" in p.stdout and "page:" not in p.stdout
+    assert not (d / "busy-is-retried.html").exists()
+    p = th("report", "-o", tmp_path / "a" / "b", d / "busy-is-retried.jsonl")
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "a" / "b" / "busy-is-retried.html").is_file()
+    assert (tmp_path / "a" / "b" / "index.html").is_file()
+    (tmp_path / "file").write_text("")
+    p = th("report", "-o", tmp_path / "file" / "x", d / "busy-is-retried.jsonl")
+    assert p.returncode == 2 and "cannot make the directory: Not a directory" in p.stderr
+    p = th("report", "-o")
+    assert p.returncode == 2 and "-o needs a directory" in p.stderr
+
+
+def test_report_survives_a_bad_run_json_and_an_empty_directory(tmp_path):
+    d = copy_runs(tmp_path / "traces")
+    (d / "busy-is-retried.run.json").write_text('{"name": "x", "steps": [1,')
+    p = th("report", d / "busy-is-retried.jsonl")
+    assert p.returncode == 0, p.stderr
+    assert "busy-is-retried.run.json ignored: column" in p.stdout
+    assert "a trace without a run's result" in (d / "busy-is-retried.html").read_text()
+    (tmp_path / "empty").mkdir()
+    p = th("report", tmp_path / "empty")
+    assert p.returncode == 0 and "no traces (*.jsonl) in it" in p.stdout
+    assert "0 runs" in (tmp_path / "empty" / "index.html").read_text()
