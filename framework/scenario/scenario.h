@@ -205,6 +205,8 @@ typedef struct sc_result {
 const char *sc_step_key(sc_kind kind);
 void sc_result_clear(sc_result *res);
 
+/* The tape parameters of a declaration (what sc_tape_new builds from). */
+void sc_tape_config(const sc_device *c, uint64_t wwn, th_tape_config *out);
 /* The tape a device declaration describes. */
 int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap);
 /* Runs a scenario on the real kernel (this process must be able to create devices).

@@ -97,5 +97,6 @@ int sc_spec_parse(const char *spec, sc_device *d, char *err, size_t cap)
             rc = one(d, kv, &given, &given_sub, err, cap);
     }
     free(copy);
-    return rc ? rc : sc_device_check(d, given, err, cap, &at);
+    if (!rc) rc = sc_device_check(d, given, err, cap, &at);
+    return rc ? rc : sc_device_check_files(d, err, cap, &at);
 }

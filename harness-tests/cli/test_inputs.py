@@ -111,6 +111,13 @@ CASES = [
     (["ctl", "--timeout", "1e99", "/tmp/s", "{}"], None, "--timeout 1e99: not a number"),
     # validate
     (["validate", "dir"], None, "dir:1:1: is a directory"),
+    # environment variables, named with their value
+    (E + ["--cdb", INQUIRY], {"TCMU_HARNESS_INSTANCE": "a/b"},
+     "TCMU_HARNESS_INSTANCE='a/b': 1 to 8 hex digits or unset was expected"),
+    (E + ["--cdb", INQUIRY], {"TCMU_HARNESS_INSTANCE": "f" * 200},
+     "TCMU_HARNESS_INSTANCE='ffff"),
+    (E + ["--cdb", INQUIRY], {"TCMU_HARNESS_TIMING": "maybe"},
+     "TCMU_HARNESS_TIMING='maybe': 1 (true, yes, on), 0 (false, no, off) or unset"),
 ]
 
 
@@ -137,3 +144,37 @@ def test_validate_reads_a_pipe_to_its_end(work):
     p = subprocess.run([TH, "validate", "/dev/stdin"], input="#" * (2 << 20),
                        capture_output=True, text=True, timeout=20)
     assert p.returncode == 2 and "file is larger than 1048576 bytes" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("device, message", [
+    ("{ name: t0, type: tape, image: /nonexistent.img }",
+     "3:29: image: /nonexistent.img: No such file or directory"),
+    ("{ name: t0, type: tape, image: dir }", "3:29: image: dir: not a regular file (a directory)"),
+    ("{ name: t0, type: tape, image: /dev/zero }",
+     "image: /dev/zero: not a regular file (a device, FIFO or socket)"),
+    ("{ name: t0, type: tape, image: bad.img }",
+     "image: bad.img: not a tape image (no THTAPE1 header)"),
+    ("{ name: t0, type: tape, size: 1MiB, image: full.img }",
+     "image: full.img: object 1025 at byte 1032: more than the tape holds (1048576 bytes"),
+    ("{ name: d0, backing: 'file:dir' }", "3:17: backing: dir is neither a file nor a block device"),
+    ("{ name: d0, backing: 'file:/nonexistent/d0.img' }",
+     "backing: /nonexistent/d0.img cannot be made: /nonexistent is no directory"),
+])
+def test_the_files_a_device_names_are_checked_by_validate(work, device, message):
+    """They failed only when the device was built: after a kernel was found, or the devices
+    before it were up."""
+    (work / "bad.img").write_bytes(b"NOTATAPE")
+    (work / "full.img").write_bytes(b"THTAPE1\n" + b"F" * 2000)
+    (work / "t.yaml").write_text(f"name: x\ndevices:\n  - {device}\n")
+    p = th("validate", "t.yaml")
+    assert p.returncode == 2, p.stderr
+    assert f"t.yaml:{message}" in p.stderr or message in p.stderr, p.stderr
+
+
+def test_a_good_image_and_a_new_backing_file_validate(work):
+    (work / "ok.img").write_bytes(b"THTAPE1\nF")
+    (work / "t.yaml").write_text("name: x\ndevices:\n  - { name: t0, type: tape, image: ok.img }\n"
+                                 "  - { name: d0, backing: 'file:new.img' }\n")
+    p = th("validate", "t.yaml")
+    assert p.returncode == 0, p.stderr
+    assert not (work / "new.img").exists()  # validate makes nothing
