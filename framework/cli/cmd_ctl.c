@@ -121,7 +121,9 @@ int cmd_ctl(int argc, char **argv)
             fputs(ctl_usage, stdout);
             return 0;
         }
-        if (c == 't' && (timeout_s = strtod(optarg, &end), *optarg && !*end) && timeout_s > 0 &&
+        /* Decimal only: strtod also reads 0x10 (16 s), "inf" and leading blanks. */
+        if (c == 't' && strspn(optarg, "0123456789.") == strlen(optarg) &&
+            (timeout_s = strtod(optarg, &end), *optarg && !*end) && timeout_s > 0 &&
             timeout_s <= 86400)
             continue;
         if (c == 't')

@@ -254,11 +254,22 @@ static int kernel_list(void)
     th_vm_ctx vc;
     th_vm_ctx_init(&vc, NULL, NULL);
     int n = th_kernel_list(&vc, names, 64);
+    if (n < 0) {
+        fprintf(stderr, "tcmu-harness kernel: %s\n", th_vm_errmsg(&vc));
+        return 1;
+    }
     char def[256] = "";
     const char *env = getenv("TCMU_HARNESS_KERNEL_VERSION");
     bool newest = false;
     if (env && *env) {
-        if (th_kernel_package_name(def, sizeof(def), env)) def[0] = 0;
+        /* said, not dropped: the list would show no default and not why */
+        if (th_kernel_package_name(def, sizeof(def), env)) {
+            fprintf(stderr,
+                    "tcmu-harness kernel: TCMU_HARNESS_KERNEL_VERSION='%s': neither a package "
+                    "(linux-image-6.1.0-57-amd64) nor a version (6.1.0-57)\n",
+                    env);
+            return CLI_USAGE;
+        }
     } else if (th_kernel_default(def, sizeof(def))) {
         /* No package lists (offline): vm and path use the newest cached kernel. */
         def[0] = 0;
@@ -282,6 +293,7 @@ int cmd_kernel(int argc, char **argv)
     th_vm_ctx vc;
     th_vm_ctx_init(&vc, print_progress, NULL);
     th_vm_opts o = {.kernel_version = argc == 3 ? argv[2] : NULL};
+    if (check_env_kernel_version("kernel", &o)) return CLI_USAGE;
     if (th_kernel_get(&vc, &k, th_vm_kernel_version(&o), !strcmp(argv[1], "fetch"), false)) {
         fprintf(stderr, "tcmu-harness: %s\n", th_vm_errmsg(&vc));
         return 1;

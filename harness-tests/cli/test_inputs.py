@@ -109,6 +109,8 @@ CASES = [
     (["cleanup", "--bogus"], None, "cleanup: takes no options ('--bogus')"),
     (["cleanup", "extra"], None, "cleanup: takes no arguments ('extra')"),
     (["ctl", "--timeout", "1e99", "/tmp/s", "{}"], None, "--timeout 1e99: not a number"),
+    (["ctl", "--timeout", "0x10", "/tmp/s", "{}"], None, "--timeout 0x10: not a number"),
+    (["ctl", "--timeout", " 5", "/tmp/s", "{}"], None, "--timeout  5: not a number"),
     # validate
     (["validate", "dir"], None, "dir:1:1: is a directory"),
     # environment variables, named with their value
@@ -178,3 +180,38 @@ def test_a_good_image_and_a_new_backing_file_validate(work):
     p = th("validate", "t.yaml")
     assert p.returncode == 0, p.stderr
     assert not (work / "new.img").exists()  # validate makes nothing
+
+
+LONG = "/tmp/" + "c" * 1000
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["kernel", "path", "6.1.0-57"], {"TCMU_HARNESS_CACHE": LONG},
+     "TCMU_HARNESS_CACHE: the cache folder would be 1005 characters long, more than 899"),
+    (["kernel", "list"], {"TCMU_HARNESS_CACHE": "", "XDG_CACHE_HOME": LONG},
+     "XDG_CACHE_HOME: the cache folder would be 1018 characters long"),
+    (["kernel", "list"], {"TCMU_HARNESS_KERNEL_VERSION": "x/y"},
+     "kernel: TCMU_HARNESS_KERNEL_VERSION='x/y': neither a package"),
+    (["kernel", "path"], {"TCMU_HARNESS_KERNEL_VERSION": "x/y"},
+     "kernel: TCMU_HARNESS_KERNEL_VERSION='x/y': neither a package"),
+])
+def test_a_bad_environment_variable_is_named(work, args, env, message):
+    """A cache path cut at 900 characters named another folder, silently; a bad kernel
+    version in the environment made `kernel list` show no default and not say why."""
+    p = th(*args, env=env)
+    assert p.returncode in (1, 2), p.stderr
+    assert message in p.stderr, p.stderr
+
+
+def test_a_step_of_the_wrong_shape_gets_one_message(work):
+    """`unload: d0` was told it must be a mapping and then that a step needs unload."""
+    (work / "t.yaml").write_text("name: x\ndevices:\n  - { name: t0, type: tape }\n"
+                                 "steps:\n  - unload: t0\n  - { rnu: x }\n")
+    p = th("validate", "t.yaml")
+    assert p.returncode == 2
+    assert p.stderr.splitlines() == [
+        "t.yaml:5:13: unload must be a mapping, not a value (like unload: {device: t0})",
+        "t.yaml:6:7: unknown key 'rnu' in a step",
+        "t.yaml:6:5: a step needs run, add_rule, remove_rule, queue_ua, set_state, set_capacity, "
+        "offline, online, load, unload, sleep_ms, wait, kill or wait_trace",
+    ], p.stderr
