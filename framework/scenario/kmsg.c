@@ -132,6 +132,13 @@ int sc_kmsg_list_load(sc_kmsg_list *l, const char *path, char *err, size_t cap)
         rc = sc_kmsg_list_add(l, line, no, why, sizeof(why));
         if (rc) snprintf(err, cap, "%s:%d: %s", path, no, rc == -ENOMEM ? "out of memory" : why);
     }
+    /* getline's end and its failure look alike: a directory (EISDIR) read as an empty
+     * baseline, silently. */
+    if (!rc && ferror(f)) {
+        rc = -(errno ? errno : EIO);
+        snprintf(err, cap, "%s: %s", path,
+                 rc == -EISDIR ? "is a directory (a file of regexes was expected)" : strerror(-rc));
+    }
     free(line);
     fclose(f);
     if (rc) /* the list as it was */

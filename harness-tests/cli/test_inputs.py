@@ -215,3 +215,10 @@ def test_a_step_of_the_wrong_shape_gets_one_message(work):
         "t.yaml:6:5: a step needs run, add_rule, remove_rule, queue_ua, set_state, set_capacity, "
         "offline, online, load, unload, sleep_ms, wait, kill or wait_trace",
     ], p.stderr
+
+
+def test_run_refuses_a_directory_as_its_kmsg_baseline(work):
+    """getline's failure on a directory read as an empty baseline."""
+    p = th("run", "--allow-kmsg", "dir", "s.yaml")
+    assert p.returncode == 2
+    assert "--allow-kmsg dir: is a directory (a file of regexes was expected)" in p.stderr, p.stderr
