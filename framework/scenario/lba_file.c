@@ -2,6 +2,7 @@
 #include "lba_file.h"
 #include <ctype.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,15 @@ int sc_lba_file_read(const char *path, th_lba_range **out, size_t *n, char *err,
         snprintf(err, cap, "%s: cannot open: %s", path, strerror(e));
         return -e;
     }
+    /* A device (/dev/zero: one endless line) or a directory is no list; a FIFO may be one
+     * (lba_file: <(generate)). */
+    struct stat st;
+    if (!fstat(fileno(fp), &st) && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+        fclose(fp);
+        snprintf(err, cap, "%s: not a regular file (%s)", path,
+                 S_ISDIR(st.st_mode) ? "a directory" : "a device or socket");
+        return -EINVAL;
+    }
     th_lba_range *v = NULL;
     size_t len = 0, vcap = 0;
     char *text = NULL;
@@ -162,6 +172,13 @@ int sc_lba_file_read(const char *path, th_lba_range **out, size_t *n, char *err,
             vcap = c;
         }
         v[len++] = g;
+    }
+    /* getline's ENOMEM (a line too long for memory) ends the loop as the end of the file
+     * does, without the error flag: it read as a shorter, valid list. */
+    if (!rc && !feof(fp) && !ferror(fp)) {
+        snprintf(err, cap, "%s:%ld: cannot read line %ld: %s", path, line + 1, line + 1,
+                 strerror(errno ? errno : ENOMEM));
+        rc = -(errno ? errno : ENOMEM);
     }
     if (!rc && ferror(fp)) {
         int e = errno ? errno : EIO;

@@ -222,3 +222,18 @@ def test_run_refuses_a_directory_as_its_kmsg_baseline(work):
     p = th("run", "--allow-kmsg", "dir", "s.yaml")
     assert p.returncode == 2
     assert "--allow-kmsg dir: is a directory (a file of regexes was expected)" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/dev/zero", "lba_file /dev/zero: not a regular file (a device or socket)"),
+    ("/tmp", "lba_file /tmp: not a regular file (a directory)"),
+])
+def test_an_lba_file_that_is_no_file_is_refused(work, path, message):
+    """/dev/zero is one endless line: getline ran out of memory, which ended the loop as
+    the end of the file does, and the scenario validated with no ranges."""
+    (work / "t.yaml").write_text(
+        "name: x\ndevices:\n  - { name: d0 }\nrules:\n  - device: d0\n"
+        f"    match: {{ lba_file: {path} }}\n    respond: {{ status: BUSY }}\n")
+    p = th("validate", "t.yaml")
+    assert p.returncode == 2
+    assert f"t.yaml:6:24: {message}" in p.stderr, p.stderr
