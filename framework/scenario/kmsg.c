@@ -2,6 +2,7 @@
 #include "kmsg.h"
 #include "sc_regex.h"
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -118,6 +119,12 @@ int sc_kmsg_list_load(sc_kmsg_list *l, const char *path, char *err, size_t cap)
         int e = errno;
         snprintf(err, cap, "%s: %s", path, strerror(e));
         return -e;
+    }
+    struct stat st; /* a device (/dev/zero: one endless line, until memory ran out) */
+    if (!fstat(fileno(f), &st) && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+        fclose(f);
+        snprintf(err, cap, "%s: a device, not a file of regexes", path);
+        return -EINVAL;
     }
     int n0 = l->n, no = 0, rc = 0;
     char *line = NULL;

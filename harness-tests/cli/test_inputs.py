@@ -237,3 +237,16 @@ def test_an_lba_file_that_is_no_file_is_refused(work, path, message):
     p = th("validate", "t.yaml")
     assert p.returncode == 2
     assert f"t.yaml:6:24: {message}" in p.stderr, p.stderr
+
+
+def test_endless_inputs_are_bounded(work):
+    """/dev/zero as a kmsg baseline (one endless line) and as ctl's stdin were read until
+    memory ran out."""
+    p = th("run", "--allow-kmsg", "/dev/zero", "s.yaml")
+    assert p.returncode == 2
+    assert "--allow-kmsg /dev/zero: a device, not a file of regexes" in p.stderr, p.stderr
+    with open("/dev/zero", "rb") as zero:
+        p = subprocess.run([TH, "ctl", "/tmp/th-no-such-socket", "-"], stdin=zero,
+                           capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert "the request on stdin is larger than 1048576 bytes" in p.stderr, p.stderr
