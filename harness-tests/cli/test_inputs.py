@@ -250,3 +250,26 @@ def test_endless_inputs_are_bounded(work):
                            capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
     assert "the request on stdin is larger than 1048576 bytes" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("ref, message", [
+    ("{d0.SG}", "{d0.SG}: a device has no field 'SG'"),
+    ("{d0.Sg}", "{d0.Sg}: a device has no field 'Sg'"),
+    ("{d0.sg.x}", "{d0.sg.x}: a device has no field 'sg.x'"),
+    ("{d0.}", "{d0.}: a device has no field ''"),
+])
+def test_a_declared_devices_misspelt_field_is_refused(work, ref, message):
+    """Only lower-case fields counted as references: these went to the shell as written."""
+    (work / "t.yaml").write_text(
+        f"name: x\ndevices:\n  - {{ name: d0 }}\nsteps:\n  - run: 'echo {ref}'\n")
+    p = th("validate", "t.yaml")
+    assert p.returncode == 2
+    assert f"t.yaml:5:10: {message}" in p.stderr, p.stderr
+
+
+def test_the_shells_braces_around_other_words_stay_the_shells(work):
+    (work / "t.yaml").write_text(
+        "name: x\ndevices:\n  - { name: d0 }\nsteps:\n"
+        "  - run: \"awk '{print a.size}' /dev/null; echo {1..3} {x.Y}; jq -n '{name: .name}'\"\n")
+    p = th("validate", "t.yaml")
+    assert p.returncode == 0, p.stderr
