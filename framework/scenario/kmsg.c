@@ -1,8 +1,8 @@
 /* Kernel-log verdicts: reading /dev/kmsg since a mark, rendering it, judging it. */
 #include "kmsg.h"
+#include "lines.h"
 #include "sc_regex.h"
 #include <errno.h>
-#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -112,6 +112,8 @@ void sc_kmsg_list_free(sc_kmsg_list *l)
     memset(l, 0, sizeof(*l));
 }
 
+#define KMSG_LINE_MAX 65536
+
 int sc_kmsg_list_load(sc_kmsg_list *l, const char *path, char *err, size_t cap)
 {
     FILE *f = fopen(path, "r");
@@ -120,17 +122,11 @@ int sc_kmsg_list_load(sc_kmsg_list *l, const char *path, char *err, size_t cap)
         snprintf(err, cap, "%s: %s", path, strerror(e));
         return -e;
     }
-    struct stat st; /* a device (/dev/zero: one endless line, until memory ran out) */
-    if (!fstat(fileno(f), &st) && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
-        fclose(f);
-        snprintf(err, cap, "%s: a device, not a file of regexes", path);
-        return -EINVAL;
-    }
     int n0 = l->n, no = 0, rc = 0;
     char *line = NULL;
     size_t lcap = 0;
     ssize_t len;
-    while (!rc && (len = getline(&line, &lcap, f)) >= 0) {
+    while (!rc && (len = sc_getline_max(&line, &lcap, f, KMSG_LINE_MAX)) >= 0) {
         no++;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         const char *s = line + strspn(line, " \t");
@@ -141,6 +137,11 @@ int sc_kmsg_list_load(sc_kmsg_list *l, const char *path, char *err, size_t cap)
     }
     /* getline's end and its failure look alike: a directory (EISDIR) read as an empty
      * baseline, silently. */
+    if (!rc && len < -1) { /* /dev/zero: one endless line */
+        rc = len == -2 ? -EINVAL : -ENOMEM;
+        snprintf(err, cap, "%s:%d: %s", path, no + 1,
+                 len == -2 ? "a line longer than 65536 bytes (one regex a line)" : "out of memory");
+    }
     if (!rc && ferror(f)) {
         rc = -(errno ? errno : EIO);
         snprintf(err, cap, "%s: %s", path,
