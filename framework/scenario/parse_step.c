@@ -175,7 +175,13 @@ static void action_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
                      d->name, type_word(sc_device_on(d)));
     } else if (!strcmp(key, "size")) {
         yt_size(t, v, &c->s->size);
-    } else if (!strcmp(key, "state") || !strcmp(key, "name")) {
+    } else if (!strcmp(key, "state")) {
+        /* The rules' state is shorter than the step's name field: a 40-character state
+         * validated, then failed when the step ran. */
+        char state[sizeof(c->s->name)];
+        if (yt_copy(t, v, state, sizeof(((th_rule_match *)0)->state)))
+            snprintf(c->s->name, sizeof(c->s->name), "%s", state);
+    } else if (!strcmp(key, "name")) {
         yt_copy(t, v, c->s->name, sizeof(c->s->name));
     } else if (!strcmp(key, "sense")) {
         sc_parse_sense(t, v, &c->s->ua, NULL);

@@ -273,3 +273,12 @@ def test_the_shells_braces_around_other_words_stay_the_shells(work):
         "  - run: \"awk '{print a.size}' /dev/null; echo {1..3} {x.Y}; jq -n '{name: .name}'\"\n")
     p = th("validate", "t.yaml")
     assert p.returncode == 0, p.stderr
+
+
+def test_a_state_longer_than_the_rules_hold_is_refused_by_validate(work):
+    """set_state took 63 characters, the rules 31: the step failed only when it ran."""
+    (work / "t.yaml").write_text("name: x\ndevices:\n  - { name: d0 }\nsteps:\n"
+                                 "  - set_state: { device: d0, state: " + "s" * 40 + " }\n")
+    p = th("validate", "t.yaml")
+    assert p.returncode == 2
+    assert "t.yaml:5:37: '" + "s" * 40 + "' is longer than 31 characters" in p.stderr, p.stderr

@@ -318,6 +318,10 @@ static const struct bad {
     {"{\"request\":\"wait\",\"timeout\":1e99}", "timeout: '1e99' is not a number of seconds"},
     {"{\"request\":\"add_device\",\"device\":{\"name\":\"d1\",\"write_protect\":true}}",
      "write_protect is for a tape; 'd1' is a disk"},
+    /* the rules hold 31 characters of state; the step's field 63 (it failed when run) */
+    {"{\"request\":\"set_state\",\"device\":\"d0\",\"state\":"
+     "\"ssssssssssssssssssssssssssssssssssssssss\"}",
+     "request:1:46: 'ssssssssssssssssssssssssssssssssssssssss' is longer than 31 characters"},
 };
 
 /* A sense key out of range got three messages (out of range, not a sense key, sense needs
