@@ -73,6 +73,8 @@ CASES = [
     (["vm", "--kernel", "dir", "--", "true"], None, "--kernel 'dir': is a directory"),
     (["vm", "--kernel", "k", "--modules", "/nonexistent", "--", "true"], None,
      "--kernel 'k': No such file"),
+    (["vm", "--kernel", "s.yaml", "--modules", "/nonexistent", "--", "true"], None,
+     "--modules '/nonexistent': No such file or directory"),
     (["vm", "--keep-log", "dir", "--", "true"], None, "--keep-log 'dir': is a directory"),
     (["vm", "--keep-log", "/nonexistent/log", "--", "true"], None,
      "--keep-log '/nonexistent/log': its directory does not exist"),
