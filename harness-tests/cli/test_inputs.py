@@ -24,8 +24,9 @@ def work(tmp_path, monkeypatch):
 
 def th(*args, env=None, timeout=20):
     e = dict(os.environ)
-    # No kernel fetch, whatever the case: a bad value must be refused before one.
-    e["TCMU_HARNESS_CACHE"] = "/nonexistent/th-cache"
+    # No kernel fetch, whatever the case (a bad value must be refused before one; the
+    # binary before these fixes went on to fetch one).
+    e["TCMU_HARNESS_CACHE"] = "/dev/null/th-cache"  # cannot be made, even by root
     e.update(env or {})
     return subprocess.run([TH, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=e, stdin=subprocess.DEVNULL)
