@@ -34,6 +34,20 @@ int cli_write_run_json(const char *trace_path, const struct scenario *sc, const 
  * after indent), malloc'd; NULL without memory. */
 char *cli_reactions_text(const char *trace_path, size_t max, const char *indent);
 
+/* Option values (args.c). Each says what is wrong on stderr, naming the command and the
+ * option, and returns CLI_USAGE; 0 if good. */
+/* A decimal whole number from lo to hi (no sign, suffix, blanks, 0x or exponent). */
+int cli_parse_uint(const char *cmd, const char *opt, const char *text, long long lo, long long hi,
+                   long long *out);
+/* An option that takes one value given again (prev: its earlier value, NULL if none). */
+int cli_once(const char *cmd, const char *opt, const void *prev);
+typedef enum {
+    CLI_PATH_FILE, /* exists, readable, not a directory */
+    CLI_PATH_DIR,  /* an existing directory */
+    CLI_PATH_OUT,  /* to be written: not a directory, in an existing directory */
+} cli_path_kind;
+int cli_check_path(const char *cmd, const char *opt, const char *path, cli_path_kind kind);
+
 /* Exit code for usage errors. */
 #define CLI_USAGE 2
 

@@ -286,7 +286,10 @@ static void rescue(th_ctx *ctx, const char *hba, const char *name, const char *p
 int cmd_cleanup(int argc, char **argv)
 {
     if (argc > 1) {
-        bool help = !strcmp(argv[1], "--help");
+        bool help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
+        if (!help)
+            fprintf(stderr, "tcmu-harness cleanup: takes no %s ('%s')\n",
+                    argv[1][0] == '-' ? "options" : "arguments", argv[1]);
         fprintf(help ? stdout : stderr,
                 "usage: tcmu-harness cleanup\n  removes loopback and iSCSI LUNs and backstores "
                 "named th-* that no running harness holds\n");
@@ -297,7 +300,13 @@ int cmd_cleanup(int argc, char **argv)
         return 0;
     }
     th_ctx *ctx;
-    if (th_ctx_new(&ctx)) return 1;
+    int rc = th_ctx_new(&ctx);
+    if (rc) { /* it failed with no word said */
+        fprintf(stderr, "tcmu-harness cleanup: %s\n",
+                rc == -EINVAL ? "TCMU_HARNESS_INSTANCE: 1 to 8 hex digits or unset was expected"
+                              : strerror(-rc));
+        return 1;
+    }
     DIR *c = opendir(CFS "/core");
     struct dirent *h;
     while (c && (h = readdir(c))) {

@@ -22,6 +22,7 @@ static const char ctl_usage[] =
     "Exit status: 0 the response says ok, 1 it does not, 2 usage or connection error.\n";
 
 #define RESPONSE_MAX (256u << 20)
+#define REQUEST_MAX  (1u << 20) /* SC_REQ_LINE_MAX: the server refuses a longer line */
 
 static int ctl_fail(const char *fmt, const char *a, const char *b)
 {
@@ -41,8 +42,16 @@ static char *request_line(const char *arg, size_t *len)
         FILE *m = open_memstream(&text, &n);
         char chunk[65536];
         size_t r;
-        while (m && (r = fread(chunk, 1, sizeof(chunk), stdin)) > 0) fwrite(chunk, 1, r, m);
+        /* Bounded: the server takes at most REQUEST_MAX bytes a line, and `ctl S - </dev/zero`
+         * read until memory ran out. */
+        while (m && n <= REQUEST_MAX && (r = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+            fwrite(chunk, 1, r, m), fflush(m);
         if (!m || fclose(m)) return NULL;
+        if (n > REQUEST_MAX) {
+            free(text);
+            errno = EMSGSIZE;
+            return NULL;
+        }
     } else {
         text = strdup(arg);
         n = text ? strlen(text) : 0;
@@ -121,7 +130,9 @@ int cmd_ctl(int argc, char **argv)
             fputs(ctl_usage, stdout);
             return 0;
         }
-        if (c == 't' && (timeout_s = strtod(optarg, &end), *optarg && !*end) && timeout_s > 0 &&
+        /* Decimal only: strtod also reads 0x10 (16 s), "inf" and leading blanks. */
+        if (c == 't' && strspn(optarg, "0123456789.") == strlen(optarg) &&
+            (timeout_s = strtod(optarg, &end), *optarg && !*end) && timeout_s > 0 &&
             timeout_s <= 86400)
             continue;
         if (c == 't')
@@ -143,6 +154,8 @@ int cmd_ctl(int argc, char **argv)
     memcpy(a.sun_path, path, strlen(path) + 1);
     size_t len;
     char *line = request_line(arg, &len);
+    if (!line && errno == EMSGSIZE)
+        return ctl_fail("the request on stdin is larger than %s bytes%s", "1048576", "");
     if (!line) return ctl_fail("reading the request: %s%s", strerror(errno), "");
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {

@@ -1,4 +1,5 @@
 /* validate and exec: a scenario checked, commands run through a handler without a kernel. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <limits.h>
@@ -53,7 +54,14 @@ static int hexval(char c)
                                   : -1;
 }
 
-/* "28 00 0000..." -> bytes; -1 on a bad digit. */
+/* The most data one command takes or gives here (the data-out buffer below). */
+#define EXEC_DATA_MAX 1048576
+/* What --alloc may ask for: a data-in buffer of that size is allocated for the command. */
+#define EXEC_ALLOC_MAX (16 << 20)
+#define TH_STR_(x)     #x
+#define TH_STR(x)      TH_STR_(x)
+
+/* "28 00 0000..." -> bytes; -1 on a bad digit, -2 past cap. */
 static long parse_hex(const char *s, uint8_t *out, size_t cap)
 {
     size_t n = 0;
@@ -63,11 +71,36 @@ static long parse_hex(const char *s, uint8_t *out, size_t cap)
             continue;
         }
         int a = hexval(s[0]), b = s[1] ? hexval(s[1]) : -1;
-        if (a < 0 || b < 0 || n >= cap) return -1;
+        if (a < 0 || b < 0) return -1;
+        if (n >= cap) return -2;
         out[n++] = (uint8_t)(a << 4 | b);
         s += 2;
     }
     return (long)n;
+}
+
+/* --data-out @FILE: the whole file, which must fit (a longer one was cut silently, a
+ * directory read as no data at all). Length, or -1 with the reason in why. */
+static long read_data_out(const char *path, uint8_t *buf, size_t cap, char *why, size_t wcap)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st)) {
+        snprintf(why, wcap, "%s", strerror(errno));
+        if (f) fclose(f);
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fclose(f);
+        snprintf(why, wcap, "is a directory (a file was expected)");
+        return -1;
+    }
+    size_t n = fread(buf, 1, cap, f);
+    bool more = n == cap && fgetc(f) != EOF, err = ferror(f);
+    fclose(f);
+    if (err) snprintf(why, wcap, "cannot read it");
+    if (more) snprintf(why, wcap, "more than %zu bytes (a command's data here)", cap);
+    return err || more ? -1 : (long)n;
 }
 
 static void print_hex(const uint8_t *b, size_t n)
@@ -85,14 +118,30 @@ static int exec_commands(int argc, char **argv, const char **cdbs, const char **
     int n = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        if (c == 'd')
+        long long v = 0;
+        if (c == 'd' && cli_once("exec", "--device", device))
+            return CLI_USAGE;
+        else if (c == 'd')
             device = optarg;
         else if (c == 'c')
             cdbs[n] = optarg, allocs[n] = -1, outs[n] = NULL, n++;
-        else if (c == 'o' && n)
+        else if ((c == 'o' || c == 'a') && !n) {
+            /* Each belongs to the --cdb before it: one before any would be lost. */
+            fprintf(stderr,
+                    "tcmu-harness exec: %s '%s' before any --cdb (it belongs to the --cdb "
+                    "it follows)\n",
+                    c == 'o' ? "--data-out" : "--alloc", optarg);
+            return CLI_USAGE;
+        } else if (c == 'o' && cli_once("exec", "--data-out of one --cdb", outs[n - 1]))
+            return CLI_USAGE;
+        else if (c == 'o')
             outs[n - 1] = optarg;
-        else if (c == 'a' && n)
-            allocs[n - 1] = atol(optarg);
+        else if (c == 'a' && allocs[n - 1] >= 0)
+            return cli_once("exec", "--alloc of one --cdb", "");
+        else if (c == 'a' && cli_parse_uint("exec", "--alloc", optarg, 0, EXEC_ALLOC_MAX, &v))
+            return CLI_USAGE;
+        else if (c == 'a')
+            allocs[n - 1] = (long)v;
         else {
             fprintf(
                 c == 'h' ? stdout : stderr,
@@ -103,7 +152,10 @@ static int exec_commands(int argc, char **argv, const char **cdbs, const char **
         }
     }
     if (optind != argc - 1 || !device || !n) {
-        fprintf(stderr, "tcmu-harness exec: needs SCENARIO, --device and at least one --cdb\n");
+        fprintf(stderr,
+                "tcmu-harness exec: needs one SCENARIO (%d given), --device and at least "
+                "one --cdb\n",
+                argc - optind);
         return CLI_USAGE;
     }
     scenario *sc = malloc(sizeof(*sc));
@@ -141,24 +193,32 @@ static int exec_commands(int argc, char **argv, const char **cdbs, const char **
     }
     th_rules *rules = sc_session_rules(ses, device);
     bool tape = !strcmp(dc->type, "tape");
-    static uint8_t out[1 << 20];
+    static uint8_t out[EXEC_DATA_MAX];
     for (int i = 0; i < n && !rc; i++) {
         uint8_t cdb[TH_CDB_MAX];
         long cl = parse_hex(cdbs[i], cdb, sizeof(cdb)), ol = 0;
         if (cl <= 0) {
-            fprintf(stderr, "tcmu-harness exec: --cdb '%s' is not hex bytes\n", cdbs[i]);
+            fprintf(stderr, "tcmu-harness exec: --cdb '%s': %s\n", cdbs[i],
+                    cl == -2 ? "longer than " TH_STR(TH_CDB_MAX) " bytes (the largest CDB)"
+                             : "not hex bytes (like 28 00 00 00 00 00 00 00 08 00)");
             rc = CLI_USAGE;
             break;
         }
         if (outs[i] && outs[i][0] == '@') {
-            FILE *f = fopen(outs[i] + 1, "rb");
-            ol = f ? (long)fread(out, 1, sizeof(out), f) : -1;
-            if (f) fclose(f);
+            char why[PATH_MAX + 100];
+            ol = read_data_out(outs[i] + 1, out, sizeof(out), why, sizeof(why));
+            if (ol < 0) {
+                fprintf(stderr, "tcmu-harness exec: --data-out '%s': %s\n", outs[i], why);
+                rc = CLI_USAGE;
+                break;
+            }
         } else if (outs[i]) {
             ol = parse_hex(outs[i], out, sizeof(out));
         }
         if (ol < 0) {
-            fprintf(stderr, "tcmu-harness exec: bad --data-out '%s'\n", outs[i]);
+            fprintf(stderr, "tcmu-harness exec: --data-out '%.80s': %s\n", outs[i],
+                    ol == -2 ? "more than " TH_STR(EXEC_DATA_MAX) " bytes"
+                             : "not hex bytes or @FILE");
             rc = CLI_USAGE;
             break;
         }
@@ -168,6 +228,16 @@ static int exec_commands(int argc, char **argv, const char **cdbs, const char **
             th_cmd *probe = th_fake_cmd_new(cdb, (size_t)cl, NULL, 0, 0);
             alloc = (size_t)th_cmd_xfer_len(probe) * dc->block_size;
             th_fake_cmd_free(probe);
+            /* A READ of 2^32 blocks would ask malloc for terabytes: say so, not "cannot
+             * build the command". */
+            if (alloc > EXEC_ALLOC_MAX) {
+                fprintf(stderr,
+                        "tcmu-harness exec: --cdb '%s' reads %zu bytes, more than exec gives a "
+                        "command (%d); --alloc N sets a smaller buffer\n",
+                        cdbs[i], alloc, EXEC_ALLOC_MAX);
+                rc = CLI_USAGE;
+                break;
+            }
         }
         th_cmd *cmd = th_fake_cmd_new(cdb, (size_t)cl, ol ? out : NULL, (size_t)ol, alloc);
         if (!cmd) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/un.h>
 #include "../control/control.h"
 #include "../scenario/scenario.h"
 #include "../scenario/session.h"
@@ -145,6 +146,17 @@ static int parse_keep(const char *s, size_t *keep)
     return 0;
 }
 
+/* --control PATH: a Unix socket path has a length limit, which is known now, not after the
+ * lock file was taken. */
+static int check_control(const char *path)
+{
+    struct sockaddr_un a;
+    if (*path && strlen(path) < sizeof(a.sun_path)) return 0;
+    fprintf(stderr, "tcmu-harness serve: --control '%s': %s\n", path,
+            *path ? "longer than a Unix socket path may be (107 bytes)" : "an empty path");
+    return CLI_USAGE;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static const struct option longs[] = {{"device", 1, 0, 'd'}, {"log-level", 1, 0, 'l'},
@@ -155,6 +167,7 @@ int cmd_serve(int argc, char **argv)
     const char *control = NULL; /* --control PATH: the control channel's socket */
     scenario *sc = calloc(1, sizeof(*sc));
     int c, rc = 0;
+    const char *given[128] = {0}; /* by option letter: each but --device takes one value */
     if (!sc) return 1;
     snprintf(sc->name, sizeof(sc->name), "serve");
     optind = 1;
@@ -165,12 +178,26 @@ int cmd_serve(int argc, char **argv)
             free(sc);
             return 0;
         }
+        if (c > 0 && c < 128 && c != 'd' && c != 'h' && optarg) {
+            const char *name = "?";
+            for (const struct option *l = longs; l->name; l++)
+                if (l->val == c) name = l->name;
+            char opt[32];
+            snprintf(opt, sizeof(opt), "--%s", name);
+            if ((rc = cli_once("serve", opt, given[c]))) break;
+            given[c] = optarg;
+        }
         if (c == 'l' && th_log_level_from_name(optarg) >= 0)
             o.log_level = (th_log_level)th_log_level_from_name(optarg);
+        else if (c == 'l')
+            rc = CLI_USAGE, fprintf(stderr,
+                                    "tcmu-harness serve: --log-level '%s': error, warn, info or "
+                                    "debug was expected\n",
+                                    optarg);
         else if (c == 't')
-            o.trace_path = optarg;
+            rc = cli_check_path("serve", "--trace", optarg, CLI_PATH_OUT), o.trace_path = optarg;
         else if (c == 'c')
-            control = optarg;
+            rc = check_control(optarg), control = optarg;
         else if (c == 'k')
             rc = parse_keep(optarg, &o.keep);
         else if (c == 'd')
@@ -182,7 +209,15 @@ int cmd_serve(int argc, char **argv)
     bool from_scenario = !rc && !specs && optind == argc - 1;
     /* With the control channel, no device at all is a valid start: clients add them. */
     bool empty = !specs && optind == argc && control;
-    if (!rc && ((!specs && !from_scenario && !empty) || (specs && optind < argc)))
+    if (!rc && specs && optind < argc)
+        rc = CLI_USAGE, fprintf(stderr,
+                                "tcmu-harness serve: a SCENARIO ('%s') and --device exclude each "
+                                "other\n",
+                                argv[optind]);
+    else if (!rc && optind < argc - 1)
+        rc = CLI_USAGE,
+        fprintf(stderr, "tcmu-harness serve: one SCENARIO at a time (%d given)\n", argc - optind);
+    else if (!rc && !specs && !from_scenario && !empty)
         rc = CLI_USAGE, fputs(serve_usage, stderr);
     if (!rc && from_scenario && cli_load_scenario(argv[optind], sc)) rc = CLI_USAGE;
     int lock = -1;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../scenario/scenario.h"
 #include "../vm/vm.h"
 #include "cli.h"
 
@@ -63,7 +64,30 @@ bool cli_native_prepare(void)
     return false;
 }
 
-static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
+/* The bounds of --mem (MiB), --cpus and --timeout (s, 0: none). */
+#define VM_MEM_MIN     128
+#define VM_MEM_MAX     1048576
+#define VM_CPUS_MAX    256
+#define VM_TIMEOUT_MAX 31536000
+
+/* TCMU_HARNESS_KERNEL_VERSION, when no --kernel or --kernel-version overrides it, is
+ * checked as the option is: a bad one was reported only after the accelerator was chosen,
+ * as a VM failure (125), without the variable's name. */
+static int check_env_kernel_version(const char *cmd, const th_vm_opts *o)
+{
+    const char *env = getenv("TCMU_HARNESS_KERNEL_VERSION");
+    char pkg[256];
+    if (o->kernel || o->kernel_version || !env || !*env ||
+        !th_kernel_package_name(pkg, sizeof(pkg), env))
+        return 0;
+    fprintf(stderr,
+            "tcmu-harness %s: TCMU_HARNESS_KERNEL_VERSION='%s': neither a package "
+            "(linux-image-6.1.0-57-amd64) nor a version (6.1.0-57)\n",
+            cmd, env);
+    return CLI_USAGE;
+}
+
+static int parse_vm(const char *cmd, int argc, char **argv, th_vm_opts *o, bool need_cmd)
 {
     static const struct option longs[] = {{"kernel", 1, 0, 'k'},
                                           {"modules", 1, 0, 'M'},
@@ -81,40 +105,67 @@ static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
     memset(o, 0, sizeof(*o));
     o->timeout_s = 1800;
     int c;
+    long long v = 0;
+    const char *given[128] = {0}; /* by option letter: each takes one value, --forward many */
     optind = 1;
     while ((c = getopt_long(argc, argv, "+qh", longs, NULL)) != -1) {
+        if (c > 0 && c < 128 && c != 'f' && c != 'q' && optarg) {
+            char name[32];
+            for (const struct option *l = longs; l->name; l++)
+                if (l->val == c) snprintf(name, sizeof(name), "--%s", l->name);
+            if (cli_once(cmd, name, given[c])) return CLI_USAGE;
+            given[c] = optarg;
+        }
         switch (c) {
+        /* Paths are looked at here, not after a kernel download and a boot. */
         case 'k':
+            if (cli_check_path(cmd, "--kernel", optarg, CLI_PATH_FILE)) return CLI_USAGE;
             o->kernel = optarg;
             break;
         case 'M':
+            if (cli_check_path(cmd, "--modules", optarg, CLI_PATH_DIR)) return CLI_USAGE;
             o->modules = optarg;
             break;
         case 's':
+            if (cli_check_path(cmd, "--share", optarg, CLI_PATH_DIR)) return CLI_USAGE;
             o->share = optarg;
             break;
+        /* atoi took "10x" as 10 MiB, "1e99" as 1 s and "abc" as the default. */
         case 'm':
-            o->mem_mb = atoi(optarg);
+            if (cli_parse_uint(cmd, "--mem", optarg, VM_MEM_MIN, VM_MEM_MAX, &v)) return CLI_USAGE;
+            o->mem_mb = (int)v;
             break;
         case 'c':
-            o->cpus = atoi(optarg);
+            if (cli_parse_uint(cmd, "--cpus", optarg, 1, VM_CPUS_MAX, &v)) return CLI_USAGE;
+            o->cpus = (int)v;
             break;
         case 't':
-            o->timeout_s = atoi(optarg);
+            if (cli_parse_uint(cmd, "--timeout", optarg, 0, VM_TIMEOUT_MAX, &v)) return CLI_USAGE;
+            o->timeout_s = (int)v;
             break;
         case 'l':
+            if (cli_check_path(cmd, "--keep-log", optarg, CLI_PATH_OUT)) return CLI_USAGE;
             o->keep_log = optarg;
             break;
         case 'a':
             if (strcmp(optarg, "tcg") && strcmp(optarg, "kvm")) {
-                fprintf(stderr, "tcmu-harness vm: --accel %s: use tcg or kvm\n", optarg);
+                fprintf(stderr, "tcmu-harness %s: --accel %s: use tcg or kvm\n", cmd, optarg);
                 return CLI_USAGE;
             }
             o->accel = optarg;
             break;
-        case 'K':
+        case 'K': {
+            char pkg[256];
+            if (th_kernel_package_name(pkg, sizeof(pkg), optarg)) {
+                fprintf(stderr,
+                        "tcmu-harness %s: --kernel-version '%s': neither a package "
+                        "(linux-image-6.1.0-57-amd64) nor a version (6.1.0-57)\n",
+                        cmd, optarg);
+                return CLI_USAGE;
+            }
             o->kernel_version = optarg;
             break;
+        }
         case 'q':
             o->quiet = true;
             break;
@@ -122,7 +173,7 @@ static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
             th_vm_ctx vc;
             th_vm_ctx_init(&vc, NULL, NULL);
             if (th_vm_parse_forward(&vc, o, optarg)) {
-                fprintf(stderr, "tcmu-harness vm: %s\n", th_vm_errmsg(&vc));
+                fprintf(stderr, "tcmu-harness %s: %s\n", cmd, th_vm_errmsg(&vc));
                 return CLI_USAGE;
             }
             break;
@@ -136,17 +187,19 @@ static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
         }
     }
     if (o->modules && !o->kernel) {
-        fprintf(stderr, "tcmu-harness vm: --modules needs --kernel\n");
+        fprintf(stderr, "tcmu-harness %s: --modules needs --kernel\n", cmd);
         return CLI_USAGE;
     }
     if (o->kernel && o->kernel_version) {
-        fprintf(stderr, "tcmu-harness vm: --kernel and --kernel-version exclude each other\n");
+        fprintf(stderr, "tcmu-harness %s: --kernel and --kernel-version exclude each other\n", cmd);
         return CLI_USAGE;
     }
     if (need_cmd && optind >= argc) {
+        fprintf(stderr, "tcmu-harness %s: no command given (-- CMD [ARGS...])\n", cmd);
         fputs(vm_usage, stderr);
         return CLI_USAGE;
     }
+    if (check_env_kernel_version(cmd, o)) return CLI_USAGE;
     o->argv = argv + optind;
     return 0;
 }
@@ -154,7 +207,7 @@ static int parse_vm(int argc, char **argv, th_vm_opts *o, bool need_cmd)
 int cmd_vm(int argc, char **argv)
 {
     th_vm_opts o;
-    int rc = parse_vm(argc, argv, &o, true);
+    int rc = parse_vm("vm", argc, argv, &o, true);
     return rc ? rc : cli_vm_run(&o);
 }
 
@@ -169,10 +222,15 @@ int cmd_with_kernel(int argc, char **argv)
         return 0;
     }
     th_vm_opts o;
-    int rc = parse_vm(argc, argv, &o, true);
+    int rc = parse_vm("with-kernel", argc, argv, &o, true);
     if (rc) return rc;
     char why[256];
-    if (!getenv("TCMU_HARNESS_FORCE_VM") && th_native_available(why, sizeof(why))) {
+    bool force = false;
+    if (sc_env_flag("TCMU_HARNESS_FORCE_VM", &force, why, sizeof(why))) {
+        fprintf(stderr, "tcmu-harness with-kernel: %s\n", why);
+        return CLI_USAGE;
+    }
+    if (!force && th_native_available(why, sizeof(why))) {
         fprintf(stderr, "tcmu-harness: running natively (%s)\n", why);
         if (!cli_native_prepare()) return 125;
         execvp(o.argv[0], o.argv);
@@ -196,11 +254,22 @@ static int kernel_list(void)
     th_vm_ctx vc;
     th_vm_ctx_init(&vc, NULL, NULL);
     int n = th_kernel_list(&vc, names, 64);
+    if (n < 0) {
+        fprintf(stderr, "tcmu-harness kernel: %s\n", th_vm_errmsg(&vc));
+        return 1;
+    }
     char def[256] = "";
     const char *env = getenv("TCMU_HARNESS_KERNEL_VERSION");
     bool newest = false;
     if (env && *env) {
-        if (th_kernel_package_name(def, sizeof(def), env)) def[0] = 0;
+        /* said, not dropped: the list would show no default and not why */
+        if (th_kernel_package_name(def, sizeof(def), env)) {
+            fprintf(stderr,
+                    "tcmu-harness kernel: TCMU_HARNESS_KERNEL_VERSION='%s': neither a package "
+                    "(linux-image-6.1.0-57-amd64) nor a version (6.1.0-57)\n",
+                    env);
+            return CLI_USAGE;
+        }
     } else if (th_kernel_default(def, sizeof(def))) {
         /* No package lists (offline): vm and path use the newest cached kernel. */
         def[0] = 0;
@@ -224,6 +293,7 @@ int cmd_kernel(int argc, char **argv)
     th_vm_ctx vc;
     th_vm_ctx_init(&vc, print_progress, NULL);
     th_vm_opts o = {.kernel_version = argc == 3 ? argv[2] : NULL};
+    if (check_env_kernel_version("kernel", &o)) return CLI_USAGE;
     if (th_kernel_get(&vc, &k, th_vm_kernel_version(&o), !strcmp(argv[1], "fetch"), false)) {
         fprintf(stderr, "tcmu-harness: %s\n", th_vm_errmsg(&vc));
         return 1;

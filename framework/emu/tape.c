@@ -1,8 +1,11 @@
 /* The SSC tape: opcode table, dispatch, media model and image files. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "th/be.h"
 #include "emu_err.h"
 #include "tape_internal.h"
@@ -288,41 +291,75 @@ int th_tape_save_image(const th_tape *t, const char *path)
 }
 
 /* Reads the image into a scratch list first: a file that is not an image, or one cut
- * short, leaves the tape as it was. */
+ * short, leaves the tape as it was. Only a regular file: a directory read as "no header",
+ * and a FIFO or /dev/zero would block or never end. The sizes are checked against the
+ * file and the tape before anything is allocated, so a length or a count that is out of
+ * all proportion is refused, not tried. */
 int th_tape_load_image(th_tape *t, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return th_emu_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return th_emu_fail(err, errlen, -e, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return th_emu_fail(err, errlen, -EINVAL, "%s: not a regular file (%s)", path,
+                           S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return th_emu_fail(err, errlen, -e, "%s: %s", path, strerror(e));
+    }
     char magic[8];
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "THTAPE1\n", 8)) {
+    size_t got = fread(magic, 1, 8, f);
+    if (got != 8 || memcmp(magic, "THTAPE1\n", 8)) {
         fclose(f);
+        if (got < 8 && !memcmp(magic, "THTAPE1\n", got))
+            return th_emu_fail(err, errlen, -EINVAL,
+                               "%s: not a tape image (%zu bytes, shorter than the THTAPE1 header)",
+                               path, got);
         return th_emu_fail(err, errlen, -EINVAL, "%s: not a tape image (no THTAPE1 header)", path);
     }
+    pthread_mutex_lock(&t->lock);
+    uint64_t capacity = t->capacity; /* the partition the image replaces, the active one */
+    pthread_mutex_unlock(&t->lock);
     th_tape tmp = {0};
     int c, rc = 0;
     uint8_t *buf = NULL;
     const char *why = NULL;
     long at = 8; /* where the current object starts */
     while (!rc && (at = ftell(f), c = fgetc(f)) != EOF) {
-        if (c == 'F') {
-            rc = tape_insert(&tmp, true, NULL, 0);
-            continue;
-        }
         uint8_t l[4];
         uint32_t len = 0;
-        if (c != 'R')
+        if (c == 'F')
+            ; /* a filemark: nothing follows it */
+        else if (c != 'R')
             why = "an object that is neither 'R' nor 'F'";
         else if (fread(l, 1, 4, f) != 4)
             why = "a record length cut short";
         else if ((len = th_be32(l)) > 0xffffff)
             why = "a record over 16 MiB - 1";
+        else if ((long long)len > (long long)st.st_size - (at + 5))
+            why = "a record longer than the rest of the file (cut short)";
         else if (!(buf = realloc(buf, len ? len : 1)))
             rc = -ENOMEM;
         else if (fread(buf, 1, len, f) != len)
             why = "a record cut short";
         if (why) rc = -EINVAL;
-        if (!rc) rc = tape_insert(&tmp, false, buf, len);
+        if (!rc) rc = tape_insert(&tmp, c == 'F', buf, len);
+        /* Filemarks take capacity too: a file of nothing but 'F' is refused here, at the
+         * tape's size, not at the host's memory. */
+        if (!rc && tmp.used > capacity) {
+            why = "more than the tape holds";
+            rc = -ENOSPC;
+        }
     }
+    if (!rc && ferror(f)) rc = -EIO;
     free(buf);
     fclose(f);
     if (rc) {
@@ -330,6 +367,12 @@ int th_tape_load_image(th_tape *t, const char *path, char *err, size_t errlen)
         tape_truncate(&tmp, 0);
         free(tmp.obj);
         if (!why) return th_emu_fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
+        if (rc == -ENOSPC)
+            return th_emu_fail(err, errlen, rc,
+                               "%s: object %zu at byte %ld: %s (%llu bytes; a filemark "
+                               "counts %u)",
+                               path, bad - 1, at, why, (unsigned long long)capacity,
+                               TAPE_FILEMARK_BYTES);
         return th_emu_fail(err, errlen, rc, "%s: object %zu at byte %ld: %s", path, bad, at, why);
     }
     pthread_mutex_lock(&t->lock);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "spec.h"
+#include "th/tape.h"
 #include "th/wwn.h"
 
 #define AS_KEY(name, kind, on, flags, field, lo, hi, shape, example, yaml, sub)                    \
@@ -314,5 +316,46 @@ int sc_device_check(const sc_device *d, uint64_t given, char *err, size_t cap, i
         return bad(err, cap, "early_warning must be below size (the capacity)");
     if (on == SC_ON_TAPE && d->second_partition >= d->size)
         return bad(err, cap, "second_partition must be smaller than size (the capacity)");
+    return 0;
+}
+
+int sc_device_check_files(const sc_device *d, char *err, size_t cap, int *at)
+{
+    struct stat st;
+    *at = -1;
+    if (!strncmp(d->backing, "file:", 5)) {
+        const char *path = d->backing + 5, *slash = strrchr(path, '/');
+        sc_device_key_find("backing", at);
+        if (!stat(path, &st)) {
+            if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+                return bad(err, cap, "backing: %s is neither a file nor a block device", path);
+        } else if (errno != ENOENT) {
+            return bad(err, cap, "backing: %s: %s", path, strerror(errno));
+        } else if (slash) { /* made when the device is built: its directory must be there */
+            char dir[sizeof(d->backing)];
+            snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+            if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+                return bad(err, cap, "backing: %s cannot be made: %s is no directory", path, dir);
+        }
+    }
+    if (!strcmp(d->type, "tape") && d->image[0]) {
+        /* Loaded into a tape of the declared size, so an image that does not fit is
+         * refused here too; then dropped (the device loads it again when built). */
+        th_tape_config tc;
+        th_tape *t;
+        char why[300];
+        sc_device_key_find("image", at);
+        sc_tape_config(d, 1, &tc);
+        int rc = th_tape_new(&tc, &t, why, sizeof(why));
+        if (!rc) {
+            rc = th_tape_load_image(t, d->image, why, sizeof(why));
+            th_tape_free(t);
+        }
+        if (rc) {
+            snprintf(err, cap, "image: %s", why);
+            return rc;
+        }
+    }
+    *at = -1;
     return 0;
 }

@@ -125,5 +125,10 @@ void sc_device_clear(sc_device *d);
  * given. 0, or -EINVAL with the message in err and in *at the index of the key to blame
  * (-1: the whole device). */
 int sc_device_check(const sc_device *d, uint64_t given, char *err, size_t cap, int *at);
+/* The files a device names, looked at when it is read rather than when it is built (after
+ * the devices before it are up, or a kernel booted): a tape's image must be an image that
+ * fits the tape, a file: backing a file or block device, or a name in an existing
+ * directory. 0, or -errno with "KEY: why" in err and the key's index in *at. */
+int sc_device_check_files(const sc_device *d, char *err, size_t cap, int *at);
 
 #endif

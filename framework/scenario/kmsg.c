@@ -1,5 +1,6 @@
 /* Kernel-log verdicts: reading /dev/kmsg since a mark, rendering it, judging it. */
 #include "kmsg.h"
+#include "lines.h"
 #include "sc_regex.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +112,8 @@ void sc_kmsg_list_free(sc_kmsg_list *l)
     memset(l, 0, sizeof(*l));
 }
 
+#define KMSG_LINE_MAX 65536
+
 int sc_kmsg_list_load(sc_kmsg_list *l, const char *path, char *err, size_t cap)
 {
     FILE *f = fopen(path, "r");
@@ -123,7 +126,7 @@ int sc_kmsg_list_load(sc_kmsg_list *l, const char *path, char *err, size_t cap)
     char *line = NULL;
     size_t lcap = 0;
     ssize_t len;
-    while (!rc && (len = getline(&line, &lcap, f)) >= 0) {
+    while (!rc && (len = sc_getline_max(&line, &lcap, f, KMSG_LINE_MAX)) >= 0) {
         no++;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         const char *s = line + strspn(line, " \t");
@@ -131,6 +134,18 @@ int sc_kmsg_list_load(sc_kmsg_list *l, const char *path, char *err, size_t cap)
         char why[300];
         rc = sc_kmsg_list_add(l, line, no, why, sizeof(why));
         if (rc) snprintf(err, cap, "%s:%d: %s", path, no, rc == -ENOMEM ? "out of memory" : why);
+    }
+    /* getline's end and its failure look alike: a directory (EISDIR) read as an empty
+     * baseline, silently. */
+    if (!rc && len < -1) { /* /dev/zero: one endless line */
+        rc = len == -2 ? -EINVAL : -ENOMEM;
+        snprintf(err, cap, "%s:%d: %s", path, no + 1,
+                 len == -2 ? "a line longer than 65536 bytes (one regex a line)" : "out of memory");
+    }
+    if (!rc && ferror(f)) {
+        rc = -(errno ? errno : EIO);
+        snprintf(err, cap, "%s: %s", path,
+                 rc == -EISDIR ? "is a directory (a file of regexes was expected)" : strerror(-rc));
     }
     free(line);
     fclose(f);

@@ -1,7 +1,9 @@
 /* LBA range lists: a grown-defect list or badblocks' output as the ranges of one rule. */
 #include "lba_file.h"
+#include "lines.h"
 #include <ctype.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +121,12 @@ static int parse_line(lf *f, long line, char *text, th_lba_range *g)
     return 1;
 }
 
+/* A range is two 20-digit numbers and a separator: a line of more is no range (and
+ * /dev/zero is one endless line). */
+#define SC_LBA_LINE_MAX 4096
+#define SC_STR_(x)      #x
+#define SC_STR(x)       SC_STR_(x)
+
 int sc_lba_file_read(const char *path, th_lba_range **out, size_t *n, char *err, size_t cap)
 {
     *out = NULL;
@@ -131,6 +139,12 @@ int sc_lba_file_read(const char *path, th_lba_range **out, size_t *n, char *err,
         snprintf(err, cap, "%s: cannot open: %s", path, strerror(e));
         return -e;
     }
+    struct stat st; /* a directory read as an empty list */
+    if (!fstat(fileno(fp), &st) && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        snprintf(err, cap, "%s: a directory, not a file of ranges", path);
+        return -EISDIR;
+    }
     th_lba_range *v = NULL;
     size_t len = 0, vcap = 0;
     char *text = NULL;
@@ -138,7 +152,8 @@ int sc_lba_file_read(const char *path, th_lba_range **out, size_t *n, char *err,
     long line = 0;
     int rc = 0;
     errno = 0;
-    while (getline(&text, &tcap, fp) >= 0) {
+    ssize_t got;
+    while ((got = sc_getline_max(&text, &tcap, fp, SC_LBA_LINE_MAX)) >= 0) {
         line++;
         th_lba_range g;
         if (parse_line(&f, line, text, &g) <= 0) continue;
@@ -162,6 +177,13 @@ int sc_lba_file_read(const char *path, th_lba_range **out, size_t *n, char *err,
             vcap = c;
         }
         v[len++] = g;
+    }
+    if (!rc && got < -1) {
+        snprintf(err, cap, "%s:%ld: %s", path, line + 1,
+                 got == -2
+                     ? "a line longer than " SC_STR(SC_LBA_LINE_MAX) " bytes (one range a line)"
+                     : "out of memory");
+        rc = got == -2 ? -EINVAL : -ENOMEM;
     }
     if (!rc && ferror(fp)) {
         int e = errno ? errno : EIO;

@@ -1,6 +1,7 @@
 /* YAML -> scenario model. Unknown or repeated keys, wrong types and out-of-range values
  * are errors with their position; parsing goes on to report them all. This file: the
  * document, its top level, and what several parts share (statuses, sense, opcodes). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,8 +110,8 @@ const yt_keys sc_keys_sense = YT_KEYS("sense", sense_keys);
 /* sense: { key, asc, ascq, info, fm, eom, ili, sks, descriptor } */
 typedef struct sense_ctx {
     th_sense *s;
-    th_info_from *from; /* NULL: info must be a number */
-    bool key_set;
+    th_info_from *from;    /* NULL: info must be a number */
+    bool key_set, key_bad; /* key_bad: given, and already said to be wrong */
 } sense_ctx;
 
 static void sense_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -121,11 +122,14 @@ static void sense_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
     if (!strcmp(key, "key")) {
         const char *s = yt_str(t, v);
         int kv = s ? th_sense_key_from_name(s) : -1;
-        if (kv < 0 && s && yt_int(t, v, 0, 15, &n))
+        /* One message for one bad key: a number gets yt_int's (out of range), a word the
+         * name's; "99" got both, and "sense needs a key" on top. */
+        if (kv < 0 && s && isdigit((unsigned char)s[0]) && yt_int(t, v, 0, 15, &n))
             kv = (int)n;
-        else if (kv < 0 && s)
+        else if (kv < 0 && s && !isdigit((unsigned char)s[0]))
             yt_error(t, v, "'%s' is not a sense key (like MEDIUM_ERROR)", s);
         if (kv >= 0) c->s->key = (uint8_t)kv, c->key_set = true;
+        c->key_bad = kv < 0;
     } else if (!strcmp(key, "asc")) {
         if (yt_int(t, v, 0, 255, &n)) c->s->asc = (uint8_t)n;
     } else if (!strcmp(key, "ascq")) {
@@ -162,9 +166,9 @@ static void sense_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, v
 
 void sc_parse_sense(yt *t, yaml_node_t *v, th_sense *s, th_info_from *from)
 {
-    sense_ctx c = {s, from, false};
+    sense_ctx c = {s, from, false, false};
     memset(s, 0, sizeof(*s));
-    if (yt_map(t, v, &sc_keys_sense, sense_pair, &c) && !c.key_set)
+    if (yt_map(t, v, &sc_keys_sense, sense_pair, &c) && !c.key_set && !c.key_bad)
         yt_error(t, v, "sense needs a key (like MEDIUM_ERROR)");
 }
 

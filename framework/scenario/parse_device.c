@@ -100,6 +100,7 @@ void sc_each_device(yt *t, scenario *sc, yaml_node_t *n, int i)
     char err[320];
     int at;
     /* The checks across keys mean something once every value was good. */
-    if (t->errors == before && sc_device_check(d, c.given, err, sizeof(err), &at))
+    if (t->errors == before && (sc_device_check(d, c.given, err, sizeof(err), &at) ||
+                                sc_device_check_files(d, err, sizeof(err), &at)))
         yt_error(t, at >= 0 && c.at[at] ? c.at[at] : n, "%s", err);
 }

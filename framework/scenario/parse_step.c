@@ -175,7 +175,13 @@ static void action_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, 
                      d->name, type_word(sc_device_on(d)));
     } else if (!strcmp(key, "size")) {
         yt_size(t, v, &c->s->size);
-    } else if (!strcmp(key, "state") || !strcmp(key, "name")) {
+    } else if (!strcmp(key, "state")) {
+        /* The rules' state is shorter than the step's name field: a 40-character state
+         * validated, then failed when the step ran. */
+        char state[sizeof(c->s->name)];
+        if (yt_copy(t, v, state, sizeof(((th_rule_match *)0)->state)))
+            snprintf(c->s->name, sizeof(c->s->name), "%s", state);
+    } else if (!strcmp(key, "name")) {
         yt_copy(t, v, c->s->name, sizeof(c->s->name));
     } else if (!strcmp(key, "sense")) {
         sc_parse_sense(t, v, &c->s->ua, NULL);
@@ -300,6 +306,19 @@ static void check_background(yt *t, scenario *sc, int i, yaml_node_t *v)
         s->bg_step = start;
 }
 
+/* Whether the step mapping n has a key that is an action (one yt_map refused for its
+ * shape, so step_pair never saw it). */
+static bool names_an_action(yt *t, yaml_node_t *n)
+{
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(&t->doc, p->key);
+        if (!k || k->type != YAML_SCALAR_NODE) continue;
+        for (size_t i = 0; i < sc_n_actions; i++)
+            if (!strcmp((const char *)k->data.scalar.value, sc_actions[i].key)) return true;
+    }
+    return false;
+}
+
 void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
 {
     sc_step *s = sc_steps_add(sc);
@@ -318,8 +337,12 @@ void sc_each_step(yt *t, scenario *sc, yaml_node_t *n, int i)
     s->line = (int)n->start_mark.line + 1;
     step_ctx c = {sc, s, NULL, NULL, {0}, NULL, NULL};
     s->kind = (sc_kind)-1;
+    int before = t->errors;
     if (!yt_map(t, n, &sc_keys_step, step_pair, &c)) return;
     if (!c.kind_key) {
+        /* `unload: d0` was told it must be a mapping, and then that a step needs unload:
+         * a second message for the same mistake, one that contradicts the file. */
+        if (t->errors != before && names_an_action(t, n)) return;
         yt_error(t, n,
                  "a step needs run, add_rule, remove_rule, queue_ua, set_state, set_capacity, "
                  "offline, online, load, unload, sleep_ms, wait, kill or wait_trace");

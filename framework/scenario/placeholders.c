@@ -54,9 +54,15 @@ void sc_check_placeholders(yt *t, const scenario *sc, yaml_node_t *v, const char
          * {print a.size} are the shell's. */
         if (strspn(dev, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") !=
                 strlen(dev) ||
-            strspn(f, "abcdefghijklmnopqrstuvwxyz_") != strlen(f) || !*dev || !*f)
+            !*dev)
             continue;
         const sc_device *d = sc_find_device(sc, dev);
+        /* After a declared device, any word is meant as its field: {d0.SG}, {d0.s g} aside,
+         * {d0.Sg}, {d0.sg.x} and {d0.} went to the shell as they were written. */
+        size_t word =
+            strspn(f, d ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_."
+                        : "abcdefghijklmnopqrstuvwxyz_");
+        if (word != strlen(f) || (!d && !*f)) continue;
         int fi = field_index(f);
         if (!d && fi < 0) continue; /* the shell's braces */
         if (!d) {

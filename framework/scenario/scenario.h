@@ -136,6 +136,11 @@ typedef struct scenario {
     sc_kmsg_list kmsg_allow, kmsg_expect, kmsg_forbid;
 } scenario;
 
+/* A switch in the environment (TCMU_HARNESS_TIMING, TCMU_HARNESS_FORCE_VM): unset or
+ * empty is off; 1/true/yes/on and 0/false/no/off; anything else -EINVAL, with the
+ * variable named in err (off in *on). */
+int sc_env_flag(const char *name, bool *on, char *err, size_t cap);
+
 /* Parses. 0, or a negative errno (-EINVAL: the file is not a valid scenario) with
  * "FILE:LINE:COL: message" lines in sc_errors(sc). Call sc_free either way. */
 int sc_load(const char *path, scenario *sc);
@@ -193,13 +198,15 @@ typedef struct sc_result {
     char *kmsg;         /* the kernel log of the run's span, rendered (malloc'd; sc_result_clear) */
     sc_step_rec *steps; /* the steps that ran (malloc'd; sc_result_clear) */
     int n_steps;
-    char *output; /* the last command's output on its way into its step's record */
+    char *output;     /* the last command's output on its way into its step's record */
     bool keep_output; /* sc_run's: keep each command's output for its step's record */
 } sc_result;
 /* The step key of a kind ("run", "add_rule", ...). */
 const char *sc_step_key(sc_kind kind);
 void sc_result_clear(sc_result *res);
 
+/* The tape parameters of a declaration (what sc_tape_new builds from). */
+void sc_tape_config(const sc_device *c, uint64_t wwn, th_tape_config *out);
 /* The tape a device declaration describes. */
 int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap);
 /* Runs a scenario on the real kernel (this process must be able to create devices).

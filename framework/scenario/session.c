@@ -28,15 +28,25 @@ int sc_session_new(const sc_session_opts *o, sc_session **out, char *err, size_t
     }
     s->kernel = o->kernel;
     s->t0 = sc_now();
-    const char *timing = getenv("TCMU_HARNESS_TIMING");
-    s->timing = timing && *timing && strcmp(timing, "0");
-    if (th_ctx_new(&s->ctx)) {
-        snprintf(err, cap, "TCMU_HARNESS_INSTANCE must be 1 to 8 hex digits or unset");
+    int rc = sc_env_flag("TCMU_HARNESS_TIMING", &s->timing, err, cap);
+    if (rc) {
         free(s);
-        return -EINVAL;
+        return rc;
+    }
+    if ((rc = th_ctx_new(&s->ctx))) {
+        /* th_ctx_new refuses a bad instance with -EINVAL; anything else is getrandom's. */
+        if (rc == -EINVAL)
+            snprintf(err, cap,
+                     "TCMU_HARNESS_INSTANCE='%.40s': 1 to 8 hex digits or unset was "
+                     "expected",
+                     getenv("TCMU_HARNESS_INSTANCE"));
+        else
+            snprintf(err, cap, "no random instance id: %s", strerror(-rc));
+        free(s);
+        return rc;
     }
     if (o->log_stderr) th_ctx_set_logger(s->ctx, th_log_stderr, NULL, (th_log_level)o->log_level);
-    int rc = sc_trace_new(o->trace_path, o->keep, &s->trace, err, cap);
+    rc = sc_trace_new(o->trace_path, o->keep, &s->trace, err, cap);
     if (rc) {
         th_ctx_free(s->ctx);
         free(s);

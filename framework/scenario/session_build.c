@@ -5,8 +5,7 @@
 #include <string.h>
 #include "session_internal.h"
 
-/* A tape from its declaration: parameters, an image, then the declared media. */
-int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap)
+void sc_tape_config(const sc_device *c, uint64_t wwn, th_tape_config *out)
 {
     th_tape_config tc;
     th_tape_config_init(&tc);
@@ -22,6 +21,14 @@ int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size
     tc.vendor = c->vendor[0] ? c->vendor : NULL;
     tc.product = c->product[0] ? c->product : NULL;
     tc.serial = c->serial[0] ? c->serial : NULL;
+    *out = tc;
+}
+
+/* A tape from its declaration: parameters, an image, then the declared media. */
+int sc_tape_new(const sc_device *c, uint64_t wwn, th_tape **out, char *err, size_t cap)
+{
+    th_tape_config tc;
+    sc_tape_config(c, wwn, &tc);
     th_tape *t;
     char why[256];
     int rc = th_tape_new(&tc, &t, why, sizeof(why));

@@ -84,9 +84,19 @@ int sc_spec_parse(const char *spec, sc_device *d, char *err, size_t cap)
     }
     uint64_t given = 0;
     unsigned given_sub = 0;
-    int rc = 0, at;
-    for (char *kv = strtok_r(copy, ",", &save); kv && !rc; kv = strtok_r(NULL, ",", &save))
-        rc = one(d, kv, &given, &given_sub, err, cap);
+    int rc = 0, at, field = 1;
+    /* strtok_r would skip empty fields: "name=d0,,size=1M" and a stray comma at either end
+     * were taken without a word, and so was a value lost to a comma in it. */
+    for (char *kv = copy; kv && !rc; kv = save, field++) {
+        save = strchr(kv, ',');
+        if (save) *save++ = 0;
+        if (!*kv && *spec)
+            rc = -EINVAL,
+            snprintf(err, cap, "field %d is empty (two commas in a row, or one at an end)", field);
+        else if (*kv)
+            rc = one(d, kv, &given, &given_sub, err, cap);
+    }
     free(copy);
-    return rc ? rc : sc_device_check(d, given, err, cap, &at);
+    if (!rc) rc = sc_device_check(d, given, err, cap, &at);
+    return rc ? rc : sc_device_check_files(d, err, cap, &at);
 }

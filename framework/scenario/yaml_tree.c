@@ -315,14 +315,28 @@ int yt_load(yt *t, const char *path)
     FILE *f = fopen(path, "rb");
     if (!f) return load_fail(t, -errno, 1, 1, "cannot open: %s", strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) || st.st_size > MAX_FILE) {
+    if (fstat(fileno(f), &st) || S_ISDIR(st.st_mode)) {
+        fclose(f); /* fopen takes a directory, and reading it gave "empty scenario file" */
+        return load_fail(t, -EISDIR, 1, 1, "is a directory (a scenario file was expected)");
+    }
+    if (st.st_size > MAX_FILE) {
         fclose(f);
         return load_fail(t, -EFBIG, 1, 1, "file is larger than %u bytes", MAX_FILE);
     }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+    /* Read to the end, not st_size bytes: a pipe (validate <(generate)) has size 0. One
+     * byte more than the limit tells a file that grew or a pipe that is too long. */
+    char *buf = malloc((size_t)MAX_FILE + 2);
+    size_t n = 0, r;
+    while (buf && n <= MAX_FILE && (r = fread(buf + n, 1, (size_t)MAX_FILE + 1 - n, f)) > 0) n += r;
+    bool failed = buf && ferror(f);
+    int e = errno;
     fclose(f);
     if (!buf) return load_fail(t, -ENOMEM, 1, 1, "out of memory");
+    if (failed || n > MAX_FILE) {
+        free(buf);
+        if (failed) return load_fail(t, -e, 1, 1, "cannot read: %s", strerror(e));
+        return load_fail(t, -EFBIG, 1, 1, "file is larger than %u bytes", MAX_FILE);
+    }
     int rc = yt_load_buffer(t, path, buf, n, false);
     free(buf);
     return rc;

@@ -10,20 +10,21 @@
 #include <unistd.h>
 #include "vm_internal.h"
 
-void th_cache_dir(char *buf, size_t cap)
+int th_cache_dir(th_vm_ctx *vc, char *buf, size_t cap)
 {
-    const char *c = getenv("TCMU_HARNESS_CACHE");
-    if (c && *c) {
-        snprintf(buf, cap, "%s", c);
-        return;
-    }
-    const char *x = getenv("XDG_CACHE_HOME");
-    if (x && *x) {
-        snprintf(buf, cap, "%s/tcmu-harness", x);
-        return;
-    }
-    const char *h = getenv("HOME");
-    snprintf(buf, cap, "%s/.cache/tcmu-harness", h && *h ? h : "/root");
+    const char *c = getenv("TCMU_HARNESS_CACHE"), *x = getenv("XDG_CACHE_HOME"),
+               *h = getenv("HOME"), *var;
+    int n;
+    if (c && *c)
+        var = "TCMU_HARNESS_CACHE", n = snprintf(buf, cap, "%s", c);
+    else if (x && *x)
+        var = "XDG_CACHE_HOME", n = snprintf(buf, cap, "%s/tcmu-harness", x);
+    else
+        var = "HOME", n = snprintf(buf, cap, "%s/.cache/tcmu-harness", h && *h ? h : "/root");
+    if (n >= 0 && (size_t)n < cap) return 0;
+    return th_vm_fail(vc, -ENAMETOOLONG,
+                      "%s: the cache folder would be %d characters long, more than %zu", var, n,
+                      cap - 1);
 }
 
 static int mkdirs(const char *path)
@@ -324,7 +325,8 @@ int th_kernel_default(char *out, size_t cap)
 int th_kernel_get(th_vm_ctx *vc, th_kernel *k, const char *want, bool do_fetch, bool quiet)
 {
     char cache[900], kdir[1000], dir[1300], pkg[256];
-    th_cache_dir(cache, sizeof(cache));
+    int crc = th_cache_dir(vc, cache, sizeof(cache));
+    if (crc) return crc;
     snprintf(kdir, sizeof(kdir), "%s/kernels", cache);
     if (want && th_kernel_package_name(pkg, sizeof(pkg), want))
         return th_vm_fail(vc, -EINVAL,
@@ -365,7 +367,7 @@ int th_kernel_get(th_vm_ctx *vc, th_kernel *k, const char *want, bool do_fetch, 
 int th_kernel_list(th_vm_ctx *vc, char names[][256], int cap)
 {
     char cache[900], kdir[1000];
-    th_cache_dir(cache, sizeof(cache));
+    if (th_cache_dir(vc, cache, sizeof(cache))) return -ENAMETOOLONG;
     snprintf(kdir, sizeof(kdir), "%s/kernels", cache);
     DIR *d = opendir(kdir);
     if (!d) return 0;

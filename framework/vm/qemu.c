@@ -310,8 +310,13 @@ int th_vm_run(th_vm_ctx *vc, const th_vm_opts *o)
                           strerror(errno));
     const char *tmp = getenv("TMPDIR");
     char work[PATH_MAX];
-    snprintf(work, sizeof(work), "%s/th-vm-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(work)) return th_vm_fail(vc, -errno, "mkdtemp %s: %s", work, strerror(errno));
+    int wn = snprintf(work, sizeof(work), "%s/th-vm-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    /* Cut short, the template lost its XXXXXX and mkdtemp said only "Invalid argument". */
+    if (wn < 0 || (size_t)wn >= sizeof(work))
+        return th_vm_fail(vc, -ENAMETOOLONG, "TMPDIR is longer than a path may be");
+    if (!mkdtemp(work))
+        return th_vm_fail(vc, -errno, "mkdtemp %s%s: %s", work, tmp && *tmp ? " (in $TMPDIR)" : "",
+                          strerror(errno));
     result = -EIO;
     boot_files bf;
     char p[PATH_MAX + 64];

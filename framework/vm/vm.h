@@ -67,8 +67,10 @@ const char *th_vm_kernel_version(const th_vm_opts *o);
 /* A th_vm_run result as an exit status: 124 timeout, 128+N signal, 125 other failures. */
 int th_vm_exit_status(const th_vm_ctx *vc, int rc);
 
-/* The cache folder: $TCMU_HARNESS_CACHE, else $XDG_CACHE_HOME or ~/.cache, + /tcmu-harness. */
-void th_cache_dir(char *buf, size_t cap);
+/* The cache folder: $TCMU_HARNESS_CACHE, else $XDG_CACHE_HOME or ~/.cache, + /tcmu-harness.
+ * 0, or -ENAMETOOLONG (with vc's message naming the variable) when it does not fit cap:
+ * cut short, it named another folder. */
+int th_cache_dir(th_vm_ctx *vc, char *buf, size_t cap);
 /* Resolves a kernel package: want names one (linux-image-6.1.0-57-amd64, 6.1.0-57-amd64
  * or 6.1.0-57); NULL: Debian's current one (what linux-image-amd64 depends on). Fetches
  * it if needed and allowed (progress unless quiet). */

@@ -86,9 +86,10 @@ def test_an_unusable_control_path_is_refused_before_a_lock_file_is_made(tmp_path
     --control "" creates ".lock" in the working directory, a too-long PATH a PATH.lock."""
     r = subprocess.run([TH, "serve", "--control", ""], cwd=tmp_path, capture_output=True,
                        text=True, timeout=30)
-    assert r.returncode == 1 and "empty path" in r.stderr, r.stderr
+    # a usage error now (issue 14 section 5): the option is refused as it is read
+    assert r.returncode == 2 and "empty path" in r.stderr, r.stderr
     long_path = tmp_path / ("x" * 120)
     r2 = subprocess.run([TH, "serve", "--control", str(long_path)], capture_output=True,
                         text=True, timeout=30)
-    assert r2.returncode == 1 and "longer than" in r2.stderr, r2.stderr
+    assert r2.returncode == 2 and "longer than" in r2.stderr, r2.stderr
     assert sorted(os.listdir(tmp_path)) == [], "left behind by refused serves"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "th/be.h"
 #include "th/criterion.h"
 #include "th/ops.h"
@@ -49,6 +50,26 @@ static inline th_tape *test_tape(uint64_t capacity, uint64_t ew)
     th_tape *t;
     cr_assert_eq(th_tape_new(&cfg, &t, NULL, 0), 0);
     return t;
+}
+
+/* Into a fresh directory holding an empty tape image "tape.img" (the image key's example,
+ * which the parser now opens); each Criterion test is its own process, so the chdir stays
+ * in it. */
+static char example_dir[] = "/tmp/th-unit-examples-XXXXXX";
+static inline void example_dir_remove(void)
+{
+    char img[sizeof(example_dir) + 16];
+    snprintf(img, sizeof(img), "%s/tape.img", example_dir);
+    unlink(img);
+    rmdir(example_dir);
+}
+static inline void in_dir_with_example_image(void)
+{
+    cr_assert(mkdtemp(example_dir));
+    atexit(example_dir_remove); /* the test's process ends at the test's end */
+    cr_assert_eq(chdir(example_dir), 0);
+    FILE *f = fopen("tape.img", "wb");
+    cr_assert(f && fputs("THTAPE1\n", f) >= 0 && !fclose(f));
 }
 
 /* Short Data-Out for a data CDB: INVALID FIELD IN COMMAND INFORMATION UNIT. */

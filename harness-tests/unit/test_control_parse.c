@@ -301,7 +301,42 @@ static const struct bad {
     {"{\"request\":\"remove_device\",\"device\":\"zz\"}", "no device named 'zz'"},
     {"{\"request\":\"list_rules\",\"device\":\"zz\"}", "no device named 'zz'"},
     {"{\"request\":\"list_rules\"}", "list_rules needs a device"},
+    /* issue 14 section 5: the files a device names are looked at when it is read, and a
+     * SPEC's empty field is said (strtok skipped it) */
+    {"{\"request\":\"add_device\",\"device\":{\"name\":\"t1\",\"type\":\"tape\",\"image\":"
+     "\"/nonexistent.img\"}}",
+     "request:1:61: image: /nonexistent.img: No such file or directory"},
+    {"{\"request\":\"add_device\",\"spec\":\"name=t1,type=tape,image=/tmp\"}",
+     "spec: image: /tmp: not a regular file (a directory)"},
+    {"{\"request\":\"add_device\",\"device\":{\"name\":\"d1\",\"backing\":\"file:/nonexistent/"
+     "d1.img\"}}",
+     "backing: /nonexistent/d1.img cannot be made: /nonexistent is no directory"},
+    {"{\"request\":\"add_device\",\"spec\":\"name=d1,,size=1M\"}",
+     "spec: field 2 is empty (two commas in a row, or one at an end)"},
+    {"{\"request\":\"add_rule\",\"device\":\"d0\",\"times\":99999999999999999999}",
+     "'99999999999999999999' is not an integer"},
+    {"{\"request\":\"wait\",\"timeout\":1e99}", "timeout: '1e99' is not a number of seconds"},
+    {"{\"request\":\"add_device\",\"device\":{\"name\":\"d1\",\"write_protect\":true}}",
+     "write_protect is for a tape; 'd1' is a disk"},
+    /* the rules hold 31 characters of state; the step's field 63 (it failed when run) */
+    {"{\"request\":\"set_state\",\"device\":\"d0\",\"state\":"
+     "\"ssssssssssssssssssssssssssssssssssssssss\"}",
+     "request:1:46: 'ssssssssssssssssssssssssssssssssssssssss' is longer than 31 characters"},
 };
+
+/* A sense key out of range got three messages (out of range, not a sense key, sense needs
+ * a key): one mistake, one message. */
+Test(control_parse, a_bad_sense_key_is_said_once)
+{
+    sc_request rq;
+    char err[4096];
+    cr_assert_eq(parse("{\"request\":\"add_rule\",\"device\":\"d0\",\"respond\":{\"sense\":{"
+                       "\"key\":99}}}",
+                       &rq, err, sizeof(err)),
+                 -EINVAL);
+    cr_assert_str_eq(err, "request:1:63: 99 is out of range (0 to 15)");
+    sc_request_free(&rq);
+}
 
 Test(control_parse, malformed_requests_are_refused_with_a_located_message)
 {

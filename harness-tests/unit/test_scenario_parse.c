@@ -206,6 +206,7 @@ static void wrong_shape_is_a_located_error(const yt_keys *keys, const place *p, 
 
 Test(scenario_parse, every_key_once_with_its_example_is_valid)
 {
+    in_dir_with_example_image();
     each_key(once_is_valid);
 }
 

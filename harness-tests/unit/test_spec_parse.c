@@ -268,6 +268,7 @@ static void all_examples(const char *type)
 
 Test(spec_parse, every_key_of_a_disk_or_tape_with_its_example_is_one_device_both_ways)
 {
+    in_dir_with_example_image();
     all_examples("disk");
     all_examples("tape");
 }
