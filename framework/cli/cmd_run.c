@@ -409,7 +409,14 @@ int cmd_run(int argc, char **argv)
         if (summary && reactions) printf("  initiator's reactions:\n%s", reactions);
         cli_golden_result gr = {0};
         if (want_golden && tpath[0]) {
-            cli_golden_after(&golden, argv[i], stem, tpath, res.passed, &gr);
+            /* run's options, where given, over the scenario's golden: key, over the default */
+            cli_golden gs = golden;
+            if (!match && sc->golden_match)
+                gs.mode =
+                    sc->golden_match == SC_GOLDEN_SEQUENCE ? RP_MATCH_SEQUENCE : RP_MATCH_MULTISET;
+            if (!tolerance && sc->golden_tolerance >= 0)
+                gs.tolerance = (unsigned)sc->golden_tolerance;
+            cli_golden_after(&gs, argv[i], stem, tpath, res.passed, &gr);
         } else if (want_golden) {
             gr = (cli_golden_result){.result = "error", .failed = true};
             snprintf(gr.message, sizeof(gr.message),

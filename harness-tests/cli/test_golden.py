@@ -127,3 +127,27 @@ def test_a_failed_scenario_is_not_recorded(tmp_path):
     assert p.returncode == 1
     assert f"golden: {tmp_path / 'g' / 'bad.golden'} not recorded: the scenario failed" in p.stdout
     assert not (tmp_path / "g" / "bad.golden").exists()
+
+
+def test_a_scenarios_golden_key_chooses_its_comparison_unless_run_says(tmp_path):
+    s = tmp_path / "k.yaml"
+    s.write_text("name: k\ndevices: []\ngolden: {match: sequence, tolerance: 2}\n"
+                 "steps:\n  - run: \"true\"\n")
+    g = tmp_path / "g"
+    assert th("run", "--record-golden", g, s).returncode == 0
+    p = th("run", "--compare-golden", g, s)
+    assert p.returncode == 0 and "(sequence, tolerance 2)" in p.stdout, p.stdout
+    p = th("run", "--compare-golden", g, "--golden-match", "multiset", s)
+    assert p.returncode == 0 and "(multiset, tolerance 2)" in p.stdout, p.stdout
+    p = th("run", "--compare-golden", g, "--golden-tolerance", "0", s)
+    assert p.returncode == 0 and "(sequence, tolerance 0)" in p.stdout, p.stdout
+
+
+def test_a_bad_golden_key_is_located(tmp_path):
+    s = tmp_path / "b.yaml"
+    s.write_text("name: b\ndevices: []\ngolden:\n  match: exact\n  tolerance: -1\n  other: 1\n")
+    p = th("validate", s)
+    assert p.returncode == 2
+    assert f"{s}:4:10: golden match is multiset or sequence, not 'exact'" in p.stderr, p.stderr
+    assert f"{s}:5:14: " in p.stderr, p.stderr
+    assert f"{s}:6:3: " in p.stderr and "other" in p.stderr, p.stderr
