@@ -50,6 +50,10 @@ static void add(sbuf *s, const char *fmt, ...)
  * '@' (a TMR's position), no ';' or ':' (the answer and a reaction's fields). */
 static void add_name(sbuf *s, const char *name)
 {
+    /* nor can it read as a count: "x5" (a TMR's type is the last token of its line) */
+    bool count_like =
+        name[0] == 'x' && name[1] && strspn(name + 1, "0123456789") == strlen(name + 1);
+    if (count_like) add(s, "%%78"), name++;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
         if (*p <= 0x20 || *p >= 0x7f || strchr("%@;:", *p))
             add(s, "%%%02X", *p);
@@ -155,10 +159,18 @@ static long tmr_target(const rp_trace *t, size_t ti, int *more)
     return best;
 }
 
-static int reactions_text(FILE *f, const rp_trace *t)
+static int reactions_text(FILE *f, const rp_trace *t, size_t budget, char *err, size_t cap)
 {
     rp_reactions rs;
     if (rp_reactions_find(t, &rs)) return -ENOMEM;
+    if (rs.n > budget) { /* the file must read back: its reader's bound is on all lines */
+        snprintf(err, cap,
+                 "more than %d lines with the reactions: golden traces are for "
+                 "scenarios, not long runs of I/O",
+                 RP_GOLDEN_LINES_MAX);
+        rp_reactions_free(&rs);
+        return -E2BIG;
+    }
     /* by device, then as the faults arrived (the analysis's order) */
     ord *o = calloc(rs.n ? rs.n : 1, sizeof(*o));
     if (!o) return rp_reactions_free(&rs), -ENOMEM;
@@ -292,7 +304,7 @@ int rp_golden_text(const rp_trace *t, char **text, char *err, size_t cap)
     }
     if (!rc) {
         fprintf(f, "reactions\n");
-        rc = reactions_text(f, t);
+        rc = reactions_text(f, t, RP_GOLDEN_LINES_MAX - n, err, cap);
     }
     for (size_t k = 0; k < n; k++) free(l[k].text);
     free(l);

@@ -252,6 +252,13 @@ Test(report_golden, names_are_one_token_and_never_a_count)
     cr_assert(strstr(text, "\nd%200 READ_10 lba 1+1: BUSY rule=a%40b%20x3\n"), "%s", text);
     cr_assert_eq(got.l[0].count, 1);
     cr_assert_eq(got.l[0].var_len, 0);
+    /* a TMR's type is its line's last token: one called x5 must not read as a count */
+    const char tmr[] = "{\"t\":2,\"device\":\"d0\",\"tmr\":\"x5\",\"ids\":[]}";
+    add_line(tmr, strlen(tmr));
+    rp_golden_free(&got);
+    make(&got);
+    cr_assert(strstr(text, "\nd0 TMR %785\n"), "%s", text);
+    cr_assert_eq(got.l[1].count, 1);
 }
 
 Test(report_golden, the_diff_is_bounded)
