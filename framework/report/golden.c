@@ -258,8 +258,12 @@ int rp_golden_text(const rp_trace *t, char **text, char *err, size_t cap)
     size_t len = 0;
     FILE *f = open_memstream(text, &len);
     if (!f) return -ENOMEM;
-    fprintf(f, GOLDEN_MAGIC " 1 (harness %s, kernel %s: informational, never compared)\n",
-            t->version[0] ? t->version : "unknown", t->kernel[0] ? t->kernel : "unknown");
+    sbuf h = {.n = 0}; /* what the trace's header says, escaped: the file is ASCII */
+    add(&h, GOLDEN_MAGIC " 1 (harness ");
+    add_name(&h, t->version[0] ? t->version : "unknown");
+    add(&h, ", kernel ");
+    add_name(&h, t->kernel[0] ? t->kernel : "unknown");
+    fprintf(f, "%s: informational, never compared)\n", h.b);
     fprintf(f, "# DEVICE OP FIELDS: ANSWER [rule=NAME] [xN], in arrival order per device\n"
                "# (docs/scenario-format.md, \"Golden traces\")\n");
     if (t->not_kept)
