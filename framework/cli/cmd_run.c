@@ -242,7 +242,9 @@ int cmd_run(int argc, char **argv)
             fprintf(
                 c == 'h' ? stdout : stderr,
                 "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--summary] [--shard K/N]\n"
-                "                        [--allow-kmsg FILE] [--kernel-version V] SCENARIO...\n"
+                "                        [--allow-kmsg FILE] [--kernel-version V]\n"
+                "                        [--record-golden DIR | --compare-golden DIR\n"
+                "                         [--golden-match M] [--golden-tolerance N]] SCENARIO...\n"
                 "  runs scenarios on the real kernel (natively, else in a throwaway VM);\n"
                 "  exit 0 only if every scenario passed\n"
                 "  a scenario also fails if the kernel logged a splat during it (WARNING:, BUG:,\n"
@@ -280,6 +282,11 @@ int cmd_run(int argc, char **argv)
     }
     /* Every file is checked before any kernel work. */
     scenario *sc = malloc(sizeof(*sc));
+    if (!sc) {
+        fprintf(stderr, "tcmu-harness run: out of memory\n");
+        sc_kmsg_list_free(&baseline);
+        return 125;
+    }
     int bad = 0;
     bool devices = false; /* scenarios of commands only need no kernel: they run here */
     for (int i = optind; i < argc; i++) {
