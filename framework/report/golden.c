@@ -138,15 +138,17 @@ typedef struct gl {
 } gl;
 
 /* The command an abort named that was in flight when it came (the first to arrive), and
- * how many more; searched near it in file order (a hung command leaves just after its
- * abort), bounded for a hostile trace. */
+ * how many more; searched just after it in file order (a hung command leaves as soon as
+ * its abort ends it; one that left before the abort was no longer in flight, but for a
+ * tie in time), bounded for a hostile trace of nothing but TMRs. */
+enum { TMR_BEFORE = 16, TMR_AFTER = 1024 };
 static long tmr_target(const rp_trace *t, size_t ti, int *more)
 {
     const rp_entry *m = &t->e[ti];
     long best = -1;
     *more = 0;
-    size_t lo = ti > RP_SCAN_MAX ? ti - RP_SCAN_MAX : 0;
-    for (size_t j = lo; j < t->n && j <= ti + RP_SCAN_MAX; j++) {
+    size_t lo = ti > TMR_BEFORE ? ti - TMR_BEFORE : 0;
+    for (size_t j = lo; j < t->n && j <= ti + TMR_AFTER; j++) {
         const rp_entry *c = &t->e[j];
         if (c->is_tmr || c->device != m->device || c->start > m->t || c->t < m->t) continue;
         bool named = false;

@@ -342,3 +342,20 @@ Test(report_golden, match_names)
     cr_assert_not(rp_match_from_name("exact", &m));
     cr_assert_str_eq(rp_match_name(RP_MATCH_MULTISET), "multiset");
 }
+
+/* Golden traces are for scenarios: a trace of more distinct lines than a golden file may
+ * hold is refused when recorded (its reader would refuse the file), saying why. */
+Test(report_golden, a_trace_past_the_line_bound_is_refused_with_why)
+{
+    char l[256];
+    for (int i = 0; i <= RP_GOLDEN_LINES_MAX; i++) {
+        int n = snprintf(l, sizeof(l),
+                         "{\"t\":%d,\"device\":\"d0\",\"id\":1,\"op\":\"READ_10\",\"lba\":%d,"
+                         "\"blocks\":1,\"status\":0}",
+                         i, i);
+        add_line(l, (size_t)n);
+    }
+    cr_assert_eq(rp_golden_text(&t, &text, err, sizeof(err)), -E2BIG);
+    cr_assert_null(text);
+    cr_assert(strstr(err, "more than 262144 lines: golden traces are for scenarios"), "%s", err);
+}
