@@ -27,8 +27,6 @@ int cli_vm_run(const struct th_vm_opts *o);
 /* Loads the target modules for native mode; false (after saying why) on failure. */
 bool cli_native_prepare(void);
 
-/* DIR/<stem>.run.json beside the trace DIR/<stem>.jsonl: the scenario's result and steps,
- * for `report`. 0 or -errno (said on stderr). */
 /* A scenario file's stem: its name without the directory and the .yaml (or .yml) suffix;
  * DIR/<stem>.jsonl, .kmsg, .run.json and .golden are named by it. */
 void cli_stem(const char *path, char *out, size_t cap);
