@@ -179,18 +179,33 @@ static int reactions_text(FILE *f, const rp_trace *t, size_t budget, char *err, 
     for (size_t i = 0; i < rs.n; i++)
         o[i] = (ord){rp_name(t, t->e[rs.r[i].fault].device), (double)i, 0, i};
     qsort(o, rs.n, sizeof(*o), ord_cmp);
-    size_t k = rs.n;
-    for (size_t q = 0; q < k; q++) {
-        const rp_reaction *r = &rs.r[o[q].i];
-        const rp_entry *e = &t->e[r->fault];
-        sbuf s = {.n = 0};
-        add_name(&s, rp_name(t, e->device));
-        add(&s, " ");
-        describe(&s, t, e);
-        answer(&s, t, e);
-        add(&s, "; attempts %d; aborts %d; resets %d; request sense %d; %s", r->attempts, r->aborts,
-            r->resets, r->request_sense, r->recovered ? "recovered" : "gave up");
-        fprintf(f, "%s\n", s.b);
+    /* Episodes of the same fault one after the other are one line: the analysis ends an
+     * episode where a retry came more than RP_RETRY_GAP_S after the last attempt, and in a
+     * loaded guest the midlayer's requeue of a BUSY can take that long: where it splits
+     * depends on time, which a golden trace leaves out (the commands keep the order). */
+    sbuf cur = {.n = 0}, next;
+    int att = 0, aborts = 0, resets = 0, rsense = 0;
+    bool recovered = false;
+    for (size_t q = 0; q <= rs.n; q++) {
+        const rp_reaction *r = q < rs.n ? &rs.r[o[q].i] : NULL;
+        next.n = 0;
+        next.b[0] = '\0';
+        if (r) {
+            const rp_entry *e = &t->e[r->fault];
+            add_name(&next, rp_name(t, e->device));
+            add(&next, " ");
+            describe(&next, t, e);
+            answer(&next, t, e);
+        }
+        if (cur.n && (!r || strcmp(cur.b, next.b))) {
+            fprintf(f, "%s; attempts %d; aborts %d; resets %d; request sense %d; %s\n", cur.b, att,
+                    aborts, resets, rsense, recovered ? "recovered" : "gave up");
+            att = aborts = resets = rsense = 0;
+        }
+        if (!r) break;
+        if (strcmp(cur.b, next.b)) cur = next;
+        att += r->attempts, aborts += r->aborts, resets += r->resets;
+        rsense += r->request_sense, recovered = r->recovered; /* how the last one ended */
     }
     if (rs.truncated) fprintf(f, "# the analysis stopped after %d faults\n", RP_EPISODES_MAX);
     free(o);

@@ -359,3 +359,25 @@ Test(report_golden, a_trace_past_the_line_bound_is_refused_with_why)
     cr_assert_null(text);
     cr_assert(strstr(err, "more than 262144 lines: golden traces are for scenarios"), "%s", err);
 }
+
+/* Seen in the guest under load: the midlayer's requeue of a BUSY came 0.25 s late and the
+ * analysis made two episodes of one (1 attempt, gave up; 3, recovered). Where it splits is
+ * a matter of time: the golden trace has the one line the faster run has. */
+Test(report_golden, episodes_of_one_fault_split_by_time_are_one_line)
+{
+    const char *lines[] = {
+        "{\"t\":1.0,\"device\":\"d0\",\"id\":1,\"op\":\"READ_10\",\"cdb\":\"28\",\"lba\":8,"
+        "\"blocks\":8,\"status\":8,\"rule\":\"busy\",\"lat_us\":10}",
+        "{\"t\":1.5,\"device\":\"d0\",\"id\":1,\"op\":\"READ_10\",\"cdb\":\"28\",\"lba\":8,"
+        "\"blocks\":8,\"status\":8,\"rule\":\"busy\",\"lat_us\":10}",
+        "{\"t\":1.51,\"device\":\"d0\",\"id\":1,\"op\":\"READ_10\",\"cdb\":\"28\",\"lba\":8,"
+        "\"blocks\":8,\"status\":8,\"rule\":\"busy\",\"lat_us\":10}",
+        "{\"t\":1.52,\"device\":\"d0\",\"id\":1,\"op\":\"READ_10\",\"cdb\":\"28\",\"lba\":8,"
+        "\"blocks\":8,\"status\":0,\"lat_us\":10}",
+    };
+    for (size_t i = 0; i < 4; i++) add_line(lines[i], strlen(lines[i]));
+    make(&got);
+    cr_assert(strstr(text, "\nreactions\nd0 READ_10 lba 8+8: BUSY rule=busy; attempts 4; aborts 0; "
+                           "resets 0; request sense 0; recovered\n"),
+              "%s", text);
+}
