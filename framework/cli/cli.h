@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
+#include "../report/golden.h"
 
 int cmd_vm(int argc, char **argv);
 int cmd_kernel(int argc, char **argv);
@@ -25,11 +27,36 @@ int cli_vm_run(const struct th_vm_opts *o);
 /* Loads the target modules for native mode; false (after saying why) on failure. */
 bool cli_native_prepare(void);
 
-/* DIR/<stem>.run.json beside the trace DIR/<stem>.jsonl: the scenario's result and steps,
- * for `report`. 0 or -errno (said on stderr). */
+/* A scenario file's stem: its name without the directory and the .yaml (or .yml) suffix;
+ * DIR/<stem>.jsonl, .kmsg, .run.json and .golden are named by it. */
+void cli_stem(const char *path, char *out, size_t cap);
+
+/* run --record-golden DIR / --compare-golden DIR (at most one of them). */
+typedef struct cli_golden {
+    const char *record_dir, *compare_dir;
+    rp_match mode;
+    unsigned tolerance;
+} cli_golden;
+typedef struct cli_golden_result {
+    char file[PATH_MAX]; /* DIR/<stem>.golden ("" without either option) */
+    const char *mode;    /* "multiset" or "sequence" */
+    const char *result;  /* "same", "differs", "recorded", "not-recorded", "missing", "error" */
+    bool failed;         /* the scenario fails for it */
+    char message[2048];  /* one line: what happened, the first differences */
+    char *diff;          /* the whole diff (bounded), when it differs */
+} cli_golden_result;
+/* Records or compares the golden trace of the scenario whose trace is at tpath (passed:
+ * whether the scenario itself passed; only a passing run is recorded). */
+void cli_golden_after(const cli_golden *o, const char *scenario, const char *stem,
+                      const char *tpath, bool passed, cli_golden_result *r);
+void cli_golden_result_clear(cli_golden_result *r);
+
+/* DIR/<stem>.run.json beside the trace DIR/<stem>.jsonl: the scenario's result and steps
+ * (and the golden comparison's, g NULL without one), for `report`. 0 or -errno (said on
+ * stderr). */
 struct sc_result;
 int cli_write_run_json(const char *trace_path, const struct scenario *sc, const char *file,
-                       const struct sc_result *res);
+                       const struct sc_result *res, const cli_golden_result *g);
 /* The initiator's reactions in the trace at trace_path, one line each (at most max, each
  * after indent), malloc'd; NULL without memory. */
 char *cli_reactions_text(const char *trace_path, size_t max, const char *indent);

@@ -124,6 +124,62 @@ static int make_dirs(const char *dir, bool *made)
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* --golden-match and --golden-tolerance: only with --compare-golden, which excludes
+ * --record-golden. 0, or -EINVAL after saying why. */
+static int golden_options(cli_golden *g, const char *match, const char *tolerance)
+{
+    const char *why = NULL;
+    if (g->record_dir && g->compare_dir)
+        why = "--record-golden and --compare-golden exclude each other";
+    else if ((match || tolerance) && !g->compare_dir)
+        why = "--golden-match and --golden-tolerance go with --compare-golden";
+    else if (match && !rp_match_from_name(match, &g->mode))
+        why = "--golden-match is multiset or sequence";
+    if (!why && tolerance) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(tolerance, &end, 10);
+        if (tolerance[0] < '0' || tolerance[0] > '9' || *end || errno || v > 1000000)
+            why = "--golden-tolerance is a whole number from 0 to 1000000";
+        g->tolerance = (unsigned)v;
+    }
+    if (!why && g->compare_dir) { /* read only: it must be there already */
+        struct stat st;
+        int e = stat(g->compare_dir, &st) ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+        if (e) {
+            fprintf(stderr, "tcmu-harness run: --compare-golden %s: %s\n", g->compare_dir,
+                    strerror(e));
+            return -EINVAL;
+        }
+    }
+    if (why) fprintf(stderr, "tcmu-harness run: %s\n", why);
+    return why ? -EINVAL : 0;
+}
+
+/* The golden comparison's verdict joins the scenario's: said on stdout, and a failure of
+ * its own (a difference, a missing or unreadable golden file) fails the scenario. */
+static void golden_verdict(const cli_golden_result *g, sc_result *res)
+{
+    if (!g->result) return;
+    printf("  golden: %s\n", g->message);
+    if (g->diff) {
+        for (const char *p = g->diff; *p;) {
+            const char *nl = strchr(p, '\n');
+            int n = nl ? (int)(nl - p) : (int)strlen(p);
+            printf("    %.*s\n", n, p);
+            p += n + (nl ? 1 : 0);
+        }
+    }
+    if (!g->failed) return;
+    if (res->passed) {
+        res->passed = false;
+        snprintf(res->message, sizeof(res->message), "%s", g->message);
+    } else {
+        size_t n = strlen(res->message);
+        snprintf(res->message + n, sizeof(res->message) - n, "; and %s", g->message);
+    }
+}
+
 static volatile int interrupted;
 static void on_interrupt(int sig)
 {
@@ -133,13 +189,24 @@ static void on_interrupt(int sig)
 
 int cmd_run(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"junit", 1, 0, 'j'},          {"trace", 1, 0, 't'},      {"shard", 1, 0, 's'},
-        {"in-vm", 0, 0, 'v'},          {"allow-kmsg", 1, 0, 'k'}, {"help", 0, 0, 'h'},
-        {"kernel-version", 1, 0, 'K'}, {"summary", 0, 0, 'S'},    {0, 0, 0, 0}};
-    const char *junit = NULL, *trace_dir = NULL, *kernel_version = NULL;
+    static const struct option longs[] = {{"junit", 1, 0, 'j'},
+                                          {"trace", 1, 0, 't'},
+                                          {"shard", 1, 0, 's'},
+                                          {"in-vm", 0, 0, 'v'},
+                                          {"allow-kmsg", 1, 0, 'k'},
+                                          {"help", 0, 0, 'h'},
+                                          {"kernel-version", 1, 0, 'K'},
+                                          {"summary", 0, 0, 'S'},
+                                          {"record-golden", 1, 0, 'R'},
+                                          {"compare-golden", 1, 0, 'C'},
+                                          {"golden-match", 1, 0, 'M'},
+                                          {"golden-tolerance", 1, 0, 'T'},
+                                          {0, 0, 0, 0}};
+    const char *junit = NULL, *trace_dir = NULL, *kernel_version = NULL, *match = NULL,
+               *tolerance = NULL;
     int shard_k = 1, shard_n = 1, c;
     bool in_vm = false, summary = false;
+    cli_golden golden = {.mode = RP_MATCH_MULTISET};
     sc_kmsg_list baseline = {0};
     char err[400];
     optind = 1;
@@ -154,6 +221,14 @@ int cmd_run(int argc, char **argv)
             summary = true;
         else if (c == 'K')
             kernel_version = optarg; /* the VM's kernel; ignored inside it */
+        else if (c == 'R')
+            golden.record_dir = optarg;
+        else if (c == 'C')
+            golden.compare_dir = optarg;
+        else if (c == 'M')
+            match = optarg;
+        else if (c == 'T')
+            tolerance = optarg;
         else if (c == 'k' && sc_kmsg_list_load(&baseline, optarg, err, sizeof(err))) {
             fprintf(stderr, "tcmu-harness run: --allow-kmsg %s\n", err);
             sc_kmsg_list_free(&baseline);
@@ -167,7 +242,9 @@ int cmd_run(int argc, char **argv)
             fprintf(
                 c == 'h' ? stdout : stderr,
                 "usage: tcmu-harness run [--junit FILE] [--trace DIR] [--summary] [--shard K/N]\n"
-                "                        [--allow-kmsg FILE] [--kernel-version V] SCENARIO...\n"
+                "                        [--allow-kmsg FILE] [--kernel-version V]\n"
+                "                        [--record-golden DIR | --compare-golden DIR\n"
+                "                         [--golden-match M] [--golden-tolerance N]] SCENARIO...\n"
                 "  runs scenarios on the real kernel (natively, else in a throwaway VM);\n"
                 "  exit 0 only if every scenario passed\n"
                 "  a scenario also fails if the kernel logged a splat during it (WARNING:, BUG:,\n"
@@ -182,7 +259,14 @@ int cmd_run(int argc, char **argv)
                 "  --allow-kmsg FILE  a baseline of known kernel warnings for every scenario:\n"
                 "                     one extended regex per line, blank lines and # comments\n"
                 "                     ignored\n"
-                "  --kernel-version V the VM's kernel package or version (see tcmu-harness vm)\n");
+                "  --kernel-version V the VM's kernel package or version (see tcmu-harness vm)\n"
+                "  --record-golden DIR   DIR/<file>.golden: what the initiator sent, normalised\n"
+                "                        (no times or ids), from each scenario that passed\n"
+                "  --compare-golden DIR  fails a scenario whose initiator behaved differently\n"
+                "                        from DIR/<file>.golden (the diff in JUnit, run.json)\n"
+                "  --golden-match M      multiset (default: the same lines and counts in any\n"
+                "                        order) or sequence (in the same order)\n"
+                "  --golden-tolerance N  counts (retries, attempts) may differ by N (default 0)\n");
             sc_kmsg_list_free(&baseline);
             return c == 'h' ? 0 : CLI_USAGE;
         }
@@ -192,8 +276,17 @@ int cmd_run(int argc, char **argv)
         sc_kmsg_list_free(&baseline);
         return CLI_USAGE;
     }
+    if (golden_options(&golden, match, tolerance)) {
+        sc_kmsg_list_free(&baseline);
+        return CLI_USAGE;
+    }
     /* Every file is checked before any kernel work. */
     scenario *sc = malloc(sizeof(*sc));
+    if (!sc) {
+        fprintf(stderr, "tcmu-harness run: out of memory\n");
+        sc_kmsg_list_free(&baseline);
+        return 125;
+    }
     int bad = 0;
     bool devices = false; /* scenarios of commands only need no kernel: they run here */
     for (int i = optind; i < argc; i++) {
@@ -207,29 +300,39 @@ int cmd_run(int argc, char **argv)
         sc_kmsg_list_free(&baseline);
         return CLI_USAGE;
     }
-    bool made = false;
-    int mrc = trace_dir ? make_dirs(trace_dir, &made) : 0;
-    if (mrc) {
-        fprintf(stderr, "tcmu-harness run: --trace %s: cannot make the directory: %s\n", trace_dir,
-                strerror(-mrc));
-        free(sc);
-        sc_kmsg_list_free(&baseline);
-        return CLI_USAGE;
+    /* The directories written into are made (mkdir -p), with what made each, to undo. */
+    const char *dirs[] = {trace_dir, golden.record_dir};
+    const char *dir_opt[] = {"--trace", "--record-golden"};
+    bool made[2] = {false, false};
+    for (int i = 0; i < 2; i++) {
+        int mrc = dirs[i] ? make_dirs(dirs[i], &made[i]) : 0;
+        if (mrc) {
+            fprintf(stderr, "tcmu-harness run: %s %s: cannot make the directory: %s\n", dir_opt[i],
+                    dirs[i], strerror(-mrc));
+            if (i && made[0]) rmdir(trace_dir);
+            free(sc);
+            sc_kmsg_list_free(&baseline);
+            return CLI_USAGE;
+        }
     }
     char why[256];
     if (!in_vm && devices && !th_native_available(why, sizeof(why))) {
-        const char *outs[] = {junit, trace_dir ? trace_dir : NULL};
-        for (int i = 0; i < 2; i++) {
+        /* the guest sees the host read-only but for the current directory: what run writes
+         * must be under it (a --compare-golden DIR is only read: anywhere will do) */
+        const char *outs[] = {junit, trace_dir, golden.record_dir};
+        const char *names[] = {"--junit", "--trace", "--record-golden"};
+        for (int i = 0; i < 3; i++) {
             char probe[PATH_MAX];
-            /* a trace DIR is itself the directory; a JUnit FILE's is its parent */
+            /* a DIR is itself the directory; a JUnit FILE's is its parent */
             snprintf(probe, sizeof(probe), "%s%s", outs[i] ? outs[i] : "", i ? "/x" : "");
             if (outs[i] && outside_share(probe)) {
                 fprintf(
                     stderr,
                     "tcmu-harness run: %s %s is outside the current directory, the only "
                     "one the VM shares (a VM is needed: %s); run from a directory that holds it\n",
-                    i ? "--trace" : "--junit", outs[i], why);
-                if (i && made) rmdir(trace_dir); /* made just now, for nothing */
+                    names[i], outs[i], why);
+                for (int k = 1; k >= 0; k--) /* made just now, for nothing */
+                    if (made[k]) rmdir(dirs[k]);
                 free(sc);
                 sc_kmsg_list_free(&baseline);
                 return CLI_USAGE;
@@ -238,9 +341,15 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "tcmu-harness: using a VM (%s)\n", why);
         char self[PATH_MAX];
         ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (l <= 0) return 125;
+        char **args = l > 0 ? calloc((size_t)argc + 3, sizeof(char *)) : NULL;
+        if (!args) {
+            fprintf(stderr, "tcmu-harness run: %s\n",
+                    l <= 0 ? "cannot find its own executable (/proc/self/exe)" : "out of memory");
+            free(sc);
+            sc_kmsg_list_free(&baseline);
+            return 125;
+        }
         self[l] = 0;
-        char **args = calloc((size_t)argc + 3, sizeof(char *));
         args[0] = self;
         args[1] = "run";
         args[2] = "--in-vm";
@@ -283,18 +392,15 @@ int cmd_run(int argc, char **argv)
             sc_free(sc);
             break;
         }
-        char tpath[PATH_MAX] = "";
-        if (trace_dir) {
-            const char *base = strrchr(argv[i], '/');
-            base = base ? base + 1 : argv[i];
-            snprintf(tpath, sizeof(tpath), "%s/%.*s.jsonl", trace_dir, (int)(strcspn(base, ".")),
-                     base);
-        }
-        /* The reactions are read back from the trace: --summary without --trace keeps one
-         * in a temporary file for as long as it takes. */
+        char tpath[PATH_MAX] = "", stem[NAME_MAX + 1];
+        cli_stem(argv[i], stem, sizeof(stem));
+        if (trace_dir) snprintf(tpath, sizeof(tpath), "%s/%s.jsonl", trace_dir, stem);
+        /* The reactions and the golden trace are read back from the trace: without --trace
+         * one is kept in a temporary file for as long as it takes. */
         char tmp[] = "/tmp/th-summary-XXXXXX.jsonl";
         bool tmp_trace = false;
-        if (!tpath[0] && summary) {
+        bool want_golden = golden.record_dir || golden.compare_dir;
+        if (!tpath[0] && (summary || want_golden)) {
             int fd = mkstemps(tmp, 6);
             if (fd >= 0) {
                 close(fd);
@@ -308,7 +414,24 @@ int cmd_run(int argc, char **argv)
         sc_run(sc, tpath[0] ? tpath : NULL, &res, stdout, &interrupted);
         char *reactions = tpath[0] ? cli_reactions_text(tpath, summary ? 20 : 200, "  ") : NULL;
         if (summary && reactions) printf("  initiator's reactions:\n%s", reactions);
-        if (tpath[0] && !tmp_trace) cli_write_run_json(tpath, sc, argv[i], &res);
+        cli_golden_result gr = {0};
+        if (want_golden && tpath[0]) {
+            /* run's options, where given, over the scenario's golden: key, over the default */
+            cli_golden gs = golden;
+            if (!match && sc->golden_match)
+                gs.mode =
+                    sc->golden_match == SC_GOLDEN_SEQUENCE ? RP_MATCH_SEQUENCE : RP_MATCH_MULTISET;
+            if (!tolerance && sc->golden_tolerance >= 0)
+                gs.tolerance = (unsigned)sc->golden_tolerance;
+            cli_golden_after(&gs, argv[i], stem, tpath, res.passed, &gr);
+        } else if (want_golden) {
+            gr = (cli_golden_result){.result = "error", .failed = true};
+            snprintf(gr.message, sizeof(gr.message),
+                     "no trace to make a golden trace of: no "
+                     "temporary file could be made in /tmp");
+        }
+        golden_verdict(&gr, &res);
+        if (tpath[0] && !tmp_trace) cli_write_run_json(tpath, sc, argv[i], &res, &gr);
         total += res.seconds;
         if (res.passed) {
             passed++;
@@ -326,6 +449,10 @@ int cmd_run(int argc, char **argv)
         if (!res.passed) {
             fprintf(cf, "<failure message=\"scenario failed\">");
             xml_escape(cf, res.message);
+            if (gr.diff) { /* the whole difference, as the golden file's lines */
+                fprintf(cf, "\n");
+                xml_escape(cf, gr.diff);
+            }
             fprintf(cf, "</failure>");
         }
         if (res.kmsg || reactions) {
@@ -340,6 +467,7 @@ int cmd_run(int argc, char **argv)
             if (tpath[0] && !tmp_trace && res.kmsg) write_kmsg(tpath, res.kmsg);
         }
         free(reactions);
+        cli_golden_result_clear(&gr);
         if (tmp_trace) unlink(tpath);
         fprintf(cf, "</testcase>\n");
         sc_result_clear(&res);

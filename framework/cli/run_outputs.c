@@ -10,7 +10,7 @@
 #include "cli.h"
 
 int cli_write_run_json(const char *tpath, const scenario *sc, const char *file,
-                       const sc_result *res)
+                       const sc_result *res, const cli_golden_result *g)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%.*s.run.json", (int)(strlen(tpath) - strlen(".jsonl")), tpath);
@@ -53,6 +53,21 @@ int cli_write_run_json(const char *tpath, const scenario *sc, const char *file,
         ctl_json_close(&j, '}');
     }
     ctl_json_close(&j, ']');
+    if (g && g->result) {
+        ctl_json_key(&j, "golden");
+        ctl_json_open(&j, '{');
+        ctl_json_key(&j, "file");
+        ctl_json_str(&j, g->file);
+        ctl_json_key(&j, "mode");
+        ctl_json_str(&j, g->mode);
+        ctl_json_key(&j, "result");
+        ctl_json_str(&j, g->result);
+        ctl_json_key(&j, "message");
+        ctl_json_str(&j, g->message);
+        ctl_json_key(&j, "diff");
+        ctl_json_str(&j, g->diff ? g->diff : "");
+        ctl_json_close(&j, '}');
+    }
     ctl_json_close(&j, '}');
     int rc = 0;
     FILE *f = j.oom ? NULL : fopen(path, "w");

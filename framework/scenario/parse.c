@@ -203,8 +203,35 @@ static const yt_key top_keys[] = {
     {"expect_kmsg", YT_LIST, "[\"Attached SCSI disk\"]"},
     {"forbid_kmsg", YT_LIST, "[\"I/O error\"]"},
     {"allow_kmsg", YT_LIST, "[\"WARNING: .* at drivers/scsi/\"]"},
+    {"golden", YT_MAP, "{match: sequence, tolerance: 1}"},
 };
 const yt_keys sc_keys_top = YT_KEYS("a scenario", top_keys);
+
+static const yt_key golden_keys[] = {
+    {"match", YT_TYPED, "sequence"},
+    {"tolerance", YT_TYPED, "1"},
+};
+const yt_keys sc_keys_golden = YT_KEYS("golden", golden_keys);
+
+/* golden: { match: multiset|sequence, tolerance: N } */
+static void golden_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+    scenario *sc = arg;
+    long long n;
+    if (!strcmp(key, "match")) {
+        const char *s = yt_str(t, v);
+        if (s && !strcmp(s, "multiset"))
+            sc->golden_match = SC_GOLDEN_MULTISET;
+        else if (s && !strcmp(s, "sequence"))
+            sc->golden_match = SC_GOLDEN_SEQUENCE;
+        else if (s)
+            yt_error(t, v, "golden match is multiset or sequence, not '%s'", s);
+    } else if (!strcmp(key, "tolerance")) {
+        if (yt_int(t, v, 0, 1000000, &n)) sc->golden_tolerance = (int)n;
+    } else {
+        yt_unhandled(t, k, &sc_keys_golden);
+    }
+}
 
 typedef struct top_ctx {
     scenario *sc;
@@ -242,6 +269,8 @@ static void top_pair(yt *t, const char *key, yaml_node_t *k, yaml_node_t *v, voi
         sc_parse_kmsg_list(t, v, &c->sc->kmsg_forbid);
     else if (!strcmp(key, "allow_kmsg"))
         sc_parse_kmsg_list(t, v, &c->sc->kmsg_allow);
+    else if (!strcmp(key, "golden"))
+        yt_map(t, v, &sc_keys_golden, golden_pair, c->sc);
     else
         yt_unhandled(t, k, &sc_keys_top);
 }
@@ -290,6 +319,7 @@ static int load_tree(yt *t_, int rc, scenario *sc)
         sc->errors = t.msgs;
         return rc;
     }
+    sc->golden_tolerance = -1;
     top_ctx c = {sc, 0, 0, 0, 0};
     yaml_node_t *root = yt_root(&t);
     if (yt_map(&t, root, &sc_keys_top, top_pair, &c)) {
@@ -324,5 +354,6 @@ void sc_free(scenario *sc)
 const yt_keys *const sc_key_tables[] = {
     &sc_keys_top,   &sc_keys_device,  &sc_keys_chap,  &sc_keys_rule,
     &sc_keys_match, &sc_keys_respond, &sc_keys_sense, &sc_keys_corrupt,
-    &sc_keys_step,  &sc_keys_expect,  &sc_keys_trace, NULL,
+    &sc_keys_step,  &sc_keys_expect,  &sc_keys_trace, &sc_keys_golden,
+    NULL,
 };

@@ -24,7 +24,7 @@ extern const yt_keys *const sc_key_tables[];
 
 extern const yt_keys sc_keys_top, sc_keys_device, sc_keys_chap, sc_keys_rule, sc_keys_add_rule,
     sc_keys_match, sc_keys_respond, sc_keys_sense, sc_keys_corrupt, sc_keys_step, sc_keys_expect,
-    sc_keys_trace;
+    sc_keys_trace, sc_keys_golden;
 
 unsigned sc_device_on(const sc_device *d); /* SC_ON_DISK or SC_ON_TAPE */
 bool sc_parse_status(yt *t, yaml_node_t *v, int *out);

@@ -112,6 +112,12 @@ typedef struct sc_step {
     sc_since wait_since;   /* SC_WAIT_TRACE */
 } sc_step;
 
+typedef enum sc_golden_match {
+    SC_GOLDEN_UNSET,
+    SC_GOLDEN_MULTISET,
+    SC_GOLDEN_SEQUENCE,
+} sc_golden_match;
+
 typedef struct scenario {
     char file[512];
     /* The file's directory, absolute: $TH_SCENARIO_DIR of its commands, so a scenario
@@ -134,6 +140,10 @@ typedef struct scenario {
      * --allow-kmsg adds its baseline here), each expect_kmsg must match a line of the span,
      * no line may match a forbid_kmsg. */
     sc_kmsg_list kmsg_allow, kmsg_expect, kmsg_forbid;
+    /* golden: how run --compare-golden compares this scenario's initiator with its golden
+     * trace (docs/scenario-format.md, "Golden traces"), unless run's options say. */
+    sc_golden_match golden_match;
+    int golden_tolerance; /* -1: not given */
 } scenario;
 
 /* A switch in the environment (TCMU_HARNESS_TIMING, TCMU_HARNESS_FORCE_VM): unset or

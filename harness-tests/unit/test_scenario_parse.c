@@ -34,6 +34,7 @@ static const place places[] = {
     {"a step", BASE "steps:\n  - {run: \"true\", background: bg}\n  -\n", "    ", "needs"},
     {"expect", BASE "steps:\n  - run: \"true\"\n    expect:\n", "      ", NULL},
     {"expect_trace", BASE "expect_trace:\n  - {device: d0, count: 0}\n  -\n", "    ", NULL},
+    {"golden", BASE "golden:\n", "  ", NULL},
 };
 
 static const place *place_of(const char *what)
