@@ -180,6 +180,31 @@ static void golden_verdict(const cli_golden_result *g, sc_result *res)
     }
 }
 
+/* K/N: two whole numbers, 1 <= K <= N (sscanf took "1/2x" and overflowed silently). */
+static int parse_shard(const char *text, int *k, int *n)
+{
+    const char *slash = strchr(text, '/');
+    char kk[24];
+    long long a, b;
+    if (slash && (size_t)(slash - text) < sizeof(kk)) {
+        snprintf(kk, sizeof(kk), "%.*s", (int)(slash - text), text);
+        char *e;
+        errno = 0;
+        a = kk[0] >= '0' && kk[0] <= '9' ? strtoll(kk, &e, 10) : -1;
+        bool ok_a = a >= 1 && !*e && !errno;
+        b = slash[1] >= '0' && slash[1] <= '9' ? strtoll(slash + 1, &e, 10) : -1;
+        if (ok_a && b >= 1 && !*e && !errno && a <= b && b <= 1000000) {
+            *k = (int)a, *n = (int)b;
+            return 0;
+        }
+    }
+    fprintf(stderr,
+            "tcmu-harness run: --shard '%s': K/N was expected, two whole numbers with "
+            "1 <= K <= N <= 1000000\n",
+            text);
+    return CLI_USAGE;
+}
+
 static volatile int interrupted;
 static void on_interrupt(int sig)
 {
@@ -210,8 +235,51 @@ int cmd_run(int argc, char **argv)
     sc_kmsg_list baseline = {0};
     char err[400];
     optind = 1;
+    const char *shard = NULL;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        if (c == 'j')
+        /* an option given twice keeps neither: say so rather than let the last win */
+        const char *opt = c == 'j'   ? "--junit"
+                          : c == 't' ? "--trace"
+                          : c == 's' ? "--shard"
+                          : c == 'K' ? "--kernel-version"
+                          : c == 'R' ? "--record-golden"
+                          : c == 'C' ? "--compare-golden"
+                          : c == 'M' ? "--golden-match"
+                          : c == 'T' ? "--golden-tolerance"
+                                     : NULL;
+        const void *prev = c == 'j'   ? junit
+                           : c == 't' ? trace_dir
+                           : c == 's' ? shard
+                           : c == 'K' ? kernel_version
+                           : c == 'R' ? golden.record_dir
+                           : c == 'C' ? golden.compare_dir
+                           : c == 'M' ? match
+                           : c == 'T' ? tolerance
+                                      : NULL;
+        if (opt && cli_once("run", opt, prev)) {
+            sc_kmsg_list_free(&baseline);
+            return CLI_USAGE;
+        }
+        if (c == 'j' && cli_check_path("run", "--junit", optarg, CLI_PATH_OUT)) {
+            sc_kmsg_list_free(&baseline);
+            return CLI_USAGE;
+        }
+        char pkg[256];
+        if (c == 'K' && th_kernel_package_name(pkg, sizeof(pkg), optarg)) {
+            fprintf(stderr,
+                    "tcmu-harness run: --kernel-version '%s': neither a package "
+                    "(linux-image-6.1.0-57-amd64) nor a version (6.1.0-57)\n",
+                    optarg);
+            sc_kmsg_list_free(&baseline);
+            return CLI_USAGE;
+        }
+        if (c == 's' && parse_shard(optarg, &shard_k, &shard_n)) {
+            sc_kmsg_list_free(&baseline);
+            return CLI_USAGE;
+        }
+        if (c == 's')
+            shard = optarg;
+        else if (c == 'j')
             junit = optarg;
         else if (c == 't')
             trace_dir = optarg;
@@ -235,8 +303,7 @@ int cmd_run(int argc, char **argv)
             return CLI_USAGE;
         } else if (c == 'k')
             continue;
-        else if (c == 's' && sscanf(optarg, "%d/%d", &shard_k, &shard_n) == 2 && shard_k >= 1 &&
-                 shard_k <= shard_n)
+        else if (c == 's')
             continue;
         else {
             fprintf(
