@@ -207,7 +207,8 @@ static int one(const char *tpath, const char *outdir, bool text_only, const char
         char *kmsg = slurp(path, &kmsg_len, &kcut);
         const char *stem = strrchr(base, '/');
         stem = stem ? stem + 1 : base;
-        snprintf(page, sizeof(page), "%s/%s.html", outdir, stem);
+        bool page_cut =
+            snprintf(page, sizeof(page), "%s/%s.html", outdir, stem) >= (int)sizeof(page);
         char href[6 * PATH_MAX];
         bool same;
         links(outdir, index_dir, stem, href, sizeof(href), &same);
@@ -220,8 +221,8 @@ static int one(const char *tpath, const char *outdir, bool text_only, const char
                      .kmsg = kmsg,
                      .kmsg_len = kmsg_len,
                      .index_href = same ? "index.html" : NULL};
-        FILE *f = fopen(page, "w");
-        int w = f ? rp_html_page(f, &p) : -errno;
+        FILE *f = page_cut ? NULL : fopen(page, "w");
+        int w = f ? rp_html_page(f, &p) : page_cut ? -ENAMETOOLONG : -errno;
         if (f && fclose(f) && !w) w = -EIO;
         if (w) {
             fprintf(stderr, "tcmu-harness report: cannot write %s: %s\n", page, strerror(-w));
@@ -499,8 +500,14 @@ int cmd_report(int argc, char **argv)
             if (!n) printf("%s: no traces (*.jsonl) in it\n", in);
             for (int k = 0; k < n; k++) {
                 char p[PATH_MAX];
-                snprintf(p, sizeof(p), "%s/%s", in, ents[k]->d_name);
-                rc |= one(p, out ? out : in, text_only, index_dir, &rs);
+                /* cut, it would name another file (a shorter name in the directory) */
+                if (snprintf(p, sizeof(p), "%s/%s", in, ents[k]->d_name) >= (int)sizeof(p)) {
+                    fprintf(stderr, "tcmu-harness report: %s/%s: %s\n", in, ents[k]->d_name,
+                            strerror(ENAMETOOLONG));
+                    rc = 1;
+                } else {
+                    rc |= one(p, out ? out : in, text_only, index_dir, &rs);
+                }
                 free(ents[k]);
             }
             free(ents);

@@ -191,3 +191,33 @@ def test_report_reads_a_junit_of_a_million_unclosed_tags_in_linear_time(tmp_path
     p = th("report", "-o", tmp_path / "out", junit, timeout=20)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "(1 runs)" in p.stdout
+
+
+def test_a_trace_whose_path_is_too_long_is_refused_not_cut_to_another(tmp_path):
+    # review: DIR/NAME past PATH_MAX was cut to PATH_MAX - 1 bytes, which named another
+    # trace (evil.jsonl for evil.jsonlAAA....jsonl): read twice, its page written twice
+    import os
+    d, names = tmp_path, []
+    while len(str(d)) < 4084 - 201:
+        d = d / ("d" * 200)
+        names.append("d" * 200)
+    d = d / ("e" * (4084 - len(str(d)) - 1))
+    assert len(str(d)) == 4084
+    cur = tmp_path
+    for part in d.relative_to(tmp_path).parts:
+        cur = cur / part
+        os.mkdir(cur)
+    (d / "evil.jsonl").write_text('{"t":1,"device":"EVIL","op":"X","status":2,"rule":"r"}\n')
+    long_name = "evil.jsonl" + "A" * 200 + ".jsonl"
+    dfd = os.open(d, os.O_RDONLY)  # DIR/NAME is too long to be opened by its path
+    try:
+        fd = os.open(long_name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=dfd)
+        os.write(fd, (RUNS / "busy-is-retried.jsonl").read_bytes())
+        os.close(fd)
+    finally:
+        os.close(dfd)
+    out = tmp_path / "out"
+    p = th("report", "-o", out, d)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"{d}/{long_name}: File name too long" in p.stderr, p.stderr
+    assert p.stdout.count("page: ") == 1 and "(1 runs)" in p.stdout, p.stdout
