@@ -91,3 +91,20 @@ def test_a_rule_named_empty_is_still_a_rule(tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     c = check(d)
     assert c.returncode == 0, c.stdout + c.stderr
+
+
+def test_report_suite_fails_saying_which_trace_it_could_not_read(tmp_path):
+    # review: scripts/test sent report's stdout, where it names a trace it cannot read, to
+    # /dev/null: CI failed with no word of why
+    res = tmp_path / "results"
+    shutil.copytree(ROOT / "fixtures" / "runs", res / "traces")
+    (res / "scenarios.xml").write_text(
+        '<testsuite><testcase name="busy" file="scenarios/busy-is-retried.yaml" time="1">'
+        "</testcase></testsuite>")
+    rs = str(ROOT / "scripts" / "report-suite")
+    p = subprocess.run([rs, res], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    (res / "traces" / "bad.jsonl").write_text('{"t":1,\n')
+    p = subprocess.run([rs, res], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 1
+    assert "the trace could not be read: " in p.stderr and "bad.jsonl:1: column" in p.stderr
