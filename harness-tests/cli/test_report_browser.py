@@ -108,3 +108,15 @@ def test_report_suite_fails_saying_which_trace_it_could_not_read(tmp_path):
     p = subprocess.run([rs, res], capture_output=True, text=True, timeout=600)
     assert p.returncode == 1
     assert "the trace could not be read: " in p.stderr and "bad.jsonl:1: column" in p.stderr
+
+
+def test_the_checker_fails_a_directory_with_only_a_suite_page(tmp_path):
+    # review: a report of no traces (a JUnit only) passed: "1 pages (0 runs) ... ok"
+    (tmp_path / "j.xml").write_text('<testsuite><testcase name="a" time="1"></testcase>'
+                                    "</testsuite>")
+    out = tmp_path / "report"
+    p = subprocess.run([TH, "report", "-o", out, tmp_path / "j.xml"], capture_output=True,
+                       text=True)
+    assert p.returncode == 0 and (out / "index.html").is_file(), p.stdout + p.stderr
+    c = check(out)
+    assert c.returncode == 1 and "nothing was checked" in c.stderr, c.stdout + c.stderr
