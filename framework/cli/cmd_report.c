@@ -126,28 +126,49 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* One trace: its reactions printed, its page written into outdir as <stem>.html, its row
- * for the suite page. 0, or 1 when the trace could not be read or the page written. */
+/* s as a URL path: every byte but letters, digits, "-._~/" percent-encoded, so a file
+ * name cannot make the link another URL ("javascript:x.html", "a#b.html", "a?b.html"). */
+static void url_path(const char *s, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (; *s && n + 4 <= cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("-._~/", c)) {
+            out[n++] = (char)c;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        }
+    }
+    if (cap) out[n < cap ? n : cap - 1] = '\0';
+}
+
 /* href: the page's link from the suite page in index_dir (relative when the page is under
- * it, else absolute); index_href: the page's link back, when they share a directory. */
+ * it, else absolute), URL-encoded; same: the page and the suite page share a directory. */
 static void links(const char *outdir, const char *index_dir, const char *stem, char *href,
                   size_t cap, bool *same)
 {
-    char po[PATH_MAX], pi[PATH_MAX];
+    char po[PATH_MAX], pi[PATH_MAX], raw[2 * PATH_MAX];
     *same = false;
     if (!index_dir || !realpath(outdir, po) || !realpath(index_dir, pi)) {
-        snprintf(href, cap, "%s.html", stem);
-        return;
+        snprintf(raw, sizeof(raw), "%s.html", stem);
+    } else {
+        size_t n = strlen(pi);
+        if (!strcmp(po, pi))
+            *same = true, snprintf(raw, sizeof(raw), "%s.html", stem);
+        else if (!strncmp(po, pi, n) && po[n] == '/')
+            snprintf(raw, sizeof(raw), "%s/%s.html", po + n + 1, stem);
+        else
+            snprintf(raw, sizeof(raw), "%s/%s.html", po, stem);
     }
-    size_t n = strlen(pi);
-    if (!strcmp(po, pi))
-        *same = true, snprintf(href, cap, "%s.html", stem);
-    else if (!strncmp(po, pi, n) && po[n] == '/')
-        snprintf(href, cap, "%s/%s.html", po + n + 1, stem);
-    else
-        snprintf(href, cap, "%s/%s.html", po, stem);
+    url_path(raw, href, cap);
 }
 
+/* One trace: its reactions printed, its page written into outdir as <stem>.html, its row
+ * for the suite page. 0, or 1 when the trace could not be read or the page written. */
 static int one(const char *tpath, const char *outdir, bool text_only, const char *index_dir,
                rows *rs)
 {
@@ -186,8 +207,9 @@ static int one(const char *tpath, const char *outdir, bool text_only, const char
         char *kmsg = slurp(path, &kmsg_len, &kcut);
         const char *stem = strrchr(base, '/');
         stem = stem ? stem + 1 : base;
-        snprintf(page, sizeof(page), "%s/%s.html", outdir, stem);
-        char href[2 * PATH_MAX];
+        bool page_cut =
+            snprintf(page, sizeof(page), "%s/%s.html", outdir, stem) >= (int)sizeof(page);
+        char href[6 * PATH_MAX];
         bool same;
         links(outdir, index_dir, stem, href, sizeof(href), &same);
         rp_page p = {.trace_path = tpath,
@@ -199,8 +221,8 @@ static int one(const char *tpath, const char *outdir, bool text_only, const char
                      .kmsg = kmsg,
                      .kmsg_len = kmsg_len,
                      .index_href = same ? "index.html" : NULL};
-        FILE *f = fopen(page, "w");
-        int w = f ? rp_html_page(f, &p) : -errno;
+        FILE *f = page_cut ? NULL : fopen(page, "w");
+        int w = f ? rp_html_page(f, &p) : page_cut ? -ENAMETOOLONG : -errno;
         if (f && fclose(f) && !w) w = -EIO;
         if (w) {
             fprintf(stderr, "tcmu-harness report: cannot write %s: %s\n", page, strerror(-w));
@@ -304,12 +326,14 @@ static int read_junit(const char *path, rows *rs)
     if (kern) snprintf(rs->kernel, sizeof(rs->kernel), "%s", kern);
     free(kern);
     int n = 0;
-    for (const char *p = strstr(x, "<testcase "); p; p = strstr(p + 1, "<testcase ")) {
+    const char *next;
+    for (const char *p = strstr(x, "<testcase "); p; p = next) {
         const char *te = memchr(p, '>', (size_t)(end - p));
         if (!te) break;
-        /* searches stay inside this test case: a hostile file of a million test cases
-         * and no failure would otherwise rescan the rest of the file each time */
-        const char *next = strstr(te, "<testcase ");
+        /* searches stay inside this test case, and the next one starts after this one's
+         * tag: a hostile file of a million test cases and no failure, or of a million
+         * "<testcase " and one '>', would otherwise rescan the rest of the file each time */
+        next = strstr(te, "<testcase ");
         const char *seg = next ? next : end;
         const char *fl = memmem(te, (size_t)(seg - te), "<failure", 8);
         bool failed = fl != NULL;
@@ -476,8 +500,14 @@ int cmd_report(int argc, char **argv)
             if (!n) printf("%s: no traces (*.jsonl) in it\n", in);
             for (int k = 0; k < n; k++) {
                 char p[PATH_MAX];
-                snprintf(p, sizeof(p), "%s/%s", in, ents[k]->d_name);
-                rc |= one(p, out ? out : in, text_only, index_dir, &rs);
+                /* cut, it would name another file (a shorter name in the directory) */
+                if (snprintf(p, sizeof(p), "%s/%s", in, ents[k]->d_name) >= (int)sizeof(p)) {
+                    fprintf(stderr, "tcmu-harness report: %s/%s: %s\n", in, ents[k]->d_name,
+                            strerror(ENAMETOOLONG));
+                    rc = 1;
+                } else {
+                    rc |= one(p, out ? out : in, text_only, index_dir, &rs);
+                }
                 free(ents[k]);
             }
             free(ents);

@@ -132,7 +132,9 @@ static void write_data(FILE *f, const rp_trace *t, const long *map)
         const rp_entry *e = &t->e[i];
         if (e->is_tmr || map[i] < 0) continue;
         int unit = e->unit == 'b' ? 1 : e->unit == 'B' ? 2 : e->unit == 'c' ? 3 : 0;
-        int flags = (e->aborted ? 1 : 0) | (e->has_lat ? 2 : 0) | (e->has_sense ? 4 : 0);
+        /* 8: a rule answered it (its name may be "", index 0) */
+        int flags = (e->aborted ? 1 : 0) | (e->has_lat ? 2 : 0) | (e->has_sense ? 4 : 0) |
+                    (e->has_rule ? 8 : 0);
         fprintf(f, "%s%.6f,%.6f,%u,%u,%u,", first ? "" : ",", fin(e->t), fin(e->start), e->device,
                 e->op, e->status);
         if (e->has_lba)

@@ -159,3 +159,65 @@ def test_report_survives_a_bad_run_json_and_an_empty_directory(tmp_path):
     p = th("report", tmp_path / "empty")
     assert p.returncode == 0 and "no traces (*.jsonl) in it" in p.stdout
     assert "0 runs" in (tmp_path / "empty" / "index.html").read_text()
+
+
+def test_suite_page_links_are_paths_whatever_the_file_names(tmp_path):
+    # review: a trace named javascript:alert(1).jsonl was linked as href="javascript:...",
+    # one named a#b?c%41.jsonl as a link to the file "a"
+    import re
+    import urllib.parse
+    d = tmp_path / "traces"
+    d.mkdir()
+    names = ["javascript:alert(document.title)", "a#b?c%41", "x y&\"z'"]
+    for n in names:
+        (d / f"{n}.jsonl").write_text((RUNS / "busy-is-retried.jsonl").read_text())
+    p = th("report", d)
+    assert p.returncode == 0, p.stdout + p.stderr
+    hrefs = re.findall(r'<a href="([^"]*)"', (d / "index.html").read_text())
+    assert len(hrefs) == 3, hrefs
+    for h in hrefs:
+        assert not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", h) and "#" not in h and "?" not in h, h
+    import html
+    got = sorted(urllib.parse.unquote(html.unescape(h)) for h in hrefs)
+    assert got == sorted(f"{n}.html" for n in names)
+    assert all((d / g).is_file() for g in got)
+
+
+def test_report_reads_a_junit_of_a_million_unclosed_tags_in_linear_time(tmp_path):
+    # review: every "<testcase " rescanned to the one '>' at the end: 100,000 of them
+    # (1 MB) took more than 100 s
+    junit = tmp_path / "j.xml"
+    junit.write_text("<testsuite>" + '<testcase name="a" ' * 100000 + ">")
+    p = th("report", "-o", tmp_path / "out", junit, timeout=20)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "(1 runs)" in p.stdout
+
+
+def test_a_trace_whose_path_is_too_long_is_refused_not_cut_to_another(tmp_path):
+    # review: DIR/NAME past PATH_MAX was cut to PATH_MAX - 1 bytes, which named another
+    # trace (evil.jsonl for evil.jsonlAAA....jsonl): read twice, its page written twice
+    import os
+    d, names = tmp_path, []
+    while len(str(d)) < 4084 - 201:
+        d = d / ("d" * 200)
+        names.append("d" * 200)
+    d = d / ("e" * (4084 - len(str(d)) - 1))
+    assert len(str(d)) == 4084
+    cur = tmp_path
+    for part in d.relative_to(tmp_path).parts:
+        cur = cur / part
+        os.mkdir(cur)
+    (d / "evil.jsonl").write_text('{"t":1,"device":"EVIL","op":"X","status":2,"rule":"r"}\n')
+    long_name = "evil.jsonl" + "A" * 200 + ".jsonl"
+    dfd = os.open(d, os.O_RDONLY)  # DIR/NAME is too long to be opened by its path
+    try:
+        fd = os.open(long_name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=dfd)
+        os.write(fd, (RUNS / "busy-is-retried.jsonl").read_bytes())
+        os.close(fd)
+    finally:
+        os.close(dfd)
+    out = tmp_path / "out"
+    p = th("report", "-o", out, d)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"{d}/{long_name}: File name too long" in p.stderr, p.stderr
+    assert p.stdout.count("page: ") == 1 and "(1 runs)" in p.stdout, p.stdout

@@ -48,3 +48,75 @@ def test_the_checker_fails_a_page_with_the_wrong_faults_or_a_script_error(tmp_pa
     page.write_text(page.read_text().replace("'use strict';", "'use strict'; null.x;", 1))
     c = check(page)
     assert c.returncode == 1 and "did not finish" in c.stderr, c.stderr
+
+
+def test_a_hostile_run_json_leaves_the_timeline_working(tmp_path):
+    # review: steps that are no array, a null step, a number as output, a step whose end
+    # is no number threw (steps.forEach is not a function, ...) or drew at NaN
+    d = tmp_path / "runs"
+    d.mkdir()
+    trace = (ROOT / "fixtures" / "runs" / "busy-is-retried.jsonl").read_text()
+    runs = {"obj": '{"name":"x","passed":true,"steps":{"a":1}}',
+            "str": '{"name":"x","passed":true,"steps":"abc"}',
+            "nul": '{"name":"x","passed":true,"steps":[null,1,"s"]}',
+            "out": '{"name":"x","passed":true,"steps":[{"n":1,"start":6,"end":7,"output":5,'
+                   '"what":{"a":1}}]}',
+            "end": '{"name":"x","passed":true,"steps":[{"n":1,"start":6,"end":"x"}]}'}
+    for stem, run in runs.items():
+        (d / f"{stem}.jsonl").write_text(trace)
+        (d / f"{stem}.run.json").write_text(run)
+    p = subprocess.run([TH, "report", d], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    c = check(d)
+    assert c.returncode == 0, c.stdout + c.stderr
+    # the step that can be drawn still is; the others are left out
+    dom = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+                          (d / "out.html").resolve().as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert dom.count('<tr class="step">') == 1, dom[-3000:]
+
+
+def test_a_rule_named_empty_is_still_a_rule(tmp_path):
+    # review: "rule":"" is names[0], and the page's script took rule index 0 for no rule:
+    # it marked no fault where the suite page and the reactions counted one
+    d = tmp_path / "t"
+    d.mkdir()
+    (d / "e.jsonl").write_text(
+        '{"t":1,"device":"d0","id":1,"op":"READ_10","cdb":"28","status":2,"sense":null,'
+        '"rule":"","aborted":false}\n'
+        '{"t":2,"device":"d0","id":2,"op":"READ_10","cdb":"28","status":0,"sense":null,'
+        '"rule":null,"aborted":false}\n')
+    p = subprocess.run([TH, "report", d], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    c = check(d)
+    assert c.returncode == 0, c.stdout + c.stderr
+
+
+def test_report_suite_fails_saying_which_trace_it_could_not_read(tmp_path):
+    # review: scripts/test sent report's stdout, where it names a trace it cannot read, to
+    # /dev/null: CI failed with no word of why
+    res = tmp_path / "results"
+    shutil.copytree(ROOT / "fixtures" / "runs", res / "traces")
+    (res / "scenarios.xml").write_text(
+        '<testsuite><testcase name="busy" file="scenarios/busy-is-retried.yaml" time="1">'
+        "</testcase></testsuite>")
+    rs = str(ROOT / "scripts" / "report-suite")
+    p = subprocess.run([rs, res], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    (res / "traces" / "bad.jsonl").write_text('{"t":1,\n')
+    p = subprocess.run([rs, res], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 1
+    assert "the trace could not be read: " in p.stderr and "bad.jsonl:1: column" in p.stderr
+
+
+def test_the_checker_fails_a_directory_with_only_a_suite_page(tmp_path):
+    # review: a report of no traces (a JUnit only) passed: "1 pages (0 runs) ... ok"
+    (tmp_path / "j.xml").write_text('<testsuite><testcase name="a" time="1"></testcase>'
+                                    "</testsuite>")
+    out = tmp_path / "report"
+    p = subprocess.run([TH, "report", "-o", out, tmp_path / "j.xml"], capture_output=True,
+                       text=True)
+    assert p.returncode == 0 and (out / "index.html").is_file(), p.stdout + p.stderr
+    c = check(out)
+    assert c.returncode == 1 and "nothing was checked" in c.stderr, c.stdout + c.stderr

@@ -14,7 +14,7 @@
   window.addEventListener('error', function (ev) { noteError('script error: ' + ev.message); });
 
   var S = 14; /* the stride of an entry in T.e */
-  var F_ABORTED = 1, F_LAT = 2, F_SENSE = 4;
+  var F_ABORTED = 1, F_LAT = 2, F_SENSE = 4, F_RULE = 8; /* F_RULE: a rule answered it */
   var UNITS = ['', 'blocks', 'bytes', 'count'];
   var STATUS = { 0: 'GOOD', 2: 'CHECK CONDITION', 8: 'BUSY', 0x18: 'RESERVATION CONFLICT',
                  0x28: 'TASK SET FULL', 0x30: 'ACA ACTIVE', 0x40: 'TASK ABORTED' };
@@ -35,7 +35,9 @@
   function status(i) { return f(i, 4); }
   function rule(i) { return f(i, 10); }
   function flags(i) { return f(i, 13); }
-  function isFault(i) { return rule(i) !== 0 && (status(i) !== 0 || (flags(i) & F_ABORTED)); }
+  /* by the flag, not the rule's name: a rule may be named "" (names[0]) */
+  function answered(i) { return (flags(i) & F_RULE) !== 0; }
+  function isFault(i) { return answered(i) && (status(i) !== 0 || (flags(i) & F_ABORTED) !== 0); }
   function kind(i) {
     if (flags(i) & F_ABORTED) return 'aborted';
     var s = status(i);
@@ -54,7 +56,11 @@
   /* The time span: every command and every step. */
   var t0 = Infinity, t1 = -Infinity;
   for (var i = 0; i < N; i++) { t0 = Math.min(t0, start(i)); t1 = Math.max(t1, t(i)); }
-  var steps = (R && R.steps) || [];
+  /* the steps of run.json, only those that can be drawn: the file may be anyone's */
+  function finite(v) { return typeof v === 'number' && isFinite(v); }
+  var steps = (R && Array.isArray(R.steps) ? R.steps : []).filter(function (s) {
+    return s !== null && typeof s === 'object' && finite(s.start) && finite(s.end);
+  });
   steps.forEach(function (s) { t0 = Math.min(t0, s.start); t1 = Math.max(t1, s.end); });
   T.tmr.forEach(function (m) { t0 = Math.min(t0, m[0]); t1 = Math.max(t1, m[0]); });
   if (!isFinite(t0)) { t0 = 0; t1 = 1; }
@@ -75,7 +81,7 @@
       idx.push(i);
       count[op(i)] = (count[op(i)] || 0) + 1;
       if (isFault(i)) faults++;
-      if (rule(i) !== 0) fired++;
+      if (answered(i)) fired++;
     }
     idx.sort(function (a, b) { return start(a) - start(b); });
     var ops = Object.keys(count).map(Number).sort(function (a, b) {
@@ -129,7 +135,7 @@
 
   function visible(i) {
     if (!shownKind[kind(i)]) return false;
-    if (onlyRules && rule(i) === 0) return false;
+    if (onlyRules && !answered(i)) return false;
     return shownOp[op(i)];
   }
 
@@ -210,7 +216,7 @@
         var sy = sizeTop + STRIP - 4 - Math.log10(1 + sz) / Math.log10(1 + maxSize) * (STRIP - 10);
         g.fillRect(b - 1, sy - 1, 2.5, 2.5);
       }
-      if (rule(i) !== 0) {
+      if (answered(i)) {
         /* a rule answered it: a triangle over the bar, filled for a fault */
         var y0 = TOP + k * LANE;
         g.beginPath();
@@ -290,7 +296,7 @@
     }
     if (flags(i) & F_ABORTED) st += ', aborted';
     lines.push(st);
-    if (rule(i) !== 0) lines.push('rule ' + names[rule(i)]);
+    if (answered(i)) lines.push('rule ' + names[rule(i)]);
     lines.push('arrived ' + fmtT(start(i)) + ((flags(i) & F_LAT) ? ', answered after ' +
       fmtT(t(i) - start(i)) : ', answered at ' + fmtT(t(i))));
     lines.push('data in ' + f(i, 8) + ' of ' + f(i, 9) + ' bytes');
@@ -393,9 +399,9 @@
       [String(s.n), String(s.line), null, fmtT(s.start), fmtT(s.end - s.start),
         s.failed ? 'failed' : 'ok', null].forEach(function (v, k) {
         var td = document.createElement('td');
-        if (k === 2) { var code = document.createElement('code'); code.textContent = s.what; td.appendChild(code); }
+        if (k === 2) { var code = document.createElement('code'); code.textContent = s.what == null ? '' : String(s.what); td.appendChild(code); }
         else if (k === 6) {
-          if (s.output) {
+          if (typeof s.output === 'string' && s.output) {
             var d = document.createElement('details'), sm = document.createElement('summary'),
                 pre = document.createElement('pre');
             sm.textContent = s.output.split('\n').length + ' lines';
