@@ -244,7 +244,7 @@ static void header(FILE *f, const rp_page *p, size_t kept, size_t commands)
         fputs("; <a href=\"", f), escs(f, p->index_href), fputs("\">all runs</a>", f);
     fputs("</p>\n", f);
     if (r && r->golden[0]) {
-        bool differs = !strcmp(r->golden, "differs") || !strcmp(r->golden, "missing");
+        bool differs = strcmp(r->golden, "same") && strcmp(r->golden, "recorded");
         fprintf(f, "<p id=\"golden\">golden trace <code>");
         escs(f, r->golden_file);
         fprintf(f, "</code>: <span class=\"%s\">", differs ? "fail" : "pass");

@@ -415,7 +415,7 @@ int rp_trace_add_line(rp_trace *t, const char *line, size_t len, char *err, size
             if (rc) return rc;
             if (!eat(&x, ':')) return fail(&x, "':' was expected");
             if (!strcmp(k, "header")) {
-                rc = header_obj(&x, t), other = true;
+                rc = header_obj(&x, t), other = true, t->has_header = true;
             } else if (!strcmp(k, "not_kept")) {
                 other = true;
                 if (eat(&x, '{')) {
@@ -452,6 +452,26 @@ int rp_trace_add_line(rp_trace *t, const char *line, size_t len, char *err, size
     return 0;
 }
 
+/* One line into *buf (no newline; NUL bytes kept, for the parser to refuse): its length,
+ * -1 at the end, -2 past RP_LINE_MAX (/dev/zero is one endless line), -3 out of memory. */
+static long read_line(FILE *f, char **buf, size_t *cap)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+        if (n + 1 >= *cap) {
+            if (*cap > RP_LINE_MAX) return -2;
+            size_t nc = *cap ? 2 * *cap : 4096;
+            char *nb = realloc(*buf, nc);
+            if (!nb) return -3;
+            *buf = nb, *cap = nc;
+        }
+        (*buf)[n++] = (char)c;
+    }
+    if (c == EOF && !n) return -1;
+    return (long)n;
+}
+
 int rp_trace_load(rp_trace *t, const char *path, char *err, size_t cap)
 {
     FILE *f = fopen(path, "r");
@@ -462,13 +482,12 @@ int rp_trace_load(rp_trace *t, const char *path, char *err, size_t cap)
     }
     char *line = NULL;
     size_t lcap = 0;
-    ssize_t n;
-    long no = 0;
+    long n, no = 0;
     int rc = 0;
     char why[200];
-    while ((n = getline(&line, &lcap, f)) >= 0) {
+    while ((n = read_line(f, &line, &lcap)) >= 0) {
         no++;
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+        while (n && line[n - 1] == '\r') n--;
         int r = rp_trace_add_line(t, line, (size_t)n, why, sizeof(why));
         if (r < 0) {
             snprintf(err, cap, "%s:%ld: %s", path, no, why);
@@ -476,9 +495,21 @@ int rp_trace_load(rp_trace *t, const char *path, char *err, size_t cap)
             break;
         }
     }
-    if (!rc && ferror(f)) {
+    if (!rc && n == -2) {
+        snprintf(err, cap, "%s:%ld: a line longer than %u bytes: not a trace", path, no + 1,
+                 RP_LINE_MAX);
+        rc = -EINVAL;
+    } else if (!rc && n == -3) {
+        snprintf(err, cap, "%s:%ld: out of memory", path, no + 1);
+        rc = -ENOMEM;
+    } else if (!rc && ferror(f)) {
         snprintf(err, cap, "%s: %s", path, strerror(errno));
         rc = -EIO;
+    } else if (!rc && !t->n && !t->has_header && !t->not_kept) {
+        /* run and serve always write the header line: an empty file, /dev/null or
+         * another kind of JSON is no trace, not one without faults */
+        snprintf(err, cap, "%s: not a trace: no header line and no entries", path);
+        rc = -EINVAL;
     }
     free(line);
     fclose(f);

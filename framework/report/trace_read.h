@@ -37,10 +37,12 @@ typedef struct rp_trace {
     char kernel[128];  /* the header's kernel_release ("" without a header) */
     char version[32];  /* the header's tcmu_harness_version */
     uint64_t not_kept; /* entries a dump said were no longer kept */
+    bool has_header;
 } rp_trace;
 
 void rp_trace_init(rp_trace *t);
 void rp_trace_free(rp_trace *t);
+#define RP_LINE_MAX (1u << 20) /* a trace's lines are a few hundred bytes */
 /* Reads a whole file; 0, or -errno / -EINVAL with "PATH:LINE: why" in err. Entries are
  * kept in file order (the order they left). */
 int rp_trace_load(rp_trace *t, const char *path, char *err, size_t cap);

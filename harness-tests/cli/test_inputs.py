@@ -123,6 +123,22 @@ CASES = [
      "TCMU_HARNESS_INSTANCE='ffff"),
     (E + ["--cdb", INQUIRY], {"TCMU_HARNESS_TIMING": "maybe"},
      "TCMU_HARNESS_TIMING='maybe': 1 (true, yes, on), 0 (false, no, off) or unset"),
+    # run (cmd_run.c): each refused as it is read, before the scenarios are looked at
+    (["run", "--shard", "1/2x", "s.yaml"], None,
+     "run: --shard '1/2x': K/N was expected, two whole numbers with 1 <= K <= N <= 1000000"),
+    (["run", "--shard", "0/0", "s.yaml"], None, "--shard '0/0': K/N was expected"),
+    (["run", "--shard", "3/2", "s.yaml"], None, "--shard '3/2': K/N was expected"),
+    (["run", "--shard", "1/-1", "s.yaml"], None, "--shard '1/-1': K/N was expected"),
+    (["run", "--shard", "1/99999999999999999999", "s.yaml"], None, "--shard '1/9999"),
+    (["run", "--shard", "1/2", "--shard", "2/2", "s.yaml"], None, "run: --shard given twice"),
+    (["run", "--junit", "a.xml", "--junit", "b.xml", "s.yaml"], None, "run: --junit given twice"),
+    (["run", "--trace", "t", "--trace", "u", "s.yaml"], None, "run: --trace given twice"),
+    (["run", "--junit", "dir", "s.yaml"], None,
+     "run: --junit 'dir': is a directory (a file to write was expected)"),
+    (["run", "--junit", "nowhere/x.xml", "s.yaml"], None,
+     "run: --junit 'nowhere/x.xml': its directory does not exist"),
+    (["run", "--kernel-version", "x/y", "s.yaml"], None,
+     "run: --kernel-version 'x/y': neither a package"),
 ]
 
 

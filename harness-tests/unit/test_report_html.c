@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "report/html.h"
 
 static rp_trace t;
@@ -220,4 +221,26 @@ Test(report_html, the_suite_page_counts_and_escapes)
     cr_expect_null(strstr(out, "<b>"));
     cr_expect(strstr(out, "<a href=\"a.html\">a&lt;b&gt;</a>"));
     cr_expect(strstr(out, "1 of 2"));
+}
+
+Test(report_html, files_that_are_no_trace_are_refused_not_read_as_one_without_faults)
+{
+    /* bad input review: an empty file and /dev/null read as a trace with no faults, and
+     * /dev/zero, one endless line, was read until memory ran out */
+    cr_expect_eq(rp_trace_load(&t, "/dev/null", err, sizeof(err)), -EINVAL);
+    cr_expect(strstr(err, "/dev/null: not a trace: no header line and no entries"), "%s", err);
+    rp_trace_free(&t);
+    cr_expect_eq(rp_trace_load(&t, "/dev/zero", err, sizeof(err)), -EINVAL);
+    cr_expect(strstr(err, "/dev/zero:1: a line longer than 1048576 bytes"), "%s", err);
+    rp_trace_free(&t);
+    char path[] = "/tmp/th-trace-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"header\":{\"tcmu_harness_version\":\"0.2.0\",\"kernel_release\":\"6.1\"}}\r\n", f);
+    fclose(f);
+    cr_expect_eq(rp_trace_load(&t, path, err, sizeof(err)), 0, "a header alone is a trace: %s",
+                 err);
+    cr_expect_str_eq(t.kernel, "6.1");
+    unlink(path);
 }

@@ -74,26 +74,34 @@
   T.devices.forEach(function (d) { shownDev[d] = true; });
 
   /* Per device: its entries, its ops (lanes, most frequent first), its TMRs. */
+  /* Entries and TMRs grouped by device in one pass (a scan per device took minutes for a
+   * trace of thousands of devices). */
+  var byDev = {}, tmrBy = {};
+  T.devices.forEach(function (d) { byDev[d] = []; tmrBy[d] = []; });
+  for (var i2 = 0; i2 < N; i2++) if (byDev[dev(i2)]) byDev[dev(i2)].push(i2);
+  T.tmr.forEach(function (m) { if (tmrBy[m[1]]) tmrBy[m[1]].push(m); });
   var devs = T.devices.map(function (d) {
-    var idx = [], count = {}, faults = 0, fired = 0;
-    for (var i = 0; i < N; i++) {
-      if (dev(i) !== d) continue;
-      idx.push(i);
+    var idx = byDev[d], count = {}, faults = 0, fired = 0, maxDur = 0;
+    idx.forEach(function (i) {
       count[op(i)] = (count[op(i)] || 0) + 1;
       if (isFault(i)) faults++;
       if (answered(i)) fired++;
-    }
+      maxDur = Math.max(maxDur, t(i) - start(i)); /* how far back one may still be in view */
+    });
     idx.sort(function (a, b) { return start(a) - start(b); });
     var ops = Object.keys(count).map(Number).sort(function (a, b) {
       return count[b] - count[a] || (names[a] < names[b] ? -1 : 1);
     });
     ops.forEach(function (o) { shownOp[o] = true; });
-    var tmrs = T.tmr.filter(function (m) { return m[1] === d; });
-    var maxDur = 0; /* the longest command: how far back one may still be in view */
-    idx.forEach(function (i) { maxDur = Math.max(maxDur, t(i) - start(i)); });
-    return { d: d, idx: idx, ops: ops, count: count, faults: faults, fired: fired, tmrs: tmrs,
-             maxDur: maxDur };
+    return { d: d, idx: idx, ops: ops, count: count, faults: faults, fired: fired,
+             tmrs: tmrBy[d], maxDur: maxDur };
   });
+  /* Past MAX_PANELS devices the others start hidden (tick them to see them): a panel is a
+   * canvas, and thousands of them stall a browser. */
+  var MAX_PANELS = 64;
+  devs.forEach(function (D, k) { if (k >= MAX_PANELS) shownDev[D.d] = false; });
+  if (devs.length > MAX_PANELS)
+    body.setAttribute('data-devices-hidden', String(devs.length - MAX_PANELS));
 
   var LANE = 15, TOP = 34, AXIS = 18, STRIP = 56, LEFT = 150, RIGHT = 12;
   (function () { /* the lanes' labels decide the left margin */
@@ -113,7 +121,7 @@
   function X(w, s) { return LEFT + (s - view[0]) / (view[1] - view[0]) * (w - LEFT - RIGHT); }
   function Tof(w, x) { return view[0] + (x - LEFT) / (w - LEFT - RIGHT) * (view[1] - view[0]); }
 
-  devs.forEach(function (D) {
+  function makePanel(D) {
     var box = document.createElement('div');
     box.className = 'dev';
     box.setAttribute('data-device', names[D.d]);
@@ -126,10 +134,13 @@
     c.setAttribute('role', 'img');
     c.setAttribute('aria-label', 'timeline of ' + names[D.d]);
     box.appendChild(c);
-    root.appendChild(box);
+    /* in the devices' order, whenever it is made */
+    var next = null;
+    for (var k = devs.indexOf(D) + 1; k < devs.length && !next; k++) if (devs[k].box) next = devs[k].box;
+    root.insertBefore(box, next);
     D.box = box; D.canvas = c;
     attachZoom(D);
-  });
+  }
 
   function lanesOf(D) { return D.ops.filter(function (o) { return shownOp[o]; }); }
 
@@ -142,7 +153,8 @@
   function drawAll() {
     marked = 0;
     devs.forEach(function (D) {
-      D.box.style.display = shownDev[D.d] ? '' : 'none';
+      if (shownDev[D.d] && !D.box) makePanel(D);
+      if (D.box) D.box.style.display = shownDev[D.d] ? '' : 'none';
       if (shownDev[D.d]) draw(D);
     });
     body.setAttribute('data-marked-faults', String(marked));
@@ -349,7 +361,7 @@
       cOps = document.getElementById('f-ops');
   var devBoxes = [], kindBoxes = [];
   devs.forEach(function (D) {
-    var b = checkbox(cDev, names[D.d], true, function (v) { shownDev[D.d] = v; });
+    var b = checkbox(cDev, names[D.d], !!shownDev[D.d], function (v) { shownDev[D.d] = v; });
     b.dev = D.d;
     devBoxes.push(b);
   });
