@@ -182,7 +182,10 @@ static int reactions_text(FILE *f, const rp_trace *t, size_t budget, char *err, 
     /* Episodes of the same fault one after the other are one line: the analysis ends an
      * episode where a retry came more than RP_RETRY_GAP_S after the last attempt, and in a
      * loaded guest the midlayer's requeue of a BUSY can take that long: where it splits
-     * depends on time, which a golden trace leaves out (the commands keep the order). */
+     * depends on time, which a golden trace leaves out (the commands keep the order). Only
+     * after one that gave up: a recovered episode ended with its success, whatever the time,
+     * and the next fault of that command is another I/O (merged, a run of 2 and 6 attempts
+     * read as one of 4 and 4). */
     sbuf cur = {.n = 0}, next;
     int att = 0, aborts = 0, resets = 0, rsense = 0;
     bool recovered = false;
@@ -197,13 +200,14 @@ static int reactions_text(FILE *f, const rp_trace *t, size_t budget, char *err, 
             describe(&next, t, e);
             answer(&next, t, e);
         }
-        if (cur.n && (!r || strcmp(cur.b, next.b))) {
+        bool merge = cur.n && r && !recovered && !strcmp(cur.b, next.b);
+        if (cur.n && !merge) {
             fprintf(f, "%s; attempts %d; aborts %d; resets %d; request sense %d; %s\n", cur.b, att,
                     aborts, resets, rsense, recovered ? "recovered" : "gave up");
             att = aborts = resets = rsense = 0;
         }
         if (!r) break;
-        if (strcmp(cur.b, next.b)) cur = next;
+        if (!merge) cur = next;
         att += r->attempts, aborts += r->aborts, resets += r->resets;
         rsense += r->request_sense, recovered = r->recovered; /* how the last one ended */
     }

@@ -381,3 +381,45 @@ Test(report_golden, episodes_of_one_fault_split_by_time_are_one_line)
                            "resets 0; request sense 0; recovered\n"),
               "%s", text);
 }
+
+/* Two faults of one command far apart, each recovered: two episodes, never one line (only
+ * an episode that gave up can be the first part of one split by time). Merged, a run of 2
+ * and 6 attempts read as one of 4 and 4: the same sums, the commands' counts summed too. */
+static void two_episodes(const int *busy, int n_ep)
+{
+    double at = 1.0;
+    char l[256];
+    for (int ep = 0; ep < n_ep; ep++) {
+        for (int k = 0; k <= busy[ep]; k++, at += 0.01) {
+            int n = snprintf(l, sizeof(l),
+                             "{\"t\":%.3f,\"device\":\"d0\",\"id\":1,\"op\":\"READ_10\",\"cdb\":"
+                             "\"28\",\"lba\":8,\"blocks\":8,\"status\":%d%s,\"lat_us\":10}",
+                             at, k < busy[ep] ? 8 : 0, k < busy[ep] ? ",\"rule\":\"busy\"" : "");
+            add_line(l, (size_t)n);
+        }
+        at += 2;
+        int n = snprintf(l, sizeof(l),
+                         "{\"t\":%.3f,\"device\":\"d0\",\"id\":1,\"op\":\"READ_10\",\"cdb\":\"28\","
+                         "\"lba\":0,\"blocks\":8,\"status\":0,\"lat_us\":10}",
+                         at);
+        add_line(l, (size_t)n);
+        at += 2;
+    }
+}
+
+Test(report_golden, recovered_episodes_of_one_fault_are_not_merged)
+{
+    two_episodes((int[]){3, 3}, 2);
+    make(&want);
+    cr_assert(strstr(text, "\nreactions\nd0 READ_10 lba 8+8: BUSY rule=busy; attempts 4; aborts 0; "
+                           "resets 0; request sense 0; recovered\n"
+                           "d0 READ_10 lba 8+8: BUSY rule=busy; attempts 4;"),
+              "%s", text);
+    rp_trace_free(&t);
+    rp_trace_init(&t);
+    two_episodes((int[]){1, 5}, 2);
+    make(&got);
+    cr_assert_eq(compare(RP_MATCH_MULTISET, 0), 1, "%s", text);
+    cr_assert(strstr(diff, "+d0 READ_10 lba 8+8: BUSY rule=busy; attempts 2;"), "%s", diff);
+    cr_assert_eq(compare(RP_MATCH_MULTISET, 2), 0, "%s", diff);
+}
