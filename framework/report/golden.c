@@ -15,8 +15,7 @@
 #include "th/be.h"
 #include "th/cmd.h"
 
-#define GOLDEN_MAGIC    "# tcmu-harness golden trace"
-#define GOLDEN_FILE_MAX (64u << 20)
+#define GOLDEN_MAGIC "# tcmu-harness golden trace"
 
 void rp_golden_init(rp_golden *g)
 {
@@ -336,6 +335,13 @@ int rp_golden_text(const rp_trace *t, char **text, char *err, size_t cap)
     free(o);
     free(pos);
     if (fclose(f) && !rc) rc = -ENOMEM;
+    if (!rc && len > RP_GOLDEN_FILE_MAX) { /* its reader's bound: the file must read back */
+        snprintf(err, cap,
+                 "more than %u MiB of golden text: golden traces are for scenarios, not "
+                 "long runs of I/O",
+                 RP_GOLDEN_FILE_MAX >> 20);
+        rc = -E2BIG;
+    }
     if (rc) {
         free(*text);
         *text = NULL;
@@ -492,7 +498,7 @@ int rp_golden_load(rp_golden *g, const char *path, char *err, size_t cap)
         if (fd >= 0) close(fd);
         return rc;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)GOLDEN_FILE_MAX) {
+    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)RP_GOLDEN_FILE_MAX) {
         snprintf(err, cap, "%s: %s", path,
                  S_ISREG(st.st_mode) ? "larger than 64 MiB: not a golden trace"
                                      : "not a regular file");

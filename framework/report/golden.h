@@ -17,6 +17,7 @@
 #define RP_GOLDEN_LINE_MAX  4096
 #define RP_GOLDEN_LINES_MAX 262144
 #define RP_GOLDEN_COUNT_MAX 1000000000ull
+#define RP_GOLDEN_FILE_MAX  (64u << 20) /* bytes of a file (lines of long names reach it) */
 /* The diff text: at most this many lines, then "... N more differences". */
 #define RP_GOLDEN_DIFF_LINES 200
 
@@ -46,13 +47,13 @@ void rp_golden_free(rp_golden *g);
 /* The golden text of a trace (malloc'd into *text): a header comment (harness version and
  * kernel from the trace's header, informational), "commands", the command lines,
  * "reactions", the reaction lines. 0, -ENOMEM, or -E2BIG (with why in err) past
- * RP_GOLDEN_LINES_MAX lines. */
+ * RP_GOLDEN_LINES_MAX lines or RP_GOLDEN_FILE_MAX bytes (what its reader refuses). */
 int rp_golden_text(const rp_trace *t, char **text, char *err, size_t cap);
 /* Golden text back into lines; name is the file's, for "NAME:LINE: why" in err. Bounded
  * (line length, line count, counts), any bytes accepted as input. 0 or -EINVAL/-ENOMEM. */
 int rp_golden_parse(rp_golden *g, const char *name, const char *buf, size_t len, char *err,
                     size_t cap);
-/* A file: at most RP_GOLDEN_LINES_MAX * RP_GOLDEN_LINE_MAX bytes. 0 or -errno. */
+/* A file: at most RP_GOLDEN_FILE_MAX bytes. 0 or -errno. */
 int rp_golden_load(rp_golden *g, const char *path, char *err, size_t cap);
 
 /* "multiset" or "sequence" into *m; false for anything else. */

@@ -423,3 +423,22 @@ Test(report_golden, recovered_episodes_of_one_fault_are_not_merged)
     cr_assert(strstr(diff, "+d0 READ_10 lba 8+8: BUSY rule=busy; attempts 2;"), "%s", diff);
     cr_assert_eq(compare(RP_MATCH_MULTISET, 2), 0, "%s", diff);
 }
+
+/* Long names, escaped three bytes for one: 60,000 lines made 70 MB, a file its reader then
+ * refused ("larger than 64 MiB"). Refused when recorded instead, saying why. */
+Test(report_golden, a_trace_past_the_byte_bound_is_refused_with_why)
+{
+    char name[128], l[1024];
+    memset(name, '%', 127);
+    name[127] = '\0';
+    for (int i = 0; i < 60000; i++) {
+        int n = snprintf(l, sizeof(l),
+                         "{\"t\":%d,\"device\":\"%s\",\"id\":1,\"op\":\"%s\",\"lba\":%d,"
+                         "\"blocks\":1,\"status\":0,\"rule\":\"%s\"}",
+                         i, name, name, i, name);
+        add_line(l, (size_t)n);
+    }
+    cr_assert_eq(rp_golden_text(&t, &text, err, sizeof(err)), -E2BIG);
+    cr_assert_null(text);
+    cr_assert(strstr(err, "more than 64 MiB of golden text"), "%s", err);
+}
