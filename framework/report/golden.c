@@ -46,9 +46,12 @@ static void add(sbuf *s, const char *fmt, ...)
 }
 
 /* A name as one token: no space (the " xN" count and the fields are space separated), no
- * '@' (a TMR's position), no ';' or ':' (the answer and a reaction's fields). */
+ * '@' (a TMR's position), no ';' or ':' (the answer and a reaction's fields), no '#' to
+ * begin a line (a device's name: its reader would take the line for a comment). */
 static void add_name(sbuf *s, const char *name)
 {
+    const char *whole = name;
+    if (!s->n && name[0] == '#') add(s, "%%23"), name++;
     /* nor can it read as a count: "x5" (a TMR's type is the last token of its line) */
     bool count_like =
         name[0] == 'x' && name[1] && strspn(name + 1, "0123456789") == strlen(name + 1);
@@ -59,7 +62,7 @@ static void add_name(sbuf *s, const char *name)
         else
             add(s, "%c", *p);
     }
-    if (!*name) add(s, "-");
+    if (!*whole) add(s, "-");
 }
 
 /* The op and the CDB fields that matter: what a change of initiator shows in. */

@@ -442,3 +442,17 @@ Test(report_golden, a_trace_past_the_byte_bound_is_refused_with_why)
     cr_assert_null(text);
     cr_assert(strstr(err, "more than 64 MiB of golden text"), "%s", err);
 }
+
+/* A device named "#d" (a trace's names are any bytes) began a line its reader took for a
+ * comment: the device's commands were left out of both sides, and nothing differed. */
+Test(report_golden, a_line_never_reads_as_a_comment)
+{
+    const char l[] = "{\"t\":1,\"device\":\"#d\",\"id\":1,\"op\":\"READ_10\",\"cdb\":\"28\","
+                     "\"lba\":1,\"blocks\":1,\"status\":8,\"rule\":\"#3\"}";
+    add_line(l, strlen(l));
+    make(&got);
+    cr_assert(strstr(text, "\n%23d READ_10 lba 1+1: BUSY rule=#3\n"), "%s", text);
+    cr_assert_eq(got.n, 2); /* the command and its reaction */
+    cr_assert_str_eq(got.l[1].text, "%23d READ_10 lba 1+1: BUSY rule=#3; attempts 1; aborts 0; "
+                                    "resets 0; request sense 0; gave up");
+}
