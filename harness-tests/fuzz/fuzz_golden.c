@@ -36,6 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!rp_golden_text(&t, &text, err, sizeof(err))) {
         /* what the writer makes, the reader takes */
         if (rp_golden_parse(&got, "G", text, strlen(text), err, sizeof(err))) abort();
+        /* and skips none of its lines: past the header only its own comment begins '#' */
+        const char *c = strstr(text, "\ncommands\n");
+        for (; c && (c = strstr(c, "\n#")); c++)
+            if (strncmp(c, "\n# the analysis stopped after ", 30)) abort();
         for (int m = 0; m < 2; m++) {
             char *diff = NULL;
             rp_match mode = m ? RP_MATCH_SEQUENCE : RP_MATCH_MULTISET;
