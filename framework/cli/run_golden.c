@@ -47,17 +47,19 @@ static int write_file(const char *path, const char *text, char *err, size_t cap)
     return rc;
 }
 
-/* The first differences of a diff, for the one-line failure message. */
+/* The first differences of a diff, for the one-line failure message: past its two header
+ * lines, whatever a line's text (a device named "--" makes "--- --..." a change). */
 static void first_differences(const char *diff, char *out, size_t cap, int max)
 {
     size_t n = 0;
     int k = 0;
     out[0] = '\0';
-    for (const char *p = diff; *p && k < max;) {
+    const char *p = diff;
+    for (int h = 0; h < 2 && p; h++) p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+    for (; p && *p && k < max;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        bool change =
-            (p[0] == '-' || p[0] == '+') && strncmp(p, "--- ", 4) && strncmp(p, "+++ ", 4);
+        bool change = p[0] == '-' || p[0] == '+';
         if (change && n < cap) {
             int w = snprintf(out + n, cap - n, "%s%.*s", k ? "; " : "", (int)len, p);
             if (w > 0) n += (size_t)w;

@@ -151,3 +151,17 @@ def test_a_bad_golden_key_is_located(tmp_path):
     assert f"{s}:4:10: golden match is multiset or sequence, not 'exact'" in p.stderr, p.stderr
     assert f"{s}:5:14: " in p.stderr, p.stderr
     assert f"{s}:6:3: " in p.stderr and "other" in p.stderr, p.stderr
+
+
+def test_the_message_names_a_difference_whatever_its_device_is_called(tmp_path):
+    # device names may be "--" (letters, digits, '_', '-', '.'): its line in the diff is
+    # "--- ...", which the one-line message took for the diff's header and left out
+    s = scenario(tmp_path)
+    g = tmp_path / "g"
+    g.mkdir()
+    (g / "s.golden").write_text("# tcmu-harness golden trace 1\ncommands\n"
+                                "-- READ_10 lba 0+8: GOOD\n++ READ_10 lba 8+8: GOOD\nreactions\n")
+    p = th("run", "--compare-golden", g, s)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert (f"differently from {g / 's.golden'} (multiset, tolerance 0): "
+            "--- READ_10 lba 0+8: GOOD; -++ READ_10 lba 8+8: GOOD\n") in p.stdout, p.stdout
