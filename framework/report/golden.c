@@ -166,7 +166,10 @@ static long tmr_target(const rp_trace *t, size_t ti, int *more)
 static int reactions_text(FILE *f, const rp_trace *t, size_t budget, char *err, size_t cap)
 {
     rp_reactions rs;
-    if (rp_reactions_find(t, &rs)) return -ENOMEM;
+    /* not cut by time: whether the next attempt came within 0.25 s is a matter of the
+     * machine's speed (unit-attention's second sg_turs, a new process, came 0.268 s after
+     * the first in a loaded guest, 0.2 s natively: "gave up" or "recovered") */
+    if (rp_reactions_find_gap(t, -1, &rs)) return -ENOMEM;
     if (rs.n > budget) { /* the file must read back: its reader's bound is on all lines */
         snprintf(err, cap,
                  "more than %d lines with the reactions: golden traces are for "
@@ -181,13 +184,11 @@ static int reactions_text(FILE *f, const rp_trace *t, size_t budget, char *err, 
     for (size_t i = 0; i < rs.n; i++)
         o[i] = (ord){rp_name(t, t->e[rs.r[i].fault].device), (double)i, 0, i};
     qsort(o, rs.n, sizeof(*o), ord_cmp);
-    /* Episodes of the same fault one after the other are one line: the analysis ends an
-     * episode where a retry came more than RP_RETRY_GAP_S after the last attempt, and in a
-     * loaded guest the midlayer's requeue of a BUSY can take that long: where it splits
-     * depends on time, which a golden trace leaves out (the commands keep the order). Only
-     * after one that gave up: a recovered episode ended with its success, whatever the time,
-     * and the next fault of that command is another I/O (merged, a run of 2 and 6 attempts
-     * read as one of 4 and 4). */
+    /* Episodes of the same fault one after the other are one line, when the first gave up:
+     * untimed, an episode still ends where RP_SCAN_MAX entries hold no further attempt, a
+     * matter of what else the trace holds (the commands keep the order). A recovered one
+     * ended with its success, and the next fault of that command is another I/O (merged, a
+     * run of 2 and 6 attempts read as one of 4 and 4). */
     sbuf cur = {.n = 0}, next;
     int att = 0, aborts = 0, resets = 0, rsense = 0;
     bool recovered = false;

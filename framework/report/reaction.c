@@ -98,7 +98,8 @@ static void around(const rp_trace *t, size_t i, const uint32_t *owner, uint32_t 
 }
 
 /* Follows the episode that starts at entry i; marks its attempts as owned by me. */
-static void follow(const rp_trace *t, size_t i, uint32_t *owner, uint32_t me, rp_reaction *r)
+static void follow(const rp_trace *t, size_t i, uint32_t *owner, uint32_t me, double gap_s,
+                   rp_reaction *r)
 {
     const rp_entry *first = &t->e[i], *prev = first;
     memset(r, 0, sizeof(*r));
@@ -111,7 +112,7 @@ static void follow(const rp_trace *t, size_t i, uint32_t *owner, uint32_t me, rp
     for (size_t j = i + 1; j < t->n; j++) {
         const rp_entry *e = &t->e[j];
         /* past the episode (every device's entries: the file is in time order) */
-        if (e->start > prev->t + RP_RETRY_GAP_S) break;
+        if (gap_s >= 0 && e->start > prev->t + gap_s) break;
         /* bounded, as in around(), whatever the entries are (other devices', TMRs) */
         if (j - r->last > RP_SCAN_MAX) break;
         if (e->device != first->device || e->is_tmr) continue;
@@ -138,6 +139,11 @@ static void follow(const rp_trace *t, size_t i, uint32_t *owner, uint32_t me, rp
 
 int rp_reactions_find(const rp_trace *t, rp_reactions *out)
 {
+    return rp_reactions_find_gap(t, RP_RETRY_GAP_S, out);
+}
+
+int rp_reactions_find_gap(const rp_trace *t, double gap_s, rp_reactions *out)
+{
     memset(out, 0, sizeof(*out));
     if (!t->n) return 0;
     uint32_t *owner = calloc(t->n, sizeof(*owner)); /* the episode (1-based) of an attempt */
@@ -160,7 +166,7 @@ int rp_reactions_find(const rp_trace *t, rp_reactions *out)
             out->r = nr;
             out->cap = nc;
         }
-        follow(t, i, owner, (uint32_t)out->n + 1, &out->r[out->n]);
+        follow(t, i, owner, (uint32_t)out->n + 1, gap_s, &out->r[out->n]);
         out->n++;
     }
     free(owner);

@@ -46,6 +46,11 @@ typedef struct rp_reactions {
 
 /* Every episode of t (in the order their first faults arrived); 0 or -ENOMEM. */
 int rp_reactions_find(const rp_trace *t, rp_reactions *out);
+/* The same with episodes cut where a retry came more than gap_s after the last attempt
+ * (RP_RETRY_GAP_S above); gap_s < 0: never by time, an episode lasts until an attempt
+ * succeeds (or RP_SCAN_MAX entries hold no further attempt): a golden trace's, which
+ * leaves time out. */
+int rp_reactions_find_gap(const rp_trace *t, double gap_s, rp_reactions *out);
 void rp_reactions_free(rp_reactions *rs);
 /* One line (no newline) for r: "d0 READ_10 lba 100+8 at 3.120 s: MEDIUM_ERROR 11/00 (rule
  * bad-sector); 5 retries 0.4-1.2 ms apart, all failed; gave up after 6.1 ms". */
