@@ -464,7 +464,10 @@ int cmd_run(int argc, char **argv)
         if (trace_dir) snprintf(tpath, sizeof(tpath), "%s/%s.jsonl", trace_dir, stem);
         /* The reactions and the golden trace are read back from the trace: without --trace
          * one is kept in a temporary file for as long as it takes. */
-        char tmp[] = "/tmp/th-summary-XXXXXX.jsonl";
+        char tmp[PATH_MAX];
+        const char *tdir = getenv("TMPDIR"); /* a TMPDIR that does not fit is not used */
+        if (!tdir || !*tdir || strlen(tdir) > PATH_MAX - 64) tdir = "/tmp";
+        snprintf(tmp, sizeof(tmp), "%s/th-summary-XXXXXX.jsonl", tdir);
         bool tmp_trace = false;
         bool want_golden = golden.record_dir || golden.compare_dir;
         if (!tpath[0] && (summary || want_golden)) {

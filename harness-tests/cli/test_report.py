@@ -68,11 +68,15 @@ def test_run_summary_and_run_json_without_faults(tmp_path):
     run = json.loads((tmp_path / "t" / "s.run.json").read_text())
     assert run["passed"] is True and run["name"] == "s" and run["steps"][0]["what"] == "true"
     assert run["steps"][0]["start"] <= run["steps"][0]["end"]
-    # --summary without --trace leaves no file behind
-    before = set(pathlib.Path("/tmp").glob("th-summary-*"))
-    p = th("run", "--summary", s)
+    # --summary without --trace leaves no file behind (in a TMPDIR of its own: other runs
+    # on the machine make and remove theirs in /tmp meanwhile, which made this flaky)
+    import os
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    p = subprocess.run([TH, "run", "--summary", str(s)], capture_output=True, text=True,
+                       env={**os.environ, "TMPDIR": str(tmpdir)}, timeout=120)
     assert p.returncode == 0 and "no command was answered" in p.stdout
-    assert set(pathlib.Path("/tmp").glob("th-summary-*")) == before
+    assert list(tmpdir.iterdir()) == []
 
 
 def test_run_trace_of_an_empty_name_is_a_usage_error(tmp_path):
