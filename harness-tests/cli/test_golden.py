@@ -67,12 +67,17 @@ def test_a_difference_fails_with_the_diff_in_junit_and_run_json(tmp_path):
 def test_without_trace_no_file_is_left_and_a_missing_golden_says_how_to_record(tmp_path):
     s = scenario(tmp_path)
     (tmp_path / "g").mkdir()
-    before = set(pathlib.Path("/tmp").glob("th-summary-*"))
-    p = th("run", "--compare-golden", tmp_path / "g", s)
+    # the temporary trace is made in TMPDIR: one of its own, as other runs use /tmp
+    import os
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    p = subprocess.run([TH, "run", "--compare-golden", str(tmp_path / "g"), str(s)],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "TMPDIR": str(tmpdir)})
     assert p.returncode == 1
     assert (f"no golden trace {tmp_path / 'g' / 's.golden'}: record it with tcmu-harness run "
             f"--record-golden {tmp_path / 'g'} {s}") in p.stdout, p.stdout
-    assert set(pathlib.Path("/tmp").glob("th-summary-*")) == before
+    assert list(tmpdir.iterdir()) == []
 
 
 def test_a_hostile_golden_file_fails_the_scenario_with_file_and_line(tmp_path):
