@@ -49,9 +49,8 @@ def flat(before: dict, mid: dict, after: dict) -> None:
     """fds and threads exactly; RssAnon: a leak grows it in both halves of the run, so
     one half must stay within 512 kB. The other may hold one step of up to about 2 MB,
     seen once per server in the long runs, after which RssAnon stays flat for hundreds
-    of cycles: it lies in one 8 MiB anonymous mapping (a thread stack's size; VmSize
-    unchanged), a stack that went deep once and that glibc keeps for the next thread
-    (docs/RELIABILITY.md, "Soak")."""
+    of cycles: it lies in one 8 MiB anonymous mapping (a thread stack's size, VmSize
+    unchanged); its cause is still open (docs/RELIABILITY.md, "Soak")."""
     assert before["fds"] == mid["fds"] == after["fds"], (before, mid, after)
     assert before["threads"] == mid["threads"] == after["threads"], (before, mid, after)
     if ASAN:  # its quarantine keeps freed memory
