@@ -37,17 +37,31 @@ void th_disk_read(void *arg, th_cmd *cmd)
     th_cmd_ok(cmd);
 }
 
-static bool do_write(th_disk *d, th_cmd *cmd, uint64_t lba, uint32_t n)
+/* Writes the blocks; GOOD may follow only once they are where the command says they must
+ * be (SBC-4): on the medium for a write with FUA, and for every write while the write
+ * cache is off (WCE 0: write-through); in the cache (for the file backing, the page
+ * cache, after pwrite) otherwise, until SYNCHRONIZE CACHE. The medium is the backend
+ * after its flush (fdatasync for a file); a flush that fails is a write error. */
+static bool do_write(th_disk *d, th_cmd *cmd, uint64_t lba, uint32_t n, bool fua)
 {
     size_t bytes = (size_t)n * d->block_size;
     if (!th_op_need_data_out(cmd, bytes)) return false;
     const struct iovec *iov;
     size_t cnt = th_cmd_data_out_iov(cmd, &iov);
-    if (iov_io(d, iov, cnt, lba * d->block_size, bytes, true)) {
+    if (iov_io(d, iov, cnt, lba * d->block_size, bytes, true) ||
+        ((fua || !atomic_load(&d->wce)) && d->be->ops->flush(d->be))) {
         th_disk_io_error(cmd, true, lba);
         return false;
     }
     return true;
+}
+
+/* FUA: byte 1 bit 3 of WRITE(10/12/16) and WRITE ATOMIC(16); WRITE(6) has none (its byte 1
+ * holds LBA bits). */
+static bool fua(th_cmd *cmd)
+{
+    const uint8_t *c = th_cmd_cdb(cmd);
+    return c[0] != 0x0a && (c[1] & 0x08);
 }
 
 void th_disk_write(void *arg, th_cmd *cmd)
@@ -56,9 +70,7 @@ void th_disk_write(void *arg, th_cmd *cmd)
     uint64_t lba = th_cmd_lba(cmd);
     uint32_t n = th_cmd_xfer_len(cmd);
     if (!th_disk_range_ok(d, cmd, lba, n)) return;
-    if (!do_write(d, cmd, lba, n)) return;
-    if ((th_cmd_cdb(cmd)[1] & 0x08) && !atomic_load(&d->wce)) d->be->ops->flush(d->be);
-    th_cmd_ok(cmd);
+    if (do_write(d, cmd, lba, n, fua(cmd))) th_cmd_ok(cmd);
 }
 
 /* Atomic against every other media command: the table marks it exclusive, so
@@ -78,7 +90,7 @@ void th_disk_write_atomic(void *arg, th_cmd *cmd)
         return;
     }
     if (!th_disk_range_ok(d, cmd, lba, n)) return;
-    if (do_write(d, cmd, lba, n)) th_cmd_ok(cmd);
+    if (do_write(d, cmd, lba, n, fua(cmd))) th_cmd_ok(cmd);
 }
 
 void th_disk_write_verify(void *arg, th_cmd *cmd)
@@ -87,7 +99,8 @@ void th_disk_write_verify(void *arg, th_cmd *cmd)
     uint64_t lba = th_cmd_lba(cmd);
     uint32_t n = th_cmd_xfer_len(cmd);
     if (!th_disk_range_ok(d, cmd, lba, n)) return;
-    if (do_write(d, cmd, lba, n)) th_cmd_ok(cmd);
+    /* verified against the medium: written through, as with FUA */
+    if (do_write(d, cmd, lba, n, true)) th_cmd_ok(cmd);
 }
 
 static void miscompare(th_cmd *cmd, uint64_t offset)

@@ -85,6 +85,21 @@ static bool first_entry(const char *dir, const char *prefix, char *out, size_t c
     return found;
 }
 
+/* A disk's node is there (device_add) a moment before the kernel makes the disk live
+ * (bdev_add, then the partition scan): opened in between it answers ENXIO, which a user
+ * who opens it as soon as the device is reported ready must not see (issue 14's soak:
+ * 1 create/open in 7 in the TCG guest). Opened without waiting for media (O_NONBLOCK:
+ * FMODE_NDELAY); any other error is the caller's to meet, as before. */
+static bool disk_live(const char *dev)
+{
+    int fd = open(dev, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        return true;
+    }
+    return errno != ENXIO && errno != ENODEV;
+}
+
 int th_loop_find_nodes(th_ctx *ctx, const char *target, int lun, bool tape, int timeout_ms,
                        th_nodes *n)
 {
@@ -118,7 +133,7 @@ int th_loop_find_nodes(th_ctx *ctx, const char *target, int lun, bool tape, int 
             char dev[TH_PATH_MAX + 64];
             if (first_entry(dir, wants[i].prefix, name, sizeof(name))) {
                 snprintf(dev, sizeof(dev), "%s/%s", ctx->dev, name);
-                if (th_path_exists(dev)) {
+                if (th_path_exists(dev) && (wants[i].node != TH_LOOP_SD || disk_live(dev))) {
                     snprintf(n->path[wants[i].node], sizeof(n->path[0]), "%s", dev);
                     continue;
                 }
