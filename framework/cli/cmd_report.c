@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "../report/html.h"
+#include "../scenario/scenario.h"
 #include "cli.h"
 
 #define FILE_MAX (64u << 20) /* a run.json, a kernel log or a JUnit file read whole */
@@ -212,6 +213,19 @@ static int one(const char *tpath, const char *outdir, bool text_only, const char
         char href[6 * PATH_MAX];
         bool same;
         links(outdir, index_dir, stem, href, sizeof(href), &same);
+        /* the scenario, when it can be read from here: which rules change a state */
+        rp_state_rule *states = NULL;
+        size_t n_states = 0;
+        scenario *sc = have_run && run.file[0] ? calloc(1, sizeof(*sc)) : NULL;
+        if (sc && !sc_load(run.file, sc)) {
+            states = calloc((size_t)sc->n_rules + 1, sizeof(*states));
+            for (int k = 0; states && k < sc->n_rules; k++) {
+                const th_rule *ru = &sc->rules[k].rule;
+                if (ru->action.set_state[0])
+                    states[n_states++] =
+                        (rp_state_rule){sc->rules[k].device, ru->name, ru->action.set_state};
+            }
+        }
         rp_page p = {.trace_path = tpath,
                      .trace = &t,
                      .reactions = &re,
@@ -220,10 +234,15 @@ static int one(const char *tpath, const char *outdir, bool text_only, const char
                      .run_json_len = run_len,
                      .kmsg = kmsg,
                      .kmsg_len = kmsg_len,
-                     .index_href = same ? "index.html" : NULL};
+                     .index_href = same ? "index.html" : NULL,
+                     .states = states,
+                     .n_states = n_states};
         FILE *f = page_cut ? NULL : fopen(page, "w");
         int w = f ? rp_html_page(f, &p) : page_cut ? -ENAMETOOLONG : -errno;
         if (f && fclose(f) && !w) w = -EIO;
+        free(states);
+        if (sc) sc_free(sc);
+        free(sc);
         if (w) {
             fprintf(stderr, "tcmu-harness report: cannot write %s: %s\n", page, strerror(-w));
             rc = 1;

@@ -107,9 +107,20 @@ static long *choose(const rp_trace *t, size_t *kept, size_t *commands)
     return map;
 }
 
-static void write_data(FILE *f, const rp_trace *t, const long *map)
+static void write_data(FILE *f, const rp_trace *t, const long *map, const rp_page *p)
 {
-    fputs("{\"names\":[", f);
+    fputs("{\"states\":[", f);
+    for (size_t i = 0; i < p->n_states; i++) {
+        fputs(i ? ",[" : "[", f);
+        jstr(f, p->states[i].device);
+        fputc(',', f);
+        jstr(f, p->states[i].rule);
+        fputc(',', f);
+        jstr(f, p->states[i].state);
+        fputc(']', f);
+    }
+    fputs("],", f);
+    fputs("\"names\":[", f);
     for (size_t i = 0; i < t->n_names; i++) {
         if (i) fputc(',', f);
         jstr(f, t->names[i]);
@@ -286,6 +297,7 @@ static void steps_and_timeline(FILE *f)
           "SET FULL</span><span><i class=\"sw\" style=\"background:var(--aborted)\"></i>aborted"
           "</span><span>▼ filled: a fault a rule injected; hollow: a rule answered GOOD</span>"
           "<span><i class=\"sw\" style=\"background:var(--tmr)\"></i>TMR</span>"
+          "<span>◆ a state change (a rule's set_state, a set_state step)</span>"
           "<span><i class=\"sw\" style=\"background:var(--step)\"></i>a step (numbered)</span>"
           "</p>\n<div id=\"devices\"></div><div id=\"tip\"></div></section>\n",
           f);
@@ -374,7 +386,7 @@ int rp_html_page(FILE *f, const rp_page *p)
     else
         fputs("<p>No kernel log beside the trace.</p>\n", f);
     fputs("</section>\n<script type=\"application/json\" id=\"trace-data\">", f);
-    write_data(f, p->trace, map);
+    write_data(f, p->trace, map, p);
     fputs("</script>\n<script type=\"application/json\" id=\"run-data\">", f);
     if (p->run_json && p->run)
         write_run_json(f, p->run_json, p->run_json_len);

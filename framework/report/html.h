@@ -13,6 +13,12 @@
 #define RP_HTML_MAX_ENTRIES    200000
 #define RP_HTML_MAX_FAULT_ROWS 2000
 
+/* A rule that puts its device in a state when it answers (the scenario's set_state):
+ * the page marks each command it answered as a state change. */
+typedef struct rp_state_rule {
+    const char *device, *rule, *state;
+} rp_state_rule;
+
 typedef struct rp_page {
     const char *trace_path; /* shown in the header */
     const rp_trace *trace;
@@ -22,7 +28,9 @@ typedef struct rp_page {
     size_t run_json_len;
     const char *kmsg; /* the kernel log of the run's span, or NULL */
     size_t kmsg_len;
-    const char *index_href; /* a link back to the suite page, or NULL */
+    const char *index_href;      /* a link back to the suite page, or NULL */
+    const rp_state_rule *states; /* from the scenario, when it could be read */
+    size_t n_states;
 } rp_page;
 
 /* 0, or -EIO when writing failed, -ENOMEM. */

@@ -108,8 +108,8 @@ def test_report_of_a_directory_writes_a_page_per_run_and_the_suite_page(tmp_path
         assert "PASSED</span> in" in page  # from its run.json
         assert "Synchronizing SCSI cache" in page or "st " in page or "sd " in page  # its kernel log
     index = (d / "index.html").read_text()
-    assert f"suite: {d / 'index.html'} (4 runs)" in p.stdout
-    assert index.count("<tr><td><a href=") == 4 and "4 passed" in index
+    assert f"suite: {d / 'index.html'} (5 runs)" in p.stdout
+    assert index.count("<tr><td><a href=") == 5 and "5 passed" in index
     assert "a hung READ is aborted" in index
 
 
@@ -132,7 +132,7 @@ def test_report_with_junit_takes_its_order_and_results_and_links_the_pages(tmp_p
     assert index.index("hung &amp; aborted") < index.index("never traced")
     assert '<a href="hang-is-aborted.html">hung &amp; aborted</a>' in index
     assert "step 1 &lt;failed&gt;" in index and "1 failed" in index
-    assert index.count("<tr><td>") == 5  # 2 from JUnit + 3 other traces
+    assert index.count("<tr><td>") == 6  # 2 from JUnit + 4 other traces
     assert (out / "hang-is-aborted.html").is_file()
 
 

@@ -149,3 +149,23 @@ def test_a_trace_of_thousands_of_devices_loads_with_the_first_64_drawn(tmp_path)
     dom, console = cr.load(page.resolve().as_uri() + "#device=d4950")
     assert not console and cr.body_attrs(dom).get("data-marked-faults") == "1"
     assert 'data-device="d4950"' in dom
+
+
+def test_state_changes_are_marked_from_the_scenarios_rules_and_steps(tmp_path):
+    # scenarios/state-machine.yaml in the guest: the rule 'arm' (set_state: armed) answered
+    # one TEST UNIT READY, then a set_state step healed d0: two changes on d0's timeline
+    d = tmp_path / "runs"
+    shutil.copytree(ROOT / "fixtures" / "runs", d)
+    p = subprocess.run([TH, "report", d / "state-machine.jsonl"], capture_output=True,
+                       text=True, cwd=ROOT)  # run.json names the scenario from the tree's root
+    assert p.returncode == 0, p.stdout + p.stderr
+    import importlib.util
+    from importlib.machinery import SourceFileLoader
+    spec = importlib.util.spec_from_loader("check_report", SourceFileLoader("check_report", CHECK))
+    cr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cr)
+    dom, console = cr.load((d / "state-machine.html").resolve().as_uri())
+    assert not console
+    assert 'data-device="d0"' in dom and 'data-state-changes="2"' in dom, dom[-3000:]
+    page = (d / "state-machine.html").read_text()
+    assert '"states":[["d0","arm","armed"]]' in page

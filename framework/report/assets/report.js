@@ -19,13 +19,17 @@
   var STATUS = { 0: 'GOOD', 2: 'CHECK CONDITION', 8: 'BUSY', 0x18: 'RESERVATION CONFLICT',
                  0x28: 'TASK SET FULL', 0x30: 'ACA ACTIVE', 0x40: 'TASK ABORTED' };
   var COLOR = { good: '#8aa4c8', error: '#d62828', busy: '#f08c00', aborted: '#7b2cbf',
-                rule: '#111111', tmr: '#2b9348', step: 'rgba(80,120,200,0.10)',
+                rule: '#111111', tmr: '#2b9348', state: '#0b7285', step: 'rgba(80,120,200,0.10)',
                 stepEdge: 'rgba(80,120,200,0.45)', grid: '#e6e6e6', text: '#333333' };
 
   var T = JSON.parse(document.getElementById('trace-data').textContent);
   var R = null;
   try { R = JSON.parse(document.getElementById('run-data').textContent); } catch (e) { R = null; }
   var names = T.names, E = T.e, N = Math.floor(E.length / S);
+  /* device + '\n' + rule -> the state the rule puts its device in (from the scenario) */
+  var stateOf = {};
+  (T.states || []).forEach(function (x) { stateOf[x[0] + '\n' + x[1]] = x[2]; });
+  function stateAfter(i) { return answered(i) ? stateOf[names[dev(i)] + '\n' + names[rule(i)]] : undefined; }
 
   function f(i, k) { return E[i * S + k]; }
   function t(i) { return f(i, 0); }
@@ -239,6 +243,27 @@
     }
     D.shown = shown;
     D.box.setAttribute('data-marked', String(here));
+    /* state changes: a diamond and the new state over the lanes, for each command a
+     * set_state rule answered and each set_state step of this device */
+    var changes = [];
+    D.idx.forEach(function (i) {
+      var st = stateAfter(i);
+      if (st !== undefined) changes.push([t(i), st]);
+    });
+    steps.forEach(function (s) {
+      var m = /^set_state (\S+) (\S+)/.exec(s.what || '');
+      if (m && m[1] === names[D.d]) changes.push([s.end, m[2]]);
+    });
+    changes.forEach(function (c) {
+      var x = X(w, c[0]);
+      if (x < LEFT || x > w - RIGHT) return;
+      g.fillStyle = COLOR.state;
+      g.beginPath();
+      g.moveTo(x, TOP - 12); g.lineTo(x + 4, TOP - 8); g.lineTo(x, TOP - 4); g.lineTo(x - 4, TOP - 8);
+      g.closePath(); g.fill();
+      g.fillText('→ ' + c[1], Math.min(x + 6, w - 80), TOP - 8);
+    });
+    D.box.setAttribute('data-state-changes', String(changes.length));
     /* TMRs: a line over every lane */
     D.tmrs.forEach(function (m) {
       var x = X(w, m[0]);
