@@ -213,10 +213,14 @@ static int one(const char *tpath, const char *outdir, bool text_only, const char
         char href[6 * PATH_MAX];
         bool same;
         links(outdir, index_dir, stem, href, sizeof(href), &same);
-        /* the scenario, when it can be read from here: which rules change a state */
+        /* the scenario, when it can be read from here: which rules change a state. Only a
+         * regular file: run.json is input, and opening a FIFO it names waited for a writer
+         * for ever (a tape device would rewind) */
         rp_state_rule *states = NULL;
         size_t n_states = 0;
-        scenario *sc = have_run && run.file[0] ? calloc(1, sizeof(*sc)) : NULL;
+        struct stat sst;
+        bool sc_file = have_run && run.file[0] && !stat(run.file, &sst) && S_ISREG(sst.st_mode);
+        scenario *sc = sc_file ? calloc(1, sizeof(*sc)) : NULL;
         if (sc && !sc_load(run.file, sc)) {
             states = calloc((size_t)sc->n_rules + 1, sizeof(*states));
             for (int k = 0; states && k < sc->n_rules; k++) {

@@ -459,9 +459,10 @@ static long read_line(FILE *f, char **buf, size_t *cap)
     size_t n = 0;
     int c;
     while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+        if (n >= RP_LINE_MAX) return -2; /* the bound itself (doubling took up to twice it) */
         if (n + 1 >= *cap) {
-            if (*cap > RP_LINE_MAX) return -2;
             size_t nc = *cap ? 2 * *cap : 4096;
+            if (nc > RP_LINE_MAX + 1) nc = RP_LINE_MAX + 1;
             char *nb = realloc(*buf, nc);
             if (!nb) return -3;
             *buf = nb, *cap = nc;

@@ -225,3 +225,21 @@ def test_a_trace_whose_path_is_too_long_is_refused_not_cut_to_another(tmp_path):
     assert p.returncode == 1, p.stdout + p.stderr
     assert f"{d}/{long_name}: File name too long" in p.stderr, p.stderr
     assert p.stdout.count("page: ") == 1 and "(1 runs)" in p.stdout, p.stdout
+
+
+def test_report_reads_the_scenario_only_from_a_regular_file(tmp_path):
+    # run.json is input: a "file" naming a FIFO made report wait for a writer for ever
+    import json
+    import os
+    runs = ROOT / "fixtures" / "runs"
+    for ext in ("jsonl", "kmsg", "run.json"):
+        (tmp_path / f"state-machine.{ext}").write_bytes((runs / f"state-machine.{ext}").read_bytes())
+    os.mkfifo(tmp_path / "fifo")
+    for target in ("fifo", "/dev/zero", str(tmp_path)):
+        r = json.loads((runs / "state-machine.run.json").read_text())
+        r["file"] = target
+        (tmp_path / "state-machine.run.json").write_text(json.dumps(r))
+        p = th("report", tmp_path / "state-machine.jsonl", cwd=tmp_path, timeout=20)
+        assert p.returncode == 0, target + p.stdout + p.stderr
+        assert '"states":[]' in (tmp_path / "state-machine.html").read_text()
+

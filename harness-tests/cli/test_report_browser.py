@@ -169,3 +169,28 @@ def test_state_changes_are_marked_from_the_scenarios_rules_and_steps(tmp_path):
     assert 'data-device="d0"' in dom and 'data-state-changes="2"' in dom, dom[-3000:]
     page = (d / "state-machine.html").read_text()
     assert '"states":[["d0","arm","armed"]]' in page
+
+
+def test_a_set_state_step_to_a_state_with_blanks_is_marked_with_all_of_it(tmp_path):
+    # a step's "what" is "set_state DEVICE STATE" and a state may hold blanks: the page
+    # took its first word ("→ so")
+    import json
+    d = tmp_path / "runs"
+    shutil.copytree(ROOT / "fixtures" / "runs", d)
+    rj = d / "state-machine.run.json"
+    r = json.loads(rj.read_text())
+    for s in r["steps"]:
+        if s["what"] == "set_state d0 healed":
+            s["what"] = "set_state d0 so healed"
+    rj.write_text(json.dumps(r))
+    p = subprocess.run([TH, "report", d / "state-machine.jsonl"], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stdout + p.stderr
+    import importlib.util
+    from importlib.machinery import SourceFileLoader
+    spec = importlib.util.spec_from_loader("check_report", SourceFileLoader("check_report", CHECK))
+    cr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cr)
+    dom, console = cr.load((d / "state-machine.html").resolve().as_uri())
+    assert not console
+    assert 'data-states="[&quot;armed&quot;,&quot;so healed&quot;]"' in dom, dom[-3000:]

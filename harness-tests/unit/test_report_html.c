@@ -244,3 +244,36 @@ Test(report_html, files_that_are_no_trace_are_refused_not_read_as_one_without_fa
     cr_expect_str_eq(t.kernel, "6.1");
     unlink(path);
 }
+
+/* A file of one line of n bytes: a header object padded with blanks inside it. */
+static void one_line(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    const char *h = "{\"header\":{\"kernel_release\":\"6.1\"}";
+    fputs(h, f);
+    for (size_t i = strlen(h) + 1; i < n; i++) fputc(' ', f);
+    fputs("}\n", f);
+    fclose(f);
+}
+
+Test(report_html, a_line_of_the_bound_reads_and_one_byte_more_is_refused)
+{
+    /* review: the bound doubled past RP_LINE_MAX, so lines of up to twice it were read */
+    char path[] = "/tmp/th-trace-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    one_line(path, RP_LINE_MAX);
+    cr_expect_eq(rp_trace_load(&t, path, err, sizeof(err)), 0, "%s", err);
+    cr_expect_str_eq(t.kernel, "6.1");
+    rp_trace_free(&t);
+    one_line(path, RP_LINE_MAX + 1);
+    cr_expect_eq(rp_trace_load(&t, path, err, sizeof(err)), -EINVAL);
+    cr_expect(strstr(err, ":1: a line longer than 1048576 bytes"), "%s", err);
+    rp_trace_free(&t);
+    one_line(path, RP_LINE_MAX + RP_LINE_MAX / 2);
+    cr_expect_eq(rp_trace_load(&t, path, err, sizeof(err)), -EINVAL, "1.5 MiB read: %s", err);
+    rp_trace_free(&t);
+    unlink(path);
+}

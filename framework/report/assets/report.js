@@ -251,7 +251,7 @@
       if (st !== undefined) changes.push([t(i), st]);
     });
     steps.forEach(function (s) {
-      var m = /^set_state (\S+) (\S+)/.exec(s.what || '');
+      var m = /^set_state (\S+) (.+)$/.exec(s.what || '');
       if (m && m[1] === names[D.d]) changes.push([s.end, m[2]]);
     });
     changes.forEach(function (c) {
@@ -264,6 +264,7 @@
       g.fillText('→ ' + c[1], Math.min(x + 6, w - 80), TOP - 8);
     });
     D.box.setAttribute('data-state-changes', String(changes.length));
+    D.box.setAttribute('data-states', JSON.stringify(changes.map(function (c) { return c[1]; })));
     /* TMRs: a line over every lane */
     D.tmrs.forEach(function (m) {
       var x = X(w, m[0]);
