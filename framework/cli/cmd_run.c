@@ -260,10 +260,6 @@ int cmd_run(int argc, char **argv)
             sc_kmsg_list_free(&baseline);
             return CLI_USAGE;
         }
-        if (c == 'j' && cli_check_path("run", "--junit", optarg, CLI_PATH_OUT)) {
-            sc_kmsg_list_free(&baseline);
-            return CLI_USAGE;
-        }
         char pkg[256];
         if (c == 'K' && th_kernel_package_name(pkg, sizeof(pkg), optarg)) {
             fprintf(stderr,
@@ -382,6 +378,14 @@ int cmd_run(int argc, char **argv)
             return CLI_USAGE;
         }
     }
+    /* --junit FILE once its directory may be there: it may be the --trace DIR made now */
+    if (junit && cli_check_path("run", "--junit", junit, CLI_PATH_OUT)) {
+        for (int k = 1; k >= 0; k--)
+            if (made[k]) rmdir(dirs[k]);
+        free(sc);
+        sc_kmsg_list_free(&baseline);
+        return CLI_USAGE;
+    }
     char why[256];
     if (!in_vm && devices && !th_native_available(why, sizeof(why))) {
         /* the guest sees the host read-only but for the current directory: what run writes
@@ -467,11 +471,15 @@ int cmd_run(int argc, char **argv)
         char tmp[PATH_MAX];
         const char *tdir = getenv("TMPDIR"); /* a TMPDIR that does not fit is not used */
         if (!tdir || !*tdir || strlen(tdir) > PATH_MAX - 64) tdir = "/tmp";
-        snprintf(tmp, sizeof(tmp), "%s/th-summary-XXXXXX.jsonl", tdir);
         bool tmp_trace = false;
         bool want_golden = golden.record_dir || golden.compare_dir;
         if (!tpath[0] && (summary || want_golden)) {
+            snprintf(tmp, sizeof(tmp), "%s/th-summary-XXXXXX.jsonl", tdir);
             int fd = mkstemps(tmp, 6);
+            if (fd < 0 && strcmp(tdir, "/tmp")) { /* a TMPDIR not there, or not writable */
+                snprintf(tmp, sizeof(tmp), "/tmp/th-summary-XXXXXX.jsonl");
+                fd = mkstemps(tmp, 6);
+            }
             if (fd >= 0) {
                 close(fd);
                 snprintf(tpath, sizeof(tpath), "%s", tmp);
@@ -498,7 +506,7 @@ int cmd_run(int argc, char **argv)
             gr = (cli_golden_result){.result = "error", .failed = true};
             snprintf(gr.message, sizeof(gr.message),
                      "no trace to make a golden trace of: no "
-                     "temporary file could be made in /tmp");
+                     "temporary file could be made in TMPDIR or /tmp");
         }
         golden_verdict(&gr, &res);
         if (tpath[0] && !tmp_trace) cli_write_run_json(tpath, sc, argv[i], &res, &gr);

@@ -243,3 +243,25 @@ def test_report_reads_the_scenario_only_from_a_regular_file(tmp_path):
         assert p.returncode == 0, target + p.stdout + p.stderr
         assert '"states":[]' in (tmp_path / "state-machine.html").read_text()
 
+
+def test_run_temporary_trace_falls_back_to_tmp_when_tmpdir_is_unusable(tmp_path):
+    import os
+    s = scenario(tmp_path)
+    env = dict(os.environ, TMPDIR=str(tmp_path / "nonexistent"))
+    p = subprocess.run([TH, "run", "--record-golden", str(tmp_path / "g"), str(s)],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert (tmp_path / "g" / "s.golden").is_file()
+
+
+def test_run_junit_may_go_in_the_trace_directory_it_makes(tmp_path):
+    # --junit's directory was checked when read, before --trace DIR was made
+    s = scenario(tmp_path)
+    for args in (["--trace", "out", "--junit", "out/j.xml"],
+                 ["--junit", "out2/j.xml", "--record-golden", "out2"]):
+        p = th("run", *args, s, cwd=tmp_path)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert (tmp_path / args[args.index("--junit") + 1]).is_file()
+    p = th("run", "--junit", "nowhere/j.xml", "--trace", "out3", s, cwd=tmp_path)
+    assert p.returncode == 2 and "its directory does not exist" in p.stderr, p.stderr
+    assert not (tmp_path / "out3").exists()  # made for nothing: removed
