@@ -72,10 +72,10 @@ def test_256_disks_come_up_answer_io_and_leave_nothing(tmp_path):
 def test_a_device_failing_mid_batch_leaves_nothing_of_the_batch(tmp_path):
     # d20 fails before the kernel (its backing file cannot be made) while the others are
     # being made in the kernel around it: all go, and the message is d20's.
-    f = scenario(tmp_path / "bad.yaml", 40, {20: ", backing: file:/proc/th-no/such"})
+    f = scenario(tmp_path / "bad.yaml", 40, {20: ", backing: file:/sys/kernel/th-no-such"})
     p = subprocess.run([str(TH), "serve", str(f)], capture_output=True, text=True, timeout=300)
     assert p.returncode == 1, p.stderr
-    assert "device d20:" in p.stderr and "/proc/th-no/such" in p.stderr, p.stderr
+    assert "device d20:" in p.stderr and "/sys/kernel/th-no-such" in p.stderr, p.stderr
     assert p.stdout == ""
     assert our_objects() == []
     assert our_scsi_devices() == []
