@@ -11,6 +11,16 @@ TH = str(ROOT / "build" / "tcmu-harness")
 CHECK = str(ROOT / "scripts" / "check-report")
 
 
+def check_report():
+    """scripts/check-report as a module (its loader and DOM helpers)."""
+    import importlib.util
+    from importlib.machinery import SourceFileLoader
+    spec = importlib.util.spec_from_loader("check_report", SourceFileLoader("check_report", CHECK))
+    cr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cr)
+    return cr
+
+
 def check(*args) -> subprocess.CompletedProcess:
     return subprocess.run([CHECK, *map(str, args)], capture_output=True, text=True, timeout=600)
 
@@ -141,11 +151,7 @@ def test_a_trace_of_thousands_of_devices_loads_with_the_first_64_drawn(tmp_path)
     c = check(page)
     assert c.returncode == 0, c.stdout + c.stderr
     # a hidden device is drawn when a link names it
-    import importlib.util
-    from importlib.machinery import SourceFileLoader
-    spec = importlib.util.spec_from_loader("check_report", SourceFileLoader("check_report", CHECK))
-    cr = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cr)
+    cr = check_report()
     dom, console = cr.load(page.resolve().as_uri() + "#device=d4950")
     assert not console and cr.body_attrs(dom).get("data-marked-faults") == "1"
     assert 'data-device="d4950"' in dom
@@ -159,11 +165,7 @@ def test_state_changes_are_marked_from_the_scenarios_rules_and_steps(tmp_path):
     p = subprocess.run([TH, "report", d / "state-machine.jsonl"], capture_output=True,
                        text=True, cwd=ROOT)  # run.json names the scenario from the tree's root
     assert p.returncode == 0, p.stdout + p.stderr
-    import importlib.util
-    from importlib.machinery import SourceFileLoader
-    spec = importlib.util.spec_from_loader("check_report", SourceFileLoader("check_report", CHECK))
-    cr = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cr)
+    cr = check_report()
     dom, console = cr.load((d / "state-machine.html").resolve().as_uri())
     assert not console
     assert 'data-device="d0"' in dom and 'data-state-changes="2"' in dom, dom[-3000:]
@@ -186,11 +188,7 @@ def test_a_set_state_step_to_a_state_with_blanks_is_marked_with_all_of_it(tmp_pa
     p = subprocess.run([TH, "report", d / "state-machine.jsonl"], capture_output=True,
                        text=True, cwd=ROOT)
     assert p.returncode == 0, p.stdout + p.stderr
-    import importlib.util
-    from importlib.machinery import SourceFileLoader
-    spec = importlib.util.spec_from_loader("check_report", SourceFileLoader("check_report", CHECK))
-    cr = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cr)
+    cr = check_report()
     dom, console = cr.load((d / "state-machine.html").resolve().as_uri())
     assert not console
     assert 'data-states="[&quot;armed&quot;,&quot;so healed&quot;]"' in dom, dom[-3000:]
